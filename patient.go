@@ -1,0 +1,156 @@
+package aftercare
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Consent records that a patient agreed to messages on one channel: when and
+// how (e.g. "cli", "import:patients.csv:12", "web:user@clinic"). A zero At
+// means no consent, and the channel gets no messages.
+type Consent struct {
+	At     time.Time
+	Source string
+}
+
+// Given reports whether consent was recorded.
+func (c Consent) Given() bool { return !c.At.IsZero() }
+
+// Patient is a person a clinic sends aftercare to.
+type Patient struct {
+	ID       int64
+	ClinicID int64
+	Name     string
+	Phone    string // E.164, "" when none
+	Email    string // lower-cased address, "" when none
+	TZ       string // IANA zone
+	Lang     string // language code of the texts, e.g. "en", "es"
+
+	SMSConsent   Consent
+	EmailConsent Consent
+	SMSOptOutAt  time.Time // zero unless the patient opted out (STOP, Twilio 21610)
+	EmailOptOut  time.Time
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// FirstName is the first word of the name, used to greet the patient.
+func (p *Patient) FirstName() string {
+	f := strings.Fields(p.Name)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// CanReceive reports whether the patient consented to, and has not opted out
+// of, channel c and has an address for it.
+func (p *Patient) CanReceive(c Channel) bool {
+	switch c {
+	case SMS:
+		return p.Phone != "" && p.SMSConsent.Given() && p.SMSOptOutAt.IsZero()
+	case Email:
+		return p.Email != "" && p.EmailConsent.Given() && p.EmailOptOut.IsZero()
+	}
+	return false
+}
+
+// MatchKey identifies a patient within a clinic for idempotent enrollment:
+// the same name, phone and email is the same person. (A shared family phone
+// with another name is another patient.)
+func (p *Patient) MatchKey() string {
+	name := strings.ToLower(strings.Join(strings.Fields(p.Name), " "))
+	return name + "|" + p.Phone + "|" + p.Email
+}
+
+// ValidateName checks a patient's name: present, not absurdly long, and free
+// of control characters (it ends up in email headers and SMS bodies).
+func ValidateName(name string) (string, error) {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" {
+		return "", FieldErrorf("name", "the patient's name is required")
+	}
+	if len([]rune(name)) > 120 {
+		return "", FieldErrorf("name", "the name is longer than 120 characters")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "", FieldErrorf("name", "the name contains a control character (a line break or tab?)")
+		}
+	}
+	return name, nil
+}
+
+// NormalizePhone parses a phone number as written by a person and returns it
+// in E.164 form. A number without a country code is read in region (ISO
+// 3166, e.g. "US"). The empty string stays empty.
+func NormalizePhone(raw, region string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil
+	}
+	num, err := phonenumbers.Parse(raw, region)
+	if err != nil {
+		return "", FieldErrorf("phone", "%q is not a phone number; write it with its country code, e.g. +1 415 555 0100", raw)
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", FieldErrorf("phone", "%q is not a valid phone number for %s; check the digits or add the country code (+44 ...)", raw, regionOf(num, region))
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+func regionOf(num *phonenumbers.PhoneNumber, fallback string) string {
+	if r := phonenumbers.GetRegionCodeForNumber(num); r != "" && r != "ZZ" {
+		return r
+	}
+	return fallback
+}
+
+// RegionOfPhone returns the ISO region of an E.164 number, or "".
+func RegionOfPhone(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return ""
+	}
+	r := phonenumbers.GetRegionCodeForNumber(num)
+	if r == "ZZ" {
+		return ""
+	}
+	return r
+}
+
+// NormalizeEmail checks an address and returns it lower-cased. A display
+// name ("Ana <ana@example.com>") is refused: give the bare address.
+func NormalizeEmail(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil
+	}
+	a, err := mail.ParseAddress(raw)
+	if err != nil || a.Name != "" || a.Address != raw || !strings.Contains(a.Address[strings.LastIndexByte(a.Address, '@')+1:], ".") {
+		return "", FieldErrorf("email", "%q is not an email address; write it as name@example.com", raw)
+	}
+	return strings.ToLower(a.Address), nil
+}
+
+// MaskPhone hides all but the last two digits, for logs.
+func MaskPhone(p string) string {
+	if len(p) <= 4 {
+		return "***"
+	}
+	return p[:2] + strings.Repeat("*", len(p)-4) + p[len(p)-2:]
+}
+
+// MaskEmail hides the local part but its first letter, for logs.
+func MaskEmail(e string) string {
+	at := strings.LastIndexByte(e, '@')
+	if at <= 0 {
+		return "***"
+	}
+	return e[:1] + "***" + e[at:]
+}

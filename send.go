@@ -1,0 +1,81 @@
+package aftercare
+
+import (
+	"fmt"
+	"time"
+)
+
+// Outgoing is one message handed to a sender: everything a provider needs,
+// nothing it does not.
+type Outgoing struct {
+	MessageID   int64
+	ClinicID    int64
+	Channel     Channel
+	To          string // E.164 number or email address
+	ToName      string // the patient's name, for the email To header
+	Subject     string // email only
+	Body        string // SMS text, or the plain-text email body
+	ClinicName  string // the email From display name and the footer
+	ClinicPhone string
+	ExpiresAt   time.Time // providers that support it drop the message after this
+	Attempt     int       // 1 for the first attempt
+}
+
+// Receipt is a provider's acceptance of a message.
+type Receipt struct {
+	Sender         string // "twilio", "smtp", "outbox"
+	ProviderID     string // Twilio's Message SID, the email's Message-ID
+	ProviderStatus string // what the provider said, e.g. "queued", "250 2.0.0 OK"
+	// Final, when set, is the state the message ends in at once (the outbox
+	// uses StatusUndelivered: it was written down, not delivered to anyone).
+	Final Status
+}
+
+// FailureKind classifies a failed send, which decides what happens next.
+type FailureKind int
+
+// The failure kinds.
+const (
+	// Transient: the provider did not take the message (HTTP 429, Twilio
+	// 20429, connection refused before the request went out, SMTP 4xx).
+	// Safe to retry with backoff until the message expires.
+	Transient FailureKind = iota + 1
+	// Permanent: the provider refused the message for good (Twilio 21211,
+	// 21614, 30006, 21610; SMTP 5xx). Not retried.
+	Permanent
+	// Ambiguous: the request went out and no clear answer came back (HTTP
+	// 5xx, a timeout, a dropped connection after the data was sent). The
+	// message may have been sent: reconcile, never resend blindly.
+	Ambiguous
+)
+
+func (k FailureKind) String() string {
+	switch k {
+	case Transient:
+		return "transient"
+	case Permanent:
+		return "permanent"
+	case Ambiguous:
+		return "ambiguous"
+	}
+	return "unknown"
+}
+
+// SendError is a classified provider failure. Senders return it (or wrap
+// it); any other error from a sender is treated as Ambiguous.
+type SendError struct {
+	Kind       FailureKind
+	Code       string        // the provider's code: "21211", "550", "429"
+	Message    string        // the provider's text
+	RetryAfter time.Duration // a provider's Retry-After, when given
+	// OptOut is set when the provider says the recipient opted out (Twilio
+	// 21610): the patient is marked opted out of the channel.
+	OptOut bool
+}
+
+func (e *SendError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s failure %s: %s", e.Kind, e.Code, e.Message)
+	}
+	return fmt.Sprintf("%s failure: %s", e.Kind, e.Message)
+}
