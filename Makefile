@@ -1,0 +1,22 @@
+# Helpers for people; CI runs .ci/run.
+.PHONY: help run test race lint bench
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+run: ## preview the built-in protocol on the embedded defaults
+	go run ./cmd/aftercare preview --protocol microneedling --treated-at 2026-03-07T17:30 --tz America/New_York
+
+test: ## run every test (the README's test command)
+	go test ./...
+
+race: ## run every test under the race detector
+	go test -race ./...
+
+lint: ## gofmt and go vet
+	test -z "$$(gofmt -l .)"
+	go vet ./...
+
+bench: ## the benchmarks behind docs/performance.md
+	go test ./scheduler -run '^$$' -bench 'Import' -benchtime 100000x
+	go test ./scheduler -run '^$$' -bench 'Preview'

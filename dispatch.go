@@ -1,0 +1,91 @@
+package aftercare
+
+import (
+	"context"
+	"time"
+)
+
+// Claimed is a message a dispatcher has claimed, with what a sender needs.
+type Claimed struct {
+	Message *Message
+	Patient *Patient // Name, Phone, Email, consents, opt-outs
+	Clinic  *Clinic  // Name, Phone, EmailFallback
+}
+
+// Outcome is the result of one attempt, recorded with the attempt in one
+// transaction.
+type Outcome struct {
+	MessageID int64
+	ClinicID  int64
+	ClaimedBy string // fencing: only the claimant may record
+	Attempt   Attempt
+	// Status is where the message goes: sent, delivered, undelivered,
+	// failed, unknown, expired, or pending again (a retry at NextAttemptAt).
+	Status        Status
+	NextAttemptAt time.Time
+	SentAt        time.Time
+	Sender        string
+	ProviderID    string
+	ProviderState string
+	ErrorCode     string
+	Error         string
+	// OptOut marks the patient opted out of the message's channel (Twilio 21610).
+	OptOut bool
+	// Fallback, when set, is inserted as a new pending message (the email
+	// version of an SMS that failed permanently).
+	Fallback *Message
+}
+
+// DeliveryFilter selects rows of the delivery log.
+type DeliveryFilter = MessageFilter
+
+// DayStat is one row of `aftercare stats`: messages due on a day (in UTC
+// dates) in a state.
+type DayStat struct {
+	Day    string // YYYY-MM-DD
+	Status Status
+	Count  int
+}
+
+// DispatchStore is what the dispatcher, the reconciler and the status
+// webhook need. Its claim is correct when several processes share one
+// database: a message is claimed by exactly one of them.
+type DispatchStore interface {
+	// ClaimDue claims up to limit messages that are pending with
+	// NextAttemptAt <= now, oldest first, for owner: in one committed
+	// transaction they become sending with ClaimedBy=owner, ClaimedAt=now and
+	// Attempts+1. In the same transaction, due messages that must not go
+	// are settled instead of claimed: enrollment cancelled -> cancelled;
+	// consent missing or opted out -> skipped (Note says why); ExpiresAt <=
+	// now -> expired.
+	ClaimDue(ctx context.Context, now time.Time, owner string, limit int) ([]*Claimed, error)
+	// RecordOutcome stores o.Attempt and moves the message to o.Status, in
+	// one transaction, if and only if it is still sending and claimed by
+	// o.ClaimedBy (ECONFLICT otherwise: someone else settled it).
+	RecordOutcome(ctx context.Context, o *Outcome) error
+	// Release puts messages claimed by owner and not yet sent back to
+	// pending (graceful shutdown), undoing the attempt count.
+	Release(ctx context.Context, owner string, ids []int64) error
+	// MarkUnknown moves sending messages claimed before cutoff, or claimed
+	// by any owner whose name starts with ownerPrefix (a previous run of
+	// this instance: it crashed), to unknown and returns them. A message
+	// whose outcome is unknown is never sent again automatically.
+	MarkUnknown(ctx context.Context, cutoff time.Time, ownerPrefix, exceptOwner string, at time.Time) ([]*Message, error)
+	// ListUnknown returns unknown messages with their patients, for the
+	// reconciler, oldest first, at most limit.
+	ListUnknown(ctx context.Context, limit int) ([]*Claimed, error)
+	// Resolve settles an unknown message the provider knows about: it
+	// becomes sent (or what the provider says) with the provider id, and the
+	// resolution is recorded as an attempt.
+	Resolve(ctx context.Context, messageID int64, a Attempt, status Status, providerID string) error
+	// ApplyProviderStatus applies a provider's status report (a Twilio
+	// status callback) to the message with that provider id, only forward
+	// (CanAdvance): duplicates and out-of-order reports change nothing.
+	// It reports whether the message moved; ENOTFOUND for an unknown id.
+	ApplyProviderStatus(ctx context.Context, providerID string, status Status, errorCode string, at time.Time) (bool, error)
+	// ListAttempts returns a message's attempts, oldest first.
+	ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*Attempt, error)
+	// DailyStats counts a clinic's messages per SendAt day and state in
+	// [since, until).
+	DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]DayStat, error)
+}

@@ -1,0 +1,314 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/aftercare/aftercare"
+)
+
+// Route is how one channel is sent: a sender, its name in the delivery log,
+// and its rate limit.
+type Route struct {
+	Name   string  // "twilio", "smtp", "outbox"
+	Sender Sender  //
+	Rate   float64 // messages per second across all workers; 0 for no limit
+}
+
+// Dispatcher sends due messages. Each tick claims due messages in one
+// committed transaction, hands each to its channel's sender (at most
+// Concurrency at once, within each route's rate), and records every attempt
+// and outcome in another transaction. A crash between the two leaves the
+// message sending, which the reconciler turns into unknown: it is never
+// resent automatically.
+type Dispatcher struct {
+	Store  aftercare.DispatchStore
+	Routes map[aftercare.Channel]Route
+	Now    func() time.Time
+	// Sleep waits for d or until ctx is done (rate limiting). Tests inject
+	// one that does not wait on the wall clock.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0, 1) for retry jitter.
+	Jitter func() float64
+	// Owner names this process in claims: Instance + "/" + a per-run id.
+	Owner       string
+	Concurrency int           // sends in flight at once (default 4)
+	Batch       int           // most messages claimed per tick (default 8 x Concurrency)
+	SendTimeout time.Duration // per send (default 30s)
+	Logger      *slog.Logger
+	// Failpoint, when set, is called at "before-claim", "after-claim"
+	// (claimed and committed, provider not called) and "after-send" (the
+	// provider answered, the outcome not recorded). The crash test uses it
+	// to kill the process at each point.
+	Failpoint func(point string)
+
+	once     sync.Once
+	limiters map[aftercare.Channel]*rate.Limiter
+}
+
+// Backoff bounds for transient failures.
+const (
+	BackoffBase = 5 * time.Second
+	BackoffMax  = 10 * time.Minute
+)
+
+func (d *Dispatcher) init() {
+	d.once.Do(func() {
+		if d.Now == nil {
+			d.Now = time.Now
+		}
+		if d.Sleep == nil {
+			d.Sleep = sleepCtx
+		}
+		if d.Jitter == nil {
+			d.Jitter = rand.Float64
+		}
+		if d.Concurrency <= 0 {
+			d.Concurrency = 4
+		}
+		if d.Batch <= 0 {
+			d.Batch = 8 * d.Concurrency
+		}
+		if d.SendTimeout <= 0 {
+			d.SendTimeout = 30 * time.Second
+		}
+		if d.Logger == nil {
+			d.Logger = slog.New(slog.DiscardHandler)
+		}
+		d.limiters = map[aftercare.Channel]*rate.Limiter{}
+		for ch, r := range d.Routes {
+			if r.Rate > 0 {
+				d.limiters[ch] = rate.NewLimiter(rate.Limit(r.Rate), 1)
+			}
+		}
+	})
+}
+
+func (d *Dispatcher) failpoint(at string) {
+	if d.Failpoint != nil {
+		d.Failpoint(at)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Tick claims what is due and sends it. When ctx is cancelled it claims
+// nothing more; sends already started finish and are recorded, and claimed
+// messages not yet started are released back to pending. It returns how many
+// messages it handed to a sender.
+func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
+	d.init()
+	if ctx.Err() != nil {
+		return 0, nil
+	}
+	d.failpoint("before-claim")
+	claimed, err := d.Store.ClaimDue(ctx, d.Now().UTC(), d.Owner, d.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("claiming due messages: %w", err)
+	}
+	if len(claimed) > 0 {
+		d.failpoint("after-claim")
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		released []int64
+		sent     int
+	)
+	sem := make(chan struct{}, d.Concurrency)
+	for _, c := range claimed {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			released = append(released, c.Message.ID)
+			continue
+		}
+		wg.Add(1)
+		go func(c *aftercare.Claimed) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			started, err := d.deliver(ctx, c)
+			mu.Lock()
+			defer mu.Unlock()
+			if !started {
+				released = append(released, c.Message.ID)
+			} else {
+				sent++
+			}
+			if err != nil {
+				d.Logger.Error("recording an outcome failed", "message", c.Message.ID, "err", err)
+			}
+		}(c)
+	}
+	wg.Wait()
+	if len(released) > 0 {
+		if err := d.Store.Release(context.WithoutCancel(ctx), d.Owner, released); err != nil {
+			return sent, fmt.Errorf("releasing %d claimed messages: %w", len(released), err)
+		}
+	}
+	return sent, nil
+}
+
+// deliver waits for the route's rate, sends one message and records the
+// outcome. started is false when ctx ended before the send began (the
+// message is released, not attempted).
+func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started bool, err error) {
+	m := c.Message
+	route, ok := d.Routes[m.Channel]
+	if !ok {
+		return true, d.record(ctx, c, route, aftercare.Receipt{}, &aftercare.SendError{Kind: aftercare.Permanent, Code: "no-route", Message: fmt.Sprintf("no sender is configured for %s", m.Channel)}, 0)
+	}
+	if lim := d.limiters[m.Channel]; lim != nil {
+		r := lim.ReserveN(d.Now(), 1)
+		if err := d.Sleep(ctx, r.DelayFrom(d.Now())); err != nil {
+			r.Cancel()
+			return false, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	out := outgoing(c)
+	// A send that started finishes even during shutdown: its outcome must be recorded.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.SendTimeout)
+	defer cancel()
+	start := d.Now()
+	rcpt, sendErr := route.Sender.Send(sendCtx, out)
+	d.failpoint("after-send")
+	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start))
+}
+
+func outgoing(c *aftercare.Claimed) *aftercare.Outgoing {
+	m := c.Message
+	o := &aftercare.Outgoing{
+		MessageID: m.ID, ClinicID: m.ClinicID, Channel: m.Channel, ToName: c.Patient.Name,
+		Subject: m.Subject, Body: m.Body, ClinicName: c.Clinic.Name, ClinicPhone: c.Clinic.Phone,
+		ExpiresAt: m.ExpiresAt, Attempt: m.Attempts,
+	}
+	if m.Channel == aftercare.SMS {
+		o.To = c.Patient.Phone
+	} else {
+		o.To = c.Patient.Email
+	}
+	return o
+}
+
+// record turns a send's result into an outcome and stores it.
+func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Route, rcpt aftercare.Receipt, sendErr error, latency time.Duration) error {
+	m := c.Message
+	now := d.Now().UTC()
+	o := &aftercare.Outcome{
+		MessageID: m.ID, ClinicID: m.ClinicID, ClaimedBy: d.Owner,
+		Attempt: aftercare.Attempt{ClinicID: m.ClinicID, MessageID: m.ID, Number: m.Attempts, At: now.Add(-latency), Channel: m.Channel,
+			Sender: route.Name, Latency: latency},
+		Sender: route.Name,
+	}
+	if rcpt.Sender != "" {
+		o.Sender, o.Attempt.Sender = rcpt.Sender, rcpt.Sender
+	}
+	if sendErr == nil {
+		o.Status = aftercare.StatusSent
+		if rcpt.Final != "" {
+			o.Status = rcpt.Final
+		}
+		o.SentAt, o.ProviderID, o.ProviderState = now, rcpt.ProviderID, rcpt.ProviderStatus
+		if rcpt.Final == aftercare.StatusUndelivered {
+			o.Error = rcpt.ProviderStatus
+		}
+	} else {
+		var se *aftercare.SendError
+		if !errors.As(sendErr, &se) {
+			se = &aftercare.SendError{Kind: aftercare.Ambiguous, Message: sendErr.Error()}
+		}
+		o.ErrorCode, o.Error = se.Code, se.Message
+		switch se.Kind {
+		case aftercare.Transient:
+			next := now.Add(d.backoff(m.Attempts))
+			if se.RetryAfter > 0 && now.Add(se.RetryAfter).After(next) {
+				next = now.Add(se.RetryAfter)
+			}
+			if next.Before(m.ExpiresAt) {
+				o.Status, o.NextAttemptAt = aftercare.StatusPending, next
+			} else {
+				o.Status = aftercare.StatusExpired
+				o.Error = fmt.Sprintf("%s (no retry possible before the message expired)", se.Message)
+			}
+		case aftercare.Permanent:
+			o.Status, o.OptOut = aftercare.StatusFailed, se.OptOut
+			o.Fallback = d.fallback(c, now)
+		default:
+			o.Status = aftercare.StatusUnknown
+			o.Error = "outcome unknown, not resent: " + se.Message
+		}
+	}
+	o.Attempt.ProviderID, o.Attempt.ProviderStatus = o.ProviderID, o.ProviderState
+	o.Attempt.ErrorCode, o.Attempt.Error, o.Attempt.Outcome = o.ErrorCode, o.Error, o.Status
+	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", mask(m.Channel, outgoing(c).To),
+		"sender", o.Sender, "status", o.Status, "code", o.ErrorCode, "latency_ms", latency.Milliseconds())
+	err := d.Store.RecordOutcome(context.WithoutCancel(ctx), o)
+	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+		d.Logger.Warn("outcome not recorded: the message was settled by someone else", "message", m.ID)
+		return nil
+	}
+	return err
+}
+
+// fallback returns the email version of an SMS that failed permanently,
+// when the clinic allows it and the patient can receive email.
+func (d *Dispatcher) fallback(c *aftercare.Claimed, now time.Time) *aftercare.Message {
+	m := c.Message
+	if m.Channel != aftercare.SMS || !c.Clinic.EmailFallback || !c.Patient.CanReceive(aftercare.Email) {
+		return nil
+	}
+	if _, ok := d.Routes[aftercare.Email]; !ok {
+		return nil
+	}
+	return &aftercare.Message{
+		ClinicID: m.ClinicID, EnrollmentID: m.EnrollmentID, PatientID: m.PatientID,
+		StepKey: m.StepKey, Occurrence: m.Occurrence, Channel: aftercare.Email, Lang: m.Lang,
+		Status: aftercare.StatusPending, SendAt: now, NextAttemptAt: now, ExpiresAt: m.ExpiresAt,
+		Note:    "email fallback: the text message failed permanently",
+		Subject: "A message from " + c.Clinic.Name, Body: m.Body,
+	}
+}
+
+// backoff is exponential with jitter: base·2^(n-1), capped, then a random
+// point in its upper half so that retries from many workers spread out.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	b := BackoffBase
+	for i := 1; i < attempt && b < BackoffMax; i++ {
+		b *= 2
+	}
+	if b > BackoffMax {
+		b = BackoffMax
+	}
+	return b/2 + time.Duration(d.Jitter()*float64(b/2))
+}
+
+func mask(ch aftercare.Channel, to string) string {
+	if ch == aftercare.SMS {
+		return aftercare.MaskPhone(to)
+	}
+	return aftercare.MaskEmail(to)
+}

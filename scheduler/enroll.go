@@ -1,0 +1,261 @@
+package scheduler
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aftercare/aftercare"
+)
+
+// EnrollRequest is what the front desk types (or a CSV row, or an API call).
+type EnrollRequest struct {
+	Name         string `json:"name"`
+	Phone        string `json:"phone"`
+	Email        string `json:"email"`
+	TZ           string `json:"tz"`
+	Lang         string `json:"lang"`
+	Protocol     string `json:"protocol"`
+	TreatedAt    string `json:"treated_at"`
+	SMSConsent   bool   `json:"sms_consent"`
+	EmailConsent bool   `json:"email_consent"`
+	// Source says who enrolled, recorded with the consent: "cli",
+	// "import:patients.csv:12", "api:token-3".
+	Source string `json:"-"`
+}
+
+// EnrollResult is a stored enrollment with its messages.
+type EnrollResult struct {
+	Enrollment *aftercare.Enrollment
+	Patient    *aftercare.Patient
+	Messages   []*aftercare.Message
+	Created    bool // false when the same enrollment already existed
+}
+
+// prepared is a validated request, planned and ready to store.
+type prepared struct {
+	ne *aftercare.NewEnrollment
+}
+
+// prepare validates req and plans its messages. Errors are EINVALID and
+// name the field to fix.
+func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time) (*prepared, error) {
+	name, err := aftercare.ValidateName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	phone, err := aftercare.NormalizePhone(req.Phone, clinic.Country)
+	if err != nil {
+		return nil, err
+	}
+	email, err := aftercare.NormalizeEmail(req.Email)
+	if err != nil {
+		return nil, err
+	}
+	if phone == "" && email == "" {
+		return nil, aftercare.FieldErrorf("phone", "give a phone number or an email address: the patient must be reachable")
+	}
+	if req.SMSConsent && phone == "" {
+		return nil, aftercare.FieldErrorf("sms_consent", "SMS consent was given but there is no phone number")
+	}
+	if req.EmailConsent && email == "" {
+		return nil, aftercare.FieldErrorf("email_consent", "email consent was given but there is no email address")
+	}
+	loc, err := aftercare.LoadZone(req.TZ)
+	if err != nil {
+		return nil, err
+	}
+	treated, err := aftercare.ParseTreatmentTime(req.TreatedAt, loc)
+	if err != nil {
+		return nil, err
+	}
+	if d := treated.Sub(now); d > aftercare.MaxOffset || d < -aftercare.MaxOffset {
+		return nil, aftercare.FieldErrorf("treated_at", "%s is more than a year from today; check the year", treated.In(loc).Format("2006-01-02 15:04"))
+	}
+	if strings.TrimSpace(req.Protocol) == "" {
+		return nil, aftercare.FieldErrorf("protocol", "choose a protocol; `aftercare protocols` lists them")
+	}
+	cp, err := s.Protocol(ctx, clinic.ID, strings.TrimSpace(req.Protocol), 0)
+	if err != nil {
+		return nil, err
+	}
+	lang, err := pickLang(cp.Protocol, req.Lang)
+	if err != nil {
+		return nil, err
+	}
+	source := req.Source
+	if source == "" {
+		source = "unknown"
+	}
+	p := &aftercare.Patient{ClinicID: clinic.ID, Name: name, Phone: phone, Email: email, TZ: req.TZ, Lang: lang}
+	if req.SMSConsent {
+		p.SMSConsent = aftercare.Consent{At: now, Source: source}
+	}
+	if req.EmailConsent {
+		p.EmailConsent = aftercare.Consent{At: now, Source: source}
+	}
+
+	// The daily cap counts the patient's messages from other enrollments,
+	// and consent given before still holds.
+	var busy []Busy
+	plannedFor := *p
+	if old, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, p.MatchKey()); err == nil {
+		if !plannedFor.SMSConsent.Given() {
+			plannedFor.SMSConsent = old.SMSConsent
+		}
+		if !plannedFor.EmailConsent.Given() {
+			plannedFor.EmailConsent = old.EmailConsent
+		}
+		plannedFor.SMSOptOutAt, plannedFor.EmailOptOut = old.SMSOptOutAt, old.EmailOptOut
+		if busy, err = s.busy(ctx, clinic.ID, old.ID, 0); err != nil {
+			return nil, err
+		}
+	} else if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		return nil, err
+	}
+
+	msgs, err := Expand(Plan{
+		Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: &plannedFor,
+		TreatedAt: treated, Now: now, Busy: busy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := &aftercare.Enrollment{
+		ClinicID: clinic.ID, ProtocolID: cp.ID, ProtocolSlug: cp.Slug, ProtocolVersion: cp.Version,
+		TreatedAt: treated, Status: aftercare.EnrollmentActive,
+		Key: enrollmentKey(p, cp.Slug, treated), Source: source,
+	}
+	return &prepared{ne: &aftercare.NewEnrollment{Patient: p, Enrollment: e, Messages: msgs}}, nil
+}
+
+// enrollmentKey: the same person, protocol and treatment time is the same
+// enrollment, whichever version of the protocol is current.
+func enrollmentKey(p *aftercare.Patient, slug string, treated time.Time) string {
+	return sha([]byte(p.MatchKey() + "|" + slug + "|" + treated.UTC().Format(time.RFC3339)))[:32]
+}
+
+// busy lists the patient's live messages, leaving out the pending ones of
+// one enrollment (the one being planned again).
+func (s *Service) busy(ctx context.Context, clinicID, patientID, exceptEnrollment int64) ([]Busy, error) {
+	msgs, err := s.Store.ListMessages(ctx, aftercare.MessageFilter{
+		ClinicID: clinicID, PatientID: patientID,
+		Statuses: []aftercare.Status{aftercare.StatusPending, aftercare.StatusSending, aftercare.StatusSent, aftercare.StatusDelivered, aftercare.StatusUnknown},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var b []Busy
+	for _, m := range msgs {
+		if m.EnrollmentID != exceptEnrollment || m.Status != aftercare.StatusPending {
+			b = append(b, Busy{At: m.SendAt, Channel: m.Channel})
+		}
+	}
+	return b, nil
+}
+
+// Enroll validates req, plans the protocol for the patient and stores
+// patient, enrollment and messages all or nothing. Enrolling the same
+// patient on the same protocol for the same treatment time again returns
+// the stored enrollment (Created false) and writes nothing. EINVALID names
+// the field to fix.
+func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (*EnrollResult, error) {
+	now := s.Now().UTC()
+	pr, err := s.prepare(ctx, clinic, req, now)
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.Store.Enroll(ctx, pr.ne)
+	if err != nil {
+		return nil, err
+	}
+	return s.result(ctx, pr.ne, created)
+}
+
+func (s *Service) result(ctx context.Context, ne *aftercare.NewEnrollment, created bool) (*EnrollResult, error) {
+	res := &EnrollResult{Enrollment: ne.Enrollment, Patient: ne.Patient, Messages: ne.Messages, Created: created}
+	if created {
+		return res, nil
+	}
+	return s.Enrollment(ctx, ne.Enrollment.ClinicID, ne.Enrollment.ID)
+}
+
+// Enrollment returns a stored enrollment with its patient and messages.
+// ENOTFOUND when the clinic has no such enrollment.
+func (s *Service) Enrollment(ctx context.Context, clinicID, id int64) (*EnrollResult, error) {
+	e, err := s.Store.FindEnrollment(ctx, clinicID, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Store.FindPatient(ctx, clinicID, e.PatientID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := s.Store.ListMessages(ctx, aftercare.MessageFilter{ClinicID: clinicID, EnrollmentID: id})
+	if err != nil {
+		return nil, err
+	}
+	return &EnrollResult{Enrollment: e, Patient: p, Messages: msgs}, nil
+}
+
+// Cancel cancels an enrollment's pending messages; what was already sent
+// stays in the history. It returns how many messages were cancelled.
+// ENOTFOUND when the clinic has no such enrollment.
+func (s *Service) Cancel(ctx context.Context, clinicID, id int64) (int, error) {
+	return s.Store.CancelEnrollment(ctx, clinicID, id, s.Now().UTC())
+}
+
+// Reschedule moves an enrollment to a new treatment time and recomputes
+// what is still pending (or was skipped); sent messages stay in the
+// history. The enrollment keeps its protocol version. ECONFLICT for a
+// cancelled enrollment, EINVALID for a bad time.
+func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string) (*EnrollResult, error) {
+	now := s.Now().UTC()
+	cur, err := s.Enrollment(ctx, clinic.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	e, p := cur.Enrollment, cur.Patient
+	if e.Status == aftercare.EnrollmentCancelled {
+		return nil, aftercare.Errorf(aftercare.ECONFLICT, "enrollment %d is cancelled; enroll the patient again instead", id)
+	}
+	loc, err := aftercare.LoadZone(p.TZ)
+	if err != nil {
+		return nil, err
+	}
+	treated, err := aftercare.ParseTreatmentTime(treatedAt, loc)
+	if err != nil {
+		return nil, err
+	}
+	if d := treated.Sub(now); d > aftercare.MaxOffset || d < -aftercare.MaxOffset {
+		return nil, aftercare.FieldErrorf("treated_at", "%s is more than a year from today; check the year", treated.In(loc).Format("2006-01-02 15:04"))
+	}
+	cp, err := s.protocolByID(ctx, clinic.ID, e.ProtocolID)
+	if err != nil {
+		return nil, err
+	}
+	busy, err := s.busy(ctx, clinic.ID, p.ID, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := Expand(Plan{Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: p, TreatedAt: treated, Now: now, Busy: busy})
+	if err != nil {
+		return nil, err
+	}
+	e.TreatedAt = treated
+	e.Key = enrollmentKey(p, cp.Slug, treated)
+	if err := s.Store.Reschedule(ctx, e, plan, now); err != nil {
+		return nil, err
+	}
+	return s.Enrollment(ctx, clinic.ID, id)
+}
+
+// ParseID reads an enrollment or patient id as typed.
+func ParseID(what, s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(s), "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, aftercare.FieldErrorf("id", "%q is not a %s id: use the number that enroll printed", s, what)
+	}
+	return id, nil
+}

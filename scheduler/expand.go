@@ -1,0 +1,270 @@
+// Package scheduler turns protocols into dated messages and runs the jobs
+// that act on them: expansion of a protocol for one patient (Expand), the
+// front desk's operations on enrollments (Service), and the cron-driven
+// dispatch of due messages.
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/templates"
+)
+
+// MaxOccurrences bounds how many times one step may fire for one patient,
+// so that a cron typo ("* * * * *") cannot plan thousands of texts.
+const MaxOccurrences = 120
+
+// Busy is a message the patient already has from another enrollment; it
+// counts toward the daily cap.
+type Busy struct {
+	At      time.Time
+	Channel aftercare.Channel
+}
+
+// Plan is the input of Expand.
+type Plan struct {
+	Protocol  *aftercare.Protocol
+	Renderer  *templates.Renderer
+	Clinic    *aftercare.Clinic
+	Patient   *aftercare.Patient // Name, TZ, Lang and consents are used
+	TreatedAt time.Time          // end of the treatment
+	// Now is the time of enrollment: steps whose time has passed are
+	// skipped. The zero time (a preview) skips nothing.
+	Now time.Time
+	// AllChannels plans every channel of every step whatever the patient's
+	// consent (a preview of the protocol itself).
+	AllChannels bool
+	Busy        []Busy
+}
+
+// Expand computes the dated messages of p, sorted by send time. Messages
+// are pending, or skipped when their time had passed at enrollment; Note
+// says why a time moved (DST gap, quiet hours, daily cap, late enrollment).
+// It returns EINVALID for a zone it cannot load or a step that fires too
+// often, and EINTERNAL if a template fails to render.
+func Expand(p Plan) ([]*aftercare.Message, error) {
+	loc, err := aftercare.LoadZone(p.Patient.TZ)
+	if err != nil {
+		return nil, err
+	}
+	treatedLocal := p.TreatedAt.In(loc)
+	y, mo, d := treatedLocal.Date()
+	day0 := time.Date(y, mo, d, 0, 0, 0, 0, time.UTC) // local date as a plain calendar value
+
+	type occurrence struct {
+		step  int
+		n     int
+		at    time.Time
+		notes []string
+	}
+	var occs []occurrence
+	stepDates := make(map[string]time.Time, len(p.Protocol.Steps))
+	for i := range p.Protocol.Steps {
+		st := &p.Protocol.Steps[i]
+		times, notes, err := stepTimes(st, p.TreatedAt, day0, loc)
+		if err != nil {
+			return nil, err
+		}
+		if len(times) > 0 {
+			stepDates[st.Key] = times[0].In(loc)
+		}
+		for n, t := range times {
+			occs = append(occs, occurrence{step: i, n: n, at: t, notes: notes[n]})
+		}
+	}
+	sort.SliceStable(occs, func(a, b int) bool { return occs[a].at.Before(occs[b].at) })
+
+	lang := p.Patient.Lang
+	fields := templates.Fields{
+		FirstName:   p.Patient.FirstName(),
+		ClinicName:  p.Clinic.Name,
+		ClinicPhone: p.Clinic.Phone,
+		Treatment:   treatedLocal,
+		StepDates:   stepDates,
+	}
+	caps := capCounter{loc: loc, limit: p.Clinic.DailyCap, used: map[capKey]int{}}
+	for _, b := range p.Busy {
+		caps.add(b.At, b.Channel)
+	}
+
+	var out []*aftercare.Message
+	for _, o := range occs {
+		st := &p.Protocol.Steps[o.step]
+		for _, ch := range st.Channels {
+			if !p.AllChannels && !p.Patient.CanReceive(ch) {
+				continue
+			}
+			m := &aftercare.Message{
+				StepKey:    st.Key,
+				Occurrence: o.n,
+				Channel:    ch,
+				Lang:       lang,
+				Status:     aftercare.StatusPending,
+			}
+			notes := append([]string(nil), o.notes...)
+			at, wnotes := intoWindow(o.at, loc, p.Clinic.Window)
+			notes = append(notes, wnotes...)
+			if !p.Now.IsZero() && at.Before(p.Now) {
+				immediate := st.Timing.Kind == aftercare.TimingAfter && st.Timing.Offset == 0
+				if immediate && p.Now.Before(at.Add(st.Expires)) {
+					late, lnotes := intoWindow(p.Now, loc, p.Clinic.Window)
+					if late.Before(at.Add(st.Expires)) {
+						notes = append(notes, "enrolled after the treatment: sent as soon as possible")
+						notes = append(notes, lnotes...)
+						at = late
+					} else {
+						m.Status = aftercare.StatusSkipped
+					}
+				} else {
+					m.Status = aftercare.StatusSkipped
+				}
+				if m.Status == aftercare.StatusSkipped {
+					notes = []string{"skipped: its time had passed when the patient was enrolled"}
+				}
+			}
+			if m.Status == aftercare.StatusPending {
+				var cnote string
+				at, cnote = caps.place(at, ch, p.Clinic.Window)
+				if cnote != "" {
+					notes = append(notes, cnote)
+				}
+			}
+			m.SendAt = at.UTC()
+			m.NextAttemptAt = m.SendAt
+			m.ExpiresAt = at.Add(st.Expires).UTC()
+			m.Note = joinNotes(notes)
+			txt, err := p.Renderer.Render(st.Key, lang, ch, fields)
+			if err != nil {
+				return nil, aftercare.Errorf(aftercare.EINTERNAL, "rendering step %q (%s, %s): %v", st.Key, ch, lang, err)
+			}
+			m.Subject, m.Body, m.Segments = txt.Subject, txt.Body, txt.Segments
+			out = append(out, m)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].SendAt.Before(out[b].SendAt) })
+	return out, nil
+}
+
+// stepTimes returns the nominal instants of a step and, for each, notes on
+// DST adjustments.
+func stepTimes(st *aftercare.Step, treatedAt, day0 time.Time, loc *time.Location) ([]time.Time, [][]string, error) {
+	tm := st.Timing
+	switch tm.Kind {
+	case aftercare.TimingAfter:
+		return []time.Time{treatedAt.Add(tm.Offset)}, [][]string{nil}, nil
+	case aftercare.TimingBefore:
+		return []time.Time{treatedAt.Add(-tm.Offset)}, [][]string{nil}, nil
+	case aftercare.TimingDayAt:
+		w := day0.AddDate(0, 0, tm.Day)
+		t, moved := aftercare.WallTime(loc, w.Year(), w.Month(), w.Day(), tm.At.Hour(), tm.At.Minute())
+		return []time.Time{t}, [][]string{dstNote(moved, tm.At, t.In(loc))}, nil
+	case aftercare.TimingEvery:
+		sched, err := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(tm.Cron)
+		if err != nil {
+			return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q: bad schedule %q: %v", st.Key, tm.Cron, err)
+		}
+		// Expand on the wall clock (a zone without DST), then place each
+		// wall time in the patient's zone: recurrences keep their local
+		// time across DST changes, and a repeated hour fires once.
+		from := day0.AddDate(0, 0, tm.FromDay)
+		until := day0.AddDate(0, 0, tm.ToDay+1)
+		var times []time.Time
+		var notes [][]string
+		seen := map[int64]bool{}
+		for w := sched.Next(from.Add(-time.Second)); !w.IsZero() && w.Before(until); w = sched.Next(w) {
+			t, moved := aftercare.WallTime(loc, w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute())
+			if seen[t.Unix()] {
+				continue
+			}
+			seen[t.Unix()] = true
+			if len(times) == MaxOccurrences {
+				return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q fires more than %d times between day %d and day %d; use a sparser schedule", st.Key, MaxOccurrences, tm.FromDay, tm.ToDay)
+			}
+			times = append(times, t)
+			notes = append(notes, dstNote(moved, aftercare.Clock(w.Hour()*60+w.Minute()), t.In(loc)))
+		}
+		return times, notes, nil
+	}
+	return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q has no timing", st.Key)
+}
+
+func dstNote(moved bool, want aftercare.Clock, got time.Time) []string {
+	if !moved {
+		return nil
+	}
+	return []string{fmt.Sprintf("DST: %s does not exist on %s (clocks go forward); moved to %s", want, got.Format("Mon Jan 2"), got.Format("15:04"))}
+}
+
+// intoWindow moves t to the next opening of the send window if it falls
+// outside it, in the patient's local time.
+func intoWindow(t time.Time, loc *time.Location, w aftercare.Window) (time.Time, []string) {
+	l := t.In(loc)
+	c := aftercare.Clock(l.Hour()*60 + l.Minute())
+	if w.Contains(c) {
+		return t, nil
+	}
+	day := l
+	if c >= w.End {
+		day = l.AddDate(0, 0, 1)
+	}
+	n, _ := aftercare.WallTime(loc, day.Year(), day.Month(), day.Day(), w.Start.Hour(), w.Start.Minute())
+	when := "same day"
+	if c >= w.End {
+		when = "next day"
+	}
+	return n, []string{fmt.Sprintf("quiet hours: due %s, moved to %s %s (send window %s)", l.Format("15:04"), n.In(loc).Format("15:04"), when, w)}
+}
+
+type capKey struct {
+	y  int
+	yd int
+	ch aftercare.Channel
+}
+
+// capCounter enforces the daily cap per channel per local day.
+type capCounter struct {
+	loc   *time.Location
+	limit int
+	used  map[capKey]int
+}
+
+func (c *capCounter) key(t time.Time, ch aftercare.Channel) capKey {
+	l := t.In(c.loc)
+	return capKey{l.Year(), l.YearDay(), ch}
+}
+
+func (c *capCounter) add(t time.Time, ch aftercare.Channel) { c.used[c.key(t, ch)]++ }
+
+// place returns the first time at or after t on a local day with room under
+// the cap, moving to the next day's window opening as needed.
+func (c *capCounter) place(t time.Time, ch aftercare.Channel, w aftercare.Window) (time.Time, string) {
+	if c.limit <= 0 {
+		return t, ""
+	}
+	orig := t
+	for i := 0; i < 400 && c.used[c.key(t, ch)] >= c.limit; i++ {
+		next := t.In(c.loc).AddDate(0, 0, 1)
+		t, _ = aftercare.WallTime(c.loc, next.Year(), next.Month(), next.Day(), w.Start.Hour(), w.Start.Minute())
+	}
+	c.add(t, ch)
+	if t.Equal(orig) {
+		return t, ""
+	}
+	return t, fmt.Sprintf("daily cap: %d %s messages already on %s; moved to %s", c.limit, ch, orig.In(c.loc).Format("Mon Jan 2"), t.In(c.loc).Format("Mon Jan 2 15:04"))
+}
+
+func joinNotes(n []string) string {
+	s := ""
+	for i, x := range n {
+		if i > 0 {
+			s += "; "
+		}
+		s += x
+	}
+	return s
+}

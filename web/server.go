@@ -1,0 +1,122 @@
+// Package web is Aftercare's HTTP side: the health check and the provider
+// webhooks now, the JSON API and the staff app later. It is the only
+// package that maps aftercare.Error codes to HTTP statuses.
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aftercare/aftercare"
+)
+
+// TwilioWebhook verifies and reads Twilio's status callbacks. cmd wires it
+// from notify/twilio so that web never sees a twilio-go type.
+type TwilioWebhook struct {
+	// Valid reports whether signature is Twilio's signature of fullURL and form.
+	Valid func(fullURL string, form url.Values, signature string) bool
+	// Parse reads a status callback: the message SID, its new state and
+	// Twilio's error code; ok is false when the form is not a status callback.
+	Parse func(form url.Values) (sid string, status aftercare.Status, errorCode string, ok bool)
+}
+
+// Server serves Aftercare's HTTP endpoints.
+type Server struct {
+	Store aftercare.DispatchStore
+	// PublicURL is the address Twilio calls (AFTERCARE_PUBLIC_URL); the
+	// signature covers the full URL, so it must be the one Twilio was given.
+	PublicURL string
+	Twilio    *TwilioWebhook // nil: status callbacks are refused
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// twilioStatus applies a message status callback. Forged or unsigned
+// requests get 403 and change nothing; a duplicate or out-of-order callback
+// is accepted and changes nothing.
+func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, aftercare.Errorf(aftercare.EINVALID, "the body is not a form: %v", err))
+		return
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	full := s.PublicURL + r.URL.RequestURI()
+	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
+		s.logger().Warn("twilio status callback refused: bad or missing signature", "remote", r.RemoteAddr)
+		writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+		return
+	}
+	sid, status, code, ok := s.Twilio.Parse(r.PostForm)
+	if !ok {
+		writeError(w, aftercare.Errorf(aftercare.EINVALID, "not a message status callback"))
+		return
+	}
+	moved, err := s.Store.ApplyProviderStatus(r.Context(), sid, status, code, s.Now().UTC())
+	switch {
+	case aftercare.ErrorCode(err) == aftercare.ENOTFOUND:
+		// Not ours (or purged): acknowledge so Twilio stops retrying.
+		s.logger().Warn("twilio status callback for an unknown message", "sid", sid)
+	case err != nil:
+		s.logger().Error("applying a twilio status", "sid", sid, "err", err)
+		writeError(w, err)
+		return
+	default:
+		s.logger().Info("twilio status", "sid", sid, "status", status, "code", code, "moved", moved)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// statusOf maps error codes to HTTP statuses; only this package does.
+func statusOf(code string) int {
+	switch code {
+	case aftercare.EINVALID:
+		return http.StatusBadRequest
+	case aftercare.ENOTFOUND:
+		return http.StatusNotFound
+	case aftercare.ECONFLICT:
+		return http.StatusConflict
+	case aftercare.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case aftercare.EFORBIDDEN:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := &aftercare.Error{Code: aftercare.ErrorCode(err), Message: aftercare.ErrorMessage(err)}
+	var ae *aftercare.Error
+	if asError(err, &ae) {
+		e.Field, e.Message = ae.Field, ae.Message
+	}
+	writeJSON(w, statusOf(e.Code), map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message, "field": e.Field}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
