@@ -1,0 +1,43 @@
+package twilio_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
+)
+
+// BenchmarkTwilioSend measures one Send against the fake on loopback with
+// no added latency: the cost of twilio-go, our transport and HTTP/1.1
+// keep-alive, not Twilio's.
+func BenchmarkTwilioSend(b *testing.B) {
+	srv := twiliotest.NewServer(b, twiliotest.WithoutRecording())
+	s := newSender(b, srv)
+	m := outgoing(patient)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Send(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(srv.Connections()), "conns")
+}
+
+// BenchmarkTwilioSendParallel is BenchmarkTwilioSend from GOMAXPROCS
+// goroutines sharing one Sender.
+func BenchmarkTwilioSendParallel(b *testing.B) {
+	srv := twiliotest.NewServer(b, twiliotest.WithoutRecording())
+	s := newSender(b, srv)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		m := outgoing(patient)
+		for pb.Next() {
+			if _, err := s.Send(ctx, m); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
