@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
+)
+
+type clinicJSON struct {
+	Slug          string `json:"slug"`
+	Name          string `json:"name"`
+	Phone         string `json:"phone"`
+	Country       string `json:"country"`
+	TZ            string `json:"tz"`
+	Window        string `json:"window"`
+	DailyCap      int    `json:"daily_cap"`
+	EmailFallback bool   `json:"email_fallback"`
+	Default       bool   `json:"default"`
+	CreatedAt     string `json:"created_at"`
+}
+
+func clinicToJSON(c *aftercare.Clinic) clinicJSON {
+	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.Default, c.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+func (a *app) printClinic(c *aftercare.Clinic) error {
+	if a.jsonOut {
+		return a.printJSON(clinicToJSON(c))
+	}
+	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	phone := c.Phone
+	if phone == "" {
+		phone = "(none: set one, patients are told to call it)"
+	}
+	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\ndefault\t%v\n",
+		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback, c.Default)
+	return tw.Flush()
+}
+
+func (a *app) clinicCmd() *cobra.Command {
+	show := func(c *cobra.Command, _ []string) error {
+		if err := a.open(c.Context()); err != nil {
+			return err
+		}
+		return a.printClinic(a.clinic)
+	}
+	cmd := &cobra.Command{
+		Use:   "clinic",
+		Short: "Show and change the clinic's settings; add clinics",
+		Args:  needArgs(0, "no arguments (did you mean `clinic set` or `clinic add`?)"),
+		RunE:  show,
+	}
+	var ch scheduler.ClinicChanges
+	var name, phone, tz, country, window, dailyCap, fallback string
+	set := &cobra.Command{
+		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no]",
+		Short: "Change the clinic's settings (all checked before any is saved)",
+		Args:  needArgs(0, "only flags"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			f := c.Flags()
+			for flag, dst := range map[string]**string{"name": &ch.Name, "phone": &ch.Phone, "tz": &ch.TZ, "country": &ch.Country,
+				"window": &ch.Window, "daily-cap": &ch.DailyCap, "email-fallback": &ch.EmailFallback} {
+				if f.Changed(flag) {
+					v, _ := f.GetString(flag)
+					*dst = &v
+				}
+			}
+			if f.NFlag() == 0 {
+				return &aftercare.Error{Code: usageCode, Message: "nothing to change; see `aftercare clinic set --help`"}
+			}
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			cl, err := a.svc.UpdateClinic(c.Context(), a.clinic.Slug, ch)
+			if err != nil {
+				return err
+			}
+			return a.printClinic(cl)
+		},
+	}
+	sf := set.Flags()
+	sf.StringVar(&name, "name", "", "clinic name, named in every message")
+	sf.StringVar(&phone, "phone", "", "clinic phone patients call")
+	sf.StringVar(&tz, "tz", "", "clinic IANA time zone")
+	sf.StringVar(&country, "country", "", "two-letter country used for phone numbers without a country code")
+	sf.StringVar(&window, "window", "", "send window in the patient's local time, e.g. 08:00-21:00")
+	sf.StringVar(&dailyCap, "daily-cap", "", "most messages per patient per channel per day")
+	sf.StringVar(&fallback, "email-fallback", "", "send the email version when an SMS fails permanently (yes|no)")
+
+	var d scheduler.ClinicDefaults
+	add := &cobra.Command{
+		Use:   "add SLUG --name NAME --tz ZONE [--phone PHONE] [--country CC]",
+		Short: "Add a clinic (use --clinic SLUG to act on it)",
+		Args:  needArgs(1, "one clinic slug, e.g. downtown"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := requireFlags(c, "name", "tz"); err != nil {
+				return err
+			}
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			d.Slug = args[0]
+			cl, err := a.svc.AddClinic(c.Context(), d, false)
+			if err != nil {
+				return err
+			}
+			return a.printClinic(cl)
+		},
+	}
+	af := add.Flags()
+	af.StringVar(&d.Name, "name", "", "clinic name (required)")
+	af.StringVar(&d.Phone, "phone", "", "clinic phone")
+	af.StringVar(&d.TZ, "tz", "", "clinic IANA time zone (required)")
+	af.StringVar(&d.Country, "country", "", "two-letter country (default: from the phone, else US)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the clinics",
+		Args:  needArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			cs, err := a.store.ListClinics(c.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				out := []clinicJSON{}
+				for _, c := range cs {
+					out = append(out, clinicToJSON(c))
+				}
+				return a.printJSON(out)
+			}
+			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SLUG\tNAME\tTIME ZONE\tDEFAULT")
+			for _, c := range cs {
+				def := ""
+				if c.Default {
+					def = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Slug, c.Name, c.TZ, def)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(&cobra.Command{Use: "show", Short: "Show the clinic's settings (the default)", Args: needArgs(0, "no arguments"), RunE: show}, set, add, list)
+	return cmd
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aftercare/aftercare"
+)
+
+// logJSON is one row of `aftercare log --json` (and of the API's message list).
+type logJSON struct {
+	MessageID    int64  `json:"message_id"`
+	EnrollmentID int64  `json:"enrollment_id"`
+	PatientID    int64  `json:"patient_id"`
+	Step         string `json:"step"`
+	Occurrence   int    `json:"occurrence"`
+	Channel      string `json:"channel"`
+	Status       string `json:"status"`
+	SendAt       string `json:"send_at"`
+	SentAt       string `json:"sent_at"`
+	DeliveredAt  string `json:"delivered_at"`
+	Sender       string `json:"sender"`
+	ProviderID   string `json:"provider_id"`
+	ErrorCode    string `json:"error_code"`
+	Error        string `json:"error"`
+	Attempts     int    `json:"attempts"`
+	Note         string `json:"note"`
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func toLog(m *aftercare.Message) logJSON {
+	return logJSON{m.ID, m.EnrollmentID, m.PatientID, m.StepKey, m.Occurrence, string(m.Channel), string(m.Status),
+		ts(m.SendAt), ts(m.SentAt), ts(m.DeliveredAt), m.Sender, m.ProviderID, m.ErrorCode, m.Error, m.Attempts, m.Note}
+}
+
+// parseWhen reads --since/--until: a date (the clinic's local midnight) or RFC 3339.
+func parseWhen(flag, s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, aftercare.FieldErrorf(flag, "%q is not a date: write 2026-11-22 (the clinic's local day) or RFC 3339", s)
+}
+
+func (a *app) logCmd() *cobra.Command {
+	var since, until, status, channel, patient, protocol string
+	var csvOut bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "log [--since DATE] [--until DATE] [--status S] [--channel sms|email] [--patient ID] [--protocol SLUG]",
+		Short: "The delivery log: what was sent, delivered, failed, and why",
+		Long: `List messages with their delivery state, provider id, error and attempts.
+Dates are the clinic's local days (or RFC 3339). A table by default; --csv or --json
+for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
+		Args: needArgs(0, "only flags"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			if err != nil {
+				return err
+			}
+			f := aftercare.MessageFilter{ClinicID: a.clinic.ID, ProtocolSlug: protocol, Limit: limit}
+			if f.Since, err = parseWhen("since", since, loc); err != nil {
+				return err
+			}
+			if f.Until, err = parseWhen("until", until, loc); err != nil {
+				return err
+			}
+			if status != "" {
+				s, err := aftercare.ParseStatus(status)
+				if err != nil {
+					return err
+				}
+				f.Statuses = []aftercare.Status{s}
+			}
+			if channel != "" {
+				if f.Channel, err = aftercare.ParseChannel(channel); err != nil {
+					return err
+				}
+			}
+			if patient != "" {
+				id, err := strconv.ParseInt(patient, 10, 64)
+				if err != nil || id <= 0 {
+					return aftercare.FieldErrorf("patient", "%q is not a patient id", patient)
+				}
+				f.PatientID = id
+			}
+			msgs, err := a.store.ListMessages(c.Context(), f)
+			if err != nil {
+				return err
+			}
+			switch {
+			case a.jsonOut:
+				out := make([]logJSON, 0, len(msgs))
+				for _, m := range msgs {
+					out = append(out, toLog(m))
+				}
+				return a.printJSON(out)
+			case csvOut:
+				w := csv.NewWriter(a.io.Out)
+				w.Write([]string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status", "send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"})
+				for _, m := range msgs {
+					r := toLog(m)
+					w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
+						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, r.ProviderID, r.ErrorCode, csvSafe(r.Error), strconv.Itoa(r.Attempts)})
+				}
+				w.Flush()
+				return w.Error()
+			}
+			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tENROLLMENT\tDUE (clinic time)\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR")
+			for _, m := range msgs {
+				e := m.Error
+				if m.ErrorCode != "" {
+					e = m.ErrorCode + " " + e
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.EnrollmentID, m.SendAt.In(loc).Format("2006-01-02 15:04"),
+					m.StepKey+occ(m), m.Channel, m.Status, m.Attempts, m.Sender, m.ProviderID, e)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&since, "since", "", "messages due on or after this day")
+	f.StringVar(&until, "until", "", "messages due before this day")
+	f.StringVar(&status, "status", "", "only this state")
+	f.StringVar(&channel, "channel", "", "only sms or email")
+	f.StringVar(&patient, "patient", "", "only this patient id")
+	f.StringVar(&protocol, "protocol", "", "only this protocol slug")
+	f.BoolVar(&csvOut, "csv", false, "print CSV")
+	f.IntVar(&limit, "limit", 0, "at most this many rows (0: all)")
+	return cmd
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// csvSafe keeps a provider's text from being read as a formula by a spreadsheet.
+func csvSafe(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
+		return "'" + s
+	}
+	return s
+}
+
+func (a *app) statsCmd() *cobra.Command {
+	var since, until string
+	cmd := &cobra.Command{
+		Use:   "stats [--since DATE] [--until DATE]",
+		Short: "Counts of messages per day and state",
+		Args:  needArgs(0, "only flags"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			if err != nil {
+				return err
+			}
+			s, err := parseWhen("since", since, loc)
+			if err != nil {
+				return err
+			}
+			u, err := parseWhen("until", until, loc)
+			if err != nil {
+				return err
+			}
+			rows, err := a.store.DailyStats(c.Context(), a.clinic.ID, s, u)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				type row struct {
+					Day    string `json:"day"`
+					Status string `json:"status"`
+					Count  int    `json:"count"`
+				}
+				out := []row{}
+				for _, r := range rows {
+					out = append(out, row{r.Day, string(r.Status), r.Count})
+				}
+				return a.printJSON(out)
+			}
+			// One line per day, one column per state.
+			byDay := map[string]map[aftercare.Status]int{}
+			var days []string
+			for _, r := range rows {
+				if byDay[r.Day] == nil {
+					byDay[r.Day] = map[aftercare.Status]int{}
+					days = append(days, r.Day)
+				}
+				byDay[r.Day][r.Status] = r.Count
+			}
+			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprint(tw, "DAY (UTC)\t")
+			for _, s := range aftercare.Statuses {
+				fmt.Fprintf(tw, "%s\t", s)
+			}
+			fmt.Fprintln(tw)
+			for _, d := range days {
+				fmt.Fprintf(tw, "%s\t", d)
+				for _, s := range aftercare.Statuses {
+					fmt.Fprintf(tw, "%d\t", byDay[d][s])
+				}
+				fmt.Fprintln(tw)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "from this day")
+	cmd.Flags().StringVar(&until, "until", "", "before this day")
+	return cmd
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/templates"
+)
+
+func (a *app) protocolsCmd() *cobra.Command {
+	list := func(c *cobra.Command, _ []string) error {
+		if err := a.open(c.Context()); err != nil {
+			return err
+		}
+		ps, err := a.store.ListProtocols(c.Context(), a.clinic.ID)
+		if err != nil {
+			return err
+		}
+		if a.jsonOut {
+			type row struct {
+				Slug      string   `json:"slug"`
+				Name      string   `json:"name"`
+				Version   int      `json:"version"`
+				Source    string   `json:"source"`
+				Languages []string `json:"languages"`
+				CreatedAt string   `json:"created_at"`
+			}
+			out := []row{}
+			for _, p := range ps {
+				out = append(out, row{p.Slug, p.Name, p.Version, p.Source, p.Languages, p.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+			}
+			return a.printJSON(out)
+		}
+		tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SLUG\tVERSION\tSOURCE\tLANGUAGES\tNAME")
+		for _, p := range ps {
+			fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%s\n", p.Slug, p.Version, p.Source, strings.Join(p.Languages, ","), p.Name)
+		}
+		return tw.Flush()
+	}
+	cmd := &cobra.Command{
+		Use:   "protocols",
+		Short: "List, show, validate and import protocols",
+		Long: `List the clinic's protocols (built-in and its own, latest version of each).
+
+The protocol file format is described in docs/protocols.md.`,
+		Args: needArgs(0, "no arguments (did you mean `protocols show SLUG`?)"),
+		RunE: list,
+	}
+	cmd.AddCommand(&cobra.Command{Use: "list", Short: "List the protocols (the default)", Args: needArgs(0, "no arguments"), RunE: list})
+
+	var version int
+	var lang string
+	show := &cobra.Command{
+		Use:   "show SLUG",
+		Short: "Print a protocol's steps, when each fires, and its texts",
+		Args:  needArgs(1, "one protocol slug"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			cp, err := a.svc.Protocol(c.Context(), a.clinic.ID, args[0], version)
+			if err != nil {
+				return err
+			}
+			if lang == "" {
+				lang = cp.Languages[0]
+			}
+			if !cp.HasLanguage(lang) {
+				return aftercare.FieldErrorf("lang", "protocol %q has no %q text; it is written in %s", cp.Slug, lang, strings.Join(cp.Languages, ", "))
+			}
+			if a.jsonOut {
+				type step struct {
+					Key      string              `json:"key"`
+					When     string              `json:"when"`
+					Channels []aftercare.Channel `json:"channels"`
+					Expires  string              `json:"expires"`
+					SMS      string              `json:"sms,omitempty"`
+					Subject  string              `json:"subject,omitempty"`
+					Email    string              `json:"email,omitempty"`
+				}
+				out := struct {
+					Slug      string   `json:"slug"`
+					Name      string   `json:"name"`
+					Version   int      `json:"version"`
+					Source    string   `json:"source"`
+					Languages []string `json:"languages"`
+					Steps     []step   `json:"steps"`
+				}{cp.Slug, cp.Name, cp.Version, cp.Source, cp.Languages, nil}
+				for _, s := range cp.Steps {
+					t := s.Text[lang]
+					out.Steps = append(out.Steps, step{s.Key, s.Timing.String(), s.Channels, aftercare.FormatOffset(s.Expires), t.SMS, t.EmailSubject, t.EmailBody})
+				}
+				return a.printJSON(out)
+			}
+			a.printf("%s (%s) v%d, %s; languages %s\n\n", cp.Name, cp.Slug, cp.Version, cp.Source, strings.Join(cp.Languages, ", "))
+			for i, s := range cp.Steps {
+				a.printf("%2d. %-20s %s; %s; expires after %s\n", i+1, s.Key, s.Timing, joinChannels(s.Channels), aftercare.FormatOffset(s.Expires))
+				t := s.Text[lang]
+				if t.SMS != "" {
+					a.printf("    sms:   %s\n", t.SMS)
+				}
+				if t.EmailSubject != "" {
+					a.printf("    email: %s\n", t.EmailSubject)
+				}
+			}
+			return nil
+		},
+	}
+	show.Flags().IntVar(&version, "version", 0, "show this version (default: the latest)")
+	show.Flags().StringVar(&lang, "lang", "", "language of the texts (default: the protocol's first)")
+
+	validate := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a protocol file and report every problem with its line and column",
+		Args:  needArgs(1, "one protocol file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			src, err := readFile(args[0])
+			if err != nil {
+				return err
+			}
+			p, err := templates.Parse(args[0], src)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"valid": true, "slug": p.Slug, "steps": len(p.Steps), "languages": p.Languages})
+			}
+			a.printf("%s: valid protocol %q with %d steps in %s\n", args[0], p.Slug, len(p.Steps), strings.Join(p.Languages, ", "))
+			return nil
+		},
+	}
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Store a protocol file as the next version of its slug",
+		Long: `Validate a protocol file and store it. Importing a slug that exists stores a new
+version; patients already enrolled keep the version they were enrolled on.
+Importing a file identical to the latest version changes nothing.`,
+		Args: needArgs(1, "one protocol file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			src, err := readFile(args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := templates.Parse(args[0], src); err != nil {
+				return err // before touching the database
+			}
+			if err := a.open(c.Context()); err != nil {
+				return err
+			}
+			p, created, err := a.svc.ImportProtocol(c.Context(), a.clinic.ID, args[0], src)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"slug": p.Slug, "version": p.Version, "created": created})
+			}
+			if created {
+				a.printf("imported %s as version %d\n", p.Slug, p.Version)
+			} else {
+				a.printf("%s is unchanged: still version %d\n", p.Slug, p.Version)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(show, validate, imp)
+	return cmd
+}
+
+func joinChannels(cs []aftercare.Channel) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, "+")
+}
+
+func readFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, aftercare.Errorf(aftercare.EINVALID, "cannot read %s: %v", path, unwrapPathErr(err))
+	}
+	return b, nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

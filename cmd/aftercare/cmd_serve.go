@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/outbox"
+	"github.com/aftercare/aftercare/notify/smtp"
+	"github.com/aftercare/aftercare/notify/twilio"
+	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the service: send due messages, reconcile unknown outcomes, serve HTTP",
+		Long: `Run Aftercare: every AFTERCARE_DISPATCH_SPEC (default @every 1s) due messages are
+claimed and sent through Twilio (SMS) and SMTP (email); unknown outcomes are
+reconciled every AFTERCARE_RECONCILE_SPEC; HTTP on AFTERCARE_HTTP_ADDR serves
+/healthz and Twilio's status callback POST /twilio/status.
+
+With no TWILIO_* or SMTP_* settings, messages go to an outbox file
+(AFTERCARE_OUTBOX) and are marked undelivered: nobody received them.
+SIGINT or SIGTERM stops it cleanly: no new claims, sends in flight finish and
+are recorded, nothing is left claimed.`,
+		Args: needArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, _ []string) error { return a.serve(c.Context()) },
+	}
+}
+
+func (a *app) serve(ctx context.Context) error {
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	cfg := a.cfg
+	logger := slog.New(slog.NewTextHandler(a.io.Err, nil))
+	routes, hook, err := buildRoutes(cfg, logger)
+	if err != nil {
+		return err
+	}
+	instance := cfg.Instance
+	if instance == "" {
+		instance, _ = os.Hostname()
+	}
+	instance = strings.ReplaceAll(instance, "/", "-") + ":" + a.store.Path()
+	var runID [6]byte
+	rand.Read(runID[:])
+	owner := instance + "/" + hex.EncodeToString(runID[:])
+
+	d := &scheduler.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
+		Concurrency: cfg.SendConcurrency, Logger: logger}
+	if cfg.Failpoint != "" {
+		d.Failpoint = failpoint(cfg.Failpoint)
+	}
+	rec := &scheduler.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Instance: instance, Owner: owner, Logger: logger}
+	// Claims left by an earlier run of this instance are dead now: settle them first.
+	if n, err := rec.Run(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("reconciled unknown messages at start", "resolved", n)
+	}
+	jobs, err := scheduler.NewJobs(logger,
+		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
+		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
+	)
+	if err != nil {
+		return err
+	}
+
+	srv := &web.Server{Store: a.store, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook, Now: a.now, Logger: logger}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- hs.Serve(ln) }()
+	jobs.Start()
+	logger.Info("aftercare serving", "http", ln.Addr().String(), "db", a.store.Path(), "clinic", a.clinic.Slug,
+		"sms", routes[aftercare.SMS].Name, "email", routes[aftercare.Email].Name, "dispatch", cfg.DispatchSpec, "owner", owner)
+	fmt.Fprintf(a.io.Out, "aftercare: serving on http://%s (sms via %s, email via %s); Ctrl-C stops\n", ln.Addr(), routes[aftercare.SMS].Name, routes[aftercare.Email].Name)
+
+	select {
+	case <-ctx.Done():
+	case err := <-httpErr:
+		jobs.Stop(context.Background())
+		return fmt.Errorf("http server: %w", err)
+	}
+	logger.Info("stopping: no new claims; waiting for sends in flight")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	jobs.Stop(stopCtx)
+	hs.Shutdown(stopCtx)
+	logger.Info("stopped")
+	return nil
+}
+
+// buildRoutes picks a sender per channel from the environment: Twilio and
+// SMTP when configured, the outbox otherwise.
+func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]scheduler.Route, *web.TwilioWebhook, error) {
+	routes := map[aftercare.Channel]scheduler.Route{}
+	var box *outbox.Sender
+	outboxFor := func() (*outbox.Sender, error) {
+		if box != nil {
+			return box, nil
+		}
+		var err error
+		box, err = outbox.New(cfg.Outbox, logger)
+		return box, err
+	}
+	var hook *web.TwilioWebhook
+	if cfg.TwilioAccountSID != "" || cfg.TwilioAuthToken != "" {
+		callback := ""
+		if cfg.PublicURL != "" {
+			callback = strings.TrimSuffix(cfg.PublicURL, "/") + "/twilio/status"
+		}
+		s, err := twilio.New(twilio.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
+			MessagingServiceSID: cfg.TwilioMessagingServiceSID, BaseURL: cfg.TwilioBaseURL, StatusCallbackURL: callback})
+		if err != nil {
+			return nil, nil, fmt.Errorf("TWILIO_*: %w", err)
+		}
+		routes[aftercare.SMS] = scheduler.Route{Name: "twilio", Sender: s, Rate: cfg.SMSRate}
+		token := cfg.TwilioAuthToken
+		hook = &web.TwilioWebhook{
+			Valid: func(u string, form url.Values, sig string) bool { return twilio.ValidSignature(token, u, form, sig) },
+			Parse: twilio.ParseStatus,
+		}
+	} else {
+		b, err := outboxFor()
+		if err != nil {
+			return nil, nil, err
+		}
+		routes[aftercare.SMS] = scheduler.Route{Name: "outbox", Sender: b}
+	}
+	if cfg.SMTPHost != "" {
+		s, err := smtp.New(smtp.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			From: cfg.SMTPFrom, TLS: cfg.SMTPTLS})
+		if err != nil {
+			return nil, nil, fmt.Errorf("SMTP_*: %w", err)
+		}
+		routes[aftercare.Email] = scheduler.Route{Name: "smtp", Sender: s, Rate: cfg.EmailRate}
+	} else {
+		b, err := outboxFor()
+		if err != nil {
+			return nil, nil, err
+		}
+		routes[aftercare.Email] = scheduler.Route{Name: "outbox", Sender: b}
+	}
+	return routes, hook, nil
+}
+
+// failpoint returns a hook that kills this process with SIGKILL at the
+// named point of dispatch (crash tests only).
+func failpoint(at string) func(point string) {
+	return func(point string) {
+		if point == at {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // never returns
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/store/sqlite"
+)
+
+// usageCode marks errors in how a command was called (exit status 2).
+const usageCode = "usage"
+
+// app is one invocation: its streams, clock, global flags and, once a
+// command needs them, the opened store and service.
+type app struct {
+	io  Streams
+	now func() time.Time
+
+	dbFlag     string
+	clinicFlag string
+	jsonOut    bool
+
+	cfg    Config
+	store  *sqlite.DB
+	svc    *scheduler.Service
+	clinic *aftercare.Clinic
+}
+
+func run(ctx context.Context, args []string, io Streams, now func() time.Time) error {
+	a := &app{io: io, now: now}
+	defer a.close()
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	err := root.ExecuteContext(ctx)
+	if err != nil && aftercare.ErrorCode(err) == aftercare.EINTERNAL && strings.HasPrefix(err.Error(), "unknown command") {
+		return &aftercare.Error{Code: usageCode, Message: err.Error() + "; see `aftercare --help`"}
+	}
+	return err
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "aftercare",
+		Short: "Send clinics' treatment aftercare to patients by SMS and email, on time, and prove it",
+		Long: `Aftercare sends a clinic's treatment aftercare to patients by SMS and email,
+in each patient's own time zone and inside quiet hours, and logs every attempt.
+
+Data lives in one SQLite file: --db PATH or AFTERCARE_DB (default ./aftercare.db).
+The first run creates the clinic from AFTERCARE_CLINIC_NAME, AFTERCARE_CLINIC_PHONE
+and AFTERCARE_CLINIC_TZ; commands act on it unless --clinic SLUG names another.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.dbFlag, "db", "", "SQLite database file (default $AFTERCARE_DB or ./aftercare.db)")
+	pf.StringVar(&a.clinicFlag, "clinic", "", "act on this clinic (slug) instead of the default one")
+	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("%v; see `%s --help`", err, c.CommandPath())}
+	})
+	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
+		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd())
+	return root
+}
+
+// open opens the store, runs migrations, creates the first clinic and the
+// built-in protocols if needed, and resolves --clinic.
+func (a *app) open(ctx context.Context) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+	}
+	a.cfg = cfg
+	path := cfg.DB
+	if a.dbFlag != "" {
+		path = a.dbFlag
+	}
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("opening database %s: %w", path, err)
+	}
+	st.Now = a.now
+	a.store = st
+	a.svc = scheduler.NewService(st, a.now)
+	if err := a.svc.Bootstrap(ctx, scheduler.ClinicDefaults{
+		Slug: cfg.ClinicSlug, Name: cfg.ClinicName, Phone: cfg.ClinicPhone, TZ: cfg.ClinicTZ, Country: cfg.ClinicCountry,
+	}); err != nil {
+		return err
+	}
+	c, err := st.FindClinic(ctx, a.clinicFlag)
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND && a.clinicFlag != "" {
+		return aftercare.FieldErrorf("clinic", "no clinic %q; `aftercare clinic list` shows the clinics", a.clinicFlag)
+	} else if err != nil {
+		return err
+	}
+	a.clinic = c
+	return nil
+}
+
+func (a *app) close() {
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+// needArgs is cobra.ExactArgs with a usage error that names what is missing.
+func needArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("`%s` takes %s; see `%s --help`", c.CommandPath(), what, c.CommandPath())}
+		}
+		return nil
+	}
+}
+
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.io.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (a *app) printf(format string, args ...any) {
+	fmt.Fprintf(a.io.Out, format, args...)
+}
+
+// requireFlags returns a usage error naming the first empty required flag.
+func requireFlags(c *cobra.Command, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if !c.Flags().Changed(n) {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("missing %s; see `%s --help`", strings.Join(missing, ", "), c.CommandPath())}
+	}
+	return nil
+}
