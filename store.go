@@ -16,6 +16,7 @@ type Store interface {
 	ProtocolStore
 	EnrollmentStore
 	MessageStore
+	DispatchStore
 	Close() error
 }
 

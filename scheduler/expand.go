@@ -83,7 +83,7 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	fields := templates.Fields{
 		FirstName:   p.Patient.FirstName(),
 		ClinicName:  p.Clinic.Name,
-		ClinicPhone: p.Clinic.Phone,
+		ClinicPhone: aftercare.DisplayPhone(p.Clinic.Phone),
 		Treatment:   treatedLocal,
 		StepDates:   stepDates,
 	}

@@ -1,0 +1,336 @@
+package scheduler_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/outbox"
+	"github.com/aftercare/aftercare/notify/twilio"
+	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
+	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/store/sqlite"
+)
+
+// sendFixture is a clinic on a real SQLite file, a fake Twilio on loopback
+// and an outbox file for email, with a clock the test moves.
+type sendFixture struct {
+	*fixture
+	fake *twiliotest.Server
+	d    *scheduler.Dispatcher
+}
+
+func newSendFixture(t *testing.T) *sendFixture {
+	t.Helper()
+	f := newFixture(t)
+	fake := twiliotest.NewServer(t, twiliotest.WithClock(func() time.Time { return f.now }))
+	tw, err := twilio.New(twilio.Config{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, From: "+15005550006", BaseURL: fake.URL, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := func() time.Time { return f.now }
+	tw.Now = clock
+	box, err := outbox.New(filepath.Join(t.TempDir(), "outbox.jsonl"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &scheduler.Dispatcher{
+		Store:  f.db,
+		Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}, aftercare.Email: {Name: "outbox", Sender: box}},
+		Now:    clock, Owner: "test/1", Concurrency: 4,
+		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		Jitter: func() float64 { return 0.5 },
+	}
+	return &sendFixture{fixture: f, fake: fake, d: d}
+}
+
+func (f *sendFixture) enroll(t *testing.T, phone string, email bool) *scheduler.EnrollResult {
+	t.Helper()
+	req := scheduler.EnrollRequest{Name: "Ana Ruiz", Phone: phone, TZ: "America/Los_Angeles", Lang: "en", Protocol: "microneedling",
+		TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+	if email {
+		req.Email, req.EmailConsent = "ana@example.com", true
+	}
+	r, err := f.svc.Enroll(context.Background(), f.clinic, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *sendFixture) tick(t *testing.T) int {
+	t.Helper()
+	n, err := f.d.Tick(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *sendFixture) byStep(t *testing.T, step string, ch aftercare.Channel) *aftercare.Message {
+	t.Helper()
+	for _, m := range f.messages(t) {
+		if m.StepKey == step && m.Channel == ch && m.Occurrence == 0 {
+			return m
+		}
+	}
+	t.Fatalf("no %s message for step %s", ch, step)
+	return nil
+}
+
+func TestDispatchSendsOnTimeOnce(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	f.enroll(t, "+1 415 555 0100", false)
+	if n := f.tick(t); n != 1 {
+		t.Fatalf("first tick sent %d, want the one due message", n)
+	}
+	m := f.byStep(t, "welcome-spf", aftercare.SMS)
+	if m.Status != aftercare.StatusSent || !strings.HasPrefix(m.ProviderID, "SM") || m.Sender != "twilio" || m.Attempts != 1 {
+		t.Fatalf("after send: %+v", m)
+	}
+	if f.tick(t) != 0 || f.fake.Count() != 1 {
+		t.Fatalf("a second tick at the same time sent again (fake count %d)", f.fake.Count())
+	}
+	if v := f.fake.Violations(); len(v) > 0 {
+		t.Fatalf("requests broke Twilio's contract: %v", v)
+	}
+	// Never before its time: the 90-minute step is not sent at 89 minutes.
+	f.now = f.now.Add(89 * time.Minute)
+	if n := f.tick(t); n != 0 {
+		t.Errorf("sent %d messages before their time", n)
+	}
+	f.now = f.now.Add(time.Minute)
+	if n := f.tick(t); n != 1 {
+		t.Errorf("at 90 minutes sent %d, want 1", n)
+	}
+	at, err := f.db.ListAttempts(context.Background(), f.clinic.ID, m.ID)
+	if err != nil || len(at) != 1 || at[0].Outcome != aftercare.StatusSent || at[0].ProviderID != m.ProviderID {
+		t.Errorf("attempts: %+v %v", at, err)
+	}
+	sent := f.fake.Messages()[0]
+	if sent.To != "+14155550100" || !strings.Contains(sent.Body, "Glow Skin Studio") {
+		t.Errorf("the provider got To %s body %q", sent.To, sent.Body)
+	}
+}
+
+func TestDispatchFailures(t *testing.T) {
+	t.Parallel()
+	t.Run("TransientRetriesAfterBackoff", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.enroll(t, "+1 415 555 0100", false)
+		f.fake.Next(twiliotest.RateLimited("30"))
+		f.tick(t)
+		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		if m.Status != aftercare.StatusPending || m.ErrorCode == "" || m.NextAttemptAt.Sub(f.now) < 30*time.Second {
+			t.Fatalf("after 429: %s code %q next in %s", m.Status, m.ErrorCode, m.NextAttemptAt.Sub(f.now))
+		}
+		if f.tick(t) != 0 {
+			t.Fatal("retried before the backoff")
+		}
+		f.now = f.now.Add(31 * time.Second)
+		f.tick(t)
+		m = f.byStep(t, "welcome-spf", aftercare.SMS)
+		if m.Status != aftercare.StatusSent || m.Attempts != 2 {
+			t.Errorf("after retry: %s, %d attempts", m.Status, m.Attempts)
+		}
+	})
+	t.Run("TransientPastExpiryExpires", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.enroll(t, "+1 415 555 0100", false)
+		f.fake.Next(twiliotest.RateLimited("86400"))
+		f.tick(t)
+		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusExpired {
+			t.Errorf("a retry past the expiry: %s, want expired", m.Status)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		code   int
+		optOut bool
+	}{{"Err21211InvalidTo", 21211, false}, {"Err21614NotMobile", 21614, false}, {"Err30006Landline", 30006, false}, {"Err21610OptedOut", 21610, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSendFixture(t)
+			f.enroll(t, "+1 415 555 0100", true)
+			f.fake.Next(twiliotest.TwilioError(400, tc.code, "refused"))
+			f.tick(t)
+			m := f.byStep(t, "welcome-spf", aftercare.SMS)
+			if m.Status != aftercare.StatusFailed || m.ErrorCode == "" || !strings.Contains(m.ErrorCode, "21") && !strings.Contains(m.ErrorCode, "30") {
+				t.Fatalf("permanent %d: %s code %q", tc.code, m.Status, m.ErrorCode)
+			}
+			p, _ := f.db.FindPatient(context.Background(), f.clinic.ID, m.PatientID)
+			if p.SMSOptOutAt.IsZero() == tc.optOut {
+				t.Errorf("opted out = %v, want %v", !p.SMSOptOutAt.IsZero(), tc.optOut)
+			}
+			if tc.optOut {
+				// Later texts are skipped at claim time, not sent.
+				f.now = f.now.Add(2 * time.Hour)
+				before := f.fake.Count()
+				f.tick(t)
+				if f.fake.Count() != before {
+					t.Error("a text went to a patient who opted out")
+				}
+				if m := f.byStep(t, "first-night", aftercare.SMS); m.Status != aftercare.StatusSkipped {
+					t.Errorf("text after opt-out: %s, want skipped", m.Status)
+				}
+			}
+		})
+	}
+	t.Run("EmailFallbackForSMSOnlyStep", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.enroll(t, "+1 415 555 0100", true)
+		f.now = f.now.Add(90 * time.Minute) // first-night is SMS only
+		f.fake.Next(twiliotest.TwilioError(400, 21614, "not a mobile number"))
+		f.tick(t) // welcome + first-night; the scripted error hits the first request
+		f.tick(t) // the fallback email is due now
+		var fallback int
+		for _, m := range f.messages(t) {
+			if m.Channel == aftercare.Email && strings.Contains(m.Note, "fallback") {
+				fallback++
+				if m.Status != aftercare.StatusUndelivered || m.Sender != "outbox" {
+					t.Errorf("fallback email: %s via %s", m.Status, m.Sender)
+				}
+			}
+		}
+		if fallback != 1 {
+			t.Errorf("%d fallback emails, want 1", fallback)
+		}
+	})
+	t.Run("AmbiguousIsUnknownNeverResent", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.enroll(t, "+1 415 555 0100", false)
+		f.fake.Next(twiliotest.ServerErrorHTML(500))
+		f.tick(t)
+		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		if m.Status != aftercare.StatusUnknown {
+			t.Fatalf("after a 500: %s, want unknown", m.Status)
+		}
+		f.now = f.now.Add(time.Hour)
+		f.tick(t)
+		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }, Instance: "test", Owner: "test/2"}
+		if n, err := rec.Run(context.Background()); err != nil || n != 0 {
+			t.Fatalf("reconcile: %d %v; the provider never took it", n, err)
+		}
+		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
+			t.Errorf("unknown message: %s after %d attempts: it must stay unknown, not resent", m.Status, m.Attempts)
+		}
+	})
+	t.Run("AcceptedThenDroppedIsReconciled", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.enroll(t, "+1 415 555 0100", false)
+		f.fake.Next(twiliotest.AcceptThenDrop())
+		f.tick(t)
+		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusUnknown {
+			t.Fatalf("after a dropped answer: %s, want unknown", m.Status)
+		}
+		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }, Instance: "test", Owner: "test/2"}
+		if n, err := rec.Run(context.Background()); err != nil || n != 1 {
+			t.Fatalf("reconcile resolved %d, %v; want 1", n, err)
+		}
+		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		if m.Status != aftercare.StatusSent || m.ProviderID == "" || f.fake.Count() != 1 {
+			t.Errorf("reconciled: %s %q, fake count %d", m.Status, m.ProviderID, f.fake.Count())
+		}
+	})
+}
+
+func TestDispatchSettlesWhatMustNotGo(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	r := f.enroll(t, "+1 415 555 0100", false)
+	if _, err := f.svc.Cancel(context.Background(), f.clinic.ID, r.Enrollment.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(30 * 24 * time.Hour)
+	if n := f.tick(t); n != 0 || f.fake.Count() != 0 {
+		t.Errorf("a cancelled enrollment sent %d", n)
+	}
+	// A pending message whose time is long past is expired, not sent.
+	g := newSendFixture(t)
+	g.enroll(t, "+1 415 555 0100", false)
+	g.now = g.now.Add(13 * time.Hour)
+	g.tick(t)
+	if m := g.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusExpired {
+		t.Errorf("13 hours late: %s, want expired", m.Status)
+	}
+}
+
+// Two dispatchers on two connections to one file, as two processes would
+// be: every message is sent exactly once.
+func TestDispatchTwoProcessesClaimOnce(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	for i := 0; i < 20; i++ {
+		req := scheduler.EnrollRequest{Name: "Patient " + string(rune('A'+i)), Phone: "+1 415 555 01" + string(rune('0'+i/10)) + string(rune('0'+i%10)),
+			TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+		if _, err := f.svc.Enroll(context.Background(), f.clinic, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := sqlite.Open(context.Background(), f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	d2 := *f.d
+	d2.Store, d2.Owner, d2.Batch = other, "test/2", 3
+	f.d.Batch = 3
+	var wg sync.WaitGroup
+	for _, d := range []*scheduler.Dispatcher{f.d, &d2} {
+		wg.Add(1)
+		go func(d *scheduler.Dispatcher) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				if _, err := d.Tick(context.Background()); err != nil {
+					t.Error(err)
+				}
+			}
+		}(d)
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for _, m := range f.fake.Messages() {
+		seen[m.To+m.Body]++
+	}
+	if f.fake.Count() != 20 || len(seen) != 20 {
+		t.Errorf("fake got %d messages, %d distinct; want 20 once each", f.fake.Count(), len(seen))
+	}
+}
+
+func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	for i := 0; i < 6; i++ {
+		req := scheduler.EnrollRequest{Name: "P " + string(rune('A'+i)), Phone: "+1 415 555 020" + string(rune('0'+i)),
+			TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+		if _, err := f.svc.Enroll(context.Background(), f.clinic, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	f.fake.Next(twiliotest.Reply{Release: release, Arrived: arrived})
+	f.d.Concurrency = 1
+	done := make(chan int)
+	go func() { n, _ := f.d.Tick(ctx); done <- n }()
+	<-arrived // one send is in flight
+	cancel()  // shutdown: no new sends; the one in flight must finish
+	close(release)
+	if n := <-done; n != 1 {
+		t.Errorf("sent %d during shutdown, want only the one in flight", n)
+	}
+	counts := map[aftercare.Status]int{}
+	for _, m := range f.messages(t) {
+		if m.StepKey == "welcome-spf" {
+			counts[m.Status]++
+		}
+	}
+	if counts[aftercare.StatusSending] != 0 || counts[aftercare.StatusSent] != 1 || counts[aftercare.StatusPending] != 5 {
+		t.Errorf("after shutdown: %v; want 1 sent, 5 pending, none sending", counts)
+	}
+}

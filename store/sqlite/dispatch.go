@@ -1,0 +1,384 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare"
+)
+
+var _ aftercare.DispatchStore = (*DB)(nil)
+
+// claimColumns reads a message with its patient, clinic and enrollment state.
+var claimColumns = messageColumns + `, ` + prefixed("p", patientColumns) + `, ` + prefixed("c", clinicColumns) + `, e.status`
+
+const claimFrom = ` FROM messages m
+	JOIN patients p ON p.id = m.patient_id
+	JOIN clinics c ON c.id = m.clinic_id
+	JOIN enrollments e ON e.id = m.enrollment_id`
+
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func scanClaimed(rows *sqlx.Rows) (*aftercare.Claimed, string, error) {
+	var m aftercare.Message
+	var p aftercare.Patient
+	var c aftercare.Clinic
+	var enrollmentStatus string
+	err := rows.Scan(&m.ID, &m.ClinicID, &m.EnrollmentID, &m.PatientID, &m.StepKey, &m.Occurrence, &m.Channel,
+		&m.Lang, &m.Status, (*dbTime)(&m.SendAt), (*dbTime)(&m.ExpiresAt), &m.Note, &m.Subject, &m.Body,
+		&m.Segments, &m.Attempts, (*dbTime)(&m.NextAttemptAt), (*dbTime)(&m.ClaimedAt), &m.ClaimedBy,
+		(*dbTime)(&m.SentAt), (*dbTime)(&m.DeliveredAt), &m.Sender, &m.ProviderID, &m.ProviderState,
+		&m.ErrorCode, &m.Error, (*dbTime)(&m.CreatedAt), (*dbTime)(&m.UpdatedAt),
+		&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
+		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
+		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
+		&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
+		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt),
+		&enrollmentStatus)
+	if err != nil {
+		return nil, "", err
+	}
+	return &aftercare.Claimed{Message: &m, Patient: &p, Clinic: &c}, enrollmentStatus, nil
+}
+
+const selectDue = `SELECT ` + "%s" + claimFrom + `
+	WHERE m.status = 'pending' AND m.next_attempt_at <= ?
+	ORDER BY m.next_attempt_at, m.id LIMIT ?`
+
+const claimMessage = `UPDATE messages SET status = 'sending', claimed_by = ?, claimed_at = ?,
+	attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'pending'`
+
+const settleMessage = `UPDATE messages SET status = ?, note = CASE WHEN note = '' THEN ? ELSE note || '; ' || ? END,
+	updated_at = ? WHERE id = ? AND status = 'pending'`
+
+// ClaimDue claims due messages for owner in one committed transaction (see
+// aftercare.DispatchStore). SQLite runs one writer at a time (BEGIN
+// IMMEDIATE), so two processes sharing the file never claim the same row.
+func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit int) ([]*aftercare.Claimed, error) {
+	if owner == "" || limit <= 0 {
+		return nil, invalid("claiming needs an owner and a positive limit")
+	}
+	now = norm(now)
+	var out []*aftercare.Claimed
+	err := db.write(ctx, "claim due messages", func(tx *sqlx.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryxContext(ctx, strings.Replace(selectDue, "%s", claimColumns, 1), ts(now), limit)
+		if err != nil {
+			return err
+		}
+		type settle struct {
+			id     int64
+			status aftercare.Status
+			note   string
+		}
+		var settles []settle
+		var claims []*aftercare.Claimed
+		for rows.Next() {
+			c, enrollmentStatus, err := scanClaimed(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			m := c.Message
+			switch {
+			case enrollmentStatus == aftercare.EnrollmentCancelled:
+				settles = append(settles, settle{m.ID, aftercare.StatusCancelled, "enrollment cancelled"})
+			case !c.Patient.CanReceive(m.Channel):
+				settles = append(settles, settle{m.ID, aftercare.StatusSkipped, whyNot(c.Patient, m.Channel)})
+			case !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(now):
+				settles = append(settles, settle{m.ID, aftercare.StatusExpired, "expired before it could be sent"})
+			default:
+				claims = append(claims, c)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, s := range settles {
+			if _, err := tx.ExecContext(ctx, settleMessage, string(s.status), s.note, s.note, ts(now), s.id); err != nil {
+				return err
+			}
+		}
+		stmt, err := tx.PreparexContext(ctx, claimMessage)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range claims {
+			if _, err := stmt.ExecContext(ctx, owner, ts(now), ts(now), c.Message.ID); err != nil {
+				return err
+			}
+			m := c.Message
+			m.Status, m.ClaimedBy, m.ClaimedAt, m.Attempts = aftercare.StatusSending, owner, now, m.Attempts+1
+		}
+		out = claims
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func whyNot(p *aftercare.Patient, ch aftercare.Channel) string {
+	switch {
+	case ch == aftercare.SMS && !p.SMSOptOutAt.IsZero(), ch == aftercare.Email && !p.EmailOptOut.IsZero():
+		return "skipped: the patient opted out of " + string(ch)
+	case ch == aftercare.SMS && p.Phone == "", ch == aftercare.Email && p.Email == "":
+		return "skipped: the patient has no " + map[aftercare.Channel]string{aftercare.SMS: "phone number", aftercare.Email: "email address"}[ch]
+	}
+	return "skipped: no consent for " + string(ch)
+}
+
+const recordOutcome = `UPDATE messages SET status = ?, next_attempt_at = COALESCE(?, next_attempt_at),
+	sent_at = COALESCE(?, sent_at), sender = ?, provider_id = ?, provider_status = ?,
+	error_code = ?, error = ?, updated_at = ?
+	WHERE id = ? AND clinic_id = ? AND status = 'sending' AND claimed_by = ?`
+
+const insertAttempt = `INSERT INTO attempts (clinic_id, message_id, number, at, channel, sender, provider_id,
+	provider_status, error_code, error, latency_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const insertFallback = `INSERT OR IGNORE INTO messages (clinic_id, enrollment_id, patient_id, step_key, occurrence,
+	channel, lang, status, send_at, expires_at, note, subject, body, segments, attempts, next_attempt_at,
+	created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`
+
+func execAttempt(ctx context.Context, tx *sqlx.Tx, a *aftercare.Attempt) error {
+	number := a.Number
+	if number < 1 {
+		number = 1
+	}
+	_, err := tx.ExecContext(ctx, insertAttempt, a.ClinicID, a.MessageID, number, ts(norm(a.At)), string(a.Channel), a.Sender,
+		a.ProviderID, a.ProviderStatus, a.ErrorCode, a.Error, a.Latency.Milliseconds(), string(a.Outcome))
+	return err
+}
+
+// RecordOutcome stores an attempt and moves its message, if the message is
+// still sending and claimed by o.ClaimedBy; ECONFLICT otherwise.
+func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
+	if !validStatus(o.Status) || o.Status == aftercare.StatusSending {
+		return invalid("an outcome cannot be %q", o.Status)
+	}
+	now := db.now()
+	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, recordOutcome, string(o.Status), ts(norm(o.NextAttemptAt)), ts(norm(o.SentAt)), o.Sender,
+			o.ProviderID, o.ProviderState, o.ErrorCode, o.Error, ts(now), o.MessageID, o.ClinicID, o.ClaimedBy)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return conflict("message %d is no longer sending under claim %q", o.MessageID, o.ClaimedBy)
+		}
+		a := o.Attempt
+		a.ClinicID, a.MessageID = o.ClinicID, o.MessageID
+		if err := execAttempt(ctx, tx, &a); err != nil {
+			return err
+		}
+		if o.OptOut {
+			col := "sms_opt_out_at"
+			if a.Channel == aftercare.Email {
+				col = "email_opt_out_at"
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE patients SET `+col+` = COALESCE(`+col+`, ?), updated_at = ?
+				WHERE id = (SELECT patient_id FROM messages WHERE id = ?)`, ts(now), ts(now), o.MessageID); err != nil {
+				return err
+			}
+		}
+		if f := o.Fallback; f != nil {
+			if _, err := tx.ExecContext(ctx, insertFallback, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
+				string(f.Channel), f.Lang, ts(norm(f.SendAt)), ts(norm(f.ExpiresAt)), f.Note, f.Subject, f.Body,
+				ts(norm(f.NextAttemptAt)), ts(now), ts(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Release puts messages claimed by owner back to pending, undoing the
+// attempt count (their send never started).
+func (db *DB) Release(ctx context.Context, owner string, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := db.now()
+	return db.write(ctx, "release claims", func(tx *sqlx.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'pending', claimed_by = '', claimed_at = NULL,
+				attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?`,
+				ts(now), id, owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// MarkUnknown moves abandoned claims to unknown, records why as an attempt,
+// and returns the messages.
+func (db *DB) MarkUnknown(ctx context.Context, cutoff time.Time, ownerPrefix, exceptOwner string, at time.Time) ([]*aftercare.Message, error) {
+	at = db.stamp(at)
+	var out []*aftercare.Message
+	err := db.write(ctx, "mark unknown", func(tx *sqlx.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryxContext(ctx, `SELECT `+messageColumns+` FROM messages m WHERE m.status = 'sending'
+			AND (m.claimed_at < ? OR (? <> '' AND substr(m.claimed_by, 1, length(?)) = ? AND m.claimed_by <> ?))`,
+			ts(norm(cutoff)), ownerPrefix, ownerPrefix, ownerPrefix, exceptOwner)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		const why = "the dispatcher stopped before it recorded the outcome: not resent automatically"
+		for _, m := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'unknown', error = ?, updated_at = ?
+				WHERE id = ? AND status = 'sending'`, why, ts(at), m.ID); err != nil {
+				return err
+			}
+			if err := execAttempt(ctx, tx, &aftercare.Attempt{ClinicID: m.ClinicID, MessageID: m.ID, Number: m.Attempts,
+				At: at, Channel: m.Channel, Sender: m.Sender, Error: why, Outcome: aftercare.StatusUnknown}); err != nil {
+				return err
+			}
+			m.Status, m.Error = aftercare.StatusUnknown, why
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListUnknown returns unknown messages with their patients and clinics,
+// oldest claim first.
+func (db *DB) ListUnknown(ctx context.Context, limit int) ([]*aftercare.Claimed, error) {
+	rows, err := db.reader.QueryxContext(ctx, `SELECT `+claimColumns+claimFrom+`
+		WHERE m.status = 'unknown' ORDER BY m.claimed_at, m.id LIMIT ?`, limit)
+	if err != nil {
+		return nil, dbError("list unknown", err)
+	}
+	defer rows.Close()
+	var out []*aftercare.Claimed
+	for rows.Next() {
+		c, _, err := scanClaimed(rows)
+		if err != nil {
+			return nil, dbError("list unknown", err)
+		}
+		out = append(out, c)
+	}
+	return out, dbError("list unknown", rows.Err())
+}
+
+// Resolve settles an unknown message the provider knows about.
+func (db *DB) Resolve(ctx context.Context, messageID int64, a aftercare.Attempt, status aftercare.Status, providerID string) error {
+	now := db.now()
+	return db.write(ctx, "resolve unknown", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, provider_id = ?, provider_status = ?,
+			sent_at = COALESCE(sent_at, ?), error = '', updated_at = ? WHERE id = ? AND status = 'unknown'`,
+			string(status), providerID, a.ProviderStatus, ts(norm(a.At)), ts(now), messageID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return conflict("message %d is not unknown any more", messageID)
+		}
+		a.MessageID = messageID
+		return execAttempt(ctx, tx, &a)
+	})
+}
+
+// ApplyProviderStatus moves the message with providerID forward only.
+func (db *DB) ApplyProviderStatus(ctx context.Context, providerID string, status aftercare.Status, errorCode string, at time.Time) (bool, error) {
+	if providerID == "" {
+		return false, invalid("a provider status needs the provider's message id")
+	}
+	at = db.stamp(at)
+	moved := false
+	err := db.write(ctx, "apply provider status", func(tx *sqlx.Tx) error {
+		var id int64
+		var cur string
+		err := tx.QueryRowxContext(ctx, `SELECT id, status FROM messages WHERE provider_id = ?`, providerID).Scan(&id, &cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("no message has provider id %q", providerID)
+		} else if err != nil {
+			return err
+		}
+		if !aftercare.CanAdvance(aftercare.Status(cur), status) {
+			return nil
+		}
+		var delivered any
+		if status == aftercare.StatusDelivered {
+			delivered = ts(at)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE messages SET status = ?, provider_status = ?, delivered_at = COALESCE(?, delivered_at),
+			error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END, updated_at = ? WHERE id = ?`,
+			string(status), string(status), delivered, errorCode, errorCode, ts(at), id)
+		moved = err == nil
+		return err
+	})
+	return moved, err
+}
+
+// ListAttempts returns a message's attempts, oldest first.
+func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*aftercare.Attempt, error) {
+	rows, err := db.reader.QueryxContext(ctx, `SELECT id, clinic_id, message_id, number, at, channel, sender, provider_id,
+		provider_status, error_code, error, latency_ms, outcome FROM attempts WHERE clinic_id = ? AND message_id = ? ORDER BY id`,
+		clinicID, messageID)
+	if err != nil {
+		return nil, dbError("list attempts", err)
+	}
+	defer rows.Close()
+	var out []*aftercare.Attempt
+	for rows.Next() {
+		var a aftercare.Attempt
+		var ms int64
+		if err := rows.Scan(&a.ID, &a.ClinicID, &a.MessageID, &a.Number, (*dbTime)(&a.At), &a.Channel, &a.Sender, &a.ProviderID,
+			&a.ProviderStatus, &a.ErrorCode, &a.Error, &ms, &a.Outcome); err != nil {
+			return nil, dbError("list attempts", err)
+		}
+		a.Latency = time.Duration(ms) * time.Millisecond
+		out = append(out, &a)
+	}
+	return out, dbError("list attempts", rows.Err())
+}
+
+// DailyStats counts a clinic's messages per UTC send day and state.
+func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]aftercare.DayStat, error) {
+	if until.IsZero() {
+		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	rows, err := db.reader.QueryxContext(ctx, `SELECT substr(send_at, 1, 10) AS day, status, count(*) FROM messages
+		WHERE clinic_id = ? AND send_at >= ? AND send_at < ? GROUP BY day, status ORDER BY day, status`,
+		clinicID, formatTime(norm(since)), formatTime(norm(until)))
+	if err != nil {
+		return nil, dbError("daily stats", err)
+	}
+	defer rows.Close()
+	var out []aftercare.DayStat
+	for rows.Next() {
+		var d aftercare.DayStat
+		if err := rows.Scan(&d.Day, &d.Status, &d.Count); err != nil {
+			return nil, dbError("daily stats", err)
+		}
+		out = append(out, d)
+	}
+	return out, dbError("daily stats", rows.Err())
+}
