@@ -109,11 +109,11 @@ func ParseWindow(s string) (Window, error) {
 	}
 	start, err := ParseClock(strings.TrimSpace(a))
 	if err != nil {
-		return Window{}, FieldErrorf("window", "%s", err.(*Error).Message)
+		return Window{}, FieldErrorf("window", "send window %q: %s", s, err.(*Error).Message)
 	}
 	end, err := ParseClock(strings.TrimSpace(b))
 	if err != nil {
-		return Window{}, FieldErrorf("window", "%s", err.(*Error).Message)
+		return Window{}, FieldErrorf("window", "send window %q: %s", s, err.(*Error).Message)
 	}
 	w := Window{start, end}
 	return w, w.Validate()

@@ -124,6 +124,16 @@ func RegionOfPhone(e164 string) string {
 	return r
 }
 
+// DisplayPhone writes an E.164 number the way people read it
+// (+1 415-555-0100); anything unparsable is returned as it is.
+func DisplayPhone(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return e164
+	}
+	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+}
+
 // NormalizeEmail checks an address and returns it lower-cased. A display
 // name ("Ana <ana@example.com>") is refused: give the bare address.
 func NormalizeEmail(raw string) (string, error) {

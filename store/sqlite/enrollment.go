@@ -1,0 +1,702 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare"
+)
+
+const patientColumns = `id, clinic_id, name, phone, email, tz, lang, sms_consent_at, sms_consent_source,
+	email_consent_at, email_consent_source, sms_opt_out_at, email_opt_out_at, created_at, updated_at`
+
+func scanPatient(s scanner) (*aftercare.Patient, error) {
+	var p aftercare.Patient
+	err := s.Scan(&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
+		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
+		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt))
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+const enrollmentColumns = `e.id, e.clinic_id, e.patient_id, e.protocol_id, p.slug, p.version, e.treated_at,
+	e.status, e.idem_key, e.source, e.created_at, e.updated_at, e.cancelled_at`
+
+// enrollmentFrom joins the protocol, whose slug and version an Enrollment carries.
+const enrollmentFrom = ` FROM enrollments e JOIN protocols p ON p.id = e.protocol_id`
+
+func scanEnrollment(s scanner) (*aftercare.Enrollment, error) {
+	var e aftercare.Enrollment
+	err := s.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.ProtocolID, &e.ProtocolSlug, &e.ProtocolVersion,
+		(*dbTime)(&e.TreatedAt), &e.Status, &e.Key, &e.Source, (*dbTime)(&e.CreatedAt), (*dbTime)(&e.UpdatedAt),
+		(*dbTime)(&e.CancelledAt))
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+const findEnrollment = `SELECT ` + enrollmentColumns + enrollmentFrom + ` WHERE e.clinic_id = ? AND e.id = ?`
+
+// FindEnrollment returns the clinic's enrollment with that id, with
+// ProtocolSlug and ProtocolVersion filled. It returns ENOTFOUND when the
+// clinic has no such enrollment.
+func (db *DB) FindEnrollment(ctx context.Context, clinicID, id int64) (*aftercare.Enrollment, error) {
+	return findEnrollmentIn(ctx, db.reader, clinicID, id)
+}
+
+func findEnrollmentIn(ctx context.Context, q sqlx.QueryerContext, clinicID, id int64) (*aftercare.Enrollment, error) {
+	e, err := scanEnrollment(q.QueryRowxContext(ctx, findEnrollment, clinicID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no enrollment %d in this clinic", id)
+	}
+	if err != nil {
+		return nil, dbError("find enrollment", err)
+	}
+	return e, nil
+}
+
+const (
+	findPatient           = `SELECT ` + patientColumns + ` FROM patients WHERE clinic_id = ? AND id = ?`
+	findPatientByMatchKey = `SELECT ` + patientColumns + ` FROM patients WHERE clinic_id = ? AND match_key = ?`
+)
+
+// FindPatient returns the clinic's patient with that id. It returns
+// ENOTFOUND when the clinic has no such patient.
+func (db *DB) FindPatient(ctx context.Context, clinicID, id int64) (*aftercare.Patient, error) {
+	p, err := scanPatient(db.reader.QueryRowContext(ctx, findPatient, clinicID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no patient %d in this clinic", id)
+	}
+	if err != nil {
+		return nil, dbError("find patient", err)
+	}
+	return p, nil
+}
+
+// FindPatientByMatchKey returns the clinic's patient whose
+// aftercare.Patient.MatchKey is key. It returns ENOTFOUND when there is none.
+func (db *DB) FindPatientByMatchKey(ctx context.Context, clinicID int64, key string) (*aftercare.Patient, error) {
+	p, err := scanPatient(db.reader.QueryRowContext(ctx, findPatientByMatchKey, clinicID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no such patient in this clinic")
+	}
+	if err != nil {
+		return nil, dbError("find patient", err)
+	}
+	return p, nil
+}
+
+// Enroll writes ne's patient, enrollment and messages in one transaction, as
+// store.go's EnrollmentStore describes: the patient is matched by MatchKey
+// (and then gains the new zone and language and any consent or opt-out it did
+// not have; none is ever removed), and an enrollment whose Key the clinic
+// already has is not written again: created is false and ne.Enrollment and
+// ne.Patient are filled from the stored rows.
+//
+// When created, ne.Patient, ne.Enrollment and every message hold what was
+// stored: IDs, ClinicID, PatientID, EnrollmentID, ProtocolSlug and
+// ProtocolVersion, status "active", times set (UTC, to the millisecond), and
+// NextAttemptAt defaulting to SendAt for a pending message. Messages are
+// stored with their planning fields (step, channel, language, status, times,
+// note, text); delivery fields start empty.
+//
+// It returns EINVALID for an incomplete NewEnrollment (no clinic, key,
+// protocol, treatment time; a message without step, send time, or with an
+// unknown channel or status), ENOTFOUND when the protocol is not one of the
+// clinic's, and ECONFLICT when the plan has a message (step, occurrence,
+// channel) twice. On error nothing is written.
+func (db *DB) Enroll(ctx context.Context, ne *aftercare.NewEnrollment) (created bool, err error) {
+	c, err := db.EnrollBatch(ctx, []*aftercare.NewEnrollment{ne})
+	if err != nil {
+		return false, err
+	}
+	return c[0], nil
+}
+
+// EnrollBatch is Enroll for many NewEnrollments in one transaction: all are
+// written or, on any error, none. created[i] says whether batch[i] was new;
+// an item whose Key an earlier item of the batch has is not new. Errors are
+// Enroll's, their message naming the item ("batch item 3: ...").
+func (db *DB) EnrollBatch(ctx context.Context, batch []*aftercare.NewEnrollment) ([]bool, error) {
+	if len(batch) == 0 {
+		return []bool{}, nil
+	}
+	items := make([]enrollItem, len(batch))
+	for i, ne := range batch {
+		cid, err := checkNewEnrollment(ne)
+		if err != nil {
+			return nil, itemError(i, len(batch), err)
+		}
+		items[i] = enrollItem{ne: ne, clinicID: cid}
+	}
+	now := db.now()
+	err := db.write(ctx, "enroll", func(tx *sqlx.Tx) error {
+		return enrollTx(ctx, tx, items, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	created := make([]bool, len(items))
+	for i := range items {
+		items[i].apply(now)
+		created[i] = items[i].created
+	}
+	return created, nil
+}
+
+// enrollItem is what EnrollBatch decided for one NewEnrollment.
+type enrollItem struct {
+	ne       *aftercare.NewEnrollment
+	clinicID int64
+	created  bool
+	patient  *patientState         // the patient as stored after the batch
+	enroll   *aftercare.Enrollment // the enrollment as stored
+	firstMsg int64                 // ID of ne.Messages[0] when created
+}
+
+// apply fills the caller's structs once the transaction has committed.
+func (it *enrollItem) apply(now time.Time) {
+	*it.ne.Enrollment = *it.enroll
+	if it.patient != nil {
+		*it.ne.Patient = it.patient.p
+	}
+	if !it.created {
+		return
+	}
+	for k, m := range it.ne.Messages {
+		m.ID = it.firstMsg + int64(k)
+		m.ClinicID, m.EnrollmentID, m.PatientID = it.clinicID, it.enroll.ID, it.enroll.PatientID
+		m.SendAt, m.ExpiresAt, m.NextAttemptAt = plannedTimes(m)
+		m.CreatedAt, m.UpdatedAt = now, now
+	}
+}
+
+// patientState is a patient as the batch will leave it.
+type patientState struct {
+	p     aftercare.Patient
+	isNew bool // to be inserted
+	dirty bool // stored, and to be updated
+}
+
+// merge records what in says about a stored (or earlier in the batch)
+// patient: the zone and language it has now, and consent or opt-out it did
+// not have. Consent and opt-outs are never removed.
+func (st *patientState) merge(in *aftercare.Patient, now time.Time) {
+	p, changed := &st.p, false
+	if in.TZ != "" && in.TZ != p.TZ {
+		p.TZ, changed = in.TZ, true
+	}
+	if in.Lang != "" && in.Lang != p.Lang {
+		p.Lang, changed = in.Lang, true
+	}
+	if !p.SMSConsent.Given() && in.SMSConsent.Given() {
+		p.SMSConsent, changed = aftercare.Consent{At: norm(in.SMSConsent.At), Source: in.SMSConsent.Source}, true
+	}
+	if !p.EmailConsent.Given() && in.EmailConsent.Given() {
+		p.EmailConsent, changed = aftercare.Consent{At: norm(in.EmailConsent.At), Source: in.EmailConsent.Source}, true
+	}
+	if p.SMSOptOutAt.IsZero() && !in.SMSOptOutAt.IsZero() {
+		p.SMSOptOutAt, changed = norm(in.SMSOptOutAt), true
+	}
+	if p.EmailOptOut.IsZero() && !in.EmailOptOut.IsZero() {
+		p.EmailOptOut, changed = norm(in.EmailOptOut), true
+	}
+	if changed {
+		p.UpdatedAt = now
+		st.dirty = !st.isNew
+	}
+}
+
+// checkNewEnrollment returns the clinic ne is for, or EINVALID/ECONFLICT
+// for what no database needs to see to refuse.
+func checkNewEnrollment(ne *aftercare.NewEnrollment) (int64, error) {
+	if ne == nil || ne.Patient == nil || ne.Enrollment == nil {
+		return 0, invalid("an enrollment needs a patient and an enrollment")
+	}
+	e, p := ne.Enrollment, ne.Patient
+	cid := e.ClinicID
+	if cid == 0 {
+		cid = p.ClinicID
+	}
+	switch {
+	case cid == 0:
+		return 0, invalid("the enrollment has no clinic")
+	case p.ClinicID != 0 && p.ClinicID != cid:
+		return 0, invalid("the patient belongs to clinic %d, the enrollment to clinic %d", p.ClinicID, cid)
+	case e.Key == "":
+		return 0, aftercare.FieldErrorf("key", "the enrollment has no key")
+	case e.ProtocolID == 0:
+		return 0, aftercare.FieldErrorf("protocol", "the enrollment has no protocol")
+	case e.TreatedAt.IsZero():
+		return 0, aftercare.FieldErrorf("treated_at", "the enrollment has no treatment time")
+	case e.Status != "" && e.Status != aftercare.EnrollmentActive:
+		return 0, aftercare.FieldErrorf("status", "a new enrollment is active, not %q", e.Status)
+	}
+	for _, m := range ne.Messages {
+		if m != nil && m.ClinicID != 0 && m.ClinicID != cid {
+			return 0, invalid("message %s belongs to clinic %d, the enrollment to clinic %d", m.Ident(), m.ClinicID, cid)
+		}
+	}
+	return cid, checkPlan(ne.Messages)
+}
+
+// ident is a message's natural key within its enrollment.
+type ident struct {
+	step    string
+	occ     int
+	channel aftercare.Channel
+}
+
+func identOf(m *aftercare.Message) ident { return ident{m.StepKey, m.Occurrence, m.Channel} }
+
+// checkPlan refuses planned messages the schema would refuse, with a message
+// that names the culprit: EINVALID, or ECONFLICT for a message planned twice.
+func checkPlan(plan []*aftercare.Message) error {
+	seen := make(map[ident]struct{}, len(plan))
+	for _, m := range plan {
+		switch {
+		case m == nil:
+			return invalid("the plan has a nil message")
+		case m.StepKey == "":
+			return aftercare.FieldErrorf("step", "a planned message has no step key")
+		case m.Channel != aftercare.SMS && m.Channel != aftercare.Email:
+			return aftercare.FieldErrorf("channel", "message %s: unknown channel %q", m.Ident(), m.Channel)
+		case !validStatus(m.Status):
+			return aftercare.FieldErrorf("status", "message %s: unknown status %q", m.Ident(), m.Status)
+		case m.SendAt.IsZero():
+			return aftercare.FieldErrorf("send_at", "message %s has no send time", m.Ident())
+		case m.Occurrence < 0:
+			return aftercare.FieldErrorf("occurrence", "message %s: negative occurrence", m.Ident())
+		}
+		id := identOf(m)
+		if _, dup := seen[id]; dup {
+			return conflict("the plan has message %s twice", m.Ident())
+		}
+		seen[id] = struct{}{}
+	}
+	return nil
+}
+
+func validStatus(s aftercare.Status) bool {
+	switch s {
+	case aftercare.StatusPending, aftercare.StatusSending, aftercare.StatusSent, aftercare.StatusDelivered,
+		aftercare.StatusUndelivered, aftercare.StatusFailed, aftercare.StatusUnknown, aftercare.StatusSkipped,
+		aftercare.StatusExpired, aftercare.StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// plannedTimes returns m's times as stored: send, expiry and next attempt,
+// the last defaulting to the send time for a pending message.
+func plannedTimes(m *aftercare.Message) (send, expires, next time.Time) {
+	send, expires, next = norm(m.SendAt), norm(m.ExpiresAt), norm(m.NextAttemptAt)
+	if next.IsZero() && m.Status == aftercare.StatusPending {
+		next = send
+	}
+	return send, expires, next
+}
+
+// itemError names batch item i (from 1) in err's message when the batch has
+// more than one.
+func itemError(i, n int, err error) error {
+	var e *aftercare.Error
+	if n == 1 || !errors.As(err, &e) {
+		return err
+	}
+	return &aftercare.Error{Code: e.Code, Field: e.Field, Message: fmt.Sprintf("batch item %d: %s", i+1, e.Message)}
+}
+
+// ckey is a string key within a clinic.
+type ckey struct {
+	clinic int64
+	key    string
+}
+
+// idKey is an id within a clinic.
+type idKey struct {
+	clinic, id int64
+}
+
+const (
+	batchProtocols   = `SELECT id, slug, version FROM protocols WHERE clinic_id = ? AND id IN (?)`
+	batchEnrollments = `SELECT ` + enrollmentColumns + enrollmentFrom + ` WHERE e.clinic_id = ? AND e.idem_key IN (?)`
+	batchPatientsMK  = `SELECT ` + patientColumns + `, match_key FROM patients WHERE clinic_id = ? AND match_key IN (?)`
+	batchPatientsID  = `SELECT ` + patientColumns + `, match_key FROM patients WHERE clinic_id = ? AND id IN (?)`
+	maxPatientID     = `SELECT COALESCE(MAX(id), 0) FROM patients`
+	maxEnrollmentID  = `SELECT COALESCE(MAX(id), 0) FROM enrollments`
+	maxMessageID     = `SELECT COALESCE(MAX(id), 0) FROM messages`
+	updatePatient    = `UPDATE patients SET tz = ?, lang = ?, sms_consent_at = ?, sms_consent_source = ?,
+	email_consent_at = ?, email_consent_source = ?, sms_opt_out_at = ?, email_opt_out_at = ?, updated_at = ?
+WHERE id = ?`
+)
+
+var (
+	patientInsertColumns = []string{"id", "clinic_id", "match_key", "name", "phone", "email", "tz", "lang",
+		"sms_consent_at", "sms_consent_source", "email_consent_at", "email_consent_source",
+		"sms_opt_out_at", "email_opt_out_at", "created_at", "updated_at"}
+	enrollmentInsertColumns = []string{"id", "clinic_id", "patient_id", "protocol_id", "treated_at", "status",
+		"idem_key", "source", "created_at", "updated_at", "cancelled_at"}
+	messageInsertColumns = []string{"id", "clinic_id", "enrollment_id", "patient_id", "step_key", "occurrence",
+		"channel", "lang", "status", "send_at", "expires_at", "note", "subject", "body", "segments",
+		"next_attempt_at", "created_at", "updated_at"}
+)
+
+// enrollTx does EnrollBatch's work inside its transaction. It reads what the
+// batch needs with a few IN (...) queries per clinic, decides every row in
+// memory, then writes them with multi-row INSERTs. IDs are assigned here
+// (MAX(id)+1 onwards, which is what SQLite would pick): the transaction holds
+// the write lock, and knowing the IDs up front lets messages be inserted in
+// bulk without reading anything back.
+func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Time) error {
+	// What the batch refers to, clinic by clinic.
+	type group struct {
+		protocols []int64
+		keys      []string
+	}
+	groups := map[int64]*group{}
+	var clinics []int64
+	for i := range items {
+		it := &items[i]
+		g := groups[it.clinicID]
+		if g == nil {
+			g = &group{}
+			groups[it.clinicID] = g
+			clinics = append(clinics, it.clinicID)
+		}
+		g.protocols = append(g.protocols, it.ne.Enrollment.ProtocolID)
+		g.keys = append(g.keys, it.ne.Enrollment.Key)
+	}
+
+	type protocolRef struct {
+		slug    string
+		version int
+	}
+	protocols := map[idKey]protocolRef{}
+	stored := map[ckey]*storedEnrollment{} // by clinic and enrollment key
+	byMatch := map[ckey]*patientState{}    // by clinic and match key
+	byID := map[int64]*patientState{}
+
+	addPatients := func(rows *sqlx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var p aftercare.Patient
+			var mk string
+			err := rows.Scan(&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
+				(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
+				(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt), &mk)
+			if err != nil {
+				return err
+			}
+			if byID[p.ID] == nil {
+				st := &patientState{p: p}
+				byID[p.ID] = st
+				byMatch[ckey{p.ClinicID, mk}] = st
+			}
+		}
+		return rows.Err()
+	}
+	query := func(q string, clinic int64, in any) (*sqlx.Rows, error) {
+		q, args, err := sqlx.In(q, clinic, in)
+		if err != nil {
+			return nil, err
+		}
+		return tx.QueryxContext(ctx, q, args...)
+	}
+
+	for _, cid := range clinics {
+		g := groups[cid]
+		err := chunks(dedupe(g.protocols), func(ids []int64) error {
+			rows, err := query(batchProtocols, cid, ids)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				var ref protocolRef
+				if err := rows.Scan(&id, &ref.slug, &ref.version); err != nil {
+					return err
+				}
+				protocols[idKey{cid, id}] = ref
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+		err = chunks(dedupe(g.keys), func(keys []string) error {
+			rows, err := query(batchEnrollments, cid, keys)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				e, err := scanEnrollment(rows)
+				if err != nil {
+					return err
+				}
+				stored[ckey{cid, e.Key}] = &storedEnrollment{e: e}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i := range items {
+		it := &items[i]
+		if _, ok := protocols[idKey{it.clinicID, it.ne.Enrollment.ProtocolID}]; !ok {
+			return itemError(i, len(items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
+		}
+	}
+
+	// The patients: those the new enrollments match, and those of the
+	// enrollments already stored.
+	for _, cid := range clinics {
+		var mks []string
+		var ids []int64
+		for i := range items {
+			it := &items[i]
+			if it.clinicID != cid {
+				continue
+			}
+			if se := stored[ckey{cid, it.ne.Enrollment.Key}]; se != nil {
+				ids = append(ids, se.e.PatientID)
+			} else {
+				mks = append(mks, it.ne.Patient.MatchKey())
+			}
+		}
+		err := chunks(dedupe(mks), func(mks []string) error {
+			rows, err := query(batchPatientsMK, cid, mks)
+			if err != nil {
+				return err
+			}
+			return addPatients(rows)
+		})
+		if err != nil {
+			return err
+		}
+		err = chunks(dedupe(ids), func(ids []int64) error {
+			rows, err := query(batchPatientsID, cid, ids)
+			if err != nil {
+				return err
+			}
+			return addPatients(rows)
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	// Decide, in batch order.
+	var nextPatient, nextEnrollment, nextMessage int64
+	for _, q := range []struct {
+		q  string
+		to *int64
+	}{{maxPatientID, &nextPatient}, {maxEnrollmentID, &nextEnrollment}, {maxMessageID, &nextMessage}} {
+		if err := tx.GetContext(ctx, q.to, q.q); err != nil {
+			return err
+		}
+		*q.to++
+	}
+	var newPatients, dirtyPatients []*patientState
+	var newEnrollments []*enrollItem
+	for i := range items {
+		it := &items[i]
+		ne, cid := it.ne, it.clinicID
+		k := ckey{cid, ne.Enrollment.Key}
+		if se := stored[k]; se != nil {
+			it.enroll = se.e
+			it.patient = se.patient
+			if it.patient == nil {
+				it.patient = byID[se.e.PatientID]
+			}
+			continue
+		}
+		mk := ckey{cid, ne.Patient.MatchKey()}
+		st := byMatch[mk]
+		if st == nil {
+			st = &patientState{p: *ne.Patient, isNew: true}
+			p := &st.p
+			p.ID, p.ClinicID, p.CreatedAt, p.UpdatedAt = nextPatient, cid, now, now
+			p.SMSConsent.At, p.EmailConsent.At = norm(p.SMSConsent.At), norm(p.EmailConsent.At)
+			p.SMSOptOutAt, p.EmailOptOut = norm(p.SMSOptOutAt), norm(p.EmailOptOut)
+			nextPatient++
+			byMatch[mk] = st
+			byID[p.ID] = st
+			newPatients = append(newPatients, st)
+		} else {
+			wasDirty := st.dirty
+			st.merge(ne.Patient, now)
+			if st.dirty && !wasDirty {
+				dirtyPatients = append(dirtyPatients, st)
+			}
+		}
+		ref := protocols[idKey{cid, ne.Enrollment.ProtocolID}]
+		e := *ne.Enrollment
+		e.ID, e.ClinicID, e.PatientID = nextEnrollment, cid, st.p.ID
+		e.ProtocolSlug, e.ProtocolVersion = ref.slug, ref.version
+		e.Status = aftercare.EnrollmentActive
+		e.TreatedAt = norm(e.TreatedAt)
+		e.CreatedAt, e.UpdatedAt, e.CancelledAt = now, now, time.Time{}
+		nextEnrollment++
+		it.created, it.enroll, it.patient = true, &e, st
+		it.firstMsg = nextMessage
+		nextMessage += int64(len(ne.Messages))
+		stored[k] = &storedEnrollment{e: &e, patient: st}
+		newEnrollments = append(newEnrollments, it)
+	}
+
+	// Write: parents first, for the foreign keys.
+	nowS := formatTime(now)
+	if len(newPatients) > 0 {
+		b := newBulk(tx, "patients", patientInsertColumns)
+		defer b.close()
+		for _, st := range newPatients {
+			p := &st.p
+			err := b.add(ctx, p.ID, p.ClinicID, p.MatchKey(), p.Name, p.Phone, p.Email, p.TZ, p.Lang,
+				ts(p.SMSConsent.At), p.SMSConsent.Source, ts(p.EmailConsent.At), p.EmailConsent.Source,
+				ts(p.SMSOptOutAt), ts(p.EmailOptOut), nowS, nowS)
+			if err != nil {
+				return err
+			}
+		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+	}
+	if len(dirtyPatients) > 0 {
+		stmt, err := tx.PreparexContext(ctx, updatePatient)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, st := range dirtyPatients {
+			p := &st.p
+			_, err := stmt.ExecContext(ctx, p.TZ, p.Lang, ts(p.SMSConsent.At), p.SMSConsent.Source,
+				ts(p.EmailConsent.At), p.EmailConsent.Source, ts(p.SMSOptOutAt), ts(p.EmailOptOut), ts(p.UpdatedAt), p.ID)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if len(newEnrollments) == 0 {
+		return nil
+	}
+	eb := newBulk(tx, "enrollments", enrollmentInsertColumns)
+	defer eb.close()
+	mb := newBulk(tx, "messages", messageInsertColumns)
+	defer mb.close()
+	for _, it := range newEnrollments {
+		e := it.enroll
+		err := eb.add(ctx, e.ID, e.ClinicID, e.PatientID, e.ProtocolID, ts(e.TreatedAt), e.Status, e.Key, e.Source,
+			nowS, nowS, nil)
+		if err != nil {
+			return err
+		}
+	}
+	if err := eb.flush(ctx); err != nil {
+		return err
+	}
+	for _, it := range newEnrollments {
+		e := it.enroll
+		for k, m := range it.ne.Messages {
+			if err := mb.add(ctx, messageArgs(it.firstMsg+int64(k), e, m, nowS)...); err != nil {
+				return err
+			}
+		}
+	}
+	return mb.flush(ctx)
+}
+
+// storedEnrollment is an enrollment the clinic has (or will have once the
+// batch is written) and, when known, its patient.
+type storedEnrollment struct {
+	e       *aftercare.Enrollment
+	patient *patientState
+}
+
+// messageArgs returns the values of messageInsertColumns for m, planned for e.
+func messageArgs(id int64, e *aftercare.Enrollment, m *aftercare.Message, nowS string) []any {
+	send, expires, next := plannedTimes(m)
+	return []any{id, e.ClinicID, e.ID, e.PatientID, m.StepKey, int64(m.Occurrence), string(m.Channel), m.Lang,
+		string(m.Status), formatTime(send), ts(expires), m.Note, m.Subject, m.Body, int64(m.Segments), ts(next),
+		nowS, nowS}
+}
+
+// dedupe returns xs without repeats, in first-seen order.
+func dedupe[T comparable](xs []T) []T {
+	seen := make(map[T]struct{}, len(xs))
+	out := xs[:0:0]
+	for _, x := range xs {
+		if _, ok := seen[x]; !ok {
+			seen[x] = struct{}{}
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+const (
+	cancelEnrollment = `UPDATE enrollments SET status = 'cancelled', cancelled_at = ?, updated_at = ?
+WHERE clinic_id = ? AND id = ? AND status <> 'cancelled'`
+	cancelPendingMessages = `UPDATE messages SET status = 'cancelled', note = ?, updated_at = ?
+WHERE enrollment_id = ? AND status = 'pending'`
+	enrollmentExists = `SELECT COUNT(*) FROM enrollments WHERE clinic_id = ? AND id = ?`
+)
+
+// Notes of messages cancelled by the store.
+const (
+	cancelledNote   = "enrollment cancelled"
+	rescheduledNote = "rescheduled" // store.go's EnrollmentStore.Reschedule
+)
+
+// CancelEnrollment marks the clinic's enrollment id cancelled at at (the
+// current time when zero) and cancels its pending messages with the note
+// "enrollment cancelled"; messages in any other state (being sent, sent,
+// skipped...) are left as they are. It returns how many messages it
+// cancelled: 0 for an enrollment cancelled already, which it leaves
+// unchanged. It returns ENOTFOUND when the clinic has no such enrollment.
+func (db *DB) CancelEnrollment(ctx context.Context, clinicID, id int64, at time.Time) (int, error) {
+	at = db.stamp(at)
+	var n int64
+	err := db.write(ctx, "cancel enrollment", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, cancelEnrollment, ts(at), ts(at), clinicID, id)
+		if err != nil {
+			return err
+		}
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if changed == 0 { // cancelled already, or not this clinic's
+			var exists int
+			if err := tx.GetContext(ctx, &exists, enrollmentExists, clinicID, id); err != nil {
+				return err
+			}
+			if exists == 0 {
+				return notFound("no enrollment %d in this clinic", id)
+			}
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, cancelPendingMessages, cancelledNote, ts(at), id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}

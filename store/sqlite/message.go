@@ -1,0 +1,275 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare"
+)
+
+const messageColumns = `m.id, m.clinic_id, m.enrollment_id, m.patient_id, m.step_key, m.occurrence, m.channel,
+	m.lang, m.status, m.send_at, m.expires_at, m.note, m.subject, m.body, m.segments, m.attempts,
+	m.next_attempt_at, m.claimed_at, m.claimed_by, m.sent_at, m.delivered_at, m.sender, m.provider_id,
+	m.provider_status, m.error_code, m.error, m.created_at, m.updated_at`
+
+func scanMessage(s scanner) (*aftercare.Message, error) {
+	var m aftercare.Message
+	err := s.Scan(&m.ID, &m.ClinicID, &m.EnrollmentID, &m.PatientID, &m.StepKey, &m.Occurrence, &m.Channel,
+		&m.Lang, &m.Status, (*dbTime)(&m.SendAt), (*dbTime)(&m.ExpiresAt), &m.Note, &m.Subject, &m.Body,
+		&m.Segments, &m.Attempts, (*dbTime)(&m.NextAttemptAt), (*dbTime)(&m.ClaimedAt), &m.ClaimedBy,
+		(*dbTime)(&m.SentAt), (*dbTime)(&m.DeliveredAt), &m.Sender, &m.ProviderID, &m.ProviderState,
+		&m.ErrorCode, &m.Error, (*dbTime)(&m.CreatedAt), (*dbTime)(&m.UpdatedAt))
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// ListMessages returns the messages matching f ordered by SendAt, then ID.
+// Pass the last message's SendAt and ID as f.AfterSendAt and f.AfterID to
+// read the next page. It returns EINVALID when f.ClinicID is 0, f.Limit is
+// negative, or a status or the channel is unknown.
+func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
+	if f.ClinicID == 0 {
+		return nil, invalid("listing messages needs a clinic")
+	}
+	if f.Limit < 0 {
+		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", f.Limit)
+	}
+	if f.Channel != "" && f.Channel != aftercare.SMS && f.Channel != aftercare.Email {
+		return nil, aftercare.FieldErrorf("channel", "unknown channel %q: use sms or email", f.Channel)
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + messageColumns + ` FROM messages m`)
+	if f.ProtocolSlug != "" {
+		q.WriteString(` JOIN enrollments e ON e.id = m.enrollment_id JOIN protocols p ON p.id = e.protocol_id`)
+	}
+	if f.EnrollmentID != 0 {
+		// The unary + keeps SQLite off messages_log, which would read every
+		// message of the clinic to skip a sort of one enrollment's few.
+		q.WriteString(` WHERE +m.clinic_id = ?`)
+	} else {
+		q.WriteString(` WHERE m.clinic_id = ?`)
+	}
+	args := []any{f.ClinicID}
+	and := func(cond string, vals ...any) {
+		q.WriteString(" AND " + cond)
+		args = append(args, vals...)
+	}
+	if f.EnrollmentID != 0 {
+		and(`m.enrollment_id = ?`, f.EnrollmentID)
+	}
+	if f.PatientID != 0 {
+		and(`m.patient_id = ?`, f.PatientID)
+	}
+	if len(f.Statuses) > 0 {
+		marks := make([]string, len(f.Statuses))
+		vals := make([]any, len(f.Statuses))
+		for i, s := range f.Statuses {
+			if !validStatus(s) {
+				return nil, aftercare.FieldErrorf("status", "unknown status %q: use one of %v", s, aftercare.Statuses)
+			}
+			marks[i], vals[i] = "?", string(s)
+		}
+		and(`m.status IN (`+strings.Join(marks, ", ")+`)`, vals...)
+	}
+	if f.Channel != "" {
+		and(`m.channel = ?`, string(f.Channel))
+	}
+	if f.ProtocolSlug != "" {
+		and(`p.slug = ?`, f.ProtocolSlug)
+	}
+	if !f.Since.IsZero() {
+		and(`m.send_at >= ?`, formatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		and(`m.send_at < ?`, formatTime(f.Until))
+	}
+	if !f.AfterSendAt.IsZero() || f.AfterID != 0 {
+		and(`(m.send_at, m.id) > (?, ?)`, formatTime(f.AfterSendAt), f.AfterID)
+	}
+	q.WriteString(` ORDER BY m.send_at, m.id`)
+	if f.Limit > 0 {
+		q.WriteString(` LIMIT ?`)
+		args = append(args, f.Limit)
+	}
+
+	rows, err := db.reader.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, dbError("list messages", err)
+	}
+	defer rows.Close()
+	ms := []*aftercare.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, dbError("list messages", err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, dbError("list messages", rows.Err())
+}
+
+const (
+	rescheduleEnrollment = `UPDATE enrollments SET treated_at = ?, idem_key = ?, updated_at = ? WHERE id = ?`
+	enrollmentByKey      = `SELECT id FROM enrollments WHERE clinic_id = ? AND idem_key = ?`
+	enrollmentMessages   = `SELECT ` + messageColumns + ` FROM messages m WHERE m.enrollment_id = ? ORDER BY m.id`
+	replanMessage        = `UPDATE messages SET status = ?, lang = ?, send_at = ?, expires_at = ?, next_attempt_at = ?,
+	note = ?, subject = ?, body = ?, segments = ?, updated_at = ?
+WHERE id = ?`
+	unplanMessage = `UPDATE messages SET status = 'cancelled', note = ?, updated_at = ? WHERE id = ?`
+)
+
+// Reschedule saves e's new TreatedAt and Key (e is found by ClinicID and ID)
+// and applies plan, all or nothing, as store.go's EnrollmentStore describes:
+// a planned message whose stored twin (same step, occurrence and channel) is
+// pending or skipped takes the plan's status, language, times, note and
+// text; a twin in any other state is history and stays as it is; a planned
+// message without a twin is inserted; a pending message the plan no longer
+// has is cancelled with the note "rescheduled". Times are stamped at (the
+// current time when zero).
+//
+// Afterwards e holds the stored enrollment, and each plan message the stored
+// row of its ident (for a history twin, the twin unchanged).
+//
+// It returns ENOTFOUND when the clinic has no such enrollment, ECONFLICT when
+// it is cancelled, when another enrollment of the clinic has e.Key or when
+// the plan has a message twice, and EINVALID for an incomplete e or plan (as
+// Enroll).
+func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*aftercare.Message, at time.Time) error {
+	switch {
+	case e == nil:
+		return invalid("nothing to reschedule")
+	case e.Key == "":
+		return aftercare.FieldErrorf("key", "the enrollment has no key")
+	case e.TreatedAt.IsZero():
+		return aftercare.FieldErrorf("treated_at", "the enrollment has no treatment time")
+	}
+	for _, m := range plan {
+		if m != nil && m.ClinicID != 0 && m.ClinicID != e.ClinicID {
+			return invalid("message %s belongs to clinic %d, the enrollment to clinic %d", m.Ident(), m.ClinicID, e.ClinicID)
+		}
+	}
+	if err := checkPlan(plan); err != nil {
+		return err
+	}
+	at = db.stamp(at)
+	atS := formatTime(at)
+	var cur *aftercare.Enrollment
+	result := make([]aftercare.Message, len(plan))
+	err := db.write(ctx, "reschedule", func(tx *sqlx.Tx) error {
+		var err error
+		cur, err = findEnrollmentIn(ctx, tx, e.ClinicID, e.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status == aftercare.EnrollmentCancelled {
+			return conflict("enrollment %d is cancelled: it cannot be rescheduled", e.ID)
+		}
+		if e.Key != cur.Key {
+			var other int64
+			err := tx.GetContext(ctx, &other, enrollmentByKey, e.ClinicID, e.Key)
+			if err == nil {
+				return conflict("enrollment %d already has that key: the patient is enrolled on this protocol for that treatment time", other)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		cur.TreatedAt, cur.Key, cur.UpdatedAt = norm(e.TreatedAt), e.Key, at
+		if _, err := tx.ExecContext(ctx, rescheduleEnrollment, ts(cur.TreatedAt), cur.Key, atS, cur.ID); err != nil {
+			return err
+		}
+
+		twins := map[ident]*aftercare.Message{}
+		var order []*aftercare.Message
+		rows, err := tx.QueryContext(ctx, enrollmentMessages, cur.ID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			twins[identOf(m)] = m
+			order = append(order, m)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+
+		replan, err := tx.PrepareContext(ctx, replanMessage)
+		if err != nil {
+			return err
+		}
+		defer replan.Close()
+		ins := newBulk(tx, "messages", messageInsertColumns)
+		insert, err := tx.PrepareContext(ctx, ins.query(1))
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		planned := make(map[ident]bool, len(plan))
+		for i, m := range plan {
+			id := identOf(m)
+			planned[id] = true
+			tw := twins[id]
+			switch {
+			case tw == nil:
+				args := messageArgs(0, cur, m, atS)
+				args[0] = nil // SQLite picks the id
+				res, err := insert.ExecContext(ctx, args...)
+				if err != nil {
+					return err
+				}
+				newID, err := res.LastInsertId()
+				if err != nil {
+					return err
+				}
+				r := *m
+				r.ID, r.ClinicID, r.EnrollmentID, r.PatientID = newID, cur.ClinicID, cur.ID, cur.PatientID
+				r.SendAt, r.ExpiresAt, r.NextAttemptAt = plannedTimes(m)
+				r.Attempts, r.ClaimedAt, r.ClaimedBy, r.SentAt, r.DeliveredAt = 0, time.Time{}, "", time.Time{}, time.Time{}
+				r.Sender, r.ProviderID, r.ProviderState, r.ErrorCode, r.Error = "", "", "", "", ""
+				r.CreatedAt, r.UpdatedAt = at, at
+				result[i] = r
+			case tw.Status == aftercare.StatusPending || tw.Status == aftercare.StatusSkipped:
+				send, expires, next := plannedTimes(m)
+				_, err := replan.ExecContext(ctx, string(m.Status), m.Lang, formatTime(send), ts(expires), ts(next),
+					m.Note, m.Subject, m.Body, int64(m.Segments), atS, tw.ID)
+				if err != nil {
+					return err
+				}
+				r := *tw
+				r.Status, r.Lang, r.SendAt, r.ExpiresAt, r.NextAttemptAt = m.Status, m.Lang, send, expires, next
+				r.Note, r.Subject, r.Body, r.Segments, r.UpdatedAt = m.Note, m.Subject, m.Body, m.Segments, at
+				result[i] = r
+			default: // history
+				result[i] = *tw
+			}
+		}
+		for _, tw := range order {
+			if tw.Status == aftercare.StatusPending && !planned[identOf(tw)] {
+				if _, err := tx.ExecContext(ctx, unplanMessage, rescheduledNote, atS, tw.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*e = *cur
+	for i, m := range plan {
+		*m = result[i]
+	}
+	return nil
+}

@@ -1,0 +1,408 @@
+// Package sqlite is Aftercare's embedded default store: one SQLite file in
+// WAL mode, implementing aftercare.Store.
+//
+// A DB holds two connection pools on the same file. Every write goes through
+// the writer pool, which has a single connection whose transactions start
+// with BEGIN IMMEDIATE: goroutines of one process queue for that connection
+// instead of racing for SQLite's write lock, so they never see SQLITE_BUSY,
+// and another process waits up to the busy timeout. Reads go through a reader
+// pool of several query-only connections, which WAL lets run beside the
+// writer.
+//
+// The schema lives in numbered migrations (migrations/NNNN_name.sql); Open
+// applies the ones a file has not had yet, each in its own transaction.
+//
+// Times are stored as UTC text to the millisecond, so times read back are
+// UTC and truncated to the millisecond.
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/aftercare/aftercare"
+)
+
+var _ aftercare.Store = (*DB)(nil)
+
+// DB is an open Aftercare database file. It is safe for concurrent use.
+type DB struct {
+	// Now is the clock for created, updated and migration times. It defaults
+	// to time.Now; tests set it (or pass WithNow) to control time. Set it
+	// before the DB is shared between goroutines.
+	Now func() time.Time
+
+	path   string
+	writer *sqlx.DB // one connection, BEGIN IMMEDIATE
+	reader *sqlx.DB // query-only connections
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	now        func() time.Time
+	readers    int
+	busy       time.Duration
+	migrations fs.FS
+}
+
+// WithNow sets the clock (DB.Now), which also stamps the migrations that Open
+// applies.
+func WithNow(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithReaders sets the number of connections in the reader pool (default:
+// the number of CPUs, at least 4).
+func WithReaders(n int) Option {
+	return func(o *options) { o.readers = n }
+}
+
+// WithBusyTimeout sets how long a connection waits for a lock held by
+// another process before it fails with SQLITE_BUSY (default 10 s). Within one
+// process writers queue for the single writer connection and never wait on
+// the lock.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) { o.busy = d }
+}
+
+// withMigrations replaces the embedded migrations (tests only).
+func withMigrations(fsys fs.FS) Option {
+	return func(o *options) { o.migrations = fsys }
+}
+
+// Open opens (creating if need be) the database file at path, brings its
+// schema up to date and returns it. It returns EINVALID for an empty or
+// in-memory path (the two pools must share a file), and an internal error
+// when the file cannot be opened or a migration fails; a failed migration
+// leaves the file as it was before that migration.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	o := options{
+		now:        time.Now,
+		readers:    max(4, runtime.NumCPU()),
+		busy:       10 * time.Second,
+		migrations: embedded,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, aftercare.Errorf(aftercare.EINVALID, "the database must be a file path, e.g. aftercare.db (got %q)", path)
+	}
+	if o.readers < 1 {
+		return nil, aftercare.Errorf(aftercare.EINVALID, "the reader pool needs at least one connection, got %d", o.readers)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db := &DB{Now: o.now, path: abs}
+
+	busy := strconv.FormatInt(o.busy.Milliseconds(), 10)
+	db.writer, err = sqlx.Open("sqlite3", dsn(abs, url.Values{
+		"_txlock":          {"immediate"},
+		"_journal_mode":    {"WAL"},
+		"_foreign_keys":    {"1"},
+		"_busy_timeout":    {busy},
+		"_synchronous":     {"NORMAL"},
+		"_cache_size":      {"-65536"}, // KiB: bulk imports touch many index pages
+		"_stmt_cache_size": {"32"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	// One writer connection: in-process writers queue here, never at SQLite's lock.
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+	if err := db.writer.PingContext(ctx); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	if err := db.migrate(ctx, o.migrations); err != nil {
+		db.writer.Close()
+		return nil, err
+	}
+	// Refresh the planner's statistics where tables have grown, in bounded
+	// time (SQLite's advice for long-lived connections).
+	if _, err := db.writer.ExecContext(ctx, `PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002`); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("sqlite: optimize %s: %w", abs, err)
+	}
+
+	db.reader, err = sqlx.Open("sqlite3", dsn(abs, url.Values{
+		"_query_only":      {"1"},
+		"_foreign_keys":    {"1"},
+		"_busy_timeout":    {busy},
+		"_synchronous":     {"NORMAL"},
+		"_stmt_cache_size": {"32"},
+	}))
+	if err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	db.reader.SetMaxOpenConns(o.readers)
+	db.reader.SetMaxIdleConns(o.readers)
+	if err := db.reader.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	return db, nil
+}
+
+// dsn is a go-sqlite3 URI for path: "file:" with the characters SQLite's URI
+// parser gives a meaning to escaped.
+func dsn(path string, params url.Values) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
+	return "file:" + esc + "?" + params.Encode()
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both pools; the last connection to close checkpoints the WAL
+// into the database file. It returns the first error met.
+func (db *DB) Close() error {
+	var errs []error
+	if db.reader != nil {
+		errs = append(errs, db.reader.Close())
+	}
+	if db.writer != nil {
+		// Best effort: lets SQLite refresh the planner's statistics.
+		db.writer.Exec("PRAGMA optimize")
+		errs = append(errs, db.writer.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// now returns the current time as stored: UTC, to the millisecond.
+func (db *DB) now() time.Time {
+	return db.Now().UTC().Truncate(time.Millisecond)
+}
+
+// stamp returns at as stored, or the current time when at is zero.
+func (db *DB) stamp(at time.Time) time.Time {
+	if at.IsZero() {
+		return db.now()
+	}
+	return norm(at)
+}
+
+// write runs fn in a writer transaction (BEGIN IMMEDIATE) and commits it if
+// fn returns nil. Errors are translated (see dbError); op names the work.
+func (db *DB) write(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.writer.BeginTxx(ctx, nil)
+	if err != nil {
+		return dbError(op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return dbError(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}
+
+// Errors.
+
+func notFound(format string, args ...any) error {
+	return aftercare.Errorf(aftercare.ENOTFOUND, format, args...)
+}
+
+func conflict(format string, args ...any) error {
+	return aftercare.Errorf(aftercare.ECONFLICT, format, args...)
+}
+
+func invalid(format string, args ...any) error {
+	return aftercare.Errorf(aftercare.EINVALID, format, args...)
+}
+
+// dbError turns err into what the store returns: *aftercare.Error and
+// context errors unchanged, constraint violations as ECONFLICT (UNIQUE),
+// ENOTFOUND (a foreign key: the row referred to does not exist) or EINVALID
+// (CHECK, NOT NULL), and anything else wrapped as an internal error naming op.
+func dbError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *aftercare.Error
+	if errors.As(err, &ae) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return conflict("%s", uniqueMessage(se.Error()))
+		case sqlite3.ErrConstraintForeignKey:
+			return notFound("a clinic, protocol, patient or enrollment it refers to does not exist in this clinic")
+		case sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull:
+			return invalid("a value is not allowed here (%s)", se.Error())
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// uniqueMessage explains a UNIQUE violation ("UNIQUE constraint failed:
+// clinics.slug") to the person who caused it.
+func uniqueMessage(msg string) string {
+	_, cols, _ := strings.Cut(msg, "failed: ")
+	switch {
+	case cols == "clinics.slug":
+		return "a clinic with that slug already exists: choose another slug"
+	case cols == "clinics.is_default":
+		return "another clinic is already the default"
+	case strings.HasPrefix(cols, "protocols."):
+		return "that protocol version was saved at the same time by someone else: try again"
+	case strings.HasPrefix(cols, "patients."):
+		return "that patient already exists in this clinic"
+	case strings.HasPrefix(cols, "enrollments."):
+		return "another enrollment of this clinic has the same key (same patient, protocol and treatment time)"
+	case strings.HasPrefix(cols, "messages."):
+		return "the plan has the same message (step, occurrence and channel) twice"
+	}
+	return "it clashes with a stored row (" + msg + ")"
+}
+
+// Times.
+
+// timeFormat is how times are stored: UTC, fixed width, so that text order
+// is time order.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+// norm returns t as it is stored and read back: UTC, to the millisecond.
+func norm(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// ts returns t as a stored value: its text, or NULL for the zero time.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+// formatTime returns the stored text of t ("" for the zero time). It is
+// t.UTC().Format(timeFormat), written out by hand because bulk imports format
+// three times per message.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(timeFormat)
+	}
+	h, mi, sec := t.Clock()
+	var b [len(timeFormat)]byte
+	put := func(at, v, width int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = '.'
+	put(20, t.Nanosecond()/1e6, 3)
+	b[23] = 'Z'
+	return string(b[:])
+}
+
+// parseTime reads a stored time; "" is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	// The fast path reads the fixed layout; anything else goes to time.Parse,
+	// which also explains what is wrong.
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	if len(s) == len(timeFormat) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+		s[16] == ':' && s[19] == '.' && s[23] == 'Z' {
+		y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19), num(20, 23)
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
+			sec >= 0 && sec <= 59 && ms >= 0 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*1e6, time.UTC)
+			if t.Day() == d { // not 31 April
+				return t, nil
+			}
+		}
+	}
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// dbTime scans a stored time (text or NULL) into a time.Time:
+// rows.Scan((*dbTime)(&m.SendAt)).
+type dbTime time.Time
+
+// Scan implements sql.Scanner.
+func (d *dbTime) Scan(v any) error {
+	var s string
+	switch v := v.(type) {
+	case nil:
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("sqlite: cannot read a time from %T", v)
+	}
+	t, err := parseTime(s)
+	*d = dbTime(t)
+	return err
+}
+
+// Value implements driver.Valuer.
+func (d dbTime) Value() (driver.Value, error) { return ts(time.Time(d)), nil }
+
+// scanner is a row: *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
