@@ -80,10 +80,16 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	sort.SliceStable(occs, func(a, b int) bool { return occs[a].at.Before(occs[b].at) })
 
 	lang := p.Patient.Lang
+	// A clinic without a phone is still named where its phone would be, so
+	// no text reads "call ." (`aftercare clinic` warns until a phone is set).
+	phone := aftercare.DisplayPhone(p.Clinic.Phone)
+	if phone == "" {
+		phone = p.Clinic.Name
+	}
 	fields := templates.Fields{
 		FirstName:   p.Patient.FirstName(),
 		ClinicName:  p.Clinic.Name,
-		ClinicPhone: aftercare.DisplayPhone(p.Clinic.Phone),
+		ClinicPhone: phone,
 		Treatment:   treatedLocal,
 		StepDates:   stepDates,
 	}

@@ -305,3 +305,19 @@ func TestWallTimeFallBackChoosesFirst(t *testing.T) {
 		t.Errorf("01:30 on the fall-back day: got %s, want the first (EDT)", got.In(loc))
 	}
 }
+
+func TestExpandClinicWithoutPhone(t *testing.T) {
+	t.Parallel()
+	src := []byte("slug: p\nname: P\nlanguages: [en]\nsteps:\n  - key: a\n    channels: [sms]\n    after: 0s\n    text:\n      en:\n        sms: \"Worried? Call {{.ClinicPhone}}.\"\n")
+	p, err := templates.Parse("p.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := templates.Compile(p)
+	c := testClinic(allDay)
+	c.Phone = ""
+	msgs := expand(t, Plan{Protocol: p, Renderer: r, Clinic: c, Patient: consenting("UTC"), TreatedAt: time.Now()})
+	if got := msgs[0].Body; got != "Worried? Call Glow Clinic." {
+		t.Errorf("body %q: a clinic without a phone must be named instead", got)
+	}
+}

@@ -90,6 +90,9 @@ func (a *app) printEnrollment(r *scheduler.EnrollResult, verb string) error {
 		}
 	}
 	a.printf("%d messages: %d pending, %d skipped\n", len(r.Messages), pending, skipped)
+	if a.clinic.Phone == "" {
+		a.printf("warning: the clinic has no phone number; texts name the clinic instead. Set one: aftercare clinic set --phone ...\n")
+	}
 	if len(r.Messages) == 0 {
 		a.printf("warning: no messages: the patient consented to no channel it can be reached on\n")
 	}
