@@ -77,4 +77,3 @@ func BenchmarkDispatch(b *testing.B) {
 		b.Run(fmt.Sprintf("100ms/c=%d", c), func(b *testing.B) { benchDispatch(b, 200, c, 100*time.Millisecond) })
 	}
 }
-
