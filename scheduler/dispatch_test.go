@@ -276,8 +276,8 @@ func TestDispatchTwoProcessesClaimOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	d2 := *f.d
-	d2.Store, d2.Owner, d2.Batch = other, "test/2", 3
+	d2 := scheduler.Dispatcher{Store: other, Routes: f.d.Routes, Now: f.d.Now, Sleep: f.d.Sleep, Jitter: f.d.Jitter,
+		Owner: "test/2", Concurrency: 4, Batch: 3}
 	f.d.Batch = 3
 	var wg sync.WaitGroup
 	for _, d := range []*scheduler.Dispatcher{f.d, &d2} {
