@@ -183,9 +183,13 @@ func TestDispatchFailures(t *testing.T) {
 	t.Run("EmailFallbackForSMSOnlyStep", func(t *testing.T) {
 		f := newSendFixture(t)
 		f.enroll(t, "+1 415 555 0100", true)
-		f.now = f.now.Add(90 * time.Minute) // first-night is SMS only
+		f.tick(t)                           // welcome-spf goes out on both channels
+		f.now = f.now.Add(90 * time.Minute) // first-night is SMS only, and alone due now
 		f.fake.Next(twiliotest.TwilioError(400, 21614, "not a mobile number"))
-		f.tick(t) // welcome + first-night; the scripted error hits the first request
+		f.tick(t)
+		if m := f.byStep(t, "first-night", aftercare.SMS); m.Status != aftercare.StatusFailed {
+			t.Fatalf("first-night: %s, want failed", m.Status)
+		}
 		f.tick(t) // the fallback email is due now
 		var fallback int
 		for _, m := range f.messages(t) {
