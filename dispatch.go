@@ -36,9 +36,6 @@ type Outcome struct {
 	Fallback *Message
 }
 
-// DeliveryFilter selects rows of the delivery log.
-type DeliveryFilter = MessageFilter
-
 // DayStat is one row of `aftercare stats`: messages due on a day (in UTC
 // dates) in a state.
 type DayStat struct {

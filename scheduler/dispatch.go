@@ -264,7 +264,7 @@ func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Rou
 	}
 	o.Attempt.ProviderID, o.Attempt.ProviderStatus = o.ProviderID, o.ProviderState
 	o.Attempt.ErrorCode, o.Attempt.Error, o.Attempt.Outcome = o.ErrorCode, o.Error, o.Status
-	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", mask(m.Channel, outgoing(c).To),
+	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", maskedTo(c),
 		"sender", o.Sender, "status", o.Status, "code", o.ErrorCode, "latency_ms", latency.Milliseconds())
 	err := d.Store.RecordOutcome(context.WithoutCancel(ctx), o)
 	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
@@ -306,9 +306,9 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	return b/2 + time.Duration(d.Jitter()*float64(b/2))
 }
 
-func mask(ch aftercare.Channel, to string) string {
-	if ch == aftercare.SMS {
-		return aftercare.MaskPhone(to)
+func maskedTo(c *aftercare.Claimed) string {
+	if c.Message.Channel == aftercare.SMS {
+		return aftercare.MaskPhone(c.Patient.Phone)
 	}
-	return aftercare.MaskEmail(to)
+	return aftercare.MaskEmail(c.Patient.Email)
 }

@@ -33,14 +33,9 @@ type EnrollResult struct {
 	Created    bool // false when the same enrollment already existed
 }
 
-// prepared is a validated request, planned and ready to store.
-type prepared struct {
-	ne *aftercare.NewEnrollment
-}
-
 // prepare validates req and plans its messages. Errors are EINVALID and
 // name the field to fix.
-func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time) (*prepared, error) {
+func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time) (*aftercare.NewEnrollment, error) {
 	name, err := aftercare.ValidateName(req.Name)
 	if err != nil {
 		return nil, err
@@ -127,7 +122,7 @@ func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req Enr
 		TreatedAt: treated, Status: aftercare.EnrollmentActive,
 		Key: enrollmentKey(p, cp.Slug, treated), Source: source,
 	}
-	return &prepared{ne: &aftercare.NewEnrollment{Patient: p, Enrollment: e, Messages: msgs}}, nil
+	return &aftercare.NewEnrollment{Patient: p, Enrollment: e, Messages: msgs}, nil
 }
 
 // enrollmentKey: the same person, protocol and treatment time is the same
@@ -162,15 +157,15 @@ func (s *Service) busy(ctx context.Context, clinicID, patientID, exceptEnrollmen
 // the field to fix.
 func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (*EnrollResult, error) {
 	now := s.Now().UTC()
-	pr, err := s.prepare(ctx, clinic, req, now)
+	ne, err := s.prepare(ctx, clinic, req, now)
 	if err != nil {
 		return nil, err
 	}
-	created, err := s.Store.Enroll(ctx, pr.ne)
+	created, err := s.Store.Enroll(ctx, ne)
 	if err != nil {
 		return nil, err
 	}
-	return s.result(ctx, pr.ne, created)
+	return s.result(ctx, ne, created)
 }
 
 func (s *Service) result(ctx context.Context, ne *aftercare.NewEnrollment, created bool) (*EnrollResult, error) {

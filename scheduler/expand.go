@@ -7,6 +7,7 @@ package scheduler
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -143,7 +144,7 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 			m.SendAt = at.UTC()
 			m.NextAttemptAt = m.SendAt
 			m.ExpiresAt = at.Add(st.Expires).UTC()
-			m.Note = joinNotes(notes)
+			m.Note = strings.Join(notes, "; ")
 			txt, err := p.Renderer.Render(st.Key, lang, ch, fields)
 			if err != nil {
 				return nil, aftercare.Errorf(aftercare.EINTERNAL, "rendering step %q (%s, %s): %v", st.Key, ch, lang, err)
@@ -262,15 +263,4 @@ func (c *capCounter) place(t time.Time, ch aftercare.Channel, w aftercare.Window
 		return t, ""
 	}
 	return t, fmt.Sprintf("daily cap: %d %s messages already on %s; moved to %s", c.limit, ch, orig.In(c.loc).Format("Mon Jan 2"), t.In(c.loc).Format("Mon Jan 2 15:04"))
-}
-
-func joinNotes(n []string) string {
-	s := ""
-	for i, x := range n {
-		if i > 0 {
-			s += "; "
-		}
-		s += x
-	}
-	return s
 }

@@ -141,7 +141,7 @@ func (s *Service) Import(ctx context.Context, clinic *aftercare.Clinic, r io.Rea
 			rep.Errors = append(rep.Errors, *bad)
 			continue
 		}
-		pr, err := s.prepare(ctx, clinic, req, now)
+		ne, err := s.prepare(ctx, clinic, req, now)
 		if err != nil {
 			if aftercare.ErrorCode(err) != aftercare.EINVALID {
 				return rep, err
@@ -151,12 +151,12 @@ func (s *Service) Import(ctx context.Context, clinic *aftercare.Clinic, r io.Rea
 			rep.Errors = append(rep.Errors, RowError{Line: line, Field: ae.Field, Reason: ae.Message})
 			continue
 		}
-		if keys[pr.ne.Enrollment.Key] {
+		if keys[ne.Enrollment.Key] {
 			rep.Existing++ // the same row twice in one file
 			continue
 		}
-		keys[pr.ne.Enrollment.Key] = true
-		batch = append(batch, pr.ne)
+		keys[ne.Enrollment.Key] = true
+		batch = append(batch, ne)
 		if len(batch) == ImportBatch {
 			if err := flush(); err != nil {
 				return rep, err

@@ -62,10 +62,11 @@ func (r *Reconciliation) Run(ctx context.Context) (int, error) {
 		if !ok {
 			continue
 		}
-		since := m.ClaimedAt.Add(-time.Minute)
-		if since.IsZero() || m.ClaimedAt.IsZero() {
-			since = m.SendAt.Add(-time.Minute)
+		since := m.ClaimedAt
+		if since.IsZero() {
+			since = m.SendAt
 		}
+		since = since.Add(-time.Minute)
 		start := r.Now()
 		rcpt, found, err := lk.Lookup(ctx, outgoing(c), since)
 		if err != nil {

@@ -5,6 +5,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -109,7 +110,7 @@ func statusOf(code string) int {
 func writeError(w http.ResponseWriter, err error) {
 	e := &aftercare.Error{Code: aftercare.ErrorCode(err), Message: aftercare.ErrorMessage(err)}
 	var ae *aftercare.Error
-	if asError(err, &ae) {
+	if errors.As(err, &ae) {
 		e.Field, e.Message = ae.Field, ae.Message
 	}
 	writeJSON(w, statusOf(e.Code), map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message, "field": e.Field}})

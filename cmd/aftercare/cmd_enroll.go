@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -149,17 +150,24 @@ enrollment and creates nothing new.`,
 	return cmd
 }
 
+// openForEnrollment reads an enrollment id as typed (before touching the
+// database, so a typo costs nothing) and opens the store.
+func (a *app) openForEnrollment(ctx context.Context, arg string) (int64, error) {
+	id, err := scheduler.ParseID("enrollment", arg)
+	if err != nil {
+		return 0, err
+	}
+	return id, a.open(ctx)
+}
+
 func (a *app) showCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ENROLLMENT_ID",
 		Short: "Print an enrollment and the state of each of its messages",
 		Args:  needArgs(1, "one enrollment id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := scheduler.ParseID("enrollment", args[0])
+			id, err := a.openForEnrollment(c.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			if err := a.open(c.Context()); err != nil {
 				return err
 			}
 			r, err := a.svc.Enrollment(c.Context(), a.clinic.ID, id)
@@ -177,11 +185,8 @@ func (a *app) cancelCmd() *cobra.Command {
 		Short: "Cancel an enrollment's pending messages (what was sent stays in the history)",
 		Args:  needArgs(1, "one enrollment id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := scheduler.ParseID("enrollment", args[0])
+			id, err := a.openForEnrollment(c.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			if err := a.open(c.Context()); err != nil {
 				return err
 			}
 			n, err := a.svc.Cancel(c.Context(), a.clinic.ID, id)
@@ -207,11 +212,8 @@ func (a *app) rescheduleCmd() *cobra.Command {
 			if err := requireFlags(c, "treated-at"); err != nil {
 				return err
 			}
-			id, err := scheduler.ParseID("enrollment", args[0])
+			id, err := a.openForEnrollment(c.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			if err := a.open(c.Context()); err != nil {
 				return err
 			}
 			r, err := a.svc.Reschedule(c.Context(), a.clinic, id, treatedAt)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"strconv"
@@ -58,6 +59,21 @@ func parseWhen(flag, s string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, aftercare.FieldErrorf(flag, "%q is not a date: write 2026-11-22 (the clinic's local day) or RFC 3339", s)
 }
 
+// openForRange opens the store and reads --since/--until in the clinic's zone.
+func (a *app) openForRange(ctx context.Context, since, until string) (loc *time.Location, s, u time.Time, err error) {
+	if err = a.open(ctx); err != nil {
+		return
+	}
+	if loc, err = aftercare.LoadZone(a.clinic.TZ); err != nil {
+		return
+	}
+	if s, err = parseWhen("since", since, loc); err != nil {
+		return
+	}
+	u, err = parseWhen("until", until, loc)
+	return
+}
+
 func (a *app) logCmd() *cobra.Command {
 	var since, until, status, channel, patient, protocol string
 	var csvOut bool
@@ -70,20 +86,11 @@ Dates are the clinic's local days (or RFC 3339). A table by default; --csv or --
 for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			loc, s, u, err := a.openForRange(c.Context(), since, until)
 			if err != nil {
 				return err
 			}
-			f := aftercare.MessageFilter{ClinicID: a.clinic.ID, ProtocolSlug: protocol, Limit: limit}
-			if f.Since, err = parseWhen("since", since, loc); err != nil {
-				return err
-			}
-			if f.Until, err = parseWhen("until", until, loc); err != nil {
-				return err
-			}
+			f := aftercare.MessageFilter{ClinicID: a.clinic.ID, ProtocolSlug: protocol, Limit: limit, Since: s, Until: u}
 			if status != "" {
 				s, err := aftercare.ParseStatus(status)
 				if err != nil {
@@ -167,18 +174,7 @@ func (a *app) statsCmd() *cobra.Command {
 		Short: "Counts of messages per day and state",
 		Args:  needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			loc, err := aftercare.LoadZone(a.clinic.TZ)
-			if err != nil {
-				return err
-			}
-			s, err := parseWhen("since", since, loc)
-			if err != nil {
-				return err
-			}
-			u, err := parseWhen("until", until, loc)
+			_, s, u, err := a.openForRange(c.Context(), since, until)
 			if err != nil {
 				return err
 			}

@@ -54,10 +54,9 @@ func messagesJSON(msgs []*aftercare.Message, loc *time.Location) []messageJSON {
 // printTimeline writes a timeline for a person: one block per message with
 // the local weekday, date and time, then the text, then any note.
 func printTimeline(w io.Writer, msgs []*aftercare.Message, loc *time.Location, showStatus bool) {
-	tw := w
 	for i, m := range msgs {
 		if i > 0 {
-			fmt.Fprintln(tw)
+			fmt.Fprintln(w)
 		}
 		l := m.SendAt.In(loc)
 		seg := "-"
@@ -68,15 +67,15 @@ func printTimeline(w io.Writer, msgs []*aftercare.Message, loc *time.Location, s
 		if showStatus {
 			status = "  " + string(m.Status)
 		}
-		fmt.Fprintf(tw, "%-26s  %-22s  %-5s  %-6s%s\n", l.Format("Mon 2006-01-02 15:04 MST"), m.StepKey+occ(m), m.Channel, seg, status)
+		fmt.Fprintf(w, "%-26s  %-22s  %-5s  %-6s%s\n", l.Format("Mon 2006-01-02 15:04 MST"), m.StepKey+occ(m), m.Channel, seg, status)
 		if m.Subject != "" {
-			fmt.Fprintf(tw, "    Subject: %s\n", m.Subject)
+			fmt.Fprintf(w, "    Subject: %s\n", m.Subject)
 		}
 		for _, line := range strings.Split(m.Body, "\n") {
-			fmt.Fprintf(tw, "    %s\n", line)
+			fmt.Fprintf(w, "    %s\n", line)
 		}
 		if m.Note != "" {
-			fmt.Fprintf(tw, "    note: %s\n", m.Note)
+			fmt.Fprintf(w, "    note: %s\n", m.Note)
 		}
 	}
 }
