@@ -17,6 +17,8 @@ type Store interface {
 	EnrollmentStore
 	MessageStore
 	DispatchStore
+	PatientStore
+	AccountStore
 	Close() error
 }
 
@@ -28,6 +30,8 @@ type ClinicStore interface {
 	// FindClinic returns the clinic with that slug, or the default clinic for
 	// slug "". ENOTFOUND when there is none.
 	FindClinic(ctx context.Context, slug string) (*Clinic, error)
+	// FindClinicByID returns the clinic with that id. ENOTFOUND.
+	FindClinicByID(ctx context.Context, id int64) (*Clinic, error)
 	// ListClinics returns every clinic ordered by slug.
 	ListClinics(ctx context.Context) ([]*Clinic, error)
 	// UpdateClinic saves c's settings (by ID) and sets UpdatedAt. ENOTFOUND.

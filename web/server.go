@@ -1,6 +1,10 @@
-// Package web is Aftercare's HTTP side: the health check and the provider
-// webhooks now, the JSON API and the staff app later. It is the only
-// package that maps aftercare.Error codes to HTTP statuses.
+// Package web is Aftercare's HTTP side: the staff web app (server-rendered
+// html/template, embedded assets), the JSON API under /api/v1, the provider
+// webhooks and the health check. It is the only package that maps
+// aftercare.Error codes to HTTP statuses.
+//
+// Files: server.go (wiring, errors), auth.go (sessions, tokens, CSRF,
+// roles), api*.go (JSON API), ui*.go with templates/ and static/ (the app).
 package web
 
 import (
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
 )
 
 // TwilioWebhook verifies and reads Twilio's status callbacks. cmd wires it
@@ -26,13 +31,25 @@ type TwilioWebhook struct {
 
 // Server serves Aftercare's HTTP endpoints.
 type Server struct {
-	Store aftercare.DispatchStore
+	// Store is the whole store; every query it is asked is scoped to the
+	// signed-in principal's clinic.
+	Store aftercare.Store
+	// Service enrolls, previews, cancels, reschedules, imports and changes
+	// clinics and protocols: the same code the command line runs.
+	Service *scheduler.Service
 	// PublicURL is the address Twilio calls (AFTERCARE_PUBLIC_URL); the
 	// signature covers the full URL, so it must be the one Twilio was given.
 	PublicURL string
 	Twilio    *TwilioWebhook // nil: status callbacks are refused
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// SecureCookies marks cookies Secure; set when the app is served over
+	// TLS (AFTERCARE_PUBLIC_URL starts with https://).
+	SecureCookies bool
+	// Version is shown in the app's footer.
+	Version string
+
+	auth authState
 }
 
 // Handler returns the routes.
@@ -40,7 +57,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
-	return mux
+	s.routesAuth(mux)
+	s.routesAPI(mux)
+	s.routesUI(mux)
+	return s.middleware(mux)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,583 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
+
+	"github.com/aftercare/aftercare"
+)
+
+// Session and sign-in settings.
+const (
+	SessionCookie   = "aftercare_session"
+	sessionIdle     = 12 * time.Hour     // signed out after this long unused
+	sessionLifetime = 7 * 24 * time.Hour // and after this long whatever happens
+	touchEvery      = time.Minute        // SeenAt/ExpiresAt written at most this often
+	// LinkLifetime is how long a one-time sign-in link works.
+	LinkLifetime = 72 * time.Hour
+	// MinPassword is the shortest password accepted.
+	MinPassword = 10
+	// TokenPrefix starts every API token, so a leaked one is recognisable.
+	TokenPrefix = "act_"
+)
+
+// Principal is who is making a request: a signed-in user (User and Session
+// set) or an API token (Token set). Every handler reads and writes only
+// Clinic's data.
+type Principal struct {
+	Clinic  *aftercare.Clinic
+	Role    aftercare.Role
+	User    *aftercare.User
+	Session *aftercare.Session
+	Token   *aftercare.Token
+}
+
+// Actor names the principal in audit fields ("web:ana@clinic.example",
+// "api:EHR integration").
+func (p *Principal) Actor() string {
+	if p.Token != nil {
+		return "api:" + p.Token.Name
+	}
+	return "web:" + p.User.Email
+}
+
+type principalKey struct{}
+
+func withPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// principal returns the request's principal, nil when nobody signed in.
+func principal(r *http.Request) *Principal {
+	p, _ := r.Context().Value(principalKey{}).(*Principal)
+	return p
+}
+
+// authState is the server's in-memory part of authentication: sign-in rate
+// limits. It is per process; a lockout does not need to be shared.
+type authState struct {
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+	swept    time.Time
+}
+
+// signInLimit allows 5 attempts at once and then one every 12 seconds per
+// client address and per email address.
+const (
+	signInBurst = 5
+	signInEvery = 12 * time.Second
+)
+
+// allowSignIn reports whether another sign-in attempt from ip for email may
+// be tried now.
+func (a *authState) allowSignIn(now time.Time, ip, email string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.limiters == nil {
+		a.limiters = map[string]*rate.Limiter{}
+	}
+	if now.Sub(a.swept) > time.Hour {
+		// Forget limiters that have refilled: memory stays bounded.
+		for k, l := range a.limiters {
+			if l.TokensAt(now) >= signInBurst {
+				delete(a.limiters, k)
+			}
+		}
+		a.swept = now
+	}
+	ok := true
+	for _, k := range []string{"ip:" + ip, "email:" + email} {
+		l := a.limiters[k]
+		if l == nil {
+			l = rate.NewLimiter(rate.Every(signInEvery), signInBurst)
+			a.limiters[k] = l
+		}
+		if !l.AllowN(now, 1) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// NewSecret returns a random URL-safe secret and the hex SHA-256 that is
+// stored in its place.
+func NewSecret() (secret, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, HashSecret(secret)
+}
+
+// HashSecret is the stored form of a session, token or link secret.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// PasswordCost is bcrypt's cost for new password hashes.
+var PasswordCost = 12
+
+// HashPassword checks a new password and returns its bcrypt hash. EINVALID
+// (field "password") says what is wrong with it.
+func HashPassword(pw string, cost int) (string, error) {
+	if len([]rune(pw)) < MinPassword {
+		return "", aftercare.FieldErrorf("password", "use at least %d characters", MinPassword)
+	}
+	if len(pw) > 72 {
+		return "", aftercare.FieldErrorf("password", "use at most 72 bytes (bcrypt ignores the rest)")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	if err != nil {
+		return "", aftercare.Errorf(aftercare.EINTERNAL, "hashing a password: %v", err)
+	}
+	return string(h), nil
+}
+
+// dummyHash is compared against when the email is unknown, so that a wrong
+// email takes as long as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.MinCost)
+
+// CreateToken makes an API token for a clinic and returns the secret, which
+// is shown once and never stored.
+func CreateToken(ctx context.Context, st aftercare.AccountStore, clinicID int64, name string, role aftercare.Role, by string) (string, *aftercare.Token, error) {
+	if strings.TrimSpace(name) == "" {
+		return "", nil, aftercare.FieldErrorf("name", "give the token a name that says what it is for, e.g. \"EHR integration\"")
+	}
+	if _, err := aftercare.ParseRole(string(role)); err != nil {
+		return "", nil, err
+	}
+	secret, _ := NewSecret()
+	secret = TokenPrefix + secret
+	t := &aftercare.Token{ClinicID: clinicID, Name: strings.TrimSpace(name), Role: role,
+		Hash: HashSecret(secret), Prefix: secret[:len(TokenPrefix)+6], CreatedBy: by}
+	if err := st.CreateToken(ctx, t); err != nil {
+		return "", nil, err
+	}
+	return secret, t, nil
+}
+
+// CreateSignInLink makes a one-time link for a user and returns its path
+// ("/link/SECRET"); the caller prefixes the public URL.
+func CreateSignInLink(ctx context.Context, st aftercare.AccountStore, u *aftercare.User, now time.Time) (string, error) {
+	secret, hash := NewSecret()
+	l := &aftercare.SignInLink{Hash: hash, UserID: u.ID, ClinicID: u.ClinicID, CreatedAt: now, ExpiresAt: now.Add(LinkLifetime)}
+	if err := st.CreateLink(ctx, l); err != nil {
+		return "", err
+	}
+	return "/link/" + secret, nil
+}
+
+// middleware wraps every route: security headers, cross-origin protection
+// for unsafe methods (net/http's CrossOriginProtection, which reads
+// Sec-Fetch-Site and Origin), and authentication.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if s.PublicURL != "" {
+		if u, err := url.Parse(s.PublicURL); err == nil && u.Host != "" {
+			cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "cross-origin request refused: submit the form from Aftercare's own pages"))
+	}))
+	authed := s.authenticate(next)
+	protected := cop.Handler(authed)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if s.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if r.URL.Path == "/twilio/status" {
+			// Server to server; its signature is its protection.
+			authed.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	})
+}
+
+// authenticate finds the principal from a Bearer token or the session
+// cookie and puts it in the request's context. It refuses nothing: the
+// route wrappers (page, api) decide.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authz := r.Header.Get("Authorization"); authz != "" {
+			p, err := s.tokenPrincipal(r.Context(), authz)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="aftercare"`)
+				writeError(w, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+			return
+		}
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			p, err := s.sessionPrincipal(r.Context(), c.Value)
+			switch {
+			case err == nil:
+				r = r.WithContext(withPrincipal(r.Context(), p))
+			case aftercare.ErrorCode(err) == aftercare.EUNAUTHORIZED:
+				s.clearSessionCookie(w)
+			default:
+				s.fail(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) tokenPrincipal(ctx context.Context, authz string) (*Principal, error) {
+	scheme, secret, ok := strings.Cut(authz, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, aftercare.Errorf(aftercare.EUNAUTHORIZED, "use the header Authorization: Bearer TOKEN, with a token from `aftercare token create`")
+	}
+	t, err := s.Store.FindToken(ctx, HashSecret(strings.TrimSpace(secret)))
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND || (err == nil && !t.RevokedAt.IsZero()) {
+		return nil, aftercare.Errorf(aftercare.EUNAUTHORIZED, "the API token is unknown or revoked")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.FindClinicByID(ctx, t.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	if now.Sub(t.LastUsedAt) >= touchEvery {
+		if err := s.Store.TouchToken(ctx, t.ID, now); err != nil {
+			s.logger().Warn("recording token use", "token", t.ID, "err", err)
+		}
+	}
+	return &Principal{Clinic: c, Role: t.Role, Token: t}, nil
+}
+
+func (s *Server) sessionPrincipal(ctx context.Context, secret string) (*Principal, error) {
+	expired := aftercare.Errorf(aftercare.EUNAUTHORIZED, "your session has ended; sign in again")
+	hash := HashSecret(secret)
+	sess, err := s.Store.FindSession(ctx, hash)
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+		return nil, expired
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.CreatedAt) >= sessionLifetime {
+		s.Store.DeleteSession(ctx, hash)
+		return nil, expired
+	}
+	u, err := s.Store.FindUser(ctx, sess.ClinicID, sess.UserID)
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND || (err == nil && !u.Active()) {
+		s.Store.DeleteSession(ctx, hash)
+		return nil, expired
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.FindClinicByID(ctx, sess.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(sess.SeenAt) >= touchEvery {
+		sess.SeenAt, sess.ExpiresAt = now, now.Add(sessionIdle)
+		if err := s.Store.TouchSession(ctx, hash, sess.SeenAt, sess.ExpiresAt); err != nil {
+			s.logger().Warn("touching a session", "err", err)
+		}
+	}
+	return &Principal{Clinic: c, Role: u.Role, User: u, Session: sess}, nil
+}
+
+// startSession signs u in: a new session row and its cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *aftercare.User) error {
+	secret, hash := NewSecret()
+	csrf, _ := NewSecret()
+	now := s.Now().UTC()
+	sess := &aftercare.Session{Hash: hash, UserID: u.ID, ClinicID: u.ClinicID, CSRF: csrf,
+		CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(sessionIdle)}
+	if err := s.Store.CreateSession(r.Context(), sess); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
+		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLifetime / time.Second)})
+	return nil
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// csrfToken is the token the session's forms must carry ("" when signed out).
+func csrfToken(r *http.Request) string {
+	if p := principal(r); p != nil && p.Session != nil {
+		return p.Session.CSRF
+	}
+	return ""
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// validCSRF checks the session's CSRF token on an unsafe request, from the
+// form field "csrf" or the header X-CSRF-Token.
+func validCSRF(r *http.Request) bool {
+	p := principal(r)
+	if p == nil || p.Session == nil {
+		return true // tokens carry no ambient authority
+	}
+	if !unsafeMethod(r.Method) {
+		return true
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(p.Session.CSRF)) == 1
+}
+
+// page wraps a staff-app handler: signed-in users only (others go to the
+// sign-in page), with at least role min, and a CSRF check on every form.
+// API tokens cannot use the app.
+func (s *Server) page(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		if p == nil || p.Session == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, aftercare.Errorf(aftercare.EUNAUTHORIZED, "sign in first"))
+			return
+		}
+		if !p.Role.AtLeast(min) {
+			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "this page is for the %s role and above; you are signed in as %s", min.Label(), p.Role.Label()))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+		if !validCSRF(r) {
+			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the form has expired; reload the page and try again"))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
+	}
+}
+
+// api wraps a JSON API handler: a Bearer token or a signed-in session (which
+// must send X-CSRF-Token on unsafe methods), with at least role min.
+func (s *Server) api(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		if p == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="aftercare"`)
+			writeError(w, aftercare.Errorf(aftercare.EUNAUTHORIZED, "send Authorization: Bearer TOKEN, with a token from `aftercare token create`"))
+			return
+		}
+		if !p.Role.AtLeast(min) {
+			writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; the token has %s", min, p.Role))
+			return
+		}
+		if p.Session != nil && unsafeMethod(r.Method) {
+			got := r.Header.Get("X-CSRF-Token")
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.Session.CSRF)) != 1 {
+				writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "send the page's CSRF token in X-CSRF-Token"))
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
+	}
+}
+
+// fail answers an error: JSON for the API and for clients that ask for
+// JSON, the app's error page otherwise.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if aftercare.ErrorCode(err) == aftercare.EINTERNAL {
+		s.logger().Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		writeError(w, err)
+		return
+	}
+	s.renderError(w, r, err)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+// routesAuth: sign in, sign out, one-time links.
+func (s *Server) routesAuth(mux *http.ServeMux) {
+	mux.HandleFunc("GET /signin", s.signInForm)
+	mux.HandleFunc("POST /signin", s.signIn)
+	mux.HandleFunc("POST /signout", s.signOut)
+	mux.HandleFunc("GET /link/{secret}", s.linkForm)
+	mux.HandleFunc("POST /link/{secret}", s.useLink)
+}
+
+// SignInPage is the data of the "signin" template.
+type SignInPage struct {
+	Email string
+	Next  string
+	Error string
+}
+
+// LinkPage is the data of the "link" template (choose a password).
+type LinkPage struct {
+	Secret string
+	Error  string // field-less problem, e.g. the link expired
+	Field  map[string]string
+}
+
+func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
+	if p := principal(r); p != nil && p.Session != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "signin", "Sign in", SignInPage{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	pw := r.PostFormValue("password")
+	page := SignInPage{Email: email, Next: safeNext(r.PostFormValue("next"))}
+	if !s.auth.allowSignIn(s.Now(), clientIP(r), email) {
+		s.logger().Warn("sign-in rate limited", "remote", clientIP(r), "email", aftercare.MaskEmail(email))
+		w.Header().Set("Retry-After", "60")
+		page.Error = "Too many attempts. Wait a minute, then try again."
+		s.render(w, r, http.StatusTooManyRequests, "signin", "Sign in", page)
+		return
+	}
+	u, err := s.Store.FindUserByEmail(r.Context(), email)
+	if err != nil && aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		s.fail(w, r, err)
+		return
+	}
+	if u == nil || u.PasswordHash == "" || !u.Active() {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
+		u = nil
+	} else if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) != nil {
+		u = nil
+	}
+	if u == nil {
+		s.logger().Info("sign-in failed", "email", aftercare.MaskEmail(email), "remote", clientIP(r))
+		page.Error = "The email or the password is wrong."
+		s.render(w, r, http.StatusUnauthorized, "signin", "Sign in", page)
+		return
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.logger().Info("signed in", "user", u.ID, "clinic", u.ClinicID)
+	http.Redirect(w, r, page.Next, http.StatusSeeOther)
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if p := principal(r); p != nil && p.Session != nil {
+		if !validCSRF(r) {
+			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the form has expired; reload the page and try again"))
+			return
+		}
+		if err := s.Store.DeleteSession(r.Context(), p.Session.Hash); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) linkForm(w http.ResponseWriter, r *http.Request) {
+	// GET does not use the link up: mail scanners open links.
+	s.render(w, r, http.StatusOK, "link", "Choose a password", LinkPage{Secret: r.PathValue("secret")})
+}
+
+func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	secret := r.PathValue("secret")
+	page := LinkPage{Secret: secret, Field: map[string]string{}}
+	pw, again := r.PostFormValue("password"), r.PostFormValue("confirm")
+	hash, err := HashPassword(pw, PasswordCost)
+	if err == nil && pw != again {
+		err = aftercare.FieldErrorf("confirm", "the two passwords are not the same")
+	}
+	if err != nil {
+		var ae *aftercare.Error
+		if e, ok := err.(*aftercare.Error); ok {
+			ae = e
+		}
+		if ae != nil && ae.Field != "" {
+			page.Field[ae.Field] = ae.Message
+		} else {
+			page.Error = aftercare.ErrorMessage(err)
+		}
+		s.render(w, r, http.StatusBadRequest, "link", "Choose a password", page)
+		return
+	}
+	now := s.Now().UTC()
+	l, err := s.Store.UseLink(r.Context(), HashSecret(secret), now)
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+		page.Error = "This link has expired or was already used. Ask your clinic's admin for a new one."
+		s.render(w, r, http.StatusGone, "link", "Choose a password", page)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.Store.FindUser(r.Context(), l.ClinicID, l.UserID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u.PasswordHash = hash
+	if err := s.Store.UpdateUser(r.Context(), u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// A new password signs every other browser out.
+	if err := s.Store.DeleteUserSessions(r.Context(), u.ClinicID, u.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
