@@ -34,9 +34,9 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aftercare.Use
 func (db *DB) ListUsers(ctx context.Context, clinicID int64) ([]*aftercare.User, error) {
 	return nil, todo()
 }
-func (db *DB) UpdateUser(ctx context.Context, u *aftercare.User) error         { return todo() }
-func (db *DB) CountUsers(ctx context.Context) (int, error)                     { return 0, todo() }
-func (db *DB) CreateSession(ctx context.Context, s *aftercare.Session) error   { return todo() }
+func (db *DB) UpdateUser(ctx context.Context, u *aftercare.User) error       { return todo() }
+func (db *DB) CountUsers(ctx context.Context) (int, error)                   { return 0, todo() }
+func (db *DB) CreateSession(ctx context.Context, s *aftercare.Session) error { return todo() }
 func (db *DB) FindSession(ctx context.Context, hash string) (*aftercare.Session, error) {
 	return nil, todo()
 }
@@ -57,7 +57,7 @@ func (db *DB) ListTokens(ctx context.Context, clinicID int64) ([]*aftercare.Toke
 func (db *DB) RevokeToken(ctx context.Context, clinicID, id int64, at time.Time) error {
 	return todo()
 }
-func (db *DB) TouchToken(ctx context.Context, id int64, at time.Time) error { return todo() }
+func (db *DB) TouchToken(ctx context.Context, id int64, at time.Time) error  { return todo() }
 func (db *DB) CreateLink(ctx context.Context, l *aftercare.SignInLink) error { return todo() }
 func (db *DB) UseLink(ctx context.Context, hash string, at time.Time) (*aftercare.SignInLink, error) {
 	return nil, todo()
