@@ -1,5 +1,5 @@
 # Helpers for people; CI runs .ci/run.
-.PHONY: help run test race lint bench
+.PHONY: help run test race lint bench screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -20,3 +20,6 @@ lint: ## gofmt and go vet
 bench: ## the benchmarks behind docs/performance.md
 	go test ./scheduler -run '^$$' -bench 'Import' -benchtime 100000x
 	go test ./scheduler -run '^$$' -bench 'Preview'
+
+screenshots: ## rewrite docs/screenshots/*.png from the browser tests
+	AFTERCARE_SCREENSHOTS=1 go test ./web -run 'Browser' -count 1
