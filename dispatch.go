@@ -58,7 +58,9 @@ type DispatchStore interface {
 	ClaimDue(ctx context.Context, now time.Time, owner string, limit int) ([]*Claimed, error)
 	// RecordOutcome stores o.Attempt and moves the message to o.Status, in
 	// one transaction, if and only if it is still sending and claimed by
-	// o.ClaimedBy (ECONFLICT otherwise: someone else settled it).
+	// o.ClaimedBy (ECONFLICT otherwise: someone else settled it). A status
+	// report kept for o.ProviderID (see ApplyProviderStatus) is applied in
+	// the same transaction.
 	RecordOutcome(ctx context.Context, o *Outcome) error
 	// Release puts messages claimed by owner and not yet sent back to
 	// pending (graceful shutdown), undoing the attempt count.
@@ -73,12 +75,19 @@ type DispatchStore interface {
 	ListUnknown(ctx context.Context, limit int) ([]*Claimed, error)
 	// Resolve settles an unknown message the provider knows about: it
 	// becomes sent (or what the provider says) with the provider id, and the
-	// resolution is recorded as an attempt.
+	// resolution is recorded as an attempt. A status report kept for that
+	// provider id is applied in the same transaction.
 	Resolve(ctx context.Context, messageID int64, a Attempt, status Status, providerID string) error
 	// ApplyProviderStatus applies a provider's status report (a Twilio
 	// status callback) to the message with that provider id, only forward
 	// (CanAdvance): duplicates and out-of-order reports change nothing.
-	// It reports whether the message moved; ENOTFOUND for an unknown id.
+	// It reports whether the message moved. A report for a provider id that
+	// no message has yet (the callback came before RecordOutcome or Resolve
+	// stored the id) is kept, the most advanced one per id, and applied
+	// forward only by the RecordOutcome or Resolve that stores that id;
+	// moved is false then. Kept reports that never find their message are
+	// dropped after a while (a week for store/sqlite). EINVALID for an empty
+	// id or an unknown status.
 	ApplyProviderStatus(ctx context.Context, providerID string, status Status, errorCode string, at time.Time) (bool, error)
 	// ListAttempts returns a message's attempts, oldest first.
 	ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*Attempt, error)

@@ -88,11 +88,13 @@ type EnrollmentStore interface {
 	CancelEnrollment(ctx context.Context, clinicID, id int64, at time.Time) (int, error)
 	// Reschedule saves e's new TreatedAt and Key and applies plan, all or
 	// nothing: a planned message whose stored twin (same step, occurrence and
-	// channel) is pending or skipped takes the plan's status, times, note and
-	// text; a twin in any other state is history and stays as it is; a plan
-	// message without a twin is inserted; a pending message the plan no longer
-	// has is cancelled with note "rescheduled". ECONFLICT if e is cancelled or
-	// if another enrollment has e.Key.
+	// channel) is pending or skipped, or was cancelled by an earlier
+	// Reschedule (note "rescheduled": consent withdrawn and given again),
+	// takes the plan's status, times, note and text; a twin in any other
+	// state is history and stays as it is; a plan message without a twin is
+	// inserted; a pending message the plan no longer has is cancelled with
+	// note "rescheduled". ECONFLICT if e is cancelled or if another
+	// enrollment has e.Key.
 	Reschedule(ctx context.Context, e *Enrollment, plan []*Message, at time.Time) error
 }
 

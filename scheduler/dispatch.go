@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -75,6 +76,12 @@ func (d *Dispatcher) init() {
 		}
 		if d.Batch <= 0 {
 			d.Batch = 8 * d.Concurrency
+			// With every route rate-limited, claim no more than about two
+			// seconds' worth: a claimed message waiting for its turn would
+			// become unknown (never resent) if the process died meanwhile.
+			if budget := d.rateBudget(); budget > 0 && budget < d.Batch {
+				d.Batch = budget
+			}
 		}
 		if d.SendTimeout <= 0 {
 			d.SendTimeout = 30 * time.Second
@@ -111,20 +118,52 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Tick claims what is due and sends it. When ctx is cancelled it claims
-// nothing more; sends already started finish and are recorded, and claimed
-// messages not yet started are released back to pending. It returns how many
-// messages it handed to a sender.
+// rateBudget is how many messages the routes' rates allow in two seconds,
+// or 0 when some route is unlimited.
+func (d *Dispatcher) rateBudget() int {
+	sum := 0.0
+	for _, r := range d.Routes {
+		if r.Rate <= 0 {
+			return 0
+		}
+		sum += r.Rate
+	}
+	if len(d.Routes) == 0 {
+		return 0
+	}
+	return max(1, int(math.Ceil(2*sum)))
+}
+
+// Tick claims what is due and sends it, batch after batch while batches
+// come back full, so that a backlog drains at the senders' pace rather than
+// one batch per tick. When ctx is cancelled it claims nothing more; sends
+// already started finish and are recorded, and claimed messages not yet
+// started are released back to pending. It returns how many messages it
+// handed to a sender.
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	d.init()
+	total := 0
+	for {
+		n, full, err := d.claimAndSend(ctx)
+		total += n
+		if err != nil || !full || ctx.Err() != nil {
+			return total, err
+		}
+	}
+}
+
+// claimAndSend is one batch of Tick; full reports that it claimed a whole
+// batch (there may be more due).
+func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 	if ctx.Err() != nil {
-		return 0, nil
+		return 0, false, nil
 	}
 	d.failpoint("before-claim")
 	claimed, err := d.Store.ClaimDue(ctx, d.Now().UTC(), d.Owner, d.Batch)
 	if err != nil {
-		return 0, fmt.Errorf("claiming due messages: %w", err)
+		return 0, false, fmt.Errorf("claiming due messages: %w", err)
 	}
+	full := len(claimed) == d.Batch
 	if len(claimed) > 0 {
 		d.failpoint("after-claim")
 	}
@@ -164,10 +203,10 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	wg.Wait()
 	if len(released) > 0 {
 		if err := d.Store.Release(context.WithoutCancel(ctx), d.Owner, released); err != nil {
-			return sent, fmt.Errorf("releasing %d claimed messages: %w", len(released), err)
+			return sent, false, fmt.Errorf("releasing %d claimed messages: %w", len(released), err)
 		}
 	}
-	return sent, nil
+	return sent, full, nil
 }
 
 // deliver waits for the route's rate, sends one message and records the

@@ -2,6 +2,9 @@ package scheduler_test
 
 import (
 	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/store/sqlite"
+	"github.com/aftercare/aftercare/store/storetest"
 )
 
 // sendFixture is a clinic on a real SQLite file, a fake Twilio on loopback
@@ -336,5 +340,77 @@ func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
 	}
 	if counts[aftercare.StatusSending] != 0 || counts[aftercare.StatusSent] != 1 || counts[aftercare.StatusPending] != 5 {
 		t.Errorf("after shutdown: %v; want 1 sent, 5 pending, none sending", counts)
+	}
+}
+
+// Never a message before its time, and at most one tick late: 200 messages
+// (texts and emails) due at random milliseconds within two minutes, and a
+// clock that moves by random steps of up to one second, the dispatch tick,
+// between ticks. The outbox stamps each message with the clock when its
+// send starts.
+func TestDispatchNeverEarly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	p, err := f.db.FindProtocol(ctx, f.clinic.ID, "microneedling", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 14))
+	start, window := f.now, 2*time.Minute
+	dueAt := map[int64]time.Time{}
+	for i := range 100 {
+		ne := storetest.Enrollment(f.clinic.ID, p.ID, i, start.Add(-time.Hour), 2) // a text and an email
+		for _, m := range ne.Messages {
+			m.SendAt = start.Add(time.Duration(r.Int64N(window.Milliseconds())) * time.Millisecond)
+			m.ExpiresAt = m.SendAt.Add(aftercare.DefaultExpires)
+		}
+		if _, err := f.db.Enroll(ctx, ne); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ne.Messages {
+			dueAt[m.ID] = m.SendAt
+		}
+	}
+	clock := func() time.Time { return f.now }
+	box, err := outbox.New(filepath.Join(t.TempDir(), "outbox.jsonl"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box.Now = clock
+	route := scheduler.Route{Name: "outbox", Sender: box}
+	d := &scheduler.Dispatcher{Store: f.db, Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: route, aftercare.Email: route},
+		Now: clock, Owner: "test/1", Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	for f.now.Before(start.Add(window + time.Second)) {
+		f.now = f.now.Add(1 + time.Duration(r.Int64N(int64(time.Second)))) // (0, 1 s], to the nanosecond
+		if _, err := d.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	file, err := os.Open(box.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	sent := map[int64]int{}
+	dec := json.NewDecoder(file)
+	for dec.More() {
+		var rec outbox.Record
+		if err := dec.Decode(&rec); err != nil {
+			t.Fatal(err)
+		}
+		sent[rec.MessageID]++
+		due := dueAt[rec.MessageID]
+		if late := rec.Time.Sub(due); late < 0 {
+			t.Errorf("message %d went %s before its time (due %s)", rec.MessageID, -late, due.Format(time.StampMilli))
+		} else if late > time.Second+time.Millisecond {
+			t.Errorf("message %d went %s late: more than one tick", rec.MessageID, late)
+		}
+	}
+	for id := range dueAt {
+		if sent[id] != 1 {
+			t.Errorf("message %d sent %d times, want once", id, sent[id])
+		}
 	}
 }

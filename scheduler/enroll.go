@@ -226,15 +226,7 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	if d := treated.Sub(now); d > aftercare.MaxOffset || d < -aftercare.MaxOffset {
 		return nil, aftercare.FieldErrorf("treated_at", "%s is more than a year from today; check the year", treated.In(loc).Format("2006-01-02 15:04"))
 	}
-	cp, err := s.protocolByID(ctx, clinic.ID, e.ProtocolID)
-	if err != nil {
-		return nil, err
-	}
-	busy, err := s.busy(ctx, clinic.ID, p.ID, e.ID)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := Expand(Plan{Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: p, TreatedAt: treated, Now: now, Busy: busy})
+	cp, plan, err := s.replan(ctx, clinic, e, p, treated, now)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +236,25 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 		return nil, err
 	}
 	return s.Enrollment(ctx, clinic.ID, id)
+}
+
+// replan expands e's protocol version again for p treated at treated, as
+// of now, counting the patient's live messages of other enrollments toward
+// the daily cap. Store.Reschedule applies the plan.
+func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *aftercare.Enrollment, p *aftercare.Patient, treated, now time.Time) (*Compiled, []*aftercare.Message, error) {
+	cp, err := s.protocolByID(ctx, clinic.ID, e.ProtocolID)
+	if err != nil {
+		return nil, nil, err
+	}
+	busy, err := s.busy(ctx, clinic.ID, p.ID, e.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := Expand(Plan{Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: p, TreatedAt: treated, Now: now, Busy: busy})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cp, plan, nil
 }
 
 // ParseID reads an enrollment or patient id as typed.

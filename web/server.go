@@ -76,7 +76,9 @@ func (s *Server) logger() *slog.Logger {
 
 // twilioStatus applies a message status callback. Forged or unsigned
 // requests get 403 and change nothing; a duplicate or out-of-order callback
-// is accepted and changes nothing.
+// is accepted and changes nothing. A callback for a SID no message has yet
+// (Twilio called back before the dispatcher recorded the send) is accepted
+// too: the store keeps it and applies it when the SID is recorded.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
@@ -96,17 +98,13 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	moved, err := s.Store.ApplyProviderStatus(r.Context(), sid, status, code, s.Now().UTC())
-	switch {
-	case aftercare.ErrorCode(err) == aftercare.ENOTFOUND:
-		// Not ours (or purged): acknowledge so Twilio stops retrying.
-		s.logger().Warn("twilio status callback for an unknown message", "sid", sid)
-	case err != nil:
+	if err != nil {
 		s.logger().Error("applying a twilio status", "sid", sid, "err", err)
 		writeError(w, err)
 		return
-	default:
-		s.logger().Info("twilio status", "sid", sid, "status", status, "code", code, "moved", moved)
 	}
+	// moved is false for duplicates, late reports and reports kept for later.
+	s.logger().Info("twilio status", "sid", sid, "status", status, "code", code, "moved", moved)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -105,3 +105,70 @@ func TestTwilioStatusCallback(t *testing.T) {
 		t.Errorf("healthz: %v %v", resp, err)
 	}
 }
+
+// TestTwilioStatusBeforeOutcome posts Twilio's "delivered" callback while
+// the dispatcher holds the answer to the send but has not recorded it (the
+// after-send failpoint), as happens when Twilio calls back faster than the
+// outcome is committed: the callback is acknowledged, and once the outcome
+// is recorded the message is delivered, not left sent.
+func TestTwilioStatusBeforeOutcome(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlite.WithNow(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := scheduler.NewService(db, clock)
+	if err := svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow", Phone: "+14155550199", TZ: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	clinic, _ := db.FindClinic(ctx, "")
+	if _, err := svc.Enroll(ctx, clinic, scheduler.EnrollRequest{Name: "Ana", Phone: "+14155550100", TZ: "America/Los_Angeles",
+		Protocol: "microneedling", TreatedAt: now.Format(time.RFC3339), SMSConsent: true}); err != nil {
+		t.Fatal(err)
+	}
+	fake := twiliotest.NewServer(t, twiliotest.WithClock(clock))
+	tw, err := twilio.New(twilio.Config{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, From: "+15005550006", BaseURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(nil)
+	defer srv.Close()
+	srv.Config.Handler = (&web.Server{Store: db, PublicURL: srv.URL, Now: clock, Twilio: &web.TwilioWebhook{
+		Valid: func(u string, f url.Values, sig string) bool { return twilio.ValidSignature(fake.AuthToken, u, f, sig) },
+		Parse: twilio.ParseStatus,
+	}}).Handler()
+
+	callback := 0 // the callback's HTTP status
+	d := &scheduler.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}},
+		Failpoint: func(point string) {
+			if point != "after-send" {
+				return
+			}
+			// Twilio has the message; the dispatcher has not recorded its SID.
+			sent := fake.Messages()[0]
+			resp, err := twiliotest.PostSigned(ctx, nil, fake.AuthToken, srv.URL+"/twilio/status", twiliotest.StatusForm(fake.AccountSID, sent, "delivered", 0))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			callback = resp.StatusCode
+		}}
+	if n, err := d.Tick(ctx); err != nil || n != 1 {
+		t.Fatalf("tick: %d %v", n, err)
+	}
+	if callback != http.StatusNoContent {
+		t.Errorf("callback before the outcome: %d, want 204", callback)
+	}
+	msgs, err := db.ListMessages(ctx, aftercare.MessageFilter{ClinicID: clinic.ID, Statuses: []aftercare.Status{aftercare.StatusSent, aftercare.StatusDelivered}})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("%d messages sent or delivered, %v; want 1", len(msgs), err)
+	}
+	if m := msgs[0]; m.Status != aftercare.StatusDelivered || m.ProviderID != fake.Messages()[0].SID || !m.DeliveredAt.Equal(now) {
+		t.Errorf("after the outcome: %s (provider id %q, delivered at %v); want delivered at the callback's time", m.Status, m.ProviderID, m.DeliveredAt)
+	}
+}

@@ -31,12 +31,20 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run Aftercare: every AFTERCARE_DISPATCH_SPEC (default @every 1s) due messages are
 claimed and sent through Twilio (SMS) and SMTP (email); unknown outcomes are
 reconciled every AFTERCARE_RECONCILE_SPEC; HTTP on AFTERCARE_HTTP_ADDR serves
-/healthz and Twilio's status callback POST /twilio/status.
+the staff web app, the JSON API under /api/v1, /healthz and Twilio's status
+callback POST /twilio/status. Set AFTERCARE_PUBLIC_URL to the address people
+and Twilio use (https://... marks cookies Secure).
+
+On the first start there are no users: serve creates an admin,
+AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
+to choose its password. ` + "`aftercare user add`" + ` adds the rest of the staff.
 
 With no TWILIO_* or SMTP_* settings, messages go to an outbox file
 (AFTERCARE_OUTBOX) and are marked undelivered: nobody received them.
 SIGINT or SIGTERM stops it cleanly: no new claims, sends in flight finish and
 are recorded, nothing is left claimed.`,
+		Example: `  AFTERCARE_PUBLIC_URL=https://care.glowskin.example AFTERCARE_ADMIN_EMAIL=owner@glowskin.example aftercare serve
+  AFTERCARE_HTTP_ADDR=0.0.0.0:8080 aftercare serve`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error { return a.serve(c.Context()) },
 	}
@@ -81,10 +89,15 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 
-	srv := &web.Server{Store: a.store, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook, Now: a.now, Logger: logger}
+	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+	}
+	if err := a.firstAdmin(ctx, publicURL(cfg, ln.Addr().String()), logger); err != nil {
+		ln.Close()
+		return err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	httpErr := make(chan error, 1)
@@ -106,6 +119,44 @@ func (a *app) serve(ctx context.Context) error {
 	jobs.Stop(stopCtx)
 	hs.Shutdown(stopCtx)
 	logger.Info("stopped")
+	return nil
+}
+
+// firstAdmin gives a database without users its first admin: a user of the
+// default clinic with email AFTERCARE_ADMIN_EMAIL, and a one-time link to
+// choose the password, printed on the console (not in the log: it is a
+// secret).
+func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) error {
+	n, err := a.store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	email, err := aftercare.NormalizeEmail(a.cfg.AdminEmail)
+	if err == nil && email == "" {
+		err = aftercare.FieldErrorf("email", "it is empty")
+	}
+	if err != nil {
+		return aftercare.Errorf(aftercare.EINVALID, "AFTERCARE_ADMIN_EMAIL=%q: %s; set it to the first admin's email address", a.cfg.AdminEmail, aftercare.ErrorMessage(err))
+	}
+	clinic, err := a.store.FindClinic(ctx, "")
+	if err != nil {
+		return err
+	}
+	u := &aftercare.User{ClinicID: clinic.ID, Email: email, Name: "Admin", Role: aftercare.RoleAdmin}
+	err = a.store.CreateUser(ctx, u)
+	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+		// Another serve on this file made it first, and printed its link.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	link, _, err := a.signInLink(ctx, u, base)
+	if err != nil {
+		return err
+	}
+	logger.Info("created the first admin; its sign-in link is on the console", "email", aftercare.MaskEmail(email), "clinic", clinic.Slug)
+	fmt.Fprintf(a.io.Err, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", link, email)
 	return nil
 }
 

@@ -15,6 +15,10 @@ type Config struct {
 	ClinicTZ      string `envconfig:"AFTERCARE_CLINIC_TZ"`
 	ClinicCountry string `envconfig:"AFTERCARE_CLINIC_COUNTRY"`
 
+	// AdminEmail is the sign-in name of the admin that serve creates, with
+	// a one-time link to choose a password, when there are no users yet.
+	AdminEmail string `envconfig:"AFTERCARE_ADMIN_EMAIL" default:"admin@example.com"`
+
 	HTTPAddr        string  `envconfig:"AFTERCARE_HTTP_ADDR" default:"127.0.0.1:8080"`
 	PublicURL       string  `envconfig:"AFTERCARE_PUBLIC_URL"`
 	DispatchSpec    string  `envconfig:"AFTERCARE_DISPATCH_SPEC" default:"@every 1s"`

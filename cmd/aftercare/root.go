@@ -70,7 +70,7 @@ and AFTERCARE_CLINIC_TZ; commands act on it unless --clinic SLUG names another.`
 		return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("%v; see `%s --help`", err, c.CommandPath())}
 	})
 	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
-		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd())
+		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd())
 	return root
 }
 

@@ -88,6 +88,21 @@ func (db *DB) FindClinic(ctx context.Context, slug string) (*aftercare.Clinic, e
 	return c, nil
 }
 
+const findClinicByID = `SELECT ` + clinicColumns + ` FROM clinics WHERE id = ?`
+
+// FindClinicByID returns the clinic with that id. It returns ENOTFOUND when
+// there is none.
+func (db *DB) FindClinicByID(ctx context.Context, id int64) (*aftercare.Clinic, error) {
+	c, err := scanClinic(db.reader.QueryRowContext(ctx, findClinicByID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no clinic %d", id)
+	}
+	if err != nil {
+		return nil, dbError("find clinic", err)
+	}
+	return c, nil
+}
+
 const listClinics = `SELECT ` + clinicColumns + ` FROM clinics ORDER BY slug`
 
 // ListClinics returns every clinic ordered by slug. It returns only internal

@@ -128,11 +128,12 @@ WHERE id = ?`
 // Reschedule saves e's new TreatedAt and Key (e is found by ClinicID and ID)
 // and applies plan, all or nothing, as store.go's EnrollmentStore describes:
 // a planned message whose stored twin (same step, occurrence and channel) is
-// pending or skipped takes the plan's status, language, times, note and
-// text; a twin in any other state is history and stays as it is; a planned
-// message without a twin is inserted; a pending message the plan no longer
-// has is cancelled with the note "rescheduled". Times are stamped at (the
-// current time when zero).
+// pending or skipped, or was cancelled by an earlier Reschedule (note
+// "rescheduled"), takes the plan's status, language, times, note and text; a
+// twin in any other state is history and stays as it is; a planned message
+// without a twin is inserted; a pending message the plan no longer has is
+// cancelled with the note "rescheduled". Times are stamped at (the current
+// time when zero).
 //
 // Afterwards e holds the stored enrollment, and each plan message the stored
 // row of its ident (for a history twin, the twin unchanged).
@@ -240,7 +241,8 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 				r.Sender, r.ProviderID, r.ProviderState, r.ErrorCode, r.Error = "", "", "", "", ""
 				r.CreatedAt, r.UpdatedAt = at, at
 				result[i] = r
-			case tw.Status == aftercare.StatusPending || tw.Status == aftercare.StatusSkipped:
+			case tw.Status == aftercare.StatusPending || tw.Status == aftercare.StatusSkipped ||
+				tw.Status == aftercare.StatusCancelled && tw.Note == rescheduledNote:
 				send, expires, next := plannedTimes(m)
 				_, err := replan.ExecContext(ctx, string(m.Status), m.Lang, formatTime(send), ts(expires), ts(next),
 					m.Note, m.Subject, m.Body, int64(m.Segments), atS, tw.ID)

@@ -254,7 +254,7 @@ func dbError(op string, err error) error {
 		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
 			return conflict("%s", uniqueMessage(se.Error()))
 		case sqlite3.ErrConstraintForeignKey:
-			return notFound("a clinic, protocol, patient or enrollment it refers to does not exist in this clinic")
+			return notFound("a clinic, protocol, patient, enrollment or user it refers to does not exist in this clinic")
 		case sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull:
 			return invalid("a value is not allowed here (%s)", se.Error())
 		}
@@ -279,6 +279,10 @@ func uniqueMessage(msg string) string {
 		return "another enrollment of this clinic has the same key (same patient, protocol and treatment time)"
 	case strings.HasPrefix(cols, "messages."):
 		return "the plan has the same message (step, occurrence and channel) twice"
+	case cols == "users.email":
+		return "a user with that email already exists (an email signs in to one clinic only): use another email"
+	case cols == "tokens.hash", cols == "sessions.hash", cols == "signin_links.hash":
+		return "that secret is in use already: make a new one"
 	}
 	return "it clashes with a stored row (" + msg + ")"
 }

@@ -19,10 +19,7 @@ import (
 // called and close it when its test ends (t.Cleanup); the subtests call it
 // once each and run in parallel.
 func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
-	groups := []struct {
-		name  string
-		cases []testCase
-	}{
+	groups := []testGroup{
 		{"CreateClinic", []testCase{
 			{"OK", testCreateClinicOK},
 			{"ErrConflict", testCreateClinicErrConflict},
@@ -92,13 +89,22 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 			{"ErrConflictKey", testRescheduleErrConflictKey},
 			{"ErrConflictPlan", testRescheduleErrConflictPlan},
 			{"ErrNotFound", testRescheduleErrNotFound},
+			{"RevivesUnplanned", testRescheduleRevivesUnplanned},
 		}},
 		{"ListMessages", []testCase{
 			{"Filters", testListMessagesFilters},
 			{"Pages", testListMessagesPages},
 			{"ErrInvalid", testListMessagesErrInvalid},
 		}},
+		{"ProviderStatus", []testCase{
+			{"Forward", testProviderStatusForward},
+			{"BeforeOutcome", testProviderStatusBeforeOutcome},
+			{"BeforeResolve", testProviderStatusBeforeResolve},
+			{"ErrInvalid", testProviderStatusErrInvalid},
+		}},
 	}
+	groups = append(groups, accountGroups...)
+	groups = append(groups, patientGroups...)
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
@@ -110,6 +116,12 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 			}
 		})
 	}
+}
+
+// testGroup is a method, or a rule, and the cases that check it.
+type testGroup struct {
+	name  string
+	cases []testCase
 }
 
 type testCase struct {
