@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -373,7 +374,13 @@ func (s *Server) page(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "this page is for the %s role and above; you are signed in as %s", min.Label(), p.Role.Label()))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if unsafeMethod(r.Method) {
+			if err := parseForm(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		if !validCSRF(r) {
 			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the form has expired; reload the page and try again"))
 			return
@@ -381,6 +388,28 @@ func (s *Server) page(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r)
 	}
+}
+
+// maxForm bounds a form post, file uploads included (a day's CSV is far smaller).
+const maxForm = 32 << 20
+
+// parseForm reads a posted form (multipart or urlencoded) and says plainly
+// when it is too big, instead of letting the CSRF check fail on it.
+func parseForm(r *http.Request) error {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(8 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return aftercare.Errorf(aftercare.EINVALID, "the upload is larger than %d MB; split the file and send it in parts", maxForm>>20)
+	}
+	if err != nil {
+		return aftercare.Errorf(aftercare.EINVALID, "the form could not be read: %v", err)
+	}
+	return nil
 }
 
 // api wraps a JSON API handler: a Bearer token or a signed-in session (which
@@ -394,7 +423,7 @@ func (s *Server) api(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !p.Role.AtLeast(min) {
-			writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; the token has %s", min, p.Role))
+			writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; you have %s", min, p.Role))
 			return
 		}
 		if p.Session != nil && unsafeMethod(r.Method) {

@@ -11,39 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/web"
 )
 
-// logJSON is one row of `aftercare log --json` (and of the API's message list).
-type logJSON struct {
-	MessageID    int64  `json:"message_id"`
-	EnrollmentID int64  `json:"enrollment_id"`
-	PatientID    int64  `json:"patient_id"`
-	Step         string `json:"step"`
-	Occurrence   int    `json:"occurrence"`
-	Channel      string `json:"channel"`
-	Status       string `json:"status"`
-	SendAt       string `json:"send_at"`
-	SentAt       string `json:"sent_at"`
-	DeliveredAt  string `json:"delivered_at"`
-	Sender       string `json:"sender"`
-	ProviderID   string `json:"provider_id"`
-	ErrorCode    string `json:"error_code"`
-	Error        string `json:"error"`
-	Attempts     int    `json:"attempts"`
-	Note         string `json:"note"`
-}
-
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func toLog(m *aftercare.Message) logJSON {
-	return logJSON{m.ID, m.EnrollmentID, m.PatientID, m.StepKey, m.Occurrence, string(m.Channel), string(m.Status),
-		ts(m.SendAt), ts(m.SentAt), ts(m.DeliveredAt), m.Sender, m.ProviderID, m.ErrorCode, m.Error, m.Attempts, m.Note}
-}
+// logJSON is one row of `aftercare log --json`: the API's message view,
+// defined once in web so that the two cannot drift apart.
+type logJSON = web.MessageJSON
 
 // parseWhen reads --since/--until: a date (the clinic's local midnight) or RFC 3339.
 func parseWhen(flag, s string, loc *time.Location) (time.Time, error) {
@@ -118,14 +91,14 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 			case a.jsonOut:
 				out := make([]logJSON, 0, len(msgs))
 				for _, m := range msgs {
-					out = append(out, toLog(m))
+					out = append(out, web.NewMessageJSON(m))
 				}
 				return a.printJSON(out)
 			case csvOut:
 				w := csv.NewWriter(a.io.Out)
 				w.Write([]string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status", "send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"})
 				for _, m := range msgs {
-					r := toLog(m)
+					r := web.NewMessageJSON(m)
 					w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
 						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, r.ProviderID, r.ErrorCode, csvSafe(r.Error), strconv.Itoa(r.Attempts)})
 				}

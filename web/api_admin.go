@@ -1,0 +1,229 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
+	ptemplates "github.com/aftercare/aftercare/templates"
+)
+
+// Protocols (list and read for the front desk, validate and import for the
+// manager) and the clinic's settings (read for everyone, change for the
+// admin).
+
+// ProtocolListJSON is the latest version of each of the clinic's
+// protocols, by slug.
+type ProtocolListJSON struct {
+	Protocols []ProtocolJSON `json:"protocols"`
+}
+
+func (s *Server) apiProtocols(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	if _, err := apiReadQuery(r); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	ps, err := s.Store.ListProtocols(r.Context(), p.Clinic.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := ProtocolListJSON{Protocols: []ProtocolJSON{}}
+	for _, x := range ps {
+		out.Protocols = append(out.Protocols, NewProtocolJSON(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiProtocol answers one version of a protocol (the latest unless
+// ?version= says which) with its steps and its document.
+func (s *Server) apiProtocol(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	slug := r.PathValue("slug")
+	q, err := apiReadQuery(r, "version")
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	version := 0
+	if v, err := q.one("version"); err != nil {
+		s.apiFail(w, r, err)
+		return
+	} else if v != "" {
+		if version, err = strconv.Atoi(v); err != nil || version < 1 {
+			s.apiFail(w, r, aftercare.FieldErrorf("version", "version must be a whole number from 1, got %q", v))
+			return
+		}
+	}
+	if aftercare.ValidateSlug("slug", slug) != nil {
+		s.apiFail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "there is no protocol %q", slug))
+		return
+	}
+	// The store says whether it exists (404); the service parses it.
+	stored, err := s.Store.FindProtocol(r.Context(), p.Clinic.ID, slug, version)
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+		if version > 0 {
+			err = aftercare.Errorf(aftercare.ENOTFOUND, "protocol %q has no version %d in this clinic", slug, version)
+		} else {
+			err = aftercare.Errorf(aftercare.ENOTFOUND, "this clinic has no protocol %q", slug)
+		}
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	cp, err := s.Service.Protocol(r.Context(), p.Clinic.ID, slug, stored.Version)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NewProtocolDetailJSON(cp.Protocol))
+}
+
+// apiProtocolBody reads a protocol document: YAML, as docs/protocols.md
+// describes it.
+func apiProtocolBody(r *http.Request) ([]byte, error) {
+	if _, err := apiReadQuery(r); err != nil {
+		return nil, err
+	}
+	return apiBody(r, apiMaxYAML, "application/yaml", "application/x-yaml")
+}
+
+// apiProtocolProblems turns a protocol's parse errors into a 422 that
+// lists every problem with its line and column.
+func apiProtocolProblems(err error) error {
+	var pe *ptemplates.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	se := &apiStatusError{Status: http.StatusUnprocessableEntity, Problems: []ProblemJSON{},
+		Err: aftercare.Errorf(aftercare.EINVALID, "the protocol has %d problem(s): %s", len(pe.Problems), pe.Error())}
+	for _, x := range pe.Problems {
+		se.Problems = append(se.Problems, ProblemJSON{x.Line, x.Col, x.Msg})
+	}
+	return se
+}
+
+// ValidationJSON is what POST /api/v1/protocols/validate says of a valid
+// protocol document.
+type ValidationJSON struct {
+	Valid     bool     `json:"valid"`
+	Slug      string   `json:"slug"`
+	Name      string   `json:"name"`
+	Steps     int      `json:"steps"`
+	Languages []string `json:"languages"`
+}
+
+// apiValidateProtocol checks a protocol document and stores nothing: 200
+// when it is valid, 422 listing every problem otherwise.
+func (s *Server) apiValidateProtocol(w http.ResponseWriter, r *http.Request) {
+	src, err := apiProtocolBody(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	pr, err := ptemplates.Parse("", src)
+	if err != nil {
+		s.apiFail(w, r, apiProtocolProblems(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, ValidationJSON{true, pr.Slug, pr.Name, len(pr.Steps), pr.Languages})
+}
+
+// ProtocolImportJSON is a stored protocol version; Created is false when
+// the document was identical to the latest version and nothing was stored.
+type ProtocolImportJSON struct {
+	ProtocolJSON
+	Created bool `json:"created"`
+}
+
+// apiImportProtocol stores a protocol document as the next version of its
+// slug: 201, or 200 when it is identical to the latest version. Patients
+// already enrolled keep the version they were enrolled on.
+func (s *Server) apiImportProtocol(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	src, err := apiProtocolBody(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	stored, created, err := s.Service.ImportProtocol(r.Context(), p.Clinic.ID, "", src)
+	if err != nil {
+		s.apiFail(w, r, apiProtocolProblems(err))
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", apiLocationOf("/protocols/%s?version=%d", stored.Slug, stored.Version))
+	}
+	writeJSON(w, status, ProtocolImportJSON{NewProtocolJSON(stored), created})
+}
+
+func (s *Server) apiClinic(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	if _, err := apiReadQuery(r); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NewClinicJSON(p.Clinic)) // read for this request
+}
+
+// ClinicUpdateRequest is the body of PATCH /api/v1/clinic: the settings
+// given are changed, the others kept. The slug cannot be changed here.
+type ClinicUpdateRequest struct {
+	Name          *string `json:"name"`
+	Phone         *string `json:"phone"`
+	TZ            *string `json:"tz"`
+	Country       *string `json:"country"`
+	Window        *string `json:"window"`
+	DailyCap      *int    `json:"daily_cap"`
+	EmailFallback *bool   `json:"email_fallback"`
+}
+
+// apiUpdateClinic changes the clinic's settings, all checked before any is
+// saved.
+func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	var req ClinicUpdateRequest
+	_, err := apiReadQuery(r)
+	if err == nil {
+		err = apiDecode(r, &req)
+	}
+	if err == nil && req.Name != nil {
+		err = apiCheckText("name", *req.Name, 120)
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}} {
+		if err == nil && f.v != nil {
+			err = apiCheckText(f.name, *f.v, 100)
+		}
+	}
+	if err == nil && req == (ClinicUpdateRequest{}) {
+		err = aftercare.Errorf(aftercare.EINVALID, "nothing to change: give at least one setting")
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	ch := scheduler.ClinicChanges{Name: req.Name, Phone: req.Phone, TZ: req.TZ, Country: req.Country, Window: req.Window}
+	if req.DailyCap != nil {
+		v := strconv.Itoa(*req.DailyCap)
+		ch.DailyCap = &v
+	}
+	if req.EmailFallback != nil {
+		v := strconv.FormatBool(*req.EmailFallback)
+		ch.EmailFallback = &v
+	}
+	c, err := s.Service.UpdateClinic(r.Context(), p.Clinic.Slug, ch)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, NewClinicJSON(c))
+}

@@ -1,0 +1,326 @@
+package web
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/aftercare/aftercare"
+)
+
+// The practice manager's routes: the delivery log (JSON pages or all of it
+// as CSV), one message with its attempts, daily counts, and the messages
+// that need someone's attention.
+
+// Page sizes of the delivery log.
+const (
+	apiLogLimit    = 100  // rows of a JSON page unless limit says otherwise
+	apiLogMaxLimit = 1000 // the most a client may ask for
+	apiCSVBatch    = 1000 // rows the CSV export reads per query
+)
+
+// MessageListJSON is a page of the delivery log, ordered by send time;
+// Next is the cursor of the next page, null on the last.
+type MessageListJSON struct {
+	Messages []MessageJSON `json:"messages"`
+	Next     *string       `json:"next"`
+}
+
+// apiMessageFilter reads the delivery log's filter: since and until (the
+// clinic's local days, or RFC 3339; until excluded), status (repeated or
+// comma-separated), channel, protocol, patient and enrollment. A protocol,
+// patient or enrollment the clinic does not have is EINVALID.
+func (s *Server) apiMessageFilter(ctx context.Context, p *Principal, q apiQuery) (aftercare.MessageFilter, error) {
+	f := aftercare.MessageFilter{ClinicID: p.Clinic.ID}
+	var err error
+	if f.Since, f.Until, err = apiRange(q, apiLocation(p.Clinic)); err != nil {
+		return f, err
+	}
+	for _, v := range q.v["status"] {
+		for _, one := range strings.Split(v, ",") {
+			st, err := aftercare.ParseStatus(strings.TrimSpace(one))
+			if err != nil {
+				return f, err
+			}
+			if !slices.Contains(f.Statuses, st) {
+				f.Statuses = append(f.Statuses, st)
+			}
+		}
+	}
+	ch, err := q.one("channel")
+	if err == nil && ch != "" {
+		f.Channel, err = aftercare.ParseChannel(ch)
+	}
+	if err != nil {
+		return f, err
+	}
+	if f.ProtocolSlug, err = q.one("protocol"); err != nil {
+		return f, err
+	}
+	if f.ProtocolSlug != "" {
+		if err := aftercare.ValidateSlug("protocol", f.ProtocolSlug); err != nil {
+			return f, err
+		}
+		if _, err := s.Store.FindProtocol(ctx, p.Clinic.ID, f.ProtocolSlug, 0); aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+			return f, aftercare.FieldErrorf("protocol", "this clinic has no protocol %q", f.ProtocolSlug)
+		} else if err != nil {
+			return f, err
+		}
+	}
+	if f.PatientID, err = q.id("patient"); err != nil {
+		return f, err
+	}
+	if f.PatientID != 0 {
+		if _, err := s.Store.FindPatient(ctx, p.Clinic.ID, f.PatientID); aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+			return f, aftercare.FieldErrorf("patient", "this clinic has no patient %d", f.PatientID)
+		} else if err != nil {
+			return f, err
+		}
+	}
+	if f.EnrollmentID, err = q.id("enrollment"); err != nil {
+		return f, err
+	}
+	if f.EnrollmentID != 0 {
+		if _, err := s.Store.FindEnrollment(ctx, p.Clinic.ID, f.EnrollmentID); aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+			return f, aftercare.FieldErrorf("enrollment", "this clinic has no enrollment %d", f.EnrollmentID)
+		} else if err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// apiMessages answers the delivery log: a page of JSON, or with Accept:
+// text/csv every row the filter selects.
+func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ctx := r.Context()
+	q, err := apiReadQuery(r, "since", "until", "status", "channel", "protocol", "patient", "enrollment", "limit", "cursor")
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	f, err := s.apiMessageFilter(ctx, p, q)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if apiWantsCSV(r) {
+		for _, k := range []string{"limit", "cursor"} {
+			if q.v.Has(k) {
+				s.apiFail(w, r, aftercare.FieldErrorf(k, "%s pages the JSON list; the CSV export has every row the filter selects", k))
+				return
+			}
+		}
+		s.apiMessagesCSV(w, r, f)
+		return
+	}
+	limit, err := q.limit(apiLogLimit, apiLogMaxLimit)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if f.AfterSendAt, f.AfterID, err = apiReadMessageCursor(q); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	f.Limit = limit + 1 // one more says whether there is a next page
+	msgs, err := s.Store.ListMessages(ctx, f)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := MessageListJSON{Messages: make([]MessageJSON, 0, min(len(msgs), limit))}
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		last := msgs[len(msgs)-1]
+		next := apiMessageCursor(last.SendAt, last.ID)
+		out.Next = &next
+	}
+	for _, m := range msgs {
+		out.Messages = append(out.Messages, NewMessageJSON(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiMessagesCSV streams every message f selects, a batch at a time, so
+// memory stays flat whatever the size.
+func (s *Server) apiMessagesCSV(w http.ResponseWriter, r *http.Request, f aftercare.MessageFilter) {
+	p := principal(r)
+	f.Limit = apiCSVBatch
+	name := fmt.Sprintf("aftercare-messages-%s-%s.csv", p.Clinic.Slug, s.Now().In(apiLocation(p.Clinic)).Format("2006-01-02"))
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	cw := csv.NewWriter(w)
+	cw.Write(MessageCSVHeader)
+	rows := 0
+	for {
+		msgs, err := s.Store.ListMessages(r.Context(), f)
+		if err != nil {
+			// The status line has gone: break the download rather than
+			// hand over a file that looks complete.
+			s.logger().Error("exporting the delivery log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		for _, m := range msgs {
+			cw.Write(NewMessageJSON(m).CSVRecord())
+		}
+		rows += len(msgs)
+		cw.Flush()
+		if cw.Error() != nil {
+			return // the client went away
+		}
+		if len(msgs) < f.Limit {
+			return
+		}
+		last := msgs[len(msgs)-1]
+		f.AfterSendAt, f.AfterID = last.SendAt, last.ID
+	}
+}
+
+// apiMessage answers one message of an enrollment with its text and its
+// attempts. Messages are found through their enrollment (every log row
+// names it), which the store reads by its own index.
+func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ctx := r.Context()
+	eid, err := apiPathID(r, "id", "enrollment")
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	mid, err := apiPathID(r, "message_id", "message")
+	if err == nil {
+		_, err = apiReadQuery(r)
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	msgs, err := s.Store.ListMessages(ctx, aftercare.MessageFilter{ClinicID: p.Clinic.ID, EnrollmentID: eid})
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(msgs, func(m *aftercare.Message) bool { return m.ID == mid })
+	if i < 0 {
+		s.apiFail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "enrollment %d has no message %d in this clinic", eid, mid))
+		return
+	}
+	m := msgs[i]
+	loc := apiLocation(p.Clinic)
+	if pt, err := s.Store.FindPatient(ctx, p.Clinic.ID, m.PatientID); err == nil {
+		if l, err := aftercare.LoadZone(pt.TZ); err == nil {
+			loc = l
+		}
+	} else if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		s.apiFail(w, r, err)
+		return
+	}
+	attempts, err := s.Store.ListAttempts(ctx, p.Clinic.ID, m.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := MessageDetailJSON{Message: NewMessageTextJSON(m, loc), Attempts: []AttemptJSON{}}
+	for _, a := range attempts {
+		out.Attempts = append(out.Attempts, NewAttemptJSON(a))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// StatsJSON is the count of messages per UTC send day and state.
+type StatsJSON struct {
+	Days []DayStatJSON `json:"days"`
+}
+
+func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	q, err := apiReadQuery(r, "since", "until")
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	since, until, err := apiRange(q, apiLocation(p.Clinic))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := StatsJSON{Days: []DayStatJSON{}}
+	for _, d := range rows {
+		out.Days = append(out.Days, DayStatJSON{d.Day, string(d.Status), d.Count})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiAttentionStates are the outcomes someone should look at: the patient
+// may not have had the instruction.
+var apiAttentionStates = []aftercare.Status{aftercare.StatusFailed, aftercare.StatusUndelivered, aftercare.StatusUnknown, aftercare.StatusExpired}
+
+// AttentionListJSON is a page of messages that need attention, ordered by
+// send time; Next is the cursor of the next page, null on the last.
+type AttentionListJSON struct {
+	Items []AttentionJSON `json:"items"`
+	Next  *string         `json:"next"`
+}
+
+// apiAttention lists the messages whose outcome needs a person (failed,
+// undelivered, unknown, expired), each with the patient to call.
+func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ctx := r.Context()
+	q, err := apiReadQuery(r, "since", "until", "limit", "cursor")
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	f := aftercare.MessageFilter{ClinicID: p.Clinic.ID, Statuses: apiAttentionStates}
+	if f.Since, f.Until, err = apiRange(q, apiLocation(p.Clinic)); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	limit, err := q.limit(apiLogLimit, apiLogMaxLimit)
+	if err == nil {
+		f.AfterSendAt, f.AfterID, err = apiReadMessageCursor(q)
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	f.Limit = limit + 1
+	msgs, err := s.Store.ListMessages(ctx, f)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := AttentionListJSON{Items: []AttentionJSON{}}
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		last := msgs[len(msgs)-1]
+		next := apiMessageCursor(last.SendAt, last.ID)
+		out.Next = &next
+	}
+	patients := map[int64]PatientJSON{}
+	for _, m := range msgs {
+		pj, ok := patients[m.PatientID]
+		if !ok {
+			pt, err := s.Store.FindPatient(ctx, p.Clinic.ID, m.PatientID)
+			if err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
+			pj = NewPatientJSON(pt)
+			patients[m.PatientID] = pj
+		}
+		out.Items = append(out.Items, AttentionJSON{NewMessageJSON(m), pj})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
