@@ -74,7 +74,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv("AFTERCARE_SCREENSHOTS") == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

@@ -210,13 +210,10 @@ func (fe FieldErrors) Add(err error) bool {
 	if code != aftercare.EINVALID && code != aftercare.ECONFLICT {
 		return false
 	}
-	field := ""
-	if ae, ok := err.(*aftercare.Error); ok {
-		field = ae.Field
-	} else if e := (*aftercare.Error)(nil); errors.As(err, &e) {
-		field = e.Field
+	field, msg := "", aftercare.ErrorMessage(err)
+	if e := (*aftercare.Error)(nil); errors.As(err, &e) {
+		field, msg = e.Field, e.Message
 	}
-	msg := aftercare.ErrorMessage(err)
 	if old := fe[field]; old != "" {
 		msg = old + " " + msg
 	}

@@ -1,0 +1,816 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/aftercare/aftercare"
+)
+
+// The front desk's pages, through the real server and a real SQLite file.
+// The clock stands at Mon 23 Nov 2026 17:00 UTC: 09:00 in the main clinic's
+// zone (America/Los_Angeles).
+
+// fdForm is a valid enroll form; changes override its fields ("" deletes).
+func fdForm(changes ...string) url.Values {
+	v := url.Values{
+		"name": {"Ana García"}, "phone": {"(415) 555-0142"}, "email": {"ana@example.com"},
+		"tz": {"America/Los_Angeles"}, "lang": {"es"}, "protocol": {"microneedling"},
+		"treated_at": {"2026-11-23T08:30"}, "sms_consent": {"yes"}, "email_consent": {"yes"},
+	}
+	for i := 0; i+1 < len(changes); i += 2 {
+		if changes[i+1] == "" {
+			v.Del(changes[i])
+		} else {
+			v.Set(changes[i], changes[i+1])
+		}
+	}
+	return v
+}
+
+// fdEnroll enrolls through the form and returns the patient's and the
+// enrollment's ids.
+func fdEnroll(t *testing.T, b *Browser, form url.Values) (patientID, enrollmentID int64) {
+	t.Helper()
+	resp := b.PostForm("/enroll", form)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST /enroll: %d\n%s", resp.StatusCode, body)
+	}
+	m := regexp.MustCompile(`^/patients/(\d+)#enrollment-(\d+)$`).FindStringSubmatch(resp.Header.Get("Location"))
+	if m == nil {
+		t.Fatalf("POST /enroll redirected to %q", resp.Header.Get("Location"))
+	}
+	patientID, _ = strconv.ParseInt(m[1], 10, 64)
+	enrollmentID, _ = strconv.ParseInt(m[2], 10, 64)
+	return patientID, enrollmentID
+}
+
+// fdEnrollments lists a clinic's enrollments straight from the store.
+func fdEnrollments(t *testing.T, app *testApp, c *aftercare.Clinic) []*aftercare.EnrollmentSummary {
+	t.Helper()
+	es, err := app.DB.ListEnrollments(context.Background(), aftercare.EnrollmentFilter{ClinicID: c.ID, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// fdPatientCount counts a clinic's patients whose name contains q.
+func fdPatientCount(t *testing.T, app *testApp, c *aftercare.Clinic, q string) int {
+	t.Helper()
+	ps, err := app.DB.SearchPatients(context.Background(), c.ID, q, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ps)
+}
+
+// fdGet fetches a page and returns its status and body.
+func fdGet(t *testing.T, b *Browser, path string) (int, string) {
+	t.Helper()
+	resp := b.Get(path)
+	return resp.StatusCode, readBody(t, resp)
+}
+
+// fdUpload posts a file the way the import form does (multipart), with the
+// session's CSRF token unless csrf is false.
+func fdUpload(t *testing.T, b *Browser, filename, content string, csrf bool) *http.Response {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if csrf {
+		mw.WriteField("csrf", b.CSRF)
+	}
+	if filename != "" {
+		fw, err := mw.CreateFormFile("file", filename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write([]byte(content))
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.app.URL+"/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", b.app.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// fdPostRaw posts a form exactly as given: no CSRF token is added.
+func fdPostRaw(t *testing.T, b *Browser, path string, form url.Values, header ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", b.app.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.app.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// fdWaitImport waits for an import to finish (the progress endpoint's
+// ?wait=1 answers at the end) and returns its final progress.
+func fdWaitImport(t *testing.T, b *Browser, id string) map[string]any {
+	t.Helper()
+	resp := b.Get("/import/" + id + "/progress?wait=1")
+	body := readBody(t, resp)
+	var p map[string]any
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &p) != nil {
+		t.Fatalf("import progress: %d %s", resp.StatusCode, body)
+	}
+	if p["finished"] != true {
+		t.Fatalf("import %s has not finished: %s", id, body)
+	}
+	return p
+}
+
+// fdStartImport uploads a CSV and returns the job's id.
+func fdStartImport(t *testing.T, b *Browser, filename, content string) string {
+	t.Helper()
+	resp := fdUpload(t, b, filename, content, true)
+	body := readBody(t, resp)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/import/") {
+		t.Fatalf("POST /import: %d %q\n%s", resp.StatusCode, loc, body)
+	}
+	return strings.TrimPrefix(loc, "/import/")
+}
+
+func TestFrontDeskPagesOK(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	pid, eid := fdEnroll(t, b, fdForm())
+	job := fdStartImport(t, b, "day.csv", "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\nBen Okafor,+14155550101,,America/Los_Angeles,en,microneedling,2026-11-23T08:00,yes,no\n")
+	fdWaitImport(t, b, job)
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"Enrolled today", "Ana García", "Ben Okafor", `href="/enroll"`, `action="/patients"`, "Microneedling aftercare"}},
+		{"/enroll", []string{`name="name"`, `name="treated_at" type="datetime-local" value="2026-11-23T09:00"`, `value="America/Los_Angeles"`, `data-preview="/enroll/preview"`, "Treatment day", "whole timeline", "STOP"}},
+		{"/enroll?patient=" + strconv.FormatInt(pid, 10), []string{`value="Ana García"`, "again"}},
+		{"/patients", []string{`name="q"`}},
+		{"/patients?q=garc", []string{"Ana García", fmt.Sprintf(`href="/patients/%d"`, pid)}},
+		{"/patients?q=0142", []string{"Ana García"}},
+		{fmt.Sprintf("/patients/%d", pid), []string{"Ana García", "415-555-0142", "ana@example.com", fmt.Sprintf(`id="enrollment-%d"`, eid),
+			"PST", "by frontdesk@main.example in the web app", fmt.Sprintf(`action="/enrollments/%d/cancel"`, eid), fmt.Sprintf(`action="/enrollments/%d/reschedule"`, eid)}},
+		{"/import", []string{`enctype="multipart/form-data"`, "treated_at", "/import/template.csv", "day.csv"}},
+		{"/import/" + job, []string{`1</span> new enrollment stored`, `1</span> row read`, "Every row was imported"}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			status, body := fdGet(t, b, tc.path)
+			if status != 200 {
+				t.Fatalf("GET %s: %d\n%s", tc.path, status, body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET %s lacks %q", tc.path, w)
+				}
+			}
+		})
+	}
+	t.Run("template.csv", func(t *testing.T) {
+		resp := b.Get("/import/template.csv")
+		body := readBody(t, resp)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
+			!strings.HasPrefix(body, "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n") {
+			t.Fatalf("template: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		// The template itself imports cleanly.
+		id := fdStartImport(t, b, "template.csv", body)
+		fdWaitImport(t, b, id)
+		if _, page := fdGet(t, b, "/import/"+id); !strings.Contains(page, "Every row was imported") {
+			t.Errorf("the template did not import cleanly:\n%s", page)
+		}
+	})
+	t.Run("manager", func(t *testing.T) {
+		m := app.SignIn(app.Main, aftercare.RoleManager)
+		if status, _ := fdGet(t, m, "/"); status != 200 {
+			t.Fatalf("GET / as a manager: %d", status)
+		}
+	})
+}
+
+func TestHomeOlderLink(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	// 22 enrollments yesterday: the home page lists 20 of them and links
+	// to the rest.
+	app.Advance(-24 * time.Hour)
+	for i := range 22 {
+		fdEnroll(t, b, fdForm("name", fmt.Sprintf("Patient %02d", i), "phone", "", "sms_consent", "", "email", fmt.Sprintf("p%d@example.com", i), "treated_at", "2026-11-22T08:30"))
+	}
+	app.Advance(24 * time.Hour)
+	fdEnroll(t, b, fdForm())
+	_, body := fdGet(t, b, "/")
+	if !strings.Contains(body, "Ana García") || !strings.Contains(body, "Patient 21") || strings.Contains(body, "Patient 01<") {
+		t.Fatalf("first page:\n%s", body)
+	}
+	m := regexp.MustCompile(`href="(/\?before=\d+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no Older link")
+	}
+	_, body = fdGet(t, b, m[1])
+	if !strings.Contains(body, "Patient 01<") || !strings.Contains(body, "Patient 00<") || strings.Contains(body, "Ana García") {
+		t.Fatalf("second page:\n%s", body)
+	}
+	if status, _ := fdGet(t, b, "/?before=x"); status != http.StatusBadRequest {
+		t.Errorf("GET /?before=x: %d", status)
+	}
+}
+
+func TestEnrollErrorsBesideFields(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		fields []string // inputs that must be marked invalid, with their error
+		want   string   // in the message
+	}{
+		{"ErrNameMissing", fdForm("name", ""), []string{"name"}, "name is required"},
+		{"ErrPhoneInvalid", fdForm("phone", "12"), []string{"phone"}, "phone number"},
+		{"ErrEmailInvalid", fdForm("email", "Ana <ana@example.com>"), []string{"email"}, "not an email address"},
+		{"ErrNotReachable", fdForm("phone", "", "email", "", "sms_consent", "", "email_consent", ""), []string{"phone", "consent"}, "phone number or an email"},
+		{"ErrTZUnknown", fdForm("tz", "Mars/Olympus"), []string{"tz"}, "unknown time zone"},
+		{"ErrTreatedAtBad", fdForm("treated_at", "yesterday"), []string{"treated_at"}, "is not a time"},
+		{"ErrTreatedAtYears", fdForm("treated_at", "2029-11-23T08:30"), []string{"treated_at"}, "more than a year"},
+		{"ErrProtocolUnknown", fdForm("protocol", "botox"), []string{"protocol"}, "no protocol"},
+		{"ErrLangNotInProtocol", fdForm("lang", "fr"), []string{"lang"}, "not written in"},
+		{"ErrNoConsent", fdForm("sms_consent", "", "email_consent", ""), []string{"consent"}, "without consent"},
+		{"ErrConsentWithoutPhone", fdForm("phone", ""), []string{"sms_consent"}, "no phone number"},
+		{"ErrCheckboxValue", fdForm("sms_consent", "maybe"), []string{"sms_consent"}, "Tick the box"},
+		{"ErrSeveral", fdForm("name", "", "phone", "12", "tz", "Nowhere"), []string{"name", "phone", "tz"}, "Fix these 3 things"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := b.PostForm("/enroll", tc.form)
+			body := readBody(t, resp)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400\n%s", resp.StatusCode, body)
+			}
+			for _, f := range tc.fields {
+				// The error sits beside its input, which points at it.
+				errP := regexp.MustCompile(`<p class="field-error" id="f-` + f + `-error">([^<]+)</p>`).FindStringSubmatch(body)
+				if errP == nil {
+					t.Errorf("no error beside %s", f)
+					continue
+				}
+				if f != "consent" && !regexp.MustCompile(`id="f-`+f+`"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="f-`+f+`"|id="f-`+f+`"[^>]*aria-describedby="[^"]*f-`+f+`-error`).MatchString(body) {
+					t.Errorf("input %s is not marked invalid", f)
+				}
+			}
+			if !strings.Contains(strings.ToLower(body), strings.ToLower(tc.want)) {
+				t.Errorf("page lacks %q", tc.want)
+			}
+			// What was typed is kept.
+			if n := tc.form.Get("name"); n != "" && !strings.Contains(body, `value="`+n+`"`) {
+				t.Errorf("the name typed is gone")
+			}
+			if es := fdEnrollments(t, app, app.Main); len(es) != 0 {
+				t.Errorf("a rejected form stored %d enrollments", len(es))
+			}
+			if n := fdPatientCount(t, app, app.Main, "a"); n != 0 {
+				t.Errorf("a rejected form stored %d patients", n)
+			}
+		})
+	}
+}
+
+func TestEnrollOK(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	pid, eid := fdEnroll(t, b, fdForm())
+	ctx := context.Background()
+	p, err := app.DB.FindPatient(ctx, app.Main.ID, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Phone != "+14155550142" || p.Lang != "es" || p.SMSConsent.Source != "web:frontdesk@main.example" || !p.EmailConsent.Given() {
+		t.Errorf("patient stored as %+v", p)
+	}
+	e, err := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Source != "web:frontdesk@main.example" || !e.TreatedAt.Equal(time.Date(2026, 11, 23, 16, 30, 0, 0, time.UTC)) {
+		t.Errorf("enrollment stored as %+v", e)
+	}
+	// The patient page shows the flash and the timeline.
+	status, body := fdGet(t, b, fmt.Sprintf("/patients/%d", pid))
+	if status != 200 || !strings.Contains(body, `class="flash"`) || !strings.Contains(body, "is enrolled on Microneedling aftercare") {
+		t.Fatalf("after enrolling: %d\n%s", status, body)
+	}
+	// The same form again stores nothing new and says so.
+	if pid2, eid2 := fdEnroll(t, b, fdForm()); pid2 != pid || eid2 != eid {
+		t.Errorf("enrolling again made patient %d enrollment %d", pid2, eid2)
+	}
+	if _, body := fdGet(t, b, fmt.Sprintf("/patients/%d", pid)); !strings.Contains(body, "already enrolled") {
+		t.Errorf("enrolling twice was not reported")
+	}
+	if n := len(fdEnrollments(t, app, app.Main)); n != 1 {
+		t.Errorf("%d enrollments, want 1", n)
+	}
+}
+
+func TestEnrollPreview(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	// As the script sends it: the form's fields, the token in a header.
+	preview := func(form url.Values) (int, string) {
+		form.Del("csrf")
+		resp := fdPostRaw(t, b, "/enroll/preview", form, "X-CSRF-Token", b.CSRF)
+		return resp.StatusCode, readBody(t, resp)
+	}
+	t.Run("LocalTimes", func(t *testing.T) {
+		// A patient in Tokyo treated at 10:00 there: the first message is
+		// due at 10:00 JST, and later ones follow Tokyo's clock.
+		status, body := preview(fdForm("tz", "Asia/Tokyo", "treated_at", "2026-11-24T10:00", "lang", "en"))
+		if status != 200 {
+			t.Fatalf("status %d\n%s", status, body)
+		}
+		for _, w := range []string{"10:00 JST", "Treatment day", "Tue 24 Nov 2026", "Asia/Tokyo", "Day 1", "will be sent", "Ana,"} {
+			if !strings.Contains(body, w) {
+				t.Errorf("preview lacks %q\n%s", w, body)
+			}
+		}
+		if strings.Contains(body, "<html") || strings.Contains(body, "PST") {
+			t.Errorf("the fragment has the layout or the clinic's zone:\n%s", body)
+		}
+	})
+	t.Run("QuietHours", func(t *testing.T) {
+		// Treated at 22:00: the immediate message waits for the window.
+		_, body := preview(fdForm("treated_at", "2026-11-24T22:00"))
+		if !strings.Contains(body, "quiet hours") {
+			t.Errorf("no quiet-hours note:\n%s", body)
+		}
+	})
+	t.Run("PastSkipped", func(t *testing.T) {
+		_, body := preview(fdForm("treated_at", "2026-11-10T15:00"))
+		if !strings.Contains(body, "skipped: its time has passed") {
+			t.Errorf("past messages not marked skipped:\n%s", body)
+		}
+	})
+	t.Run("NoConsent", func(t *testing.T) {
+		_, body := preview(fdForm("email_consent", ""))
+		if !strings.Contains(body, "not sent: no email consent") {
+			t.Errorf("emails without consent not marked:\n%s", body)
+		}
+	})
+	t.Run("Errors", func(t *testing.T) {
+		status, body := preview(fdForm("tz", "Nowhere/Town", "protocol", "botox"))
+		if status != http.StatusBadRequest || !strings.Contains(body, `href="#f-tz"`) || !strings.Contains(body, `href="#f-protocol"`) {
+			t.Fatalf("status %d\n%s", status, body)
+		}
+	})
+	if es := fdEnrollments(t, app, app.Main); len(es) != 0 {
+		t.Errorf("previews stored %d enrollments", len(es))
+	}
+	t.Run("WithoutScript", func(t *testing.T) {
+		f := fdForm("tz", "Europe/London", "treated_at", "2026-11-24T10:00")
+		f.Set("action", "preview")
+		resp := b.PostForm("/enroll", f)
+		body := readBody(t, resp)
+		if resp.StatusCode != 200 || !strings.Contains(body, "10:00 GMT") || !strings.Contains(body, `value="Ana García"`) {
+			t.Fatalf("status %d\n%s", resp.StatusCode, body)
+		}
+		if es := fdEnrollments(t, app, app.Main); len(es) != 0 {
+			t.Errorf("the preview button enrolled")
+		}
+	})
+}
+
+func TestPatientCancelReschedule(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	ctx := context.Background()
+	pid, eid := fdEnroll(t, b, fdForm())
+	page := fmt.Sprintf("/patients/%d", pid)
+
+	t.Run("RescheduleErr", func(t *testing.T) {
+		resp := b.PostForm(fmt.Sprintf("/enrollments/%d/reschedule", eid), url.Values{"treated_at": {"not a time"}})
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, fmt.Sprintf(`id="r-%d-error"`, eid)) || !strings.Contains(body, `value="not a time"`) {
+			t.Fatalf("status %d\n%s", resp.StatusCode, body)
+		}
+		e, _ := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+		if !e.TreatedAt.Equal(time.Date(2026, 11, 23, 16, 30, 0, 0, time.UTC)) {
+			t.Errorf("a rejected reschedule moved the treatment to %s", e.TreatedAt)
+		}
+	})
+	t.Run("Reschedule", func(t *testing.T) {
+		resp := b.PostForm(fmt.Sprintf("/enrollments/%d/reschedule", eid), url.Values{"treated_at": {"2026-11-24T14:00"}})
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != fmt.Sprintf("%s#enrollment-%d", page, eid) {
+			t.Fatalf("status %d → %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		e, _ := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+		if !e.TreatedAt.Equal(time.Date(2026, 11, 24, 22, 0, 0, 0, time.UTC)) {
+			t.Errorf("treatment at %s after rescheduling", e.TreatedAt)
+		}
+		if _, body := fdGet(t, b, page); !strings.Contains(body, "Rescheduled to Tue 24 Nov 2026, 14:00 PST") {
+			t.Errorf("no flash:\n%s", body)
+		}
+	})
+	t.Run("Cancel", func(t *testing.T) {
+		resp := b.PostForm(fmt.Sprintf("/enrollments/%d/cancel", eid), url.Values{})
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		e, _ := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+		if e.Status != aftercare.EnrollmentCancelled {
+			t.Fatalf("enrollment %s after cancelling", e.Status)
+		}
+		msgs, _ := app.DB.ListMessages(ctx, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid, Statuses: []aftercare.Status{aftercare.StatusPending}})
+		if len(msgs) != 0 {
+			t.Errorf("%d messages still pending", len(msgs))
+		}
+		_, body := fdGet(t, b, page)
+		if !strings.Contains(body, "Enrollment cancelled") || strings.Contains(body, fmt.Sprintf(`action="/enrollments/%d/cancel"`, eid)) {
+			t.Errorf("after cancelling:\n%s", body)
+		}
+		// Cancelling twice changes nothing; moving a cancelled one is refused.
+		resp = b.PostForm(fmt.Sprintf("/enrollments/%d/cancel", eid), url.Values{})
+		readBody(t, resp)
+		if _, body := fdGet(t, b, page); resp.StatusCode != http.StatusSeeOther || !strings.Contains(body, "already cancelled") {
+			t.Errorf("second cancel: %d", resp.StatusCode)
+		}
+		resp = b.PostForm(fmt.Sprintf("/enrollments/%d/reschedule", eid), url.Values{"treated_at": {"2026-11-25T14:00"}})
+		if body := readBody(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "enroll the patient again") {
+			t.Errorf("rescheduling a cancelled enrollment: %d", resp.StatusCode)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		for _, path := range []string{"/patients/999999", "/patients/abc", "/patients/0"} {
+			if status, _ := fdGet(t, b, path); status != http.StatusNotFound {
+				t.Errorf("GET %s: %d", path, status)
+			}
+		}
+		resp := b.PostForm("/enrollments/999999/cancel", url.Values{})
+		if readBody(t, resp); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("cancel of a missing enrollment: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestPatientEdit(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	ctx := context.Background()
+	pid, _ := fdEnroll(t, b, fdForm())
+	path := fmt.Sprintf("/patients/%d", pid)
+	before, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
+	edit := func(changes ...string) url.Values {
+		v := url.Values{"name": {"Ana García"}, "phone": {"+1 415-555-0142"}, "email": {"ana@example.com"},
+			"tz": {"America/Los_Angeles"}, "lang": {"es"}, "sms_consent": {"yes"}, "email_consent": {"yes"}}
+		for i := 0; i+1 < len(changes); i += 2 {
+			if changes[i+1] == "" {
+				v.Del(changes[i])
+			} else {
+				v.Set(changes[i], changes[i+1])
+			}
+		}
+		return v
+	}
+	t.Run("Unchanged", func(t *testing.T) {
+		resp := b.PostForm(path, edit())
+		readBody(t, resp)
+		after, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
+		if resp.StatusCode != http.StatusSeeOther || !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("saving the form as shown: %d, updated %s → %s", resp.StatusCode, before.UpdatedAt, after.UpdatedAt)
+		}
+	})
+	t.Run("Errors", func(t *testing.T) {
+		resp := b.PostForm(path, edit("email", "not-an-email", "tz", "Atlantis/Capital", "name", "New Name"))
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="e-email-error"`) || !strings.Contains(body, `id="e-tz-error"`) ||
+			!strings.Contains(body, `value="not-an-email"`) || !strings.Contains(body, "Nothing was saved") {
+			t.Fatalf("status %d\n%s", resp.StatusCode, body)
+		}
+		after, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
+		if after.Name != before.Name || after.Email != before.Email || !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("a rejected edit changed the patient: %+v", after)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		resp := b.PostForm(path, edit("phone", "(415) 555-0199", "lang", "en", "email_consent", "", "sms_optout", "yes", "tz", "America/Denver"))
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		p, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
+		if p.Phone != "+14155550199" || p.Lang != "en" || p.EmailConsent.Given() || p.SMSOptOutAt.IsZero() || p.TZ != "America/Denver" || !p.SMSConsent.At.Equal(before.SMSConsent.At) {
+			t.Errorf("patient after the edit: %+v", p)
+		}
+		_, body := fdGet(t, b, path)
+		for _, w := range []string{"Saved: phone, time zone, language, email consent, SMS opt-out.", "opted out", "415-555-0199", "MST"} {
+			if !strings.Contains(body, w) {
+				t.Errorf("page lacks %q", w)
+			}
+		}
+	})
+}
+
+func TestImportPage(t *testing.T) {
+	app := newTestApp(t)
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	const header = "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n"
+	csv := header +
+		"Ana García,+14155550142,ana@example.com,America/Los_Angeles,es,microneedling,2026-11-23T08:30,yes,yes\n" +
+		"Ben Okafor,555,,America/Los_Angeles,en,microneedling,2026-11-23T08:45,yes,no\n" +
+		"Chloé Martin,,chloe@example.com,Europe/Paris,en,microneedling,2026-11-23T16:00,no,yes\n" +
+		"Dev Patel,+14155550143,,America/Los_Angeles,en,microneedling,2026-11-23T09:00,perhaps,no\n"
+
+	t.Run("RowErrors", func(t *testing.T) {
+		id := fdStartImport(t, b, "monday.csv", csv)
+		p := fdWaitImport(t, b, id)
+		if p["done"] != float64(4) || p["total"] != float64(4) {
+			t.Errorf("progress at the end: %v", p)
+		}
+		status, body := fdGet(t, b, "/import/"+id)
+		if status != 200 {
+			t.Fatalf("report: %d", status)
+		}
+		for _, w := range []string{
+			`<td class="num">3</td><td><code>phone</code></td>`, `<td class="num">5</td><td><code>sms_consent</code></td>`,
+			"2 new enrollments", "rows with errors, not stored", "Nothing from them was saved",
+		} {
+			if !strings.Contains(body, w) {
+				t.Errorf("report lacks %q\n%s", w, body)
+			}
+		}
+		if strings.Contains(body, "data-progress") {
+			t.Errorf("a finished import still polls")
+		}
+		if n := len(fdEnrollments(t, app, app.Main)); n != 2 {
+			t.Errorf("%d enrollments stored, want 2", n)
+		}
+		if fdPatientCount(t, app, app.Main, "Ben") != 0 || fdPatientCount(t, app, app.Main, "Dev") != 0 {
+			t.Errorf("a bad row stored its patient")
+		}
+		// Enrolled with the import as the source, line by line.
+		es := fdEnrollments(t, app, app.Main)
+		if src := es[len(es)-1].Enrollment.Source; src != "import:monday.csv:2" {
+			t.Errorf("source %q", src)
+		}
+	})
+	t.Run("AgainStoresNothingNew", func(t *testing.T) {
+		id := fdStartImport(t, b, "monday.csv", csv)
+		fdWaitImport(t, b, id)
+		_, body := fdGet(t, b, "/import/"+id)
+		if !strings.Contains(body, "2 rows were already enrolled") || !strings.Contains(body, `<span class="stat">0</span> new enrollments stored`) {
+			t.Errorf("second import:\n%s", body)
+		}
+		if n := len(fdEnrollments(t, app, app.Main)); n != 2 {
+			t.Errorf("%d enrollments after importing again, want 2", n)
+		}
+	})
+	for _, tc := range []struct {
+		name, file, content, want string
+	}{
+		{"ErrNoFile", "", "", "Choose the CSV file"},
+		{"ErrEmpty", "empty.csv", "", "is empty"},
+		{"ErrHeader", "bad.csv", "name,phone\nAna,+14155550142\n", "it has no column email"},
+		{"ErrUnknownColumn", "bad.csv", strings.TrimSuffix(header, "\n") + ",notes\n", "unknown column"},
+		{"ErrNoRows", "bad.csv", header, "no patients"},
+		{"ErrSpreadsheet", "day.xlsx", "PK\x03\x04rest", "spreadsheet"},
+		{"ErrNotUTF8", "day.csv", header + "Chlo\xe9,+14155550142,,America/Los_Angeles,en,microneedling,2026-11-23T08:30,yes,no\n", "not UTF-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := fdUpload(t, b, tc.file, tc.content, true)
+			body := readBody(t, resp)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-file-error"`) || !strings.Contains(body, tc.want) {
+				t.Fatalf("status %d, want 400 with %q\n%s", resp.StatusCode, tc.want, body)
+			}
+			if n := len(fdEnrollments(t, app, app.Main)); n != 2 {
+				t.Errorf("%d enrollments, want 2", n)
+			}
+		})
+	}
+	t.Run("NotFound", func(t *testing.T) {
+		for _, path := range []string{"/import/nope", "/import/nope/progress"} {
+			if status, _ := fdGet(t, b, path); status != http.StatusNotFound {
+				t.Errorf("GET %s: %d", path, status)
+			}
+		}
+	})
+}
+
+// TestFrontDeskTenantIsolation: a user of the other clinic gets 404 for
+// every id of the main clinic, on every route, and changes nothing.
+func TestFrontDeskTenantIsolation(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	mine := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	pid, eid := fdEnroll(t, mine, fdForm())
+	job := fdStartImport(t, mine, "day.csv", "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\nBen Okafor,+14155550101,,America/Los_Angeles,en,microneedling,2026-11-23T08:00,yes,no\n")
+	fdWaitImport(t, mine, job)
+	beforeP, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
+	beforeE, _ := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+
+	for _, role := range []aftercare.Role{aftercare.RoleFrontDesk, aftercare.RoleAdmin} {
+		other := app.SignIn(app.Other, role)
+		t.Run(string(role), func(t *testing.T) {
+			for _, path := range []string{
+				fmt.Sprintf("/patients/%d", pid),
+				fmt.Sprintf("/enroll?patient=%d", pid),
+				"/import/" + job,
+				"/import/" + job + "/progress",
+				"/import/" + job + "/progress?wait=1",
+			} {
+				if status, body := fdGet(t, other, path); status != http.StatusNotFound || strings.Contains(body, "Ana García") || strings.Contains(body, "day.csv") {
+					t.Errorf("GET %s: %d, want 404", path, status)
+				}
+			}
+			for _, tc := range []struct {
+				path string
+				form url.Values
+			}{
+				{fmt.Sprintf("/patients/%d", pid), url.Values{"name": {"Mallory"}, "phone": {"+14155550666"}, "email": {""}, "tz": {"UTC"}, "lang": {"en"}}},
+				{fmt.Sprintf("/enrollments/%d/cancel", eid), url.Values{}},
+				{fmt.Sprintf("/enrollments/%d/reschedule", eid), url.Values{"treated_at": {"2026-11-25T10:00"}}},
+			} {
+				resp := other.PostForm(tc.path, tc.form)
+				if body := readBody(t, resp); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "Ana García") {
+					t.Errorf("POST %s: %d, want 404", tc.path, resp.StatusCode)
+				}
+			}
+			// Lists and searches show only the other clinic's own.
+			for _, path := range []string{"/", "/patients?q=Ana", "/patients?q=0142", "/import"} {
+				status, body := fdGet(t, other, path)
+				if path == "/import" {
+					body = strings.ReplaceAll(body, "Ana García", "") // the example row
+				}
+				if status != 200 || strings.Contains(body, "Ana García") || strings.Contains(body, "Ben Okafor") || strings.Contains(body, job) || strings.Contains(body, "day.csv") {
+					t.Errorf("GET %s as the other clinic: %d, shows the main clinic's data", path, status)
+				}
+			}
+		})
+	}
+	afterP, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
+	afterE, _ := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+	if *afterP != *beforeP {
+		t.Errorf("the patient changed:\n%+v\n%+v", beforeP, afterP)
+	}
+	if *afterE != *beforeE {
+		t.Errorf("the enrollment changed:\n%+v\n%+v", beforeE, afterE)
+	}
+	// And the main clinic still sees it all.
+	if status, body := fdGet(t, mine, "/import/"+job); status != 200 || !strings.Contains(body, "day.csv") {
+		t.Errorf("the owner's import page: %d", status)
+	}
+}
+
+// TestFrontDeskCSRF: every form of the front desk is refused without the
+// session's token, and nothing changes.
+func TestFrontDeskCSRF(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	b := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	pid, eid := fdEnroll(t, b, fdForm())
+	before := fdEnrollments(t, app, app.Main)
+	for _, tc := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/enroll", fdForm("name", "Someone Else")},
+		{"/enroll/preview", fdForm()},
+		{fmt.Sprintf("/patients/%d", pid), url.Values{"name": {"Mallory"}, "phone": {"+14155550666"}, "tz": {"UTC"}, "lang": {"en"}}},
+		{fmt.Sprintf("/enrollments/%d/cancel", eid), url.Values{}},
+		{fmt.Sprintf("/enrollments/%d/reschedule", eid), url.Values{"treated_at": {"2026-11-25T10:00"}}},
+	} {
+		for name, token := range map[string]string{"missing": "", "wrong": "not-the-token"} {
+			f := url.Values{}
+			for k, v := range tc.form {
+				f[k] = v
+			}
+			if token != "" {
+				f.Set("csrf", token)
+			}
+			resp := fdPostRaw(t, b, tc.path, f)
+			if readBody(t, resp); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("POST %s with the token %s: %d, want 403", tc.path, name, resp.StatusCode)
+			}
+		}
+	}
+	resp := fdUpload(t, b, "day.csv", "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\nBen Okafor,+14155550101,,America/Los_Angeles,en,microneedling,2026-11-23T08:00,yes,no\n", false)
+	if readBody(t, resp); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /import without the token: %d, want 403", resp.StatusCode)
+	}
+	after := fdEnrollments(t, app, app.Main)
+	if len(after) != len(before) || after[0].Enrollment.Status != aftercare.EnrollmentActive || !after[0].Enrollment.TreatedAt.Equal(before[0].Enrollment.TreatedAt) {
+		t.Errorf("a refused form changed something")
+	}
+	if p, _ := app.DB.FindPatient(ctx, app.Main.ID, pid); p.Name != "Ana García" {
+		t.Errorf("patient renamed to %q", p.Name)
+	}
+	// Signed out: pages send to the sign-in page, forms are refused.
+	anon := &Browser{t: t, app: app, Client: &http.Client{CheckRedirect: b.Client.CheckRedirect}}
+	for _, path := range []string{"/", "/enroll", "/patients", fmt.Sprintf("/patients/%d", pid), "/import", "/import/template.csv"} {
+		resp := anon.Get(path)
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+			t.Errorf("GET %s signed out: %d", path, resp.StatusCode)
+		}
+	}
+	resp = anon.PostForm(fmt.Sprintf("/enrollments/%d/cancel", eid), url.Values{})
+	if readBody(t, resp); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("cancel signed out: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestBrowserFrontDesk drives the front desk's pages in a real browser on
+// a phone-sized screen and on a desktop: the live preview follows what is
+// typed, enrolling lands on the patient's page, and no page scrolls
+// sideways.
+func TestBrowserFrontDesk(t *testing.T) {
+	app := newTestApp(t)
+	email, pw := app.User(app.Main, aftercare.RoleFrontDesk)
+	b := app.SignInAs(email, pw)
+	pid, _ := fdEnroll(t, b, fdForm())
+	job := fdStartImport(t, b, "monday.csv", "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n"+
+		"Ben Okafor,+14155550101,,America/Los_Angeles,en,microneedling,2026-11-23T08:00,yes,no\n"+
+		"Chloé Martin,555,chloe.martin.with.a.rather.long.address@example.com,Europe/Paris,en,microneedling,2026-11-23T08:00,yes,no\n")
+	fdWaitImport(t, b, job)
+	for _, width := range []int{375, 1280} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			ctx := newChrome(t, width, 900)
+			signInBrowser(t, ctx, app, email, pw)
+			suffix := map[int]string{375: "-phone", 1280: ""}[width]
+			for _, tc := range []struct{ name, path string }{
+				{"today", "/"},
+				{"enroll", "/enroll"},
+				{"patients", "/patients?q=a"},
+				{"patient", fmt.Sprintf("/patients/%d", pid)},
+				{"import", "/import"},
+				{"import-report", "/import/" + job},
+			} {
+				err := chromedp.Do(ctx, chromedp.Navigate(app.URL+tc.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+				if err != nil {
+					t.Fatalf("%s: %v", tc.path, err)
+				}
+				scroll, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				inner, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.innerWidth`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if scroll > inner {
+					t.Errorf("%s is %d px wide in a %d px window: the page scrolls sideways", tc.path, scroll, inner)
+				}
+				screenshot(t, ctx, "frontdesk-"+tc.name+suffix)
+			}
+
+			// The live preview follows the form, then enrolling lands on
+			// the patient's page.
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(app.URL+"/enroll"),
+				chromedp.WaitVisible(chromedp.ID("f-name")),
+				chromedp.SendKeys(chromedp.ID("f-name"), "Zoë Adams"),
+				chromedp.SendKeys(chromedp.ID("f-phone"), "415 555 0177"),
+				chromedp.Click(chromedp.ID("f-sms_consent")),
+				chromedp.Poll[chromedp.Void](`document.getElementById("preview").textContent.includes("Hi Zoë,")`, chromedp.WithPollingMutation()),
+			)
+			if err != nil {
+				t.Fatalf("the preview did not follow the name typed: %v", err)
+			}
+			screenshot(t, ctx, "frontdesk-enroll-filled"+suffix)
+			err = chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS(`form.fd-form button.primary`)),
+				chromedp.WaitVisible(chromedp.CSS(".flash")),
+			)
+			if err != nil {
+				t.Fatalf("enrolling in the browser: %v", err)
+			}
+			flash, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".flash")))
+			if err != nil || !strings.Contains(flash, "Zoë Adams") {
+				t.Fatalf("enrolling in the browser: %v %q", err, flash)
+			}
+			screenshot(t, ctx, "frontdesk-enrolled"+suffix)
+		})
+	}
+}
