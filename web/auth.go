@@ -594,6 +594,11 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if !u.Active() {
+		page.Error = "This account is disabled. Ask your clinic's admin to turn it back on."
+		s.render(w, r, http.StatusForbidden, "link", "Choose a password", page)
+		return
+	}
 	u.PasswordHash = hash
 	if err := s.Store.UpdateUser(r.Context(), u); err != nil {
 		s.fail(w, r, err)
