@@ -21,6 +21,13 @@ type Clinic struct {
 	EmailFallback bool   // send the email version when an SMS fails permanently
 	Default       bool   // the clinic commands act on when --clinic is not given
 
+	// The clinic's own senders; empty uses the server's (TWILIO_FROM or
+	// TWILIO_MESSAGING_SERVICE_SID, SMTP_FROM). SMSFrom is an E.164 number
+	// or a Twilio Messaging Service SID (MG...) of the server's Twilio
+	// account; EmailFrom a bare address the SMTP relay may send from.
+	SMSFrom   string
+	EmailFrom string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -33,7 +40,11 @@ const (
 	DefaultCountry     = "US"
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var (
+	slugRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	e164RE       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	serviceSIDRE = regexp.MustCompile(`^MG[0-9a-f]{32}$`)
+)
 
 // ValidateSlug reports whether s is a usable slug (lower-case letters, digits
 // and dashes, starting with a letter or digit, at most 63 characters).
@@ -64,6 +75,15 @@ func (c *Clinic) Validate() error {
 	}
 	if c.Phone != "" && !strings.HasPrefix(c.Phone, "+") {
 		return FieldErrorf("phone", "the clinic phone must be stored in E.164 form, got %q", c.Phone)
+	}
+	if c.SMSFrom != "" && !e164RE.MatchString(c.SMSFrom) && !serviceSIDRE.MatchString(c.SMSFrom) {
+		return FieldErrorf("sms_from", "%q is neither a phone number in E.164 form (+14155550100) nor a Twilio Messaging Service SID (MG followed by 32 hex digits)", c.SMSFrom)
+	}
+	if c.EmailFrom != "" {
+		addr, err := NormalizeEmail(c.EmailFrom)
+		if err != nil || addr != c.EmailFrom {
+			return FieldErrorf("email_from", "%q is not a bare, lower-case email address such as aftercare@clinic.example.com", c.EmailFrom)
+		}
 	}
 	if len(c.Country) != 2 || strings.ToUpper(c.Country) != c.Country {
 		return FieldErrorf("country", "country must be a two-letter ISO code such as US or GB, got %q", c.Country)

@@ -8,13 +8,16 @@ import (
 // Outgoing is one message handed to a sender: everything a provider needs,
 // nothing it does not.
 type Outgoing struct {
-	MessageID   int64
-	ClinicID    int64
-	Channel     Channel
-	To          string // E.164 number or email address
-	ToName      string // the patient's name, for the email To header
-	Subject     string // email only
-	Body        string // SMS text, or the plain-text email body
+	MessageID int64
+	ClinicID  int64
+	Channel   Channel
+	To        string // E.164 number or email address
+	ToName    string // the patient's name, for the email To header
+	Subject   string // email only
+	Body      string // SMS text, or the plain-text email body
+	// From is the clinic's own sender (Clinic.SMSFrom or EmailFrom); empty
+	// uses the sender's configured one.
+	From        string
 	ClinicName  string // the email From display name and the footer
 	ClinicPhone string
 	ExpiresAt   time.Time // providers that support it drop the message after this

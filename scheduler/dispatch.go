@@ -246,9 +246,9 @@ func outgoing(c *aftercare.Claimed) *aftercare.Outgoing {
 		ExpiresAt: m.ExpiresAt, Attempt: m.Attempts,
 	}
 	if m.Channel == aftercare.SMS {
-		o.To = c.Patient.Phone
+		o.To, o.From = c.Patient.Phone, c.Clinic.SMSFrom
 	} else {
-		o.To = c.Patient.Email
+		o.To, o.From = c.Patient.Email, c.Clinic.EmailFrom
 	}
 	return o
 }

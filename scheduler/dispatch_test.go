@@ -122,6 +122,26 @@ func TestDispatchSendsOnTimeOnce(t *testing.T) {
 	}
 }
 
+// TestDispatchClinicSender: a clinic with its own SMS number texts from it
+// rather than from the server's TWILIO_FROM.
+func TestDispatchClinicSender(t *testing.T) {
+	t.Parallel()
+	f := newSendFixture(t)
+	own := "+1 415 555 0177"
+	c, err := f.svc.UpdateClinic(context.Background(), "", scheduler.ClinicChanges{SMSFrom: &own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clinic = c
+	f.enroll(t, "+1 415 555 0100", false)
+	if n := f.tick(t); n != 1 {
+		t.Fatalf("tick sent %d", n)
+	}
+	if got := f.fake.Messages()[0].Params.Get("From"); got != "+14155550177" {
+		t.Errorf("sent from %q, want the clinic's own number", got)
+	}
+}
+
 func TestDispatchFailures(t *testing.T) {
 	t.Parallel()
 	t.Run("TransientRetriesAfterBackoff", func(t *testing.T) {

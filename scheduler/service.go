@@ -123,6 +123,9 @@ func setClinicPhone(c *aftercare.Clinic, raw string) error {
 // ClinicChanges are the settings `clinic set` may change; nil leaves one as is.
 type ClinicChanges struct {
 	Name, Phone, TZ, Country, Window, DailyCap, EmailFallback *string
+	// SMSFrom and EmailFrom set the clinic's own senders; "" goes back to
+	// the server's.
+	SMSFrom, EmailFrom *string
 }
 
 // UpdateClinic applies ch to the clinic named by slug ("" for the default)
@@ -164,6 +167,19 @@ func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChange
 			return nil, aftercare.FieldErrorf("email_fallback", "%s", err)
 		}
 		c.EmailFallback = b
+	}
+	if ch.SMSFrom != nil {
+		c.SMSFrom = strings.TrimSpace(*ch.SMSFrom)
+		if c.SMSFrom != "" && !strings.HasPrefix(c.SMSFrom, "MG") {
+			e164, err := aftercare.NormalizePhone(c.SMSFrom, c.Country)
+			if ae, ok := err.(*aftercare.Error); ok {
+				return nil, aftercare.FieldErrorf("sms_from", "%s", ae.Message)
+			}
+			c.SMSFrom = e164
+		}
+	}
+	if ch.EmailFrom != nil {
+		c.EmailFrom = strings.ToLower(strings.TrimSpace(*ch.EmailFrom))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -290,6 +290,39 @@ func TestClinicSettings(t *testing.T) {
 	}
 }
 
+// TestClinicSenders: a clinic's own senders are normalised, checked, stored,
+// and cleared with "".
+func TestClinicSenders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := func(v string) *string { return &v }
+	c, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s("(415) 555-0177"), EmailFrom: s(" Care@Glow.Example ")})
+	if err != nil || c.SMSFrom != "+14155550177" || c.EmailFrom != "care@glow.example" {
+		t.Fatalf("update: %+v %v", c, err)
+	}
+	sid := "MG" + strings.Repeat("0123456789abcdef", 2)
+	if c, err = f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s(sid)}); err != nil || c.SMSFrom != sid {
+		t.Fatalf("messaging service: %+v %v", c, err)
+	}
+	for name, ch := range map[string]scheduler.ClinicChanges{
+		"sms_from":   {SMSFrom: s("12")},
+		"email_from": {EmailFrom: s("Glow <care@glow.example>")},
+	} {
+		_, err := f.svc.UpdateClinic(ctx, "", ch)
+		var e *aftercare.Error
+		if !asErr(err, &e) || e.Field != name {
+			t.Errorf("%s: %v, want an error on that field", name, err)
+		}
+	}
+	if c, _ = f.db.FindClinic(ctx, ""); c.SMSFrom != sid || c.EmailFrom != "care@glow.example" {
+		t.Errorf("a rejected change was stored: %+v", c)
+	}
+	if c, err = f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s(""), EmailFrom: s("")}); err != nil || c.SMSFrom != "" || c.EmailFrom != "" {
+		t.Errorf("clearing: %+v %v", c, err)
+	}
+}
+
 func asErr(err error, target **aftercare.Error) bool {
 	return errors.As(err, target)
 }

@@ -182,6 +182,8 @@ type ClinicUpdateRequest struct {
 	Window        *string `json:"window"`
 	DailyCap      *int    `json:"daily_cap"`
 	EmailFallback *bool   `json:"email_fallback"`
+	SMSFrom       *string `json:"sms_from"`
+	EmailFrom     *string `json:"email_from"`
 }
 
 // apiUpdateClinic changes the clinic's settings, all checked before any is
@@ -199,7 +201,7 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	for _, f := range []struct {
 		name string
 		v    *string
-	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}} {
+	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}, {"sms_from", req.SMSFrom}, {"email_from", req.EmailFrom}} {
 		if err == nil && f.v != nil {
 			err = apiCheckText(f.name, *f.v, 100)
 		}
@@ -211,7 +213,8 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	ch := scheduler.ClinicChanges{Name: req.Name, Phone: req.Phone, TZ: req.TZ, Country: req.Country, Window: req.Window}
+	ch := scheduler.ClinicChanges{Name: req.Name, Phone: req.Phone, TZ: req.TZ, Country: req.Country, Window: req.Window,
+		SMSFrom: req.SMSFrom, EmailFrom: req.EmailFrom}
 	if req.DailyCap != nil {
 		v := strconv.Itoa(*req.DailyCap)
 		ch.DailyCap = &v

@@ -20,12 +20,14 @@ type clinicJSON struct {
 	Window        string `json:"window"`
 	DailyCap      int    `json:"daily_cap"`
 	EmailFallback bool   `json:"email_fallback"`
+	SMSFrom       string `json:"sms_from"`
+	EmailFrom     string `json:"email_from"`
 	Default       bool   `json:"default"`
 	CreatedAt     string `json:"created_at"`
 }
 
 func clinicToJSON(c *aftercare.Clinic) clinicJSON {
-	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.Default, c.CreatedAt.UTC().Format(time.RFC3339)}
+	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.SMSFrom, c.EmailFrom, c.Default, c.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
 func (a *app) printClinic(c *aftercare.Clinic) error {
@@ -37,8 +39,15 @@ func (a *app) printClinic(c *aftercare.Clinic) error {
 	if phone == "" {
 		phone = "(none: set one, patients are told to call it)"
 	}
-	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\ndefault\t%v\n",
-		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback, c.Default)
+	orServer := func(v, server string) string {
+		if v == "" {
+			return "(the server's " + server + ")"
+		}
+		return v
+	}
+	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\nSMS sender\t%s\nemail sender\t%s\ndefault\t%v\n",
+		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback,
+		orServer(c.SMSFrom, "TWILIO_FROM / TWILIO_MESSAGING_SERVICE_SID"), orServer(c.EmailFrom, "SMTP_FROM"), c.Default)
 	return tw.Flush()
 }
 
@@ -58,13 +67,14 @@ func (a *app) clinicCmd() *cobra.Command {
 	var ch scheduler.ClinicChanges
 	var name, phone, tz, country, window, dailyCap, fallback string
 	set := &cobra.Command{
-		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no]",
+		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS]",
 		Short: "Change the clinic's settings (all checked before any is saved)",
 		Args:  needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := c.Flags()
 			for flag, dst := range map[string]**string{"name": &ch.Name, "phone": &ch.Phone, "tz": &ch.TZ, "country": &ch.Country,
-				"window": &ch.Window, "daily-cap": &ch.DailyCap, "email-fallback": &ch.EmailFallback} {
+				"window": &ch.Window, "daily-cap": &ch.DailyCap, "email-fallback": &ch.EmailFallback,
+				"sms-from": &ch.SMSFrom, "email-from": &ch.EmailFrom} {
 				if f.Changed(flag) {
 					v, _ := f.GetString(flag)
 					*dst = &v
@@ -91,6 +101,9 @@ func (a *app) clinicCmd() *cobra.Command {
 	sf.StringVar(&window, "window", "", "send window in the patient's local time, e.g. 08:00-21:00")
 	sf.StringVar(&dailyCap, "daily-cap", "", "most messages per patient per channel per day")
 	sf.StringVar(&fallback, "email-fallback", "", "send the email version when an SMS fails permanently (yes|no)")
+	var smsFrom, emailFrom string
+	sf.StringVar(&smsFrom, "sms-from", "", `the clinic's own SMS sender: a number or a Twilio Messaging Service SID (MG...); "" for the server's`)
+	sf.StringVar(&emailFrom, "email-from", "", `the clinic's own email sender address; "" for the server's SMTP_FROM`)
 
 	var d scheduler.ClinicDefaults
 	add := &cobra.Command{

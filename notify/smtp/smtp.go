@@ -365,8 +365,12 @@ func oneLine(s string) string {
 // compose builds the MIME message for m.
 func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
-	if err := msg.FromFormat(oneLine(m.ClinicName), s.cfg.From); err != nil {
-		return nil, fmt.Errorf("sender address %q: %v", s.cfg.From, err)
+	from := s.cfg.From
+	if m.From != "" {
+		from = m.From // the clinic's own address (Clinic.EmailFrom)
+	}
+	if err := msg.FromFormat(oneLine(m.ClinicName), from); err != nil {
+		return nil, fmt.Errorf("sender address %q: %v", from, err)
 	}
 	to, err := mail.ParseAddress(m.To)
 	if err != nil || to.Name != "" || to.Address != m.To {

@@ -237,6 +237,27 @@ func TestSend(t *testing.T) {
 	}
 }
 
+// TestSendClinicFrom: a clinic's own address (Clinic.EmailFrom) is the
+// sender, in the envelope and the From header.
+func TestSendClinicFrom(t *testing.T) {
+	t.Parallel()
+	srv := newMailServer(t)
+	s := newSender(t, srv)
+	m := outgoing("ana@example.com")
+	m.From = "care@downtown-spa.example"
+	if _, err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := srv.messages()
+	if len(got) != 1 || got[0].From != m.From {
+		t.Fatalf("envelope sender %+v, want %s", got, m.From)
+	}
+	p := parse(t, got[0].Data)
+	if a, err := mail.ParseAddress(p.msg.Header.Get("From")); err != nil || a.Address != m.From || a.Name != "Downtown Spa" {
+		t.Errorf("From %q (%v)", p.msg.Header.Get("From"), err)
+	}
+}
+
 // A name or subject with a line break must not add a header.
 func TestSendHeaderInjection(t *testing.T) {
 	t.Parallel()

@@ -171,11 +171,12 @@ func (s *Sender) Send(ctx context.Context, m *aftercare.Outgoing) (aftercare.Rec
 	p := &api.CreateMessageParams{}
 	p.SetTo(m.To)
 	p.SetBody(m.Body)
-	if s.cfg.From != "" {
-		p.SetFrom(s.cfg.From)
+	from, service := s.sender(m)
+	if from != "" {
+		p.SetFrom(from)
 	}
-	if s.cfg.MessagingServiceSID != "" {
-		p.SetMessagingServiceSid(s.cfg.MessagingServiceSID)
+	if service != "" {
+		p.SetMessagingServiceSid(service)
 	}
 	if s.cfg.StatusCallbackURL != "" {
 		p.SetStatusCallback(s.cfg.StatusCallbackURL)
@@ -200,6 +201,18 @@ func (s *Sender) Send(ctx context.Context, m *aftercare.Outgoing) (aftercare.Rec
 		return aftercare.Receipt{}, &aftercare.SendError{Kind: aftercare.Ambiguous, Message: "Twilio answered without a message SID"}
 	}
 	return aftercare.Receipt{Sender: Name, ProviderID: *msg.Sid, ProviderStatus: deref(msg.Status)}, nil
+}
+
+// sender is the number and Messaging Service a message goes from: the
+// clinic's own (m.From: a number or an MG... SID) or the configured ones.
+func (s *Sender) sender(m *aftercare.Outgoing) (from, service string) {
+	switch {
+	case strings.HasPrefix(m.From, "MG"):
+		return "", m.From
+	case m.From != "":
+		return m.From, ""
+	}
+	return s.cfg.From, s.cfg.MessagingServiceSID
 }
 
 // validityPeriod is the seconds left until expires, within Twilio's range;
@@ -231,10 +244,11 @@ func validityPeriod(expires, now time.Time) (int, bool) {
 func (s *Sender) Lookup(ctx context.Context, m *aftercare.Outgoing, since time.Time) (aftercare.Receipt, bool, error) {
 	callCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	from, service := s.sender(m)
 	list := func(p *api.ListMessageParams) ([]api.ApiV2010Message, error) {
 		p.SetTo(m.To)
-		if s.cfg.MessagingServiceSID == "" {
-			p.SetFrom(s.cfg.From)
+		if service == "" {
+			p.SetFrom(from)
 		}
 		c, svc := s.newCall(callCtx)
 		msgs, err := svc.ListMessage(p)
@@ -281,11 +295,11 @@ func (s *Sender) newestMatch(msgs []api.ApiV2010Message, m *aftercare.Outgoing, 
 		if !strings.HasPrefix(deref(x.Direction), "outbound") || deref(x.To) != m.To || deref(x.Body) != m.Body {
 			continue
 		}
-		if s.cfg.MessagingServiceSID != "" {
-			if deref(x.MessagingServiceSid) != s.cfg.MessagingServiceSID {
+		if from, service := s.sender(m); service != "" {
+			if deref(x.MessagingServiceSid) != service {
 				continue
 			}
-		} else if deref(x.From) != s.cfg.From {
+		} else if deref(x.From) != from {
 			continue
 		}
 		// When Twilio created it, i.e. took our request: a message sent

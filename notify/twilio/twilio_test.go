@@ -131,6 +131,7 @@ func TestSend(t *testing.T) {
 	tests := []struct {
 		name       string
 		mod        func(*twilio.Config)
+		from       string // the clinic's own sender (Outgoing.From)
 		expires    time.Time
 		wantStatus string
 		wantParams url.Values // exact values expected
@@ -158,10 +159,14 @@ func TestSend(t *testing.T) {
 			wantStatus: "queued",
 			wantParams: url.Values{"StatusCallback": {"https://clinic.example.com/webhooks/twilio?x=1"}},
 		},
-		{"ValidityClampedToMax", nil, epoch.Add(30 * time.Hour), "queued", url.Values{"ValidityPeriod": {"36000"}}, nil},
-		{"ValidityClampedToMin", nil, epoch.Add(400 * time.Millisecond), "queued", url.Values{"ValidityPeriod": {"1"}}, nil},
-		{"ValidityOmittedWhenExpired", nil, epoch.Add(-time.Minute), "queued", nil, []string{"ValidityPeriod"}},
-		{"ValidityOmittedWithoutExpiry", nil, time.Time{}, "queued", nil, []string{"ValidityPeriod"}},
+		{"ValidityClampedToMax", nil, "", epoch.Add(30 * time.Hour), "queued", url.Values{"ValidityPeriod": {"36000"}}, nil},
+		{name: "OKClinicNumber", from: "+14155550177", expires: epoch.Add(time.Hour), wantStatus: "queued",
+			wantParams: url.Values{"From": {"+14155550177"}}, absent: []string{"MessagingServiceSid"}},
+		{name: "OKClinicService", from: serviceSID, expires: epoch.Add(time.Hour), wantStatus: "accepted",
+			wantParams: url.Values{"MessagingServiceSid": {serviceSID}}, absent: []string{"From"}},
+		{"ValidityClampedToMin", nil, "", epoch.Add(400 * time.Millisecond), "queued", url.Values{"ValidityPeriod": {"1"}}, nil},
+		{"ValidityOmittedWhenExpired", nil, "", epoch.Add(-time.Minute), "queued", nil, []string{"ValidityPeriod"}},
+		{"ValidityOmittedWithoutExpiry", nil, "", time.Time{}, "queued", nil, []string{"ValidityPeriod"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +179,7 @@ func TestSend(t *testing.T) {
 			s := newSender(t, srv, mods...)
 			m := outgoing(patient)
 			m.ExpiresAt = tt.expires
+			m.From = tt.from
 			r, err := s.Send(context.Background(), m)
 			if err != nil {
 				t.Fatalf("Send: %v", err)
