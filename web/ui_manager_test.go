@@ -1,0 +1,1057 @@
+package web_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
+)
+
+// The practice manager's and admin's pages: each route against each role,
+// tenant isolation route by route, the log's pages and export, protocol
+// editing, users, tokens and settings.
+
+// mgrSeed enrolls n patients of clinic c on microneedling as if three
+// weeks ago, then plays the dispatcher hour by hour up to the test clock:
+// each message claimed when due gets the next outcome of a cycle
+// (delivered, sent, failed, undelivered, unknown). The rest of the
+// protocol stays pending. Call it before signing in: it moves the clock.
+func mgrSeed(t *testing.T, app *testApp, c *aftercare.Clinic, n int) []*aftercare.Patient {
+	t.Helper()
+	ctx := context.Background()
+	const back = 21 * 24 * time.Hour
+	app.Advance(-back)
+	defer app.Advance(back)
+	var patients []*aftercare.Patient
+	for i := range n {
+		treated := app.Now().Add(time.Hour + time.Duration(i)*7*time.Minute).UTC().Format(time.RFC3339)
+		res, err := app.Service.Enroll(ctx, c, scheduler.EnrollRequest{
+			Name: fmt.Sprintf("Pat %s %d", c.Slug, i), Phone: fmt.Sprintf("+1415555%04d", 1000+i), Email: fmt.Sprintf("pat%d@%s.example", i, c.Slug),
+			TZ: "America/Los_Angeles", Lang: "en", Protocol: "microneedling", TreatedAt: treated,
+			SMSConsent: true, EmailConsent: true, Source: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		patients = append(patients, res.Patient)
+	}
+	cycle := []aftercare.Status{aftercare.StatusDelivered, aftercare.StatusSent, aftercare.StatusFailed, aftercare.StatusUndelivered, aftercare.StatusUnknown}
+	k := 0
+	for at := app.Now(); at.Before(app.Now().Add(back)); at = at.Add(time.Hour) {
+		claimed, err := app.DB.ClaimDue(ctx, at, "seed", 100_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cl := range claimed {
+			m := cl.Message
+			st := cycle[k%len(cycle)]
+			k++
+			sid := fmt.Sprintf("SM%06d", m.ID)
+			o := &aftercare.Outcome{MessageID: m.ID, ClinicID: m.ClinicID, ClaimedBy: "seed", Status: st, Sender: "twilio",
+				Attempt: aftercare.Attempt{Number: m.Attempts, At: at, Channel: m.Channel, Sender: "twilio", Outcome: st, Latency: 120 * time.Millisecond}}
+			switch st {
+			case aftercare.StatusDelivered, aftercare.StatusSent, aftercare.StatusUndelivered:
+				o.Status, o.Attempt.Outcome = aftercare.StatusSent, aftercare.StatusSent
+				o.SentAt, o.ProviderID, o.ProviderState = at, sid, "queued"
+				o.Attempt.ProviderID, o.Attempt.ProviderStatus = sid, "queued"
+			case aftercare.StatusFailed:
+				o.ErrorCode, o.Error = "21211", "The 'To' number is not a valid phone number."
+				o.Attempt.ErrorCode, o.Attempt.Error = o.ErrorCode, o.Error
+			}
+			if err := app.DB.RecordOutcome(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			if st == aftercare.StatusDelivered || st == aftercare.StatusUndelivered {
+				code := ""
+				if st == aftercare.StatusUndelivered {
+					code = "30003"
+				}
+				if _, err := app.DB.ApplyProviderStatus(ctx, sid, st, code, at.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return patients
+}
+
+// mgrMessages is what the store holds for f, every page.
+func mgrMessages(t *testing.T, app *testApp, f aftercare.MessageFilter) []*aftercare.Message {
+	t.Helper()
+	ms, err := app.DB.ListMessages(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func mgrCount(ms []*aftercare.Message, st aftercare.Status) int {
+	n := 0
+	for _, m := range ms {
+		if m.Status == st {
+			n++
+		}
+	}
+	return n
+}
+
+// mgrGet fetches a page and returns its status and body.
+func mgrGet(b *Browser, path string) (int, string) {
+	b.t.Helper()
+	resp := b.Get(path)
+	return resp.StatusCode, readBody(b.t, resp)
+}
+
+// mgrPost submits a form and returns its status, body and Location.
+func mgrPost(b *Browser, path string, form url.Values) (int, string, string) {
+	b.t.Helper()
+	resp := b.PostForm(path, form)
+	return resp.StatusCode, readBody(b.t, resp), resp.Header.Get("Location")
+}
+
+var (
+	mgrRowRE  = regexp.MustCompile(`href="/log/(\d+)\?at=([^"]+)"`)
+	mgrNextRE = regexp.MustCompile(`href="([^"]+)" rel="next"`)
+)
+
+// mgrIDs returns the message ids of a log or attention page's rows, in order.
+func mgrIDs(body string) []int64 {
+	var ids []int64
+	for _, m := range mgrRowRE.FindAllStringSubmatch(body, -1) {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// mgrBeside reports whether a form's input with that id is marked invalid
+// and has an error (containing msg) after it, before the next field's label.
+func mgrBeside(body, id, msg string) bool {
+	i := strings.Index(body, `id="`+id+`"`)
+	if i < 0 {
+		return false
+	}
+	rest := body[i:]
+	if end := strings.IndexByte(rest, '>'); end < 0 || !strings.Contains(rest[:end], `aria-invalid="true"`) {
+		return false
+	}
+	if next := strings.Index(rest, "<label "); next > 0 {
+		rest = rest[:next]
+	}
+	j := strings.Index(rest, `<p class="field-error" role="alert">`)
+	return j >= 0 && strings.Contains(rest[j:], html.EscapeString(msg))
+}
+
+// mgrLink is the page of m as the log links it.
+func mgrLink(m *aftercare.Message) string {
+	return fmt.Sprintf("/log/%d?at=%s", m.ID, url.QueryEscape(m.SendAt.UTC().Format("2006-01-02T15:04:05.000Z")))
+}
+
+// TestManagerRoutesByRole: every manager page answers the manager and the
+// admin and refuses the front desk; every admin page refuses the manager;
+// refused forms change nothing.
+func TestManagerRoutesByRole(t *testing.T) {
+	app := newTestApp(t)
+	mgrSeed(t, app, app.Main, 2)
+	msgs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID})
+	fd := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
+
+	managerPages := []string{"/log", "/log?state=failed&channel=sms", "/log.csv", mgrLink(msgs[0]), "/stats", "/stats?days=7",
+		"/attention", "/protocols", "/protocols/microneedling", "/protocols/microneedling/edit", "/protocols/new", "/users"}
+	adminPages := []string{"/tokens", "/settings"}
+	for _, path := range managerPages {
+		t.Run("GET "+path, func(t *testing.T) {
+			if code, _ := mgrGet(fd, path); code != http.StatusForbidden {
+				t.Errorf("front desk: %d, want 403", code)
+			}
+			for _, b := range []*Browser{mgr, admin} {
+				if code, body := mgrGet(b, path); code != http.StatusOK {
+					t.Errorf("%d, want 200\n%s", code, body)
+				}
+			}
+		})
+	}
+	for _, path := range adminPages {
+		t.Run("GET "+path, func(t *testing.T) {
+			for _, b := range []*Browser{fd, mgr} {
+				if code, _ := mgrGet(b, path); code != http.StatusForbidden {
+					t.Errorf("%d, want 403", code)
+				}
+			}
+			if code, body := mgrGet(admin, path); code != http.StatusOK {
+				t.Errorf("admin: %d, want 200\n%s", code, body)
+			}
+		})
+	}
+
+	// Forms a role may not mgrPost: refused, and nothing changes.
+	ctx := context.Background()
+	before, _ := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling", 0)
+	users, _ := app.DB.ListUsers(ctx, app.Main.ID)
+	for _, c := range []struct {
+		b    *Browser
+		path string
+		form url.Values
+	}{
+		{fd, "/protocols/microneedling/edit", url.Values{"yaml": {before.YAML + "\n# changed\n"}}},
+		{fd, "/protocols", url.Values{"yaml": {strings.Replace(before.YAML, "slug: microneedling", "slug: copy", 1)}}},
+		{mgr, "/users", url.Values{"email": {"new@main.example"}, "name": {"New"}, "role": {"admin"}}},
+		{mgr, fmt.Sprintf("/users/%d", users[0].ID), url.Values{"action": {"disable"}}},
+		{mgr, "/tokens", url.Values{"name": {"sneaky"}, "role": {"admin"}}},
+		{mgr, "/settings", url.Values{"name": {"Renamed"}, "tz": {"UTC"}, "window_start": {"08:00"}, "window_end": {"21:00"}, "daily_cap": {"3"}, "country": {"US"}}},
+	} {
+		if code, _, _ := mgrPost(c.b, c.path, c.form); code != http.StatusForbidden {
+			t.Errorf("POST %s: %d, want 403", c.path, code)
+		}
+	}
+	after, _ := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling", 0)
+	if after.Version != before.Version {
+		t.Errorf("a refused edit stored version %d", after.Version)
+	}
+	if _, err := app.DB.FindProtocol(ctx, app.Main.ID, "copy", 0); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Errorf("a refused new protocol was stored: %v", err)
+	}
+	if got, _ := app.DB.ListUsers(ctx, app.Main.ID); len(got) != len(users) || !got[0].Active() {
+		t.Errorf("a refused user form changed the users")
+	}
+	if toks, _ := app.DB.ListTokens(ctx, app.Main.ID); len(toks) != 0 {
+		t.Errorf("a refused token form made %d tokens", len(toks))
+	}
+	if c, _ := app.DB.FindClinic(ctx, "main"); c.Name != app.Main.Name {
+		t.Errorf("a refused settings form renamed the clinic to %q", c.Name)
+	}
+	// Signed out: sent to sign in, not shown the page.
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(app.URL + "/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("GET /log signed out: %d, want 303 to sign in", resp.StatusCode)
+	}
+}
+
+// TestManagerTenantIsolation: a user of another clinic, even its admin,
+// gets 404 for this clinic's messages, protocols, users and tokens, sees
+// none of its rows in lists and exports, and changes nothing.
+func TestManagerTenantIsolation(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	mainPatients := mgrSeed(t, app, app.Main, 2)
+	mgrSeed(t, app, app.Other, 1)
+	mainMsgs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID})
+	otherMsgs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Other.ID})
+	if _, _, err := app.Service.ImportProtocol(ctx, app.Main.ID, "peel.yaml", []byte(mgrPeelYAML)); err != nil {
+		t.Fatal(err)
+	}
+	mainAdmin := app.SignIn(app.Main, aftercare.RoleAdmin)
+	_, tok, err := web.CreateToken(ctx, app.DB, app.Main.ID, "Main booking feed", aftercare.RoleFrontDesk, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainUsers, _ := app.DB.ListUsers(ctx, app.Main.ID)
+	other := app.SignIn(app.Other, aftercare.RoleAdmin)
+
+	for _, path := range []string{mgrLink(mainMsgs[0]), mgrLink(mainMsgs[len(mainMsgs)-1]), "/protocols/peel", "/protocols/peel?version=1", "/protocols/peel/edit"} {
+		if code, body := mgrGet(other, path); code != http.StatusNotFound {
+			t.Errorf("GET %s as the other clinic: %d, want 404\n%s", path, code, body)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/protocols/peel/edit", url.Values{"yaml": {mgrPeelYAML + "# theirs\n"}}},
+		{fmt.Sprintf("/users/%d", mainUsers[0].ID), url.Values{"action": {"disable"}}},
+		{fmt.Sprintf("/users/%d", mainUsers[0].ID), url.Values{"action": {"role"}, "role": {"frontdesk"}}},
+		{fmt.Sprintf("/users/%d", mainUsers[0].ID), url.Values{"action": {"link"}}},
+		{fmt.Sprintf("/tokens/%d/revoke", tok.ID), url.Values{}},
+	} {
+		if code, body, _ := mgrPost(other, c.path, c.form); code != http.StatusNotFound {
+			t.Errorf("POST %s as the other clinic: %d, want 404\n%s", c.path, code, body)
+		}
+	}
+	if p, _ := app.DB.FindProtocol(ctx, app.Main.ID, "peel", 0); p.Version != 1 {
+		t.Errorf("the other clinic stored version %d of main's protocol", p.Version)
+	}
+	if u, _ := app.DB.FindUser(ctx, app.Main.ID, mainUsers[0].ID); !u.Active() || u.Role != aftercare.RoleAdmin {
+		t.Errorf("the other clinic changed main's admin: %+v", u)
+	}
+	if toks, _ := app.DB.ListTokens(ctx, app.Main.ID); !toks[0].RevokedAt.IsZero() {
+		t.Error("the other clinic revoked main's token")
+	}
+	// A filter naming main's patient finds nothing to show.
+	code, body := mgrGet(other, fmt.Sprintf("/log?since=&until=&patient=%d", mainPatients[0].ID))
+	if code != http.StatusBadRequest || !strings.Contains(body, "no patient") || len(mgrIDs(body)) != 0 {
+		t.Errorf("the other clinic filtering on main's patient: %d\n%s", code, body)
+	}
+	// Lists and exports hold only the other clinic's rows.
+	mine := map[int64]bool{}
+	for _, m := range otherMsgs {
+		mine[m.ID] = true
+	}
+	for _, path := range []string{"/log?since=&until=", "/attention?days=90"} {
+		_, body := mgrGet(other, path)
+		for _, id := range mgrIDs(body) {
+			if !mine[id] {
+				t.Errorf("%s as the other clinic lists message %d of main", path, id)
+			}
+		}
+	}
+	recs := mgrCSV(t, other, "/log.csv?since=&until=")
+	if len(recs)-1 != len(otherMsgs) {
+		t.Errorf("the other clinic's export has %d rows, want its %d", len(recs)-1, len(otherMsgs))
+	}
+	for _, r := range recs[1:] {
+		if id, _ := strconv.ParseInt(r[0], 10, 64); !mine[id] {
+			t.Errorf("the other clinic's export has main's message %d", id)
+		}
+	}
+	_, body = mgrGet(other, "/users")
+	if strings.Contains(body, "@main.example") {
+		t.Error("the other clinic's user list shows main's users")
+	}
+	_, body = mgrGet(other, "/tokens")
+	if strings.Contains(body, "Main booking feed") {
+		t.Error("the other clinic's token list shows main's token")
+	}
+	_, body = mgrGet(other, "/protocols")
+	if strings.Contains(body, "/protocols/peel") {
+		t.Error("the other clinic's protocol list shows main's protocol")
+	}
+	// Settings change the signed-in clinic only.
+	code, _, _ = mgrPost(other, "/settings", mgrSettingsForm(app.Other, "tz", "Europe/London"))
+	if code != http.StatusSeeOther {
+		t.Fatalf("other's settings: %d", code)
+	}
+	if c, _ := app.DB.FindClinic(ctx, "main"); c.TZ != app.Main.TZ {
+		t.Errorf("the other clinic's settings changed main's zone to %s", c.TZ)
+	}
+	// Main still sees its own.
+	if code, _ := mgrGet(mainAdmin, mgrLink(mainMsgs[0])); code != http.StatusOK {
+		t.Errorf("main's own message: %d", code)
+	}
+}
+
+const mgrPeelYAML = `slug: peel
+name: Chemical peel aftercare
+languages: [en]
+steps:
+  - key: sunscreen
+    channels: [sms]
+    after: 2h
+    text:
+      en:
+        sms: >-
+          {{.ClinicName}}: Hi {{.FirstName}}, wear sunscreen every morning this
+          week. Questions? Call {{.ClinicPhone}}.
+`
+
+// mgrCSV downloads an export and parses it.
+func mgrCSV(t *testing.T, b *Browser, path string) [][]string {
+	t.Helper()
+	resp := b.Get(path)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Errorf("GET %s: Content-Type %q", path, ct)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || !strings.Contains(cd, ".csv") {
+		t.Errorf("GET %s: Content-Disposition %q", path, cd)
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return recs
+}
+
+// TestLogPagination: following "Next page" from the first page visits every
+// message the filter selects exactly once, in (due time, id) order, and the
+// links keep the filter.
+func TestLogPagination(t *testing.T) {
+	app := newTestApp(t)
+	mgrSeed(t, app, app.Main, 10)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	for _, c := range []struct {
+		name, query string
+		filter      aftercare.MessageFilter
+	}{
+		{"Everything", "since=&until=", aftercare.MessageFilter{}},
+		{"SMSNotPending", "since=&until=&channel=sms&state=delivered&state=sent&state=failed&state=undelivered&state=unknown&state=expired&state=skipped",
+			aftercare.MessageFilter{Channel: aftercare.SMS, Statuses: []aftercare.Status{"delivered", "sent", "failed", "undelivered", "unknown", "expired", "skipped"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.filter.ClinicID = app.Main.ID
+			want := mgrMessages(t, app, c.filter)
+			if len(want) <= 2*50 {
+				t.Fatalf("only %d messages: the test needs three pages", len(want))
+			}
+			var got []int64
+			seen := map[int64]bool{}
+			path, pages := "/log?"+c.query, 0
+			for path != "" {
+				code, body := mgrGet(mgr, path)
+				if code != http.StatusOK {
+					t.Fatalf("GET %s: %d\n%s", path, code, body)
+				}
+				pages++
+				ids := mgrIDs(body)
+				if len(ids) > 50 {
+					t.Fatalf("page %d has %d rows", pages, len(ids))
+				}
+				for _, id := range ids {
+					if seen[id] {
+						t.Fatalf("message %d shown twice (page %d)", id, pages)
+					}
+					seen[id] = true
+				}
+				got = append(got, ids...)
+				path = ""
+				if m := mgrNextRE.FindStringSubmatch(body); m != nil {
+					path = html.UnescapeString(m[1])
+					if c.filter.Channel != "" && !strings.Contains(path, "channel=sms") {
+						t.Fatalf("the next link lost the filter: %s", path)
+					}
+					if strings.Contains(path, "offset") || strings.Contains(path, "page=") {
+						t.Fatalf("the next link is not a cursor: %s", path)
+					}
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("pages showed %d messages, the filter selects %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i].ID {
+					t.Fatalf("row %d is message %d, want %d", i, got[i], want[i].ID)
+				}
+			}
+			if wantPages := (len(want) + 49) / 50; pages != wantPages {
+				t.Errorf("%d pages, want %d", pages, wantPages)
+			}
+		})
+	}
+	// A damaged cursor is an error, not a silent first page.
+	if code, _ := mgrGet(mgr, "/log?since=&until=&after=bm9wZQ"); code != http.StatusBadRequest {
+		t.Errorf("damaged cursor: %d, want 400", code)
+	}
+}
+
+// TestLogFilters: the default range, dates in the clinic's zone, a search
+// for a patient, and each problem shown beside its field.
+func TestLogFilters(t *testing.T) {
+	app := newTestApp(t)
+	patients := mgrSeed(t, app, app.Main, 3)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+
+	// A first visit shows the last seven local days, through today.
+	code, body := mgrGet(mgr, "/log")
+	if code != http.StatusOK || !strings.Contains(body, `value="2026-11-17"`) || !strings.Contains(body, `value="2026-11-23"`) {
+		t.Errorf("first visit: %d, want the range 2026-11-17..2026-11-23 in the form\n%s", code, body)
+	}
+	loc, _ := time.LoadLocation(app.Main.TZ)
+	theirs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[1].ID})
+	d := theirs[len(theirs)/2].SendAt.In(loc)
+	since := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+	until := since.AddDate(0, 0, 2)
+	want := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until, PatientID: patients[1].ID})
+	_, body = mgrGet(mgr, fmt.Sprintf("/log?since=%s&until=%s&patient=%d", since.Format(time.DateOnly), since.AddDate(0, 0, 1).Format(time.DateOnly), patients[1].ID))
+	if ids := mgrIDs(body); len(ids) != len(want) || len(ids) == 0 || len(ids) == len(theirs) {
+		t.Errorf("two local days of one patient: %d rows, want %d (of %d)", len(ids), len(want), len(theirs))
+	}
+	if !strings.Contains(body, patients[1].Name) {
+		t.Errorf("the rows do not name the patient %q", patients[1].Name)
+	}
+	// A search that matches one patient filters on them.
+	_, body = mgrGet(mgr, "/log?since=&until=&patient="+url.QueryEscape(patients[2].Name))
+	all := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[2].ID})
+	if ids := mgrIDs(body); len(ids) != min(50, len(all)) {
+		t.Errorf("search for one patient: %d rows, want %d", len(ids), min(50, len(all)))
+	}
+	// Digits that are not an id are a phone.
+	_, body = mgrGet(mgr, "/log?since=&until=&patient="+url.QueryEscape("(415) 555-1002"))
+	if ids := mgrIDs(body); len(ids) != min(50, len(all)) {
+		t.Errorf("search by phone: %d rows, want %d", len(ids), min(50, len(all)))
+	}
+	_, body = mgrGet(mgr, "/log?since=&until=&patient=4155551002")
+	if ids := mgrIDs(body); len(ids) != min(50, len(all)) {
+		t.Errorf("search by phone digits: %d rows, want %d", len(ids), min(50, len(all)))
+	}
+	// A search that matches several offers them.
+	code, body = mgrGet(mgr, "/log?since=&until=&patient=Pat+main")
+	if code != http.StatusBadRequest || !strings.Contains(body, "Which patient?") || !strings.Contains(body, patients[0].Name) {
+		t.Errorf("a search matching three: %d\n%s", code, body)
+	}
+	for _, c := range []struct{ name, query, field string }{
+		{"ErrSince", "since=yesterday&until=", "since"},
+		{"ErrUntilBeforeSince", "since=2026-11-20&until=2026-11-10", "until"},
+		{"ErrState", "since=&until=&state=lost", "state"},
+		{"ErrChannel", "since=&until=&channel=fax", "channel"},
+		{"ErrProtocol", "since=&until=&protocol=nope", "protocol"},
+		{"ErrPatient", "since=&until=&patient=999999", "patient"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := mgrGet(mgr, "/log?"+c.query)
+			if code != http.StatusBadRequest {
+				t.Errorf("%d, want 400", code)
+			}
+			if c.field != "state" && !mgrBeside(body, c.field, "") {
+				t.Errorf("the %s field is not marked invalid with its error beside it", c.field)
+			}
+			if !strings.Contains(body, `class="field-error"`) || len(mgrIDs(body)) != 0 {
+				t.Errorf("no error beside the field, or rows shown anyway\n%s", body)
+			}
+			if code, _ := mgrGet(mgr, "/log.csv?"+c.query); code != http.StatusBadRequest {
+				t.Errorf("export with the same filter: %d, want 400", code)
+			}
+		})
+	}
+}
+
+// TestLogCSV: the export holds exactly the messages the filter selects (all
+// of them, not one page), with the columns of `aftercare log --csv`.
+func TestLogCSV(t *testing.T) {
+	app := newTestApp(t)
+	mgrSeed(t, app, app.Main, 40) // more rows than one export batch
+	mgrSeed(t, app, app.Other, 1)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	loc, _ := time.LoadLocation(app.Main.TZ)
+	for _, c := range []struct {
+		name, query string
+		filter      aftercare.MessageFilter
+	}{
+		{"Everything", "since=&until=", aftercare.MessageFilter{}},
+		{"FailedSMS", "since=&until=&state=failed&state=undelivered&channel=sms", aftercare.MessageFilter{Channel: aftercare.SMS, Statuses: []aftercare.Status{"failed", "undelivered"}}},
+		{"DaysAndProtocol", "since=2026-11-22&until=2026-11-24&protocol=microneedling", aftercare.MessageFilter{ProtocolSlug: "microneedling",
+			Since: time.Date(2026, 11, 22, 0, 0, 0, 0, loc), Until: time.Date(2026, 11, 25, 0, 0, 0, 0, loc)}},
+		{"CursorIgnored", "since=&until=&state=pending&after=" + url.QueryEscape("MTc5NTQ1NjAwMDAwMC4x"), aftercare.MessageFilter{Statuses: []aftercare.Status{"pending"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.filter.ClinicID = app.Main.ID
+			want := mgrMessages(t, app, c.filter)
+			recs := mgrCSV(t, mgr, "/log.csv?"+c.query)
+			if strings.Join(recs[0], ",") != "message_id,enrollment_id,patient_id,step,occurrence,channel,status,send_at,sent_at,delivered_at,sender,provider_id,error_code,error,attempts" {
+				t.Fatalf("header %v", recs[0])
+			}
+			if len(recs)-1 != len(want) {
+				t.Fatalf("%d rows, the filter selects %d", len(recs)-1, len(want))
+			}
+			if c.name == "Everything" && len(want) <= 1000 {
+				t.Fatalf("only %d messages: the export is not read in several batches", len(want))
+			}
+			for i, m := range want {
+				r := recs[i+1]
+				if r[0] != strconv.FormatInt(m.ID, 10) || r[6] != string(m.Status) || r[5] != string(m.Channel) ||
+					r[7] != m.SendAt.UTC().Format(time.RFC3339) || r[13] != m.Error || r[14] != strconv.Itoa(m.Attempts) {
+					t.Fatalf("row %d = %v, want message %d %s %s", i, r, m.ID, m.Status, m.SendAt)
+				}
+			}
+		})
+	}
+	// The page links to the export with the same filter.
+	_, body := mgrGet(mgr, "/log?since=&until=&channel=email&state=sent")
+	if !regexp.MustCompile(`href="/log\.csv\?[^"]*channel=email[^"]*state=sent`).MatchString(body) {
+		t.Errorf("no export link with the filter\n%s", body)
+	}
+}
+
+// TestMessagePage: one message with its attempts; a wrong or missing send
+// time is 404.
+func TestMessagePage(t *testing.T) {
+	app := newTestApp(t)
+	mgrSeed(t, app, app.Main, 1)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	failed := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Statuses: []aftercare.Status{aftercare.StatusFailed}})
+	if len(failed) == 0 {
+		t.Fatal("no failed message seeded")
+	}
+	m := failed[0]
+	code, body := mgrGet(mgr, mgrLink(m))
+	if code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	for _, want := range []string{"21211", "not a valid phone number", "Attempts", "failed", html.EscapeString(m.Body[:20]), fmt.Sprintf("/patients/%d", m.PatientID)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, path := range []string{fmt.Sprintf("/log/%d", m.ID), fmt.Sprintf("/log/%d?at=2020-01-01T00:00:00.000Z", m.ID), "/log/0", "/log/abc", fmt.Sprintf("/log/%d?at=%s", m.ID+100000, url.QueryEscape(m.SendAt.UTC().Format("2006-01-02T15:04:05.000Z")))} {
+		if code, _ := mgrGet(mgr, path); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, code)
+		}
+	}
+}
+
+// TestStatsPage: the chart is inline SVG with a title, a description, a
+// legend and a table of the same numbers.
+func TestStatsPage(t *testing.T) {
+	app := newTestApp(t)
+	mgrSeed(t, app, app.Main, 3)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	code, body := mgrGet(mgr, "/stats")
+	if code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	for _, want := range []string{`<svg`, `role="img"`, `<title id="svg-title">`, `<desc id="svg-desc">`, `class="legend"`, `<table>`, `class="s-delivered"`, `class="s-failed"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	// The totals are the store's: messages due in the last 30 UTC days.
+	now := app.Now().UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	ms := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: today.AddDate(0, 0, -29), Until: today.AddDate(0, 0, 1)})
+	delivered := mgrCount(ms, aftercare.StatusDelivered)
+	failed := mgrCount(ms, aftercare.StatusFailed) + mgrCount(ms, aftercare.StatusUndelivered) + mgrCount(ms, aftercare.StatusUnknown) + mgrCount(ms, aftercare.StatusExpired)
+	if delivered == 0 || failed == 0 {
+		t.Fatalf("seed has %d delivered and %d failed in range", delivered, failed)
+	}
+	if !strings.Contains(body, fmt.Sprintf(`<div class="stat ok-ink">%d</div>`, delivered)) || !strings.Contains(body, fmt.Sprintf(`<div class="stat bad-ink">%d</div>`, failed)) {
+		t.Errorf("totals are not %d delivered and %d failed", delivered, failed)
+	}
+}
+
+// TestAttentionPage lists what went wrong with the provider's reason and
+// links to the patient and the message.
+func TestAttentionPage(t *testing.T) {
+	app := newTestApp(t)
+	mgrSeed(t, app, app.Main, 2)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	code, body := mgrGet(mgr, "/attention")
+	if code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	want := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: app.Now().Add(-30 * 24 * time.Hour),
+		Statuses: []aftercare.Status{"failed", "undelivered", "unknown", "expired"}})
+	ids := mgrIDs(body)
+	if len(ids) != min(50, len(want)) || len(ids) == 0 {
+		t.Fatalf("%d rows, want %d", len(ids), min(50, len(want)))
+	}
+	for i, id := range ids {
+		if id != want[i].ID {
+			t.Fatalf("row %d is message %d, want %d", i, id, want[i].ID)
+		}
+	}
+	for _, s := range []string{"21211", "30003", "/patients/", ">unknown<", ">undelivered<", ">failed<"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("the list lacks %q", s)
+		}
+	}
+}
+
+// TestProtocolEdit: a YAML error is shown at its line with nothing stored;
+// a valid change is a new version; the same text again stores nothing.
+func TestProtocolEdit(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	before, err := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := mgrGet(mgr, "/protocols/microneedling/edit")
+	if code != http.StatusOK || !strings.Contains(body, `<textarea id="yaml" name="yaml"`) || !strings.Contains(body, "slug: microneedling") {
+		t.Fatalf("edit form: %d\n%s", code, body)
+	}
+	lines := strings.Split(before.YAML, "\n")
+	bad := -1
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "after: 0s" {
+			bad = i
+			lines[i] = strings.Replace(l, "0s", "soon", 1)
+			break
+		}
+	}
+	if bad < 0 {
+		t.Fatal("no 'after: 0s' line in the built-in protocol")
+	}
+	code, body, _ = mgrPost(mgr, "/protocols/microneedling/edit", url.Values{"yaml": {strings.Join(lines, "\r\n")}})
+	if code != http.StatusBadRequest {
+		t.Fatalf("bad YAML: %d, want 400", code)
+	}
+	n := bad + 1
+	if !strings.Contains(body, fmt.Sprintf(`href="#L%d">line %d, column`, n, n)) || !strings.Contains(body, `&#34;soon&#34; is not an offset`) {
+		t.Errorf("the problem is not listed at line %d\n%s", n, body)
+	}
+	if !regexp.MustCompile(fmt.Sprintf(`<tr id="L%d" class="bad"><td class="ln">%d</td><td class="src">\s*after: soon`, n, n)).MatchString(body) {
+		t.Errorf("line %d is not marked in the listing", n)
+	}
+	if !strings.Contains(body, "after: soon") || !strings.Contains(body, "<textarea") {
+		t.Error("the text is not shown again for fixing")
+	}
+	if p, _ := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling", 0); p.Version != before.Version {
+		t.Fatalf("a rejected edit stored version %d", p.Version)
+	}
+	// Renaming the slug would write another protocol's history: refused.
+	renamed := strings.Replace(before.YAML, "slug: microneedling\n", "slug: microneedling-2\n", 1)
+	if code, body, _ := mgrPost(mgr, "/protocols/microneedling/edit", url.Values{"yaml": {renamed}}); code != http.StatusBadRequest || !strings.Contains(body, "this page edits") {
+		t.Errorf("slug change: %d", code)
+	}
+	if _, err := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling-2", 0); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Errorf("a slug change stored a protocol: %v", err)
+	}
+	// A valid change is the next version.
+	changed := strings.Replace(before.YAML, "name: Microneedling aftercare", "name: Microneedling aftercare (Glow)", 1)
+	code, _, loc := mgrPost(mgr, "/protocols/microneedling/edit", url.Values{"yaml": {strings.ReplaceAll(changed, "\n", "\r\n")}})
+	if code != http.StatusSeeOther || loc != "/protocols/microneedling" {
+		t.Fatalf("valid edit: %d %s", code, loc)
+	}
+	after, _ := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling", 0)
+	if after.Version != before.Version+1 || after.Name != "Microneedling aftercare (Glow)" || after.Source != aftercare.SourceClinic || strings.Contains(after.YAML, "\r") {
+		t.Fatalf("after a valid edit: v%d %q %s", after.Version, after.Name, after.Source)
+	}
+	code, body = mgrGet(mgr, loc)
+	if code != http.StatusOK || !strings.Contains(body, fmt.Sprintf("Saved Microneedling aftercare (Glow) as version %d", after.Version)) {
+		t.Errorf("no flash after saving: %d", code)
+	}
+	// The same text again (as a browser sends it, CRLF) stores nothing.
+	code, _, _ = mgrPost(mgr, "/protocols/microneedling/edit", url.Values{"yaml": {strings.ReplaceAll(changed, "\n", "\r\n")}})
+	if p, _ := app.DB.FindProtocol(ctx, app.Main.ID, "microneedling", 0); code != http.StatusSeeOther || p.Version != after.Version {
+		t.Errorf("an unchanged save: %d, version %d", code, p.Version)
+	}
+	// The older version is still there to read.
+	if code, body := mgrGet(mgr, fmt.Sprintf("/protocols/microneedling?version=%d", before.Version)); code != http.StatusOK || !strings.Contains(body, "an older version") {
+		t.Errorf("older version: %d", code)
+	}
+	if code, _ := mgrGet(mgr, "/protocols/microneedling?version=99"); code != http.StatusNotFound {
+		t.Errorf("missing version: %d, want 404", code)
+	}
+}
+
+// TestProtocolNew: a new protocol is stored as version 1; a slug in use is
+// refused at its line.
+func TestProtocolNew(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	if code, body := mgrGet(mgr, "/protocols/new"); code != http.StatusOK || !strings.Contains(body, "slug: chemical-peel") {
+		t.Fatalf("new form: %d", code)
+	}
+	code, _, loc := mgrPost(mgr, "/protocols", url.Values{"yaml": {mgrPeelYAML}})
+	if code != http.StatusSeeOther || loc != "/protocols/peel" {
+		t.Fatalf("new protocol: %d %s", code, loc)
+	}
+	if p, err := app.DB.FindProtocol(ctx, app.Main.ID, "peel", 0); err != nil || p.Version != 1 {
+		t.Fatalf("stored: %v %v", p, err)
+	}
+	code, body, _ := mgrPost(mgr, "/protocols", url.Values{"yaml": {strings.Replace(mgrPeelYAML, "Chemical peel aftercare", "Another", 1)}})
+	if code != http.StatusBadRequest || !strings.Contains(body, `href="#L1">line 1, column 1</a>: the clinic already has a protocol &#34;peel&#34;`) {
+		t.Errorf("taken slug: %d\n%s", code, body)
+	}
+	if p, _ := app.DB.FindProtocol(ctx, app.Main.ID, "peel", 0); p.Version != 1 || p.Name != "Chemical peel aftercare" {
+		t.Errorf("a refused new protocol changed the stored one: v%d %q", p.Version, p.Name)
+	}
+	if code, body, _ := mgrPost(mgr, "/protocols", url.Values{"yaml": {"  "}}); code != http.StatusBadRequest || !strings.Contains(body, "the protocol is empty") {
+		t.Errorf("empty: %d", code)
+	}
+	if code, body := mgrGet(mgr, "/protocols"); code != http.StatusOK || !strings.Contains(body, `href="/protocols/peel"`) || !strings.Contains(body, `href="/protocols/microneedling"`) {
+		t.Errorf("list: %d", code)
+	}
+}
+
+// TestProtocolPreview shows the timeline of a sample treatment; a bad zone
+// is shown beside its field.
+func TestProtocolPreview(t *testing.T) {
+	app := newTestApp(t)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	code, body := mgrGet(mgr, "/protocols/microneedling")
+	if code != http.StatusOK || !strings.Contains(body, `<ol class="timeline">`) || !strings.Contains(body, "welcome-spf") || !strings.Contains(body, "Glow Skin Studio") {
+		t.Fatalf("default preview: %d\n%s", code, body)
+	}
+	code, body = mgrGet(mgr, "/protocols/microneedling?treated_at=2026-12-01T10:00&tz=Europe/Madrid&lang=es&channel=sms")
+	if code != http.StatusOK || !strings.Contains(body, "1 Dec 10:00") {
+		t.Errorf("preview in Madrid: %d", code)
+	}
+	if strings.Contains(body, "· email") {
+		t.Error("the SMS-only preview lists emails")
+	}
+	code, body = mgrGet(mgr, "/protocols/microneedling?treated_at=2026-12-01T10:00&tz=Mars/Olympus")
+	if code != http.StatusBadRequest || !mgrBeside(body, "tz", "unknown time zone") {
+		t.Errorf("bad zone: %d\n%s", code, body)
+	}
+}
+
+// mgrSettingsForm is the settings form as the page fills it, with one field
+// changed.
+func mgrSettingsForm(c *aftercare.Clinic, field, value string) url.Values {
+	f := url.Values{"name": {c.Name}, "phone": {c.Phone}, "country": {c.Country}, "tz": {c.TZ},
+		"window_start": {c.Window.Start.String()}, "window_end": {c.Window.End.String()},
+		"daily_cap": {strconv.Itoa(c.DailyCap)}}
+	if c.EmailFallback {
+		f.Set("email_fallback", "yes")
+	}
+	f.Set(field, value)
+	return f
+}
+
+// TestSettings: every problem is shown beside its field and nothing is
+// stored; a valid form saves every setting.
+func TestSettings(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
+	code, body := mgrGet(admin, "/settings")
+	if code != http.StatusOK || !strings.Contains(body, `value="Glow Skin Studio"`) || !strings.Contains(body, `value="America/Los_Angeles"`) {
+		t.Fatalf("form: %d", code)
+	}
+	for _, c := range []struct{ name, field, value, errField, msg string }{
+		{"ErrZone", "tz", "Mars/Olympus", "tz", "unknown time zone"},
+		{"ErrZoneLocal", "tz", "Local", "tz", "depends on the server"},
+		{"ErrName", "name", "  ", "name", "needs a name"},
+		{"ErrPhone", "phone", "12", "phone", "not a"},
+		{"ErrCountry", "country", "USA", "country", "two-letter"},
+		{"ErrWindowStart", "window_start", "8am", "window_start", "not a time of day"},
+		{"ErrWindowShort", "window_end", "08:30", "window_end", "at least an hour"},
+		{"ErrCap", "daily_cap", "0", "daily_cap", "between 1 and 50"},
+		{"ErrCapWord", "daily_cap", "three", "daily_cap", "not a whole number"},
+		{"ErrSMSFrom", "sms_from", "12", "sms_from", "not a"},
+		{"ErrSMSFromSID", "sms_from", "MG123", "sms_from", "Messaging Service SID"},
+		{"ErrEmailFrom", "email_from", "care at glow", "email_from", "not a"},
+		{"ErrTooLong", "tz", strings.Repeat("x", 300), "tz", "longer than"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			form := mgrSettingsForm(app.Main, c.field, c.value)
+			form.Set("name", "Renamed While Wrong")
+			if c.field == "name" {
+				form.Set("name", c.value)
+			}
+			code, body, _ := mgrPost(admin, "/settings", form)
+			if code != http.StatusBadRequest {
+				t.Fatalf("%d, want 400", code)
+			}
+			// The error is beside the field: after its input, before the next one.
+			if !mgrBeside(body, c.errField, c.msg) {
+				t.Errorf("no error %q beside %s\n%s", c.msg, c.errField, body)
+			}
+			if !strings.Contains(body, "Nothing was saved") {
+				t.Error("the page does not say nothing was saved")
+			}
+			got, _ := app.DB.FindClinic(ctx, "main")
+			if got.Name != app.Main.Name || got.TZ != app.Main.TZ || got.Window != app.Main.Window || got.DailyCap != app.Main.DailyCap || got.SMSFrom != "" {
+				t.Errorf("a rejected form stored %+v", got)
+			}
+		})
+	}
+	form := url.Values{"name": {"Glow Skin Studio Downtown"}, "phone": {"(415) 555-0142"}, "country": {"us"}, "tz": {"America/New_York"},
+		"window_start": {"09:00"}, "window_end": {"20:00"}, "daily_cap": {"2"}, "sms_from": {"(415) 555-0150"}, "email_from": {"Care@Glow.Example"}}
+	code, _, loc := mgrPost(admin, "/settings", form)
+	if code != http.StatusSeeOther || loc != "/settings" {
+		t.Fatalf("valid settings: %d %s", code, loc)
+	}
+	got, _ := app.DB.FindClinic(ctx, "main")
+	if got.Name != "Glow Skin Studio Downtown" || got.Phone != "+14155550142" || got.TZ != "America/New_York" ||
+		got.Window.String() != "09:00-20:00" || got.DailyCap != 2 || got.EmailFallback || got.SMSFrom != "+14155550150" || got.EmailFrom != "care@glow.example" {
+		t.Errorf("stored %+v", got)
+	}
+	if _, body := mgrGet(admin, "/settings"); !strings.Contains(body, "Settings saved.") || !strings.Contains(body, "times in America/New_York") ||
+		!strings.Contains(body, `value="care@glow.example"`) {
+		t.Error("no flash, or the page still shows the old settings")
+	}
+	// Emptying a sender goes back to the server's.
+	form.Set("sms_from", "")
+	form.Set("email_from", "")
+	if code, _, _ := mgrPost(admin, "/settings", form); code != http.StatusSeeOther {
+		t.Fatalf("clearing the senders: %d", code)
+	}
+	if got, _ := app.DB.FindClinic(ctx, "main"); got.SMSFrom != "" || got.EmailFrom != "" {
+		t.Errorf("senders not cleared: %q %q", got.SMSFrom, got.EmailFrom)
+	}
+}
+
+// TestUsers: the admin adds a user and sees their sign-in link once;
+// changes roles, disables and enables; the last admin cannot lock the
+// clinic out.
+func TestUsers(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
+	mgr := app.SignIn(app.Main, aftercare.RoleManager)
+	if code, body := mgrGet(mgr, "/users"); code != http.StatusOK || strings.Contains(body, `action="/users"`) || !strings.Contains(body, "admin@main.example") {
+		t.Errorf("manager's list: %d (it must list users without the forms)", code)
+	}
+	code, body, _ := mgrPost(admin, "/users", url.Values{"email": {"Dana@Main.Example"}, "name": {"Dana  Reyes"}, "role": {"manager"}})
+	if code != http.StatusOK {
+		t.Fatalf("add: %d\n%s", code, body)
+	}
+	m := regexp.MustCompile(`<p class="secret" id="signin-link">(http://[^<]+/link/[A-Za-z0-9_-]+)</p>`).FindStringSubmatch(body)
+	if m == nil || !strings.HasPrefix(m[1], app.URL) {
+		t.Fatalf("no sign-in link shown\n%s", body)
+	}
+	dana, err := app.DB.FindUserByEmail(ctx, "dana@main.example")
+	if err != nil || dana.Name != "Dana Reyes" || dana.Role != aftercare.RoleManager || dana.ClinicID != app.Main.ID {
+		t.Fatalf("stored %+v %v", dana, err)
+	}
+	if _, body := mgrGet(admin, "/users"); strings.Contains(body, m[1]) {
+		t.Error("the link is shown again")
+	}
+	// The link works: Dana chooses a password and is signed in.
+	resp, err := http.PostForm(m[1], url.Values{"password": {"a long enough password"}, "confirm": {"a long enough password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	danaB := app.SignInAs("dana@main.example", "a long enough password")
+
+	for _, c := range []struct {
+		name  string
+		form  url.Values
+		field string
+	}{
+		{"ErrEmail", url.Values{"email": {"not-an-email"}, "name": {"X"}, "role": {"frontdesk"}}, "email"},
+		{"ErrEmailTaken", url.Values{"email": {"dana@main.example"}, "name": {"X"}, "role": {"frontdesk"}}, "email"},
+		{"ErrEmailTakenOtherClinic", url.Values{"email": {"admin@other.example"}, "name": {"X"}, "role": {"frontdesk"}}, "email"},
+		{"ErrName", url.Values{"email": {"x@main.example"}, "name": {" "}, "role": {"frontdesk"}}, "name"},
+		{"ErrRole", url.Values{"email": {"x@main.example"}, "name": {"X"}, "role": {"owner"}}, "role"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "ErrEmailTakenOtherClinic" {
+				app.User(app.Other, aftercare.RoleAdmin)
+			}
+			before, _ := app.DB.ListUsers(ctx, app.Main.ID)
+			code, body, _ := mgrPost(admin, "/users", c.form)
+			if code != http.StatusBadRequest && code != http.StatusConflict {
+				t.Errorf("%d, want 400 or 409", code)
+			}
+			if !mgrBeside(body, c.field, "") {
+				t.Errorf("no error beside %s\n%s", c.field, body)
+			}
+			if after, _ := app.DB.ListUsers(ctx, app.Main.ID); len(after) != len(before) {
+				t.Error("a rejected form stored a user")
+			}
+		})
+	}
+
+	// The only admin can neither demote nor disable themself.
+	me, _ := app.DB.FindUserByEmail(ctx, "admin@main.example")
+	for _, form := range []url.Values{{"action": {"role"}, "role": {"manager"}}, {"action": {"disable"}}} {
+		code, body, _ := mgrPost(admin, fmt.Sprintf("/users/%d", me.ID), form)
+		if code != http.StatusConflict || !strings.Contains(body, "only admin") {
+			t.Errorf("last admin %s: %d\n%s", form.Get("action"), code, body)
+		}
+	}
+	if u, _ := app.DB.FindUser(ctx, app.Main.ID, me.ID); u.Role != aftercare.RoleAdmin || !u.Active() {
+		t.Fatalf("the last admin was changed: %+v", u)
+	}
+	// With Dana as a second admin, the first may step down.
+	if code, _, _ := mgrPost(admin, fmt.Sprintf("/users/%d", dana.ID), url.Values{"action": {"role"}, "role": {"admin"}}); code != http.StatusSeeOther {
+		t.Fatalf("promote: %d", code)
+	}
+	if code, _ := mgrGet(danaB, "/settings"); code != http.StatusOK && code != http.StatusSeeOther {
+		t.Errorf("Dana after promotion: %d", code)
+	}
+	if code, _, _ := mgrPost(admin, fmt.Sprintf("/users/%d", me.ID), url.Values{"action": {"role"}, "role": {"manager"}}); code != http.StatusSeeOther {
+		t.Fatalf("step down: %d", code)
+	}
+	if code, _ := mgrGet(admin, "/settings"); code != http.StatusForbidden {
+		t.Errorf("after stepping down, settings: %d, want 403", code)
+	}
+	// Disable, then enable: a disabled user is signed out at once.
+	danaAdmin := app.SignInAs("dana@main.example", "a long enough password")
+	if code, _, _ := mgrPost(danaAdmin, fmt.Sprintf("/users/%d", me.ID), url.Values{"action": {"disable"}}); code != http.StatusSeeOther {
+		t.Fatalf("disable: %d", code)
+	}
+	if code, _ := mgrGet(admin, "/log"); code != http.StatusSeeOther {
+		t.Errorf("a disabled user's session still works: %d", code)
+	}
+	if code, body, _ := mgrPost(danaAdmin, fmt.Sprintf("/users/%d", me.ID), url.Values{"action": {"link"}}); code != http.StatusConflict {
+		t.Errorf("link for a disabled user: %d\n%s", code, body)
+	}
+	if code, _, _ := mgrPost(danaAdmin, fmt.Sprintf("/users/%d", me.ID), url.Values{"action": {"enable"}}); code != http.StatusSeeOther {
+		t.Fatalf("enable: %d", code)
+	}
+	if u, _ := app.DB.FindUser(ctx, app.Main.ID, me.ID); !u.Active() {
+		t.Error("enable did not enable")
+	}
+	code, body, _ = mgrPost(danaAdmin, fmt.Sprintf("/users/%d", me.ID), url.Values{"action": {"link"}})
+	if code != http.StatusOK || !strings.Contains(body, `id="signin-link"`) {
+		t.Errorf("new link: %d", code)
+	}
+	if code, _, _ := mgrPost(danaAdmin, "/users/999999", url.Values{"action": {"disable"}}); code != http.StatusNotFound {
+		t.Errorf("unknown user: %d, want 404", code)
+	}
+}
+
+// TestTokens: the admin creates a token and sees its secret once, and
+// revokes it.
+func TestTokens(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
+	code, body, _ := mgrPost(admin, "/tokens", url.Values{"name": {"EHR integration"}, "role": {"frontdesk"}})
+	if code != http.StatusOK {
+		t.Fatalf("create: %d\n%s", code, body)
+	}
+	m := regexp.MustCompile(`<p class="secret" id="token-secret">(act_[A-Za-z0-9_-]+)</p>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no secret shown\n%s", body)
+	}
+	tok, err := app.DB.FindToken(ctx, web.HashSecret(m[1]))
+	if err != nil || tok.ClinicID != app.Main.ID || tok.Name != "EHR integration" || tok.Role != aftercare.RoleFrontDesk || tok.CreatedBy != "admin@main.example" {
+		t.Fatalf("stored %+v %v", tok, err)
+	}
+	_, body = mgrGet(admin, "/tokens")
+	if strings.Contains(body, m[1]) || !strings.Contains(body, tok.Prefix+"…") {
+		t.Error("the list shows the secret, or not the prefix")
+	}
+	for _, c := range []struct {
+		name  string
+		form  url.Values
+		field string
+	}{
+		{"ErrName", url.Values{"name": {"  "}, "role": {"frontdesk"}}, "name"},
+		{"ErrRole", url.Values{"name": {"x"}, "role": {"root"}}, "role"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body, _ := mgrPost(admin, "/tokens", c.form)
+			if code != http.StatusBadRequest || !mgrBeside(body, c.field, "") {
+				t.Errorf("%d, no error beside %s\n%s", code, c.field, body)
+			}
+			if toks, _ := app.DB.ListTokens(ctx, app.Main.ID); len(toks) != 1 {
+				t.Errorf("a rejected form stored a token (%d)", len(toks))
+			}
+		})
+	}
+	code, _, loc := mgrPost(admin, fmt.Sprintf("/tokens/%d/revoke", tok.ID), url.Values{})
+	if code != http.StatusSeeOther || loc != "/tokens" {
+		t.Fatalf("revoke: %d %s", code, loc)
+	}
+	if got, _ := app.DB.FindToken(ctx, tok.Hash); got.RevokedAt.IsZero() {
+		t.Error("not revoked")
+	}
+	if _, body := mgrGet(admin, "/tokens"); !strings.Contains(body, "revoked") {
+		t.Error("the list does not show the token revoked")
+	}
+	if code, _, _ := mgrPost(admin, "/tokens/999999/revoke", url.Values{}); code != http.StatusNotFound {
+		t.Errorf("unknown token: %d, want 404", code)
+	}
+}
+
+// TestManagerFormsNeedCSRF: the manager's and admin's forms are refused
+// without the session's token, and change nothing.
+func TestManagerFormsNeedCSRF(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
+	for _, path := range []string{"/settings", "/tokens", "/users", "/protocols"} {
+		if code, _, _ := mgrPost(admin, path, url.Values{"csrf": {"forged"}, "name": {"X"}, "role": {"admin"}, "email": {"x@main.example"}}); code != http.StatusForbidden {
+			t.Errorf("POST %s with a forged token: %d, want 403", path, code)
+		}
+	}
+	if toks, _ := app.DB.ListTokens(ctx, app.Main.ID); len(toks) != 0 {
+		t.Error("a forged form made a token")
+	}
+}

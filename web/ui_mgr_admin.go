@@ -1,0 +1,440 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
+)
+
+// Users (the manager reads the list, the admin changes it), API tokens and
+// the clinic's settings.
+
+// UserForm is the add-a-user form as typed.
+type UserForm struct {
+	Email, Name, Role string
+}
+
+// UsersPage is the data of the "users" template.
+type UsersPage struct {
+	Users   []*aftercare.User
+	Roles   []aftercare.Role
+	CanEdit bool // the admin's forms are shown
+	Me      int64
+	Form    UserForm
+	Errors  FieldErrors
+	// LinkFor and Link are a one-time sign-in link just made: shown on
+	// this response only, never stored in the clear.
+	LinkFor *aftercare.User
+	Link    string
+	Expires string
+	Done    string // what was just done, shown above the link
+}
+
+func (s *Server) usersData(ctx context.Context, p *Principal) (*UsersPage, error) {
+	users, err := s.Store.ListUsers(ctx, p.Clinic.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &UsersPage{Users: users, Roles: aftercare.Roles, CanEdit: p.Role.AtLeast(aftercare.RoleAdmin),
+		Me: p.User.ID, Form: UserForm{Role: string(aftercare.RoleFrontDesk)}, Errors: FieldErrors{}}, nil
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
+	page, err := s.usersData(r.Context(), principal(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "users", "Users", page)
+}
+
+// userCreate adds a user and shows their one-time sign-in link, once.
+func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ctx := r.Context()
+	page, err := s.usersData(ctx, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page.Form = UserForm{Email: strings.TrimSpace(r.PostFormValue("email")), Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
+	email, err := aftercare.NormalizeEmail(page.Form.Email)
+	if len(page.Form.Email) > 254 {
+		email, err = "", aftercare.FieldErrorf("email", "an email address has at most 254 characters")
+	}
+	if err == nil && email == "" {
+		err = aftercare.FieldErrorf("email", "the email address is required: it is how they sign in")
+	}
+	addFieldError(page.Errors, err)
+	name := strings.Join(strings.Fields(page.Form.Name), " ")
+	switch {
+	case name == "":
+		page.Errors["name"] = "the name is required: colleagues see it in the list"
+	case len([]rune(name)) > 120:
+		page.Errors["name"] = "the name is longer than 120 characters"
+	}
+	role, err := aftercare.ParseRole(page.Form.Role)
+	addFieldError(page.Errors, err)
+	if len(page.Errors) > 0 {
+		s.render(w, r, http.StatusBadRequest, "users", "Users", page)
+		return
+	}
+	u := &aftercare.User{ClinicID: p.Clinic.ID, Email: email, Name: name, Role: role}
+	if err := s.Store.CreateUser(ctx, u); aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+		page.Errors["email"] = "someone already signs in with this email address (here or at another clinic)"
+		s.render(w, r, http.StatusConflict, "users", "Users", page)
+		return
+	} else if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.logger().Info("user added", "clinic", p.Clinic.ID, "user", u.ID, "role", u.Role, "by", p.Actor())
+	s.showLink(w, r, page, u, fmt.Sprintf("Added %s.", u.Name))
+}
+
+// showLink makes a one-time sign-in link for u and renders the users page
+// with it: the only time the link is shown.
+func (s *Server) showLink(w http.ResponseWriter, r *http.Request, page *UsersPage, u *aftercare.User, done string) {
+	now := s.Now()
+	path, err := CreateSignInLink(r.Context(), s.Store, u, now)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if page.Users, err = s.Store.ListUsers(r.Context(), u.ClinicID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page.Form = UserForm{Role: string(aftercare.RoleFrontDesk)}
+	page.LinkFor, page.Link = u, s.linkBase(r)+path
+	page.Expires = mgrTime(now.Add(LinkLifetime), mgrZone(principal(r).Clinic), whenLayout)
+	page.Done = done
+	s.render(w, r, http.StatusOK, "users", "Users", page)
+}
+
+// userChange changes a user's role, disables or enables them, or makes a
+// new sign-in link (form field "action"). The clinic always keeps an active
+// admin: the last one cannot be demoted or disabled.
+func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ctx := r.Context()
+	id, err := mgrID(r, "user")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.Store.FindUser(ctx, p.Clinic.ID, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.usersData(ctx, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	refuse := func(status int, msg string) {
+		page.Errors[""] = msg
+		s.render(w, r, status, "users", "Users", page)
+	}
+	// otherAdmins counts the clinic's active admins besides u.
+	otherAdmins := 0
+	for _, x := range page.Users {
+		if x.ID != u.ID && x.Active() && x.Role == aftercare.RoleAdmin {
+			otherAdmins++
+		}
+	}
+	action := r.PostFormValue("action")
+	switch action {
+	case "role":
+		role, err := aftercare.ParseRole(r.PostFormValue("role"))
+		if err != nil {
+			refuse(http.StatusBadRequest, aftercare.ErrorMessage(err))
+			return
+		}
+		if role == u.Role {
+			s.redirect(w, r, "/users", "")
+			return
+		}
+		if u.Role == aftercare.RoleAdmin && u.Active() && otherAdmins == 0 {
+			refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first, or nobody could change settings, users or tokens.", u.Name))
+			return
+		}
+		u.Role = role
+	case "disable":
+		if !u.Active() {
+			s.redirect(w, r, "/users", "")
+			return
+		}
+		if u.Role == aftercare.RoleAdmin && otherAdmins == 0 {
+			refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first.", u.Name))
+			return
+		}
+		u.DisabledAt = s.Now().UTC()
+	case "enable":
+		if u.Active() {
+			s.redirect(w, r, "/users", "")
+			return
+		}
+		u.DisabledAt = time.Time{}
+	case "link":
+		if !u.Active() {
+			refuse(http.StatusConflict, fmt.Sprintf("%s is disabled: enable them before sending a sign-in link.", u.Name))
+			return
+		}
+		s.logger().Info("sign-in link made", "clinic", p.Clinic.ID, "user", u.ID, "by", p.Actor())
+		s.showLink(w, r, page, u, "")
+		return
+	default:
+		refuse(http.StatusBadRequest, "unknown action: use the buttons of the list")
+		return
+	}
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// A disabled or re-roled user signs in again (their own session stays
+	// when admins change their own role: the role is read on every request).
+	if action == "disable" || u.ID != p.User.ID {
+		if err := s.Store.DeleteUserSessions(ctx, p.Clinic.ID, u.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.logger().Info("user changed", "clinic", p.Clinic.ID, "user", u.ID, "action", action, "role", u.Role, "by", p.Actor())
+	msg := map[string]string{
+		"role":    fmt.Sprintf("%s is now %s.", u.Name, u.Role.Label()),
+		"disable": fmt.Sprintf("%s is disabled and signed out everywhere.", u.Name),
+		"enable":  fmt.Sprintf("%s may sign in again.", u.Name),
+	}[action]
+	s.redirect(w, r, "/users", msg)
+}
+
+// TokenForm is the new-token form as typed.
+type TokenForm struct {
+	Name, Role string
+}
+
+// TokensPage is the data of the "tokens" template.
+type TokensPage struct {
+	Tokens []*aftercare.Token
+	Roles  []aftercare.Role
+	Form   TokenForm
+	Errors FieldErrors
+	// Secret and Made are a token just created: the secret is shown on
+	// this response only.
+	Secret string
+	Made   *aftercare.Token
+}
+
+func (s *Server) tokensData(ctx context.Context, p *Principal) (*TokensPage, error) {
+	list, err := s.Store.ListTokens(ctx, p.Clinic.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &TokensPage{Tokens: list, Roles: aftercare.Roles, Form: TokenForm{Role: string(aftercare.RoleFrontDesk)}, Errors: FieldErrors{}}, nil
+}
+
+func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
+	page, err := s.tokensData(r.Context(), principal(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "tokens", "API tokens", page)
+}
+
+func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ctx := r.Context()
+	page, err := s.tokensData(ctx, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page.Form = TokenForm{Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
+	name := strings.TrimSpace(page.Form.Name)
+	if len([]rune(name)) > 100 {
+		page.Errors["name"] = "the name is longer than 100 characters"
+	}
+	if _, err := aftercare.ParseRole(page.Form.Role); err != nil {
+		addFieldError(page.Errors, err)
+	}
+	if len(page.Errors) == 0 {
+		secret, t, err := CreateToken(ctx, s.Store, p.Clinic.ID, name, aftercare.Role(page.Form.Role), p.User.Email)
+		if err == nil {
+			s.logger().Info("token created", "clinic", p.Clinic.ID, "token", t.ID, "role", t.Role, "by", p.Actor())
+			if page.Tokens, err = s.Store.ListTokens(ctx, p.Clinic.ID); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			page.Secret, page.Made, page.Form = secret, t, TokenForm{Role: string(aftercare.RoleFrontDesk)}
+			s.render(w, r, http.StatusOK, "tokens", "API tokens", page)
+			return
+		}
+		if !addFieldError(page.Errors, err) {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusBadRequest, "tokens", "API tokens", page)
+}
+
+func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	id, err := mgrID(r, "token")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Store.RevokeToken(r.Context(), p.Clinic.ID, id, s.Now().UTC()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.logger().Info("token revoked", "clinic", p.Clinic.ID, "token", id, "by", p.Actor())
+	s.redirect(w, r, "/tokens", "The token is revoked: requests that use it are refused from now on.")
+}
+
+// SettingsForm is the clinic settings form as typed.
+type SettingsForm struct {
+	Name, Phone, Country, TZ string
+	WindowStart, WindowEnd   string
+	DailyCap                 string
+	EmailFallback            bool
+	SMSFrom, EmailFrom       string // the clinic's own senders; "" for the server's
+}
+
+// SettingsPage is the data of the "settings" template.
+type SettingsPage struct {
+	Form   SettingsForm
+	Errors FieldErrors
+	Zones  []string
+	Clinic *aftercare.Clinic
+	// Twilio says whether this server texts through Twilio (its status
+	// webhook is wired only then); without it SMS go to the outbox file.
+	Twilio bool
+}
+
+// settingsZones are offered as suggestions; any IANA zone is accepted.
+var settingsZones = []string{"America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+	"America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Vancouver",
+	"America/Mexico_City", "America/Puerto_Rico", "Europe/London", "Europe/Dublin", "Europe/Madrid",
+	"Europe/Paris", "Europe/Berlin", "Australia/Sydney", "UTC"}
+
+// settingsMax bounds every settings field, so no validator is handed a
+// megabyte.
+const settingsMax = 200
+
+func (s *Server) settingsData(c *aftercare.Clinic) *SettingsPage {
+	sms := c.SMSFrom
+	if !strings.HasPrefix(sms, "MG") {
+		sms = aftercare.DisplayPhone(sms)
+	}
+	return &SettingsPage{Clinic: c, Errors: FieldErrors{}, Zones: settingsZones, Twilio: s.Twilio != nil,
+		Form: SettingsForm{Name: c.Name, Phone: aftercare.DisplayPhone(c.Phone), Country: c.Country, TZ: c.TZ,
+			WindowStart: c.Window.Start.String(), WindowEnd: c.Window.End.String(),
+			DailyCap: strconv.Itoa(c.DailyCap), EmailFallback: c.EmailFallback, SMSFrom: sms, EmailFrom: c.EmailFrom}}
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "settings", "Clinic settings", s.settingsData(principal(r).Clinic))
+}
+
+// settingsSave checks every setting, shows each problem beside its field,
+// and saves only when all are right (scheduler.Service.UpdateClinic checks
+// them again and saves all or nothing).
+func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	page := s.settingsData(p.Clinic)
+	e := page.Errors
+	field := func(name string) string {
+		v := strings.TrimSpace(r.PostFormValue(name))
+		if len(v) > settingsMax {
+			e[name] = fmt.Sprintf("this is longer than %d characters", settingsMax)
+		}
+		return v
+	}
+	f := SettingsForm{Name: field("name"), Phone: field("phone"), Country: strings.ToUpper(field("country")), TZ: field("tz"),
+		WindowStart: field("window_start"), WindowEnd: field("window_end"), DailyCap: field("daily_cap"),
+		EmailFallback: r.PostFormValue("email_fallback") != "", SMSFrom: field("sms_from"), EmailFrom: field("email_from")}
+	page.Form = f
+	if len(e) > 0 {
+		s.render(w, r, http.StatusBadRequest, "settings", "Clinic settings", page)
+		return
+	}
+	if f.Name == "" {
+		e["name"] = "the clinic needs a name: it is named in every message"
+	}
+	countryOK := len(f.Country) == 2 && strings.Trim(f.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
+	if !countryOK {
+		e["country"] = "write the two-letter country code, e.g. US, CA or GB"
+	} else if _, err := aftercare.NormalizePhone(f.Phone, f.Country); err != nil {
+		addFieldError(e, err)
+	}
+	if _, err := aftercare.LoadZone(f.TZ); err != nil {
+		addFieldError(e, err)
+	}
+	start, err1 := aftercare.ParseClock(f.WindowStart)
+	end, err2 := aftercare.ParseClock(f.WindowEnd)
+	if err1 != nil {
+		e["window_start"] = aftercare.ErrorMessage(err1)
+	}
+	if err2 != nil {
+		e["window_end"] = aftercare.ErrorMessage(err2)
+	}
+	if err1 == nil && err2 == nil {
+		addFieldError(e, (aftercare.Window{Start: start, End: end}).Validate())
+	}
+	if n, err := strconv.Atoi(f.DailyCap); err != nil {
+		e["daily_cap"] = fmt.Sprintf("%q is not a whole number", f.DailyCap)
+	} else if n < 1 || n > 50 {
+		e["daily_cap"] = fmt.Sprintf("the daily cap must be between 1 and 50 messages, got %d", n)
+	}
+	// The senders, by the clinic's own rules (on a copy, one at a time, so
+	// each problem lands beside its own field).
+	if f.SMSFrom != "" && countryOK {
+		probe := *p.Clinic
+		probe.SMSFrom, probe.EmailFrom = f.SMSFrom, ""
+		if !strings.HasPrefix(f.SMSFrom, "MG") {
+			n, err := aftercare.NormalizePhone(f.SMSFrom, f.Country)
+			if err != nil {
+				e["sms_from"] = aftercare.ErrorMessage(err)
+			}
+			probe.SMSFrom = n
+		}
+		if e["sms_from"] == "" {
+			addFieldError(e, probe.Validate())
+		}
+	}
+	if f.EmailFrom != "" {
+		probe := *p.Clinic
+		probe.SMSFrom, probe.EmailFrom = "", strings.ToLower(f.EmailFrom)
+		addFieldError(e, probe.Validate())
+	}
+	if len(e) == 0 {
+		window := f.WindowStart + "-" + f.WindowEnd
+		fallback := "no"
+		if f.EmailFallback {
+			fallback = "yes"
+		}
+		_, err := s.Service.UpdateClinic(r.Context(), p.Clinic.Slug, scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
+			Country: &f.Country, TZ: &f.TZ, Window: &window, DailyCap: &f.DailyCap, EmailFallback: &fallback,
+			SMSFrom: &f.SMSFrom, EmailFrom: &f.EmailFrom})
+		if err == nil {
+			s.logger().Info("clinic settings changed", "clinic", p.Clinic.ID, "by", p.Actor())
+			s.redirect(w, r, "/settings", "Settings saved.")
+			return
+		}
+		if !addFieldError(e, err) {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusBadRequest, "settings", "Clinic settings", page)
+}
