@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +37,46 @@ func scanMessage(s scanner) (*aftercare.Message, error) {
 // read the next page. It returns EINVALID when f.ClinicID is 0, f.Limit is
 // negative, or a status or the channel is unknown.
 func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
+	if len(f.Statuses) > 1 && f.Limit > 0 && f.EnrollmentID == 0 && f.PatientID == 0 {
+		return db.listByStatuses(ctx, f)
+	}
+	return db.listMessages(ctx, f)
+}
+
+// listByStatuses pages through several states at once as one query per
+// state merged in (send_at, id) order: each is a range of
+// messages_log_status, read no further than the page, where one query with
+// status IN (...) makes SQLite walk the clinic's whole log to fill a page of
+// rare states.
+func (db *DB) listByStatuses(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
+	var all []*aftercare.Message
+	seen := map[aftercare.Status]bool{}
+	for _, st := range f.Statuses {
+		if seen[st] {
+			continue
+		}
+		seen[st] = true
+		one := f
+		one.Statuses = []aftercare.Status{st}
+		ms, err := db.listMessages(ctx, one)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ms...)
+	}
+	slices.SortFunc(all, func(a, b *aftercare.Message) int {
+		if c := a.SendAt.Compare(b.SendAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if len(all) > f.Limit {
+		all = all[:f.Limit]
+	}
+	return all, nil
+}
+
+func (db *DB) listMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
 	if f.ClinicID == 0 {
 		return nil, invalid("listing messages needs a clinic")
 	}
