@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -161,9 +162,18 @@ func LoadZone(name string) (*time.Location, error) {
 	case "Local":
 		return nil, FieldErrorf("tz", "\"Local\" depends on the server; give the patient's IANA zone, e.g. America/New_York")
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
 		return nil, FieldErrorf("tz", "unknown time zone %q: give an IANA name such as America/New_York or Europe/London", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches the zones LoadZone loaded (time.LoadLocation reads and parses
+// the zone file every time: twice per row of an import). Only valid names
+// are kept, so it holds at most the few hundred IANA zones.
+var zones sync.Map // name -> *time.Location

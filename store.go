@@ -82,6 +82,9 @@ type EnrollmentStore interface {
 	FindPatient(ctx context.Context, clinicID, id int64) (*Patient, error)
 	// FindPatientByMatchKey returns the patient with that MatchKey. ENOTFOUND.
 	FindPatientByMatchKey(ctx context.Context, clinicID int64, key string) (*Patient, error)
+	// FindPatientsByMatchKey returns the patients whose MatchKey is one of
+	// keys, by MatchKey; keys of no patient are absent from the map.
+	FindPatientsByMatchKey(ctx context.Context, clinicID int64, keys []string) (map[string]*Patient, error)
 	// CancelEnrollment marks the enrollment cancelled and every pending
 	// message of it cancelled, and returns how many messages it cancelled.
 	// Cancelling a cancelled enrollment changes nothing and returns 0.

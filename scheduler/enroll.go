@@ -36,6 +36,37 @@ type EnrollResult struct {
 // prepare validates req and plans its messages. Errors are EINVALID and
 // name the field to fix.
 func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time) (*aftercare.NewEnrollment, error) {
+	c, err := s.check(ctx, clinic, req, now, func(ctx context.Context, slug string) (*Compiled, error) {
+		return s.Protocol(ctx, clinic.ID, slug, 0)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var busy []Busy
+	old, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, c.patient.MatchKey())
+	if err == nil {
+		if busy, err = s.busy(ctx, clinic.ID, old.ID, 0); err != nil {
+			return nil, err
+		}
+	} else if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		return nil, err
+	}
+	return c.plan(clinic, old, busy, now)
+}
+
+// checked is an enrollment request that passed validation.
+type checked struct {
+	patient *aftercare.Patient // as entered, with the consent given now
+	cp      *Compiled
+	treated time.Time
+	source  string
+	key     string // the enrollment's Key
+}
+
+// check validates req; protocol finds the latest version of a slug. Errors
+// are EINVALID and name the field to fix.
+func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time,
+	protocol func(ctx context.Context, slug string) (*Compiled, error)) (*checked, error) {
 	name, err := aftercare.ValidateName(req.Name)
 	if err != nil {
 		return nil, err
@@ -71,7 +102,7 @@ func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req Enr
 	if strings.TrimSpace(req.Protocol) == "" {
 		return nil, aftercare.FieldErrorf("protocol", "choose a protocol; `aftercare protocols` lists them")
 	}
-	cp, err := s.Protocol(ctx, clinic.ID, strings.TrimSpace(req.Protocol), 0)
+	cp, err := protocol(ctx, strings.TrimSpace(req.Protocol))
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +121,17 @@ func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req Enr
 	if req.EmailConsent {
 		p.EmailConsent = aftercare.Consent{At: now, Source: source}
 	}
+	return &checked{patient: p, cp: cp, treated: treated, source: source, key: enrollmentKey(p, cp.Slug, treated)}, nil
+}
 
-	// The daily cap counts the patient's messages from other enrollments,
-	// and consent given before still holds.
-	var busy []Busy
+// plan plans c's messages for the patient the store will match it with:
+// old (nil for a new patient), whose consent given before still holds and
+// whose opt-outs count, and who already has the messages busy, which count
+// toward the daily cap.
+func (c *checked) plan(clinic *aftercare.Clinic, old *aftercare.Patient, busy []Busy, now time.Time) (*aftercare.NewEnrollment, error) {
+	p := c.patient
 	plannedFor := *p
-	if old, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, p.MatchKey()); err == nil {
+	if old != nil {
 		if !plannedFor.SMSConsent.Given() {
 			plannedFor.SMSConsent = old.SMSConsent
 		}
@@ -103,24 +139,18 @@ func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req Enr
 			plannedFor.EmailConsent = old.EmailConsent
 		}
 		plannedFor.SMSOptOutAt, plannedFor.EmailOptOut = old.SMSOptOutAt, old.EmailOptOut
-		if busy, err = s.busy(ctx, clinic.ID, old.ID, 0); err != nil {
-			return nil, err
-		}
-	} else if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
-		return nil, err
 	}
-
 	msgs, err := Expand(Plan{
-		Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: &plannedFor,
-		TreatedAt: treated, Now: now, Busy: busy,
+		Protocol: c.cp.Protocol, Renderer: c.cp.Renderer, Clinic: clinic, Patient: &plannedFor,
+		TreatedAt: c.treated, Now: now, Busy: busy,
 	})
 	if err != nil {
 		return nil, err
 	}
 	e := &aftercare.Enrollment{
-		ClinicID: clinic.ID, ProtocolID: cp.ID, ProtocolSlug: cp.Slug, ProtocolVersion: cp.Version,
-		TreatedAt: treated, Status: aftercare.EnrollmentActive,
-		Key: enrollmentKey(p, cp.Slug, treated), Source: source,
+		ClinicID: clinic.ID, ProtocolID: c.cp.ID, ProtocolSlug: c.cp.Slug, ProtocolVersion: c.cp.Version,
+		TreatedAt: c.treated, Status: aftercare.EnrollmentActive,
+		Key: c.key, Source: c.source,
 	}
 	return &aftercare.NewEnrollment{Patient: p, Enrollment: e, Messages: msgs}, nil
 }

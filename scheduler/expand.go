@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -171,7 +172,7 @@ func stepTimes(st *aftercare.Step, treatedAt, day0 time.Time, loc *time.Location
 		t, moved := aftercare.WallTime(loc, w.Year(), w.Month(), w.Day(), tm.At.Hour(), tm.At.Minute())
 		return []time.Time{t}, [][]string{dstNote(moved, tm.At, t.In(loc))}, nil
 	case aftercare.TimingEvery:
-		sched, err := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(tm.Cron)
+		sched, err := parseCron(tm.Cron)
 		if err != nil {
 			return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q: bad schedule %q: %v", st.Key, tm.Cron, err)
 		}
@@ -198,6 +199,23 @@ func stepTimes(st *aftercare.Step, treatedAt, day0 time.Time, loc *time.Location
 		return times, notes, nil
 	}
 	return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q has no timing", st.Key)
+}
+
+// schedules caches parseCron's schedules, which are read only once parsed:
+// an import expands the same few schedules for every row.
+var schedules sync.Map // spec -> cron.Schedule
+
+// parseCron parses a step's five-field schedule.
+func parseCron(spec string) (cron.Schedule, error) {
+	if s, ok := schedules.Load(spec); ok {
+		return s.(cron.Schedule), nil
+	}
+	s, err := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	schedules.Store(spec, s)
+	return s, nil
 }
 
 func dstNote(moved bool, want aftercare.Clock, got time.Time) []string {

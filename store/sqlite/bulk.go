@@ -57,6 +57,19 @@ func (b *bulk) add(ctx context.Context, vals ...any) error {
 	return nil
 }
 
+// added is add for a row its caller appended to b.args itself (which spares
+// a slice of values per row).
+func (b *bulk) added(ctx context.Context) error {
+	if len(b.args) != (b.rows+1)*b.cols {
+		panic("sqlite: bulk insert: wrong number of values")
+	}
+	b.rows++
+	if b.rows == b.per {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
 // flush writes the buffered rows.
 func (b *bulk) flush(ctx context.Context) error {
 	if b.rows == 0 {

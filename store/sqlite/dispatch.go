@@ -17,7 +17,7 @@ var _ aftercare.DispatchStore = (*DB)(nil)
 // claimColumns reads a message with its patient, clinic and enrollment state.
 var claimColumns = messageColumns + `, ` + prefixed("p", patientColumns) + `, ` + prefixed("c", clinicColumns) + `, e.status`
 
-// claimFrom joins a message's patient, clinic and enrollment. CROSS JOIN
+// claimFrom joins a message's patient, clinic, enrollment and text. CROSS JOIN
 // is SQLite's inner join that keeps the written order of the loops:
 // messages stay the outer loop, read through the partial index of the
 // status asked for (messages_due, messages_unknown) in ORDER BY order, so a
@@ -29,7 +29,7 @@ var claimColumns = messageColumns + `, ` + prefixed("p", patientColumns) + `, ` 
 const claimFrom = ` FROM messages m
 	CROSS JOIN patients p ON p.id = m.patient_id
 	CROSS JOIN clinics c ON c.id = m.clinic_id
-	CROSS JOIN enrollments e ON e.id = m.enrollment_id`
+	CROSS JOIN enrollments e ON e.id = m.enrollment_id` + messageText
 
 func prefixed(alias, cols string) string {
 	parts := strings.Split(cols, ",")
@@ -161,9 +161,12 @@ const recordOutcome = `UPDATE messages SET status = ?, next_attempt_at = COALESC
 const insertAttempt = `INSERT INTO attempts (clinic_id, message_id, number, at, channel, sender, provider_id,
 	provider_status, error_code, error, latency_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-const insertFallback = `INSERT OR IGNORE INTO messages (clinic_id, enrollment_id, patient_id, step_key, occurrence,
-	channel, lang, status, send_at, expires_at, note, subject, body, segments, attempts, next_attempt_at,
-	created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`
+const (
+	insertFallback = `INSERT OR IGNORE INTO messages (clinic_id, enrollment_id, patient_id, step_key, occurrence,
+	channel, lang, status, send_at, expires_at, note, text_id, segments, attempts, next_attempt_at,
+	created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, 0, 0, ?, ?, ?)`
+	deleteText = `DELETE FROM message_texts WHERE id = ?`
+)
 
 func execAttempt(ctx context.Context, tx *sqlx.Tx, a *aftercare.Attempt) error {
 	number := a.Number
@@ -210,10 +213,24 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 			}
 		}
 		if f := o.Fallback; f != nil {
-			if _, err := tx.ExecContext(ctx, insertFallback, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
-				string(f.Channel), f.Lang, ts(norm(f.SendAt)), ts(norm(f.ExpiresAt)), f.Note, f.Subject, f.Body,
-				ts(norm(f.NextAttemptAt)), ts(now), ts(now)); err != nil {
+			texts := newTextWriter(tx)
+			defer texts.close()
+			textID, err := texts.stored(ctx, f.Subject, f.Body)
+			if err != nil {
 				return err
+			}
+			res, err := tx.ExecContext(ctx, insertFallback, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
+				string(f.Channel), f.Lang, ts(norm(f.SendAt)), ts(norm(f.ExpiresAt)), f.Note, textID,
+				ts(norm(f.NextAttemptAt)), ts(now), ts(now))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 { // the fallback was planned already: its text is not needed
+				if _, err := tx.ExecContext(ctx, deleteText, textID); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -242,7 +259,7 @@ func (db *DB) Release(ctx context.Context, owner string, ids []int64) error {
 // abandonedClaims reads every sending message through messages_sending
 // (a claim is abandoned when it is old, or when its owner is an earlier run
 // of this instance).
-const abandonedClaims = `SELECT ` + messageColumns + ` FROM messages m WHERE m.status = 'sending'
+const abandonedClaims = `SELECT ` + messageColumns + ` FROM messages m` + messageText + ` WHERE m.status = 'sending'
 	AND (m.claimed_at < ? OR (? <> '' AND substr(m.claimed_by, 1, length(?)) = ? AND m.claimed_by <> ?))`
 
 // MarkUnknown moves abandoned claims to unknown, records why as an attempt,
@@ -458,14 +475,27 @@ func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*a
 	return out, dbError("list attempts", rows.Err())
 }
 
+// dailyStats reads one range of messages_log_status per state: the IN list
+// names every state so that SQLite can use the index, whose second column
+// is the state (migration 0003 dropped the one without it).
+var dailyStats = `SELECT substr(send_at, 1, 10) AS day, status, count(*) FROM messages
+	WHERE clinic_id = ? AND status IN ('` + strings.Join(statusNames(), "', '") + `') AND send_at >= ? AND send_at < ?
+	GROUP BY day, status ORDER BY day, status`
+
+func statusNames() []string {
+	names := make([]string, len(aftercare.Statuses))
+	for i, s := range aftercare.Statuses {
+		names[i] = string(s)
+	}
+	return names
+}
+
 // DailyStats counts a clinic's messages per UTC send day and state.
 func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]aftercare.DayStat, error) {
 	if until.IsZero() {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	rows, err := db.reader.QueryxContext(ctx, `SELECT substr(send_at, 1, 10) AS day, status, count(*) FROM messages
-		WHERE clinic_id = ? AND send_at >= ? AND send_at < ? GROUP BY day, status ORDER BY day, status`,
-		clinicID, formatTime(norm(since)), formatTime(norm(until)))
+	rows, err := db.reader.QueryxContext(ctx, dailyStats, clinicID, formatTime(norm(since)), formatTime(norm(until)))
 	if err != nil {
 		return nil, dbError("daily stats", err)
 	}

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -94,6 +96,49 @@ func (db *DB) FindPatientByMatchKey(ctx context.Context, clinicID int64, key str
 	return p, nil
 }
 
+// FindPatientsByMatchKey returns the clinic's patients whose
+// aftercare.Patient.MatchKey is one of keys, by MatchKey, with a few IN (...)
+// queries however many keys there are; keys of no patient are absent.
+func (db *DB) FindPatientsByMatchKey(ctx context.Context, clinicID int64, keys []string) (map[string]*aftercare.Patient, error) {
+	found := make(map[string]*aftercare.Patient)
+	err := chunks(dedupe(keys), func(keys []string) error {
+		q, args, err := sqlx.In(batchPatientsMK, clinicID, keys)
+		if err != nil {
+			return err
+		}
+		rows, err := db.reader.QueryxContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, mk, err := scanPatientMK(rows)
+			if err != nil {
+				return err
+			}
+			found[mk] = p
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, dbError("find patients", err)
+	}
+	return found, nil
+}
+
+// scanPatientMK scans patientColumns and match_key.
+func scanPatientMK(s scanner) (*aftercare.Patient, string, error) {
+	var p aftercare.Patient
+	var mk string
+	err := s.Scan(&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
+		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
+		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt), &mk)
+	if err != nil {
+		return nil, "", err
+	}
+	return &p, mk, nil
+}
+
 // Enroll writes ne's patient, enrollment and messages in one transaction, as
 // store.go's EnrollmentStore describes: the patient is matched by MatchKey
 // (and then gains the new zone and language and any consent or opt-out it did
@@ -159,7 +204,7 @@ type enrollItem struct {
 	created  bool
 	patient  *patientState         // the patient as stored after the batch
 	enroll   *aftercare.Enrollment // the enrollment as stored
-	firstMsg int64                 // ID of ne.Messages[0] when created
+	msgIDs   []int64               // IDs of ne.Messages when created
 }
 
 // apply fills the caller's structs once the transaction has committed.
@@ -172,7 +217,7 @@ func (it *enrollItem) apply(now time.Time) {
 		return
 	}
 	for k, m := range it.ne.Messages {
-		m.ID = it.firstMsg + int64(k)
+		m.ID = it.msgIDs[k]
 		m.ClinicID, m.EnrollmentID, m.PatientID = it.clinicID, it.enroll.ID, it.enroll.PatientID
 		m.SendAt, m.ExpiresAt, m.NextAttemptAt = plannedTimes(m)
 		m.CreatedAt, m.UpdatedAt = now, now
@@ -346,7 +391,7 @@ var (
 	enrollmentInsertColumns = []string{"id", "clinic_id", "patient_id", "protocol_id", "treated_at", "status",
 		"idem_key", "source", "created_at", "updated_at", "cancelled_at"}
 	messageInsertColumns = []string{"id", "clinic_id", "enrollment_id", "patient_id", "step_key", "occurrence",
-		"channel", "lang", "status", "send_at", "expires_at", "note", "subject", "body", "segments",
+		"channel", "lang", "status", "send_at", "expires_at", "note", "text_id", "segments",
 		"next_attempt_at", "created_at", "updated_at"}
 )
 
@@ -388,16 +433,12 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	addPatients := func(rows *sqlx.Rows) error {
 		defer rows.Close()
 		for rows.Next() {
-			var p aftercare.Patient
-			var mk string
-			err := rows.Scan(&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
-				(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
-				(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt), &mk)
+			p, mk, err := scanPatientMK(rows)
 			if err != nil {
 				return err
 			}
 			if byID[p.ID] == nil {
-				st := &patientState{p: p}
+				st := &patientState{p: *p}
 				byID[p.ID] = st
 				byMatch[ckey{p.ClinicID, mk}] = st
 			}
@@ -550,8 +591,6 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 		e.CreatedAt, e.UpdatedAt, e.CancelledAt = now, now, time.Time{}
 		nextEnrollment++
 		it.created, it.enroll, it.patient = true, &e, st
-		it.firstMsg = nextMessage
-		nextMessage += int64(len(ne.Messages))
 		stored[k] = &storedEnrollment{e: &e, patient: st}
 		newEnrollments = append(newEnrollments, it)
 	}
@@ -594,8 +633,6 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	}
 	eb := newBulk(tx, "enrollments", enrollmentInsertColumns)
 	defer eb.close()
-	mb := newBulk(tx, "messages", messageInsertColumns)
-	defer mb.close()
 	for _, it := range newEnrollments {
 		e := it.enroll
 		err := eb.add(ctx, e.ID, e.ClinicID, e.PatientID, e.ProtocolID, ts(e.TreatedAt), e.Status, e.Key, e.Source,
@@ -607,12 +644,54 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	if err := eb.flush(ctx); err != nil {
 		return err
 	}
+
+	// Messages get their IDs in (send time, batch order) order, so that the
+	// batch's entries go into the indexes kept in send time order
+	// (messages_due, messages_log_status) as ascending runs rather than at
+	// random: each index page is visited once per batch, not once per
+	// message. Within an enrollment, whose plan is in send time order, IDs
+	// still follow the plan.
+	type planned struct {
+		it   *enrollItem
+		k    int
+		seq  int // batch order
+		send time.Time
+	}
+	var all []planned
 	for _, it := range newEnrollments {
-		e := it.enroll
+		it.msgIDs = make([]int64, len(it.ne.Messages))
 		for k, m := range it.ne.Messages {
-			if err := mb.add(ctx, messageArgs(it.firstMsg+int64(k), e, m, nowS)...); err != nil {
-				return err
-			}
+			all = append(all, planned{it, k, len(all), m.SendAt})
+		}
+	}
+	slices.SortFunc(all, func(a, b planned) int {
+		if c := a.send.Compare(b.send); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	texts := newTextWriter(tx)
+	defer texts.close()
+	textIDs := make([]int64, len(all))
+	for i, pm := range all {
+		m := pm.it.ne.Messages[pm.k]
+		id, err := texts.id(ctx, m.Subject, m.Body)
+		if err != nil {
+			return err
+		}
+		textIDs[i] = id
+	}
+	if err := texts.flush(ctx); err != nil {
+		return err
+	}
+	mb := newBulk(tx, "messages", messageInsertColumns)
+	defer mb.close()
+	for i, pm := range all {
+		id := nextMessage + int64(i)
+		pm.it.msgIDs[pm.k] = id
+		mb.args = messageArgs(mb.args, id, pm.it.enroll, pm.it.ne.Messages[pm.k], textIDs[i], nowS)
+		if err := mb.added(ctx); err != nil {
+			return err
 		}
 	}
 	return mb.flush(ctx)
@@ -625,12 +704,13 @@ type storedEnrollment struct {
 	patient *patientState
 }
 
-// messageArgs returns the values of messageInsertColumns for m, planned for e.
-func messageArgs(id int64, e *aftercare.Enrollment, m *aftercare.Message, nowS string) []any {
+// messageArgs appends to dst the values of messageInsertColumns for m,
+// planned for e, its text stored as message_texts row textID.
+func messageArgs(dst []any, id int64, e *aftercare.Enrollment, m *aftercare.Message, textID int64, nowS string) []any {
 	send, expires, next := plannedTimes(m)
-	return []any{id, e.ClinicID, e.ID, e.PatientID, m.StepKey, int64(m.Occurrence), string(m.Channel), m.Lang,
-		string(m.Status), formatTime(send), ts(expires), m.Note, m.Subject, m.Body, int64(m.Segments), ts(next),
-		nowS, nowS}
+	return append(dst, id, e.ClinicID, e.ID, e.PatientID, m.StepKey, int64(m.Occurrence), string(m.Channel), m.Lang,
+		string(m.Status), formatTime(send), ts(expires), m.Note, textID, int64(m.Segments), ts(next),
+		nowS, nowS)
 }
 
 // dedupe returns xs without repeats, in first-seen order.

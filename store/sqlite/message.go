@@ -14,10 +14,17 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
+// messageColumns are a message's columns, read from messages m and its text
+// t (join messageText): message_texts' row, or for a message written before
+// migration 0003 the text it holds itself.
 const messageColumns = `m.id, m.clinic_id, m.enrollment_id, m.patient_id, m.step_key, m.occurrence, m.channel,
-	m.lang, m.status, m.send_at, m.expires_at, m.note, m.subject, m.body, m.segments, m.attempts,
-	m.next_attempt_at, m.claimed_at, m.claimed_by, m.sent_at, m.delivered_at, m.sender, m.provider_id,
-	m.provider_status, m.error_code, m.error, m.created_at, m.updated_at`
+	m.lang, m.status, m.send_at, m.expires_at, m.note, COALESCE(t.subject, m.subject), COALESCE(t.body, m.body),
+	m.segments, m.attempts, m.next_attempt_at, m.claimed_at, m.claimed_by, m.sent_at, m.delivered_at, m.sender,
+	m.provider_id, m.provider_status, m.error_code, m.error, m.created_at, m.updated_at`
+
+// messageText joins a message's text for messageColumns. A LEFT JOIN keeps
+// messages the outer loop, in the order of the index that finds them.
+const messageText = ` LEFT JOIN message_texts t ON t.id = m.text_id`
 
 func scanMessage(s scanner) (*aftercare.Message, error) {
 	var m aftercare.Message
@@ -37,8 +44,14 @@ func scanMessage(s scanner) (*aftercare.Message, error) {
 // read the next page. It returns EINVALID when f.ClinicID is 0, f.Limit is
 // negative, or a status or the channel is unknown.
 func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
-	if len(f.Statuses) > 1 && f.Limit > 0 && f.EnrollmentID == 0 && f.PatientID == 0 {
-		return db.listByStatuses(ctx, f)
+	if f.EnrollmentID == 0 && f.PatientID == 0 {
+		switch {
+		case len(f.Statuses) == 0: // the whole log, which has no index of its own (migration 0003)
+			f.Statuses = aftercare.Statuses
+			return db.listByStatuses(ctx, f)
+		case len(f.Statuses) > 1 && f.Limit > 0:
+			return db.listByStatuses(ctx, f)
+		}
 	}
 	return db.listMessages(ctx, f)
 }
@@ -70,7 +83,7 @@ func (db *DB) listByStatuses(ctx context.Context, f aftercare.MessageFilter) ([]
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	if len(all) > f.Limit {
+	if f.Limit > 0 && len(all) > f.Limit {
 		all = all[:f.Limit]
 	}
 	return all, nil
@@ -87,13 +100,14 @@ func (db *DB) listMessages(ctx context.Context, f aftercare.MessageFilter) ([]*a
 		return nil, aftercare.FieldErrorf("channel", "unknown channel %q: use sms or email", f.Channel)
 	}
 	var q strings.Builder
-	q.WriteString(`SELECT ` + messageColumns + ` FROM messages m`)
+	q.WriteString(`SELECT ` + messageColumns + ` FROM messages m` + messageText)
 	if f.ProtocolSlug != "" {
 		q.WriteString(` JOIN enrollments e ON e.id = m.enrollment_id JOIN protocols p ON p.id = e.protocol_id`)
 	}
-	if f.EnrollmentID != 0 {
-		// The unary + keeps SQLite off messages_log, which would read every
-		// message of the clinic to skip a sort of one enrollment's few.
+	if f.EnrollmentID != 0 || f.PatientID != 0 {
+		// The unary + keeps SQLite off messages_log_status, which would read
+		// every message of the clinic (in the states asked for) to skip a
+		// sort of one enrollment's or one patient's few.
 		q.WriteString(` WHERE +m.clinic_id = ?`)
 	} else {
 		q.WriteString(` WHERE m.clinic_id = ?`)
@@ -107,7 +121,10 @@ func (db *DB) listMessages(ctx context.Context, f aftercare.MessageFilter) ([]*a
 		and(`m.enrollment_id = ?`, f.EnrollmentID)
 	}
 	if f.PatientID != 0 {
-		and(`m.patient_id = ?`, f.PatientID)
+		// Through enrollments_patient and the messages' natural key: there
+		// is no index of messages by patient (migration 0003).
+		and(`m.patient_id = ? AND m.enrollment_id IN (SELECT pe.id FROM enrollments pe WHERE pe.clinic_id = ? AND pe.patient_id = ?)`,
+			f.PatientID, f.ClinicID, f.PatientID)
 	}
 	if len(f.Statuses) > 0 {
 		marks := make([]string, len(f.Statuses))
@@ -160,9 +177,14 @@ func (db *DB) listMessages(ctx context.Context, f aftercare.MessageFilter) ([]*a
 const (
 	rescheduleEnrollment = `UPDATE enrollments SET treated_at = ?, idem_key = ?, updated_at = ? WHERE id = ?`
 	enrollmentByKey      = `SELECT id FROM enrollments WHERE clinic_id = ? AND idem_key = ?`
-	enrollmentMessages   = `SELECT ` + messageColumns + ` FROM messages m WHERE m.enrollment_id = ? ORDER BY m.id`
-	replanMessage        = `UPDATE messages SET status = ?, lang = ?, send_at = ?, expires_at = ?, next_attempt_at = ?,
-	note = ?, subject = ?, body = ?, segments = ?, updated_at = ?
+	enrollmentMessages   = `SELECT ` + messageColumns + ` FROM messages m` + messageText + ` WHERE m.enrollment_id = ? ORDER BY m.id`
+	// replanMessage keeps the message's text; replanMessageText gives it
+	// another (and empties a pre-0003 message's own text columns).
+	replanMessage = `UPDATE messages SET status = ?, lang = ?, send_at = ?, expires_at = ?, next_attempt_at = ?,
+	note = ?, segments = ?, updated_at = ?
+WHERE id = ?`
+	replanMessageText = `UPDATE messages SET status = ?, lang = ?, send_at = ?, expires_at = ?, next_attempt_at = ?,
+	note = ?, segments = ?, updated_at = ?, text_id = ?, subject = '', body = ''
 WHERE id = ?`
 	unplanMessage = `UPDATE messages SET status = 'cancelled', note = ?, updated_at = ? WHERE id = ?`
 )
@@ -253,6 +275,13 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			return err
 		}
 		defer replan.Close()
+		replanText, err := tx.PrepareContext(ctx, replanMessageText)
+		if err != nil {
+			return err
+		}
+		defer replanText.Close()
+		texts := newTextWriter(tx)
+		defer texts.close()
 		ins := newBulk(tx, "messages", messageInsertColumns)
 		insert, err := tx.PrepareContext(ctx, ins.query(1))
 		if err != nil {
@@ -266,7 +295,11 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			tw := twins[id]
 			switch {
 			case tw == nil:
-				args := messageArgs(0, cur, m, atS)
+				textID, err := texts.stored(ctx, m.Subject, m.Body)
+				if err != nil {
+					return err
+				}
+				args := messageArgs(nil, 0, cur, m, textID, atS)
 				args[0] = nil // SQLite picks the id
 				res, err := insert.ExecContext(ctx, args...)
 				if err != nil {
@@ -286,9 +319,16 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			case tw.Status == aftercare.StatusPending || tw.Status == aftercare.StatusSkipped ||
 				tw.Status == aftercare.StatusCancelled && tw.Note == rescheduledNote:
 				send, expires, next := plannedTimes(m)
-				_, err := replan.ExecContext(ctx, string(m.Status), m.Lang, formatTime(send), ts(expires), ts(next),
-					m.Note, m.Subject, m.Body, int64(m.Segments), atS, tw.ID)
-				if err != nil {
+				args := []any{string(m.Status), m.Lang, formatTime(send), ts(expires), ts(next), m.Note, int64(m.Segments), atS}
+				stmt := replan
+				if m.Subject != tw.Subject || m.Body != tw.Body {
+					textID, err := texts.stored(ctx, m.Subject, m.Body)
+					if err != nil {
+						return err
+					}
+					stmt, args = replanText, append(args, textID)
+				}
+				if _, err := stmt.ExecContext(ctx, append(args, tw.ID)...); err != nil {
 					return err
 				}
 				r := *tw

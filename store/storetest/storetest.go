@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 		}},
 		{"FindPatient", []testCase{
 			{"ErrNotFound", testFindPatientErrNotFound},
+			{"ByMatchKeys", testFindPatientsByMatchKey},
 		}},
 		{"CancelEnrollment", []testCase{
 			{"OK", testCancelEnrollmentOK},
@@ -849,6 +850,33 @@ func testFindPatientErrNotFound(t *testing.T, s aftercare.Store) {
 	wantCode(t, "FindPatientByMatchKey(nobody)", err, aftercare.ENOTFOUND)
 	_, err = s.FindEnrollment(context.Background(), c.ID, 4242)
 	wantCode(t, "FindEnrollment(4242)", err, aftercare.ENOTFOUND)
+}
+
+// FindPatientsByMatchKey finds the clinic's patients of the keys it has,
+// once each, and no other clinic's.
+func testFindPatientsByMatchKey(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	a, protoA := setup(t, s, "a")
+	b, protoB := setup(t, s, "b")
+	one, two := Enrollment(a.ID, protoA.ID, 1, t0, 2), Enrollment(a.ID, protoA.ID, 2, t0, 2)
+	enroll(t, s, one)
+	enroll(t, s, two)
+	elsewhere := Enrollment(b.ID, protoB.ID, 3, t0, 2)
+	enroll(t, s, elsewhere)
+
+	keys := []string{one.Patient.MatchKey(), "nobody||", elsewhere.Patient.MatchKey(), two.Patient.MatchKey(), one.Patient.MatchKey()}
+	got, err := s.FindPatientsByMatchKey(ctx, a.ID, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "FindPatientsByMatchKey", got, map[string]*aftercare.Patient{
+		one.Patient.MatchKey(): one.Patient,
+		two.Patient.MatchKey(): two.Patient,
+	})
+	got, err = s.FindPatientsByMatchKey(ctx, a.ID, nil)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("FindPatientsByMatchKey(no keys) = %v, %v", got, err)
+	}
 }
 
 // withStatuses enrolls n messages with these statuses. Only the dispatcher
