@@ -758,7 +758,6 @@ func TestBrowserFrontDesk(t *testing.T) {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			ctx := newChrome(t, width, 900)
 			signInBrowser(t, ctx, app, email, pw)
-			suffix := map[int]string{375: "-phone", 1280: ""}[width]
 			for _, tc := range []struct{ name, path string }{
 				{"today", "/"},
 				{"enroll", "/enroll"},
@@ -782,7 +781,7 @@ func TestBrowserFrontDesk(t *testing.T) {
 				if scroll > inner {
 					t.Errorf("%s is %d px wide in a %d px window: the page scrolls sideways", tc.path, scroll, inner)
 				}
-				screenshot(t, ctx, "frontdesk-"+tc.name+suffix)
+				// (docs screenshots come from TestBrowserScreenshots)
 			}
 
 			// The live preview follows the form, then enrolling lands on
@@ -798,7 +797,7 @@ func TestBrowserFrontDesk(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the preview did not follow the name typed: %v", err)
 			}
-			screenshot(t, ctx, "frontdesk-enroll-filled"+suffix)
+			// (docs screenshots come from TestBrowserScreenshots)
 			err = chromedp.Do(ctx,
 				chromedp.Click(chromedp.CSS(`form.fd-form button.primary`)),
 				chromedp.WaitVisible(chromedp.CSS(".flash")),
@@ -810,7 +809,7 @@ func TestBrowserFrontDesk(t *testing.T) {
 			if err != nil || !strings.Contains(flash, "Zoë Adams") {
 				t.Fatalf("enrolling in the browser: %v %q", err, flash)
 			}
-			screenshot(t, ctx, "frontdesk-enrolled"+suffix)
+			// (docs screenshots come from TestBrowserScreenshots)
 		})
 	}
 }
