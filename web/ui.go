@@ -214,7 +214,7 @@ func (fe FieldErrors) Add(err error) bool {
 	if e := (*aftercare.Error)(nil); errors.As(err, &e) {
 		field, msg = e.Field, e.Message
 	}
-	if old := fe[field]; old != "" {
+	if old := fe[field]; old != "" && old != msg {
 		msg = old + " " + msg
 	}
 	fe[field] = msg

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,46 +41,6 @@ func (s *Server) routesManager(mux *http.ServeMux) {
 	mux.HandleFunc("POST /tokens/{id}/revoke", s.page(admin, s.tokenRevoke))
 	mux.HandleFunc("GET /settings", s.page(admin, s.settingsPage))
 	mux.HandleFunc("POST /settings", s.page(admin, s.settingsSave))
-}
-
-// mgrZone is the zone dates are shown and read in for staff: the
-// clinic's own (UTC if its stored name no longer loads).
-func mgrZone(c *aftercare.Clinic) *time.Location {
-	if loc, err := aftercare.LoadZone(c.TZ); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
-// mgrID reads the {id} of a route. A malformed id names nothing:
-// ENOTFOUND, like an id of another clinic.
-func mgrID(r *http.Request, what string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, aftercare.Errorf(aftercare.ENOTFOUND, "there is no %s %q", what, r.PathValue("id"))
-	}
-	return id, nil
-}
-
-// addFieldError records an input problem (EINVALID, ECONFLICT) against its
-// field, "" for the form as a whole, and reports whether err was one; nil
-// and other errors are left to the caller. Unlike FieldErrors.Add it keeps
-// the field's name out of the message shown beside that field.
-func addFieldError(fe FieldErrors, err error) bool {
-	code := aftercare.ErrorCode(err)
-	if code != aftercare.EINVALID && code != aftercare.ECONFLICT {
-		return false
-	}
-	var ae *aftercare.Error
-	field, msg := "", aftercare.ErrorMessage(err)
-	if errors.As(err, &ae) {
-		field, msg = ae.Field, ae.Message
-	}
-	if old := fe[field]; old != "" && old != msg {
-		msg = old + " " + msg
-	}
-	fe[field] = msg
-	return true
 }
 
 // formLevel moves errors of fields a form does not show to the form as a

@@ -71,7 +71,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 	if err == nil && email == "" {
 		err = aftercare.FieldErrorf("email", "the email address is required: it is how they sign in")
 	}
-	addFieldError(page.Errors, err)
+	page.Errors.Add(err)
 	name := strings.Join(strings.Fields(page.Form.Name), " ")
 	switch {
 	case name == "":
@@ -80,7 +80,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 		page.Errors["name"] = "the name is longer than 120 characters"
 	}
 	role, err := aftercare.ParseRole(page.Form.Role)
-	addFieldError(page.Errors, err)
+	page.Errors.Add(err)
 	if len(page.Errors) > 0 {
 		s.render(w, r, http.StatusBadRequest, "users", "Users", page)
 		return
@@ -113,7 +113,7 @@ func (s *Server) showLink(w http.ResponseWriter, r *http.Request, page *UsersPag
 	}
 	page.Form = UserForm{Role: string(aftercare.RoleFrontDesk)}
 	page.LinkFor, page.Link = u, s.linkBase(r)+path
-	page.Expires = mgrTime(now.Add(LinkLifetime), mgrZone(principal(r).Clinic), whenLayout)
+	page.Expires = mgrTime(now.Add(LinkLifetime), clinicZone(principal(r).Clinic), whenLayout)
 	page.Done = done
 	s.render(w, r, http.StatusOK, "users", "Users", page)
 }
@@ -124,7 +124,7 @@ func (s *Server) showLink(w http.ResponseWriter, r *http.Request, page *UsersPag
 func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
-	id, err := mgrID(r, "user")
+	id, err := pathID(r, "user")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -264,7 +264,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		page.Errors["name"] = "the name is longer than 100 characters"
 	}
 	if _, err := aftercare.ParseRole(page.Form.Role); err != nil {
-		addFieldError(page.Errors, err)
+		page.Errors.Add(err)
 	}
 	if len(page.Errors) == 0 {
 		secret, t, err := CreateToken(ctx, s.Store, p.Clinic.ID, name, aftercare.Role(page.Form.Role), p.User.Email)
@@ -278,7 +278,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 			s.render(w, r, http.StatusOK, "tokens", "API tokens", page)
 			return
 		}
-		if !addFieldError(page.Errors, err) {
+		if !page.Errors.Add(err) {
 			s.fail(w, r, err)
 			return
 		}
@@ -288,7 +288,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := mgrID(r, "token")
+	id, err := pathID(r, "token")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -375,10 +375,10 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	if !countryOK {
 		e["country"] = "write the two-letter country code, e.g. US, CA or GB"
 	} else if _, err := aftercare.NormalizePhone(f.Phone, f.Country); err != nil {
-		addFieldError(e, err)
+		e.Add(err)
 	}
 	if _, err := aftercare.LoadZone(f.TZ); err != nil {
-		addFieldError(e, err)
+		e.Add(err)
 	}
 	start, err1 := aftercare.ParseClock(f.WindowStart)
 	end, err2 := aftercare.ParseClock(f.WindowEnd)
@@ -389,7 +389,7 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		e["window_end"] = aftercare.ErrorMessage(err2)
 	}
 	if err1 == nil && err2 == nil {
-		addFieldError(e, (aftercare.Window{Start: start, End: end}).Validate())
+		e.Add((aftercare.Window{Start: start, End: end}).Validate())
 	}
 	if n, err := strconv.Atoi(f.DailyCap); err != nil {
 		e["daily_cap"] = fmt.Sprintf("%q is not a whole number", f.DailyCap)
@@ -409,13 +409,13 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 			probe.SMSFrom = n
 		}
 		if e["sms_from"] == "" {
-			addFieldError(e, probe.Validate())
+			e.Add(probe.Validate())
 		}
 	}
 	if f.EmailFrom != "" {
 		probe := *p.Clinic
 		probe.SMSFrom, probe.EmailFrom = "", strings.ToLower(f.EmailFrom)
-		addFieldError(e, probe.Validate())
+		e.Add(probe.Validate())
 	}
 	if len(e) == 0 {
 		window := f.WindowStart + "-" + f.WindowEnd
@@ -431,7 +431,7 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 			s.redirect(w, r, "/settings", "Settings saved.")
 			return
 		}
-		if !addFieldError(e, err) {
+		if !e.Add(err) {
 			s.fail(w, r, err)
 			return
 		}

@@ -66,7 +66,7 @@ type logFilter struct {
 // Errors (by field); the error is for failures of the store. A first visit
 // (no filter parameter at all) shows the last seven local days.
 func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values, protocols []*aftercare.Protocol) (*logFilter, error) {
-	loc := mgrZone(p.Clinic)
+	loc := clinicZone(p.Clinic)
 	lf := &logFilter{Errors: FieldErrors{}, Filter: aftercare.MessageFilter{ClinicID: p.Clinic.ID}}
 	form := &lf.Form
 	first := !slices.ContainsFunc(logKeys, q.Has)
@@ -143,7 +143,7 @@ func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values, 
 	if a := q.Get("after"); a != "" {
 		at, id, err := decodeCursor(a)
 		if err != nil {
-			addFieldError(lf.Errors, err)
+			lf.Errors.Add(err)
 		}
 		lf.Filter.AfterSendAt, lf.Filter.AfterID = at, id
 	}
@@ -220,7 +220,7 @@ func stepLabel(m *aftercare.Message) string {
 // logRows dresses messages for a table, loading each patient of the page
 // once (a page of fifty rows is usually a handful of patients).
 func (s *Server) logRows(ctx context.Context, clinic *aftercare.Clinic, msgs []*aftercare.Message) ([]LogRow, error) {
-	loc := mgrZone(clinic)
+	loc := clinicZone(clinic)
 	names := map[int64]string{}
 	for _, m := range msgs {
 		if _, ok := names[m.PatientID]; ok {
@@ -324,7 +324,7 @@ func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
 	f.Limit = logPageSize + 1 // one more tells whether there is a next page
 	msgs, err := s.Store.ListMessages(ctx, f)
 	if err != nil {
-		if addFieldError(page.Errors, err) {
+		if page.Errors.Add(err) {
 			formLevel(page.Errors, logKeys...)
 			s.render(w, r, http.StatusBadRequest, "log", "Delivery log", page)
 			return
@@ -381,7 +381,7 @@ func (s *Server) logCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	f := lf.Filter
 	f.Limit = csvBatch
-	name := fmt.Sprintf("aftercare-log-%s-%s.csv", p.Clinic.Slug, s.Now().In(mgrZone(p.Clinic)).Format("2006-01-02"))
+	name := fmt.Sprintf("aftercare-log-%s-%s.csv", p.Clinic.Slug, s.Now().In(clinicZone(p.Clinic)).Format("2006-01-02"))
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
@@ -461,7 +461,7 @@ type AttemptRow struct {
 func (s *Server) messagePage(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
-	id, err := mgrID(r, "message")
+	id, err := pathID(r, "message")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -490,7 +490,7 @@ func (s *Server) messagePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	loc := mgrZone(p.Clinic)
+	loc := clinicZone(p.Clinic)
 	page := MessagePage{Row: rows[0], Zone: p.Clinic.TZ, Expires: mgrTime(m.ExpiresAt, loc, whenLayout),
 		Claimed: mgrTime(m.ClaimedAt, loc, whenLayout)}
 	if m.Status == aftercare.StatusPending {
@@ -559,7 +559,7 @@ func (s *Server) attentionPage(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
 	days := readPeriod(r)
-	loc := mgrZone(p.Clinic)
+	loc := clinicZone(p.Clinic)
 	now := s.Now()
 	f := aftercare.MessageFilter{ClinicID: p.Clinic.ID, Statuses: attentionStates,
 		Since: now.Add(-time.Duration(days) * 24 * time.Hour).UTC(), Limit: logPageSize + 1}

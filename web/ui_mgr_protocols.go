@@ -159,7 +159,7 @@ func (s *Server) protocolPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	loc := mgrZone(p.Clinic)
+	loc := clinicZone(p.Clinic)
 	f := ProtocolPreviewForm{TreatedAt: q.Get("treated_at"), TZ: q.Get("tz"), Lang: q.Get("lang"), Channel: q.Get("channel")}
 	if f.TreatedAt == "" {
 		// A sample: this afternoon at three, clinic time.
@@ -176,7 +176,7 @@ func (s *Server) protocolPage(w http.ResponseWriter, r *http.Request) {
 	page.Zones = append([]string{p.Clinic.TZ}, previewZones...)
 	if len(page.Errors) == 0 {
 		if err := s.protocolPreview(ctx, p.Clinic, stored, &page); err != nil {
-			if !addFieldError(page.Errors, err) {
+			if !page.Errors.Add(err) {
 				s.fail(w, r, err)
 				return
 			}
