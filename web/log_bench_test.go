@@ -2,17 +2,12 @@ package web_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +18,7 @@ import (
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/store/sqlite"
+	"github.com/aftercare/aftercare/store/sqlite/sqlitetest"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -183,65 +179,8 @@ func (e *logBench) measure(b *testing.B, path string) {
 // and caching it first if needed.
 func logBenchFile(b *testing.B) string {
 	b.Helper()
-	key, err := logBenchSchemaKey(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	cached := filepath.Join(os.TempDir(), fmt.Sprintf("aftercare-logbench-%s-g%d-%d.db", key, logBenchGenerator, logBenchPatients*logBenchPerEnrollment))
-	if _, err := os.Stat(cached); err != nil {
-		b.Logf("building %s (once)", cached)
-		tmp := fmt.Sprintf("%s.%d.tmp", cached, os.Getpid())
-		os.Remove(tmp)
-		if err := buildLogBench(tmp); err != nil {
-			os.Remove(tmp)
-			b.Fatal(err)
-		}
-		// Rename is atomic: a concurrent run sees no file or the whole one.
-		if err := os.Rename(tmp, cached); err != nil {
-			os.Remove(tmp)
-			b.Fatal(err)
-		}
-	}
-	dst := filepath.Join(b.TempDir(), "log.db")
-	in, err := os.Open(cached)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		b.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return dst
-}
-
-// logBenchSchemaKey hashes the schema the migrations make in an empty
-// database, so that a cached file is rebuilt when a migration changes.
-func logBenchSchemaKey(dir string) (string, error) {
-	path := filepath.Join(dir, "schema.db")
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		return "", err
-	}
-	db.Close()
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		return "", err
-	}
-	defer raw.Close()
-	var schema string
-	if err := raw.QueryRow(`SELECT group_concat(type || name || COALESCE(sql, ''), ';') FROM
-		(SELECT * FROM sqlite_schema ORDER BY type, name)`).Scan(&schema); err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256([]byte(schema))
-	return hex.EncodeToString(sum[:6]), nil
+	name := fmt.Sprintf("logbench-g%d-%d", logBenchGenerator, logBenchPatients*logBenchPerEnrollment)
+	return sqlitetest.Cached(b, name, nil, buildLogBench)
 }
 
 // Bulk inserts, in the store's time format (strftime '%Y-%m-%dT%H:%M:%fZ').

@@ -64,31 +64,45 @@ func (b Backlog) File(tb testing.TB) string {
 	if b.Pending < 0 || b.Due < 0 || b.Due > b.Pending {
 		tb.Fatalf("sqlitetest: backlog %+v: want 0 <= Due <= Pending", b)
 	}
-	dst := filepath.Join(tb.TempDir(), "backlog.db")
 	if b.Pending < cacheFrom {
+		dst := filepath.Join(tb.TempDir(), "backlog.db")
 		if err := b.build(dst); err != nil {
 			tb.Fatal(err)
 		}
 		return dst
 	}
+	name := fmt.Sprintf("backlog-g%d-%d-%d-%d", generator, b.Pending, b.Due, b.Patients)
+	return Cached(tb, name, b.valid, b.build)
+}
+
+// Cached returns the path of a new copy, in tb.TempDir(), of a database file
+// that build makes, built once per schema and cached in os.TempDir() as
+// aftercare-NAME-SCHEMA.db (SCHEMA changes with any migration). A cached
+// file that valid rejects (nil: any file that exists) is rebuilt. Builds
+// write to a temporary name and rename, so a concurrent run sees no file or
+// the whole one.
+func Cached(tb testing.TB, name string, valid func(path string) bool, build func(path string) error) string {
+	tb.Helper()
 	key, err := schemaKey(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cached := filepath.Join(os.TempDir(), fmt.Sprintf("aftercare-backlog-%s-g%d-%d-%d-%d.db", key, generator, b.Pending, b.Due, b.Patients))
-	if !b.valid(cached) {
+	cached := filepath.Join(os.TempDir(), fmt.Sprintf("aftercare-%s-%s.db", name, key))
+	_, statErr := os.Stat(cached)
+	if statErr != nil || (valid != nil && !valid(cached)) {
+		tb.Logf("building %s (once)", cached)
 		tmp := fmt.Sprintf("%s.%d.tmp", cached, os.Getpid())
 		os.Remove(tmp)
-		if err := b.build(tmp); err != nil {
+		if err := build(tmp); err != nil {
 			os.Remove(tmp)
 			tb.Fatal(err)
 		}
-		// Rename is atomic: a concurrent run sees the old file or the whole new one.
 		if err := os.Rename(tmp, cached); err != nil {
 			os.Remove(tmp)
 			tb.Fatal(err)
 		}
 	}
+	dst := filepath.Join(tb.TempDir(), name+".db")
 	if err := copyFile(cached, dst); err != nil {
 		tb.Fatal(err)
 	}
