@@ -92,6 +92,7 @@ type DispatchStore interface {
 	// ListAttempts returns a message's attempts, oldest first.
 	ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*Attempt, error)
 	// DailyStats counts a clinic's messages per SendAt day and state in
-	// [since, until).
+	// [since, until): the messages ListMessages lists for the clinic's log
+	// (pending ones far ahead may not be counted yet).
 	DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]DayStat, error)
 }

@@ -120,5 +120,13 @@ type MessageFilter struct {
 // MessageStore reads and moves messages.
 type MessageStore interface {
 	// ListMessages returns the messages matching f ordered by SendAt, ID.
+	//
+	// With f.EnrollmentID or f.PatientID, every message of that enrollment
+	// or patient. Without (the clinic's delivery log), a store may leave
+	// out pending messages that have never been tried and are due more
+	// than a day after its latest ClaimDue's now: it need not keep an
+	// index of the weeks of reminders it has planned ahead (store/sqlite
+	// keeps them on their enrollments until they come near, see its
+	// Horizon). Every other message is listed.
 	ListMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 }

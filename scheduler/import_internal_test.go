@@ -39,9 +39,19 @@ func importClinic(t *testing.T, now time.Time) (*Service, *aftercare.Clinic) {
 func plans(t *testing.T, s *Service, c *aftercare.Clinic) []string {
 	t.Helper()
 	ctx := context.Background()
-	msgs, err := s.Store.ListMessages(ctx, aftercare.MessageFilter{ClinicID: c.ID})
+	// Enrollment by enrollment: the clinic's log may leave out pending
+	// messages far ahead.
+	es, err := s.Store.ListEnrollments(ctx, aftercare.EnrollmentFilter{ClinicID: c.ID, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var msgs []*aftercare.Message
+	for _, e := range es {
+		ms, err := s.Store.ListMessages(ctx, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.Enrollment.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, ms...)
 	}
 	var out []string
 	for _, m := range msgs {

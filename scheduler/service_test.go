@@ -1,9 +1,11 @@
 package scheduler_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,12 +51,30 @@ func ana() scheduler.EnrollRequest {
 }
 
 // count returns how many rows a table has, through the store's own listing.
+// messages returns every message of the clinic, enrollment by enrollment
+// (the clinic's log may leave out pending messages far ahead), in (SendAt,
+// ID) order.
 func (f *fixture) messages(t *testing.T) []*aftercare.Message {
 	t.Helper()
-	msgs, err := f.db.ListMessages(context.Background(), aftercare.MessageFilter{ClinicID: f.clinic.ID})
+	ctx := context.Background()
+	es, err := f.db.ListEnrollments(ctx, aftercare.EnrollmentFilter{ClinicID: f.clinic.ID, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
+	msgs := []*aftercare.Message{}
+	for _, e := range es {
+		ms, err := f.db.ListMessages(ctx, aftercare.MessageFilter{ClinicID: f.clinic.ID, EnrollmentID: e.Enrollment.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, ms...)
+	}
+	slices.SortFunc(msgs, func(a, b *aftercare.Message) int {
+		if c := a.SendAt.Compare(b.SendAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return msgs
 }
 

@@ -538,21 +538,22 @@ func TestAPIClinic(t *testing.T) {
 	}
 }
 
-// bigWorld adds 40 patients to the world's clinic by a CSV import (over
-// a thousand messages, so the CSV export reads more than one batch) and
-// dispatches what is due.
+// bigWorld adds 200 patients to the world's clinic by a CSV import (over
+// a thousand messages in the log, which lists the pending ones due within
+// a day, so the CSV export reads more than one batch) and dispatches what
+// is due.
 func bigWorld(t *testing.T) *world {
 	t.Helper()
 	w := newWorld(t)
 	var b strings.Builder
 	b.WriteString("name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n")
-	for i := range 40 {
+	for i := range 200 {
 		fmt.Fprintf(&b, "Patient %d,+1 415 %03d 0100,p%d@example.com,America/New_York,en,microneedling,2026-11-23T%02d:%02d,yes,%v\n",
 			i, 200+i, i, 9+i/20, i%20, i%2 == 0)
 	}
 	var rep scheduler.ImportReport
 	w.do(w.FD, "POST", "/api/v1/imports", b.String(), "Content-Type", "text/csv").decode(t, http.StatusOK, &rep)
-	if rep.Enrolled != 40 {
+	if rep.Enrolled != 200 {
 		t.Fatalf("import: %+v", rep)
 	}
 	w.dispatch(t)
@@ -846,8 +847,8 @@ func TestAPIEnrollmentList(t *testing.T) {
 		}
 		path = "/api/v1/enrollments?limit=15&cursor=" + url.QueryEscape(*page.Next)
 	}
-	if len(seen) != 41 || pages != 3 {
-		t.Errorf("%d enrollments in %d pages, want 41 in 3", len(seen), pages)
+	if len(seen) != 201 || pages != 14 {
+		t.Errorf("%d enrollments in %d pages, want 201 in 14", len(seen), pages)
 	}
 	var page web.EnrollmentListJSON
 	w.do(w.FD, "GET", fmt.Sprintf("/api/v1/enrollments?patient=%d", w.Ana.PatientID), nil).decode(t, http.StatusOK, &page)

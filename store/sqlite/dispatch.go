@@ -84,6 +84,12 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 	var out []*aftercare.Claimed
 	err := db.write(ctx, "claim due messages", func(tx *sqlx.Tx) error {
 		out = out[:0]
+		// Messages kept on their enrollments that come within Horizon
+		// become rows (plan.go), at most maxThawPerClaim enrollments' worth
+		// per claim, soonest first.
+		if _, err := thawDue(ctx, tx, now.Add(Horizon), maxThawPerClaim); err != nil {
+			return err
+		}
 		rows, err := tx.QueryxContext(ctx, selectDue, ts(now), limit)
 		if err != nil {
 			return err
@@ -162,9 +168,9 @@ const insertAttempt = `INSERT INTO attempts (clinic_id, message_id, number, at, 
 	provider_status, error_code, error, latency_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const (
-	insertFallback = `INSERT OR IGNORE INTO messages (clinic_id, enrollment_id, patient_id, step_key, occurrence,
+	insertFallback = `INSERT OR IGNORE INTO messages (id, clinic_id, enrollment_id, patient_id, step_key, occurrence,
 	channel, lang, status, send_at, expires_at, note, text_id, segments, attempts, next_attempt_at,
-	created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, 0, 0, ?, ?, ?)`
+	created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, 0, 0, ?, ?, ?)`
 	deleteText = `DELETE FROM message_texts WHERE id = ?`
 )
 
@@ -219,7 +225,16 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 			if err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, insertFallback, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
+			// The fallback's twin may be kept on the enrollment (plan.go):
+			// make it a row, so that INSERT OR IGNORE sees it.
+			if err := thawEnrollment(ctx, tx, f.ClinicID, f.EnrollmentID); err != nil {
+				return err
+			}
+			id, err := messageIDs(ctx, tx, 1)
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, insertFallback, id, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
 				string(f.Channel), f.Lang, ts(norm(f.SendAt)), ts(norm(f.ExpiresAt)), f.Note, textID,
 				ts(norm(f.NextAttemptAt)), ts(now), ts(now))
 			if err != nil {

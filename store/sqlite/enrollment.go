@@ -389,7 +389,7 @@ var (
 		"sms_consent_at", "sms_consent_source", "email_consent_at", "email_consent_source",
 		"sms_opt_out_at", "email_opt_out_at", "created_at", "updated_at"}
 	enrollmentInsertColumns = []string{"id", "clinic_id", "patient_id", "protocol_id", "treated_at", "status",
-		"idem_key", "source", "created_at", "updated_at", "cancelled_at"}
+		"idem_key", "source", "created_at", "updated_at", "cancelled_at", "planned", "planned_next"}
 	messageInsertColumns = []string{"id", "clinic_id", "enrollment_id", "patient_id", "step_key", "occurrence",
 		"channel", "lang", "status", "send_at", "expires_at", "note", "text_id", "segments",
 		"next_attempt_at", "created_at", "updated_at"}
@@ -539,11 +539,11 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	}
 
 	// Decide, in batch order.
-	var nextPatient, nextEnrollment, nextMessage int64
+	var nextPatient, nextEnrollment int64
 	for _, q := range []struct {
 		q  string
 		to *int64
-	}{{maxPatientID, &nextPatient}, {maxEnrollmentID, &nextEnrollment}, {maxMessageID, &nextMessage}} {
+	}{{maxPatientID, &nextPatient}, {maxEnrollmentID, &nextEnrollment}} {
 		if err := tx.GetContext(ctx, q.to, q.q); err != nil {
 			return err
 		}
@@ -631,12 +631,70 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	if len(newEnrollments) == 0 {
 		return nil
 	}
+	// Messages get their IDs in (send time, batch order) order, so that the
+	// batch's rows go into the indexes kept in send time order
+	// (messages_due, messages_log_status) as ascending runs rather than at
+	// random: each index page is visited once per batch, not once per
+	// message. Within an enrollment, whose plan is in send time order, IDs
+	// still follow the plan. Pending messages due Horizon or more from now
+	// are not rows but kept on their enrollment (plan.go).
+	type planned struct {
+		it   *enrollItem
+		k    int
+		seq  int   // batch order
+		send int64 // Unix milliseconds (send times are stored to the millisecond)
+	}
+	var all []planned
+	for _, it := range newEnrollments {
+		it.msgIDs = make([]int64, len(it.ne.Messages))
+		for k, m := range it.ne.Messages {
+			all = append(all, planned{it, k, len(all), m.SendAt.UnixMilli()})
+		}
+	}
+	slices.SortFunc(all, func(a, b planned) int {
+		if c := cmp.Compare(a.send, b.send); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	nextMessage, err := messageIDs(ctx, tx, len(all))
+	if err != nil {
+		return err
+	}
+	texts := newTextWriter(tx)
+	defer texts.close()
+	rows := all[:0]
+	var textIDs []int64
+	kept := make(map[*enrollItem][]keptMessage)
+	for _, pm := range all {
+		id := nextMessage
+		nextMessage++
+		pm.it.msgIDs[pm.k] = id
+		m := pm.it.ne.Messages[pm.k]
+		textID, err := texts.id(ctx, m.Subject, m.Body)
+		if err != nil {
+			return err
+		}
+		if keeps(m, now) {
+			send, expires, _ := plannedTimes(m)
+			kept[pm.it] = append(kept[pm.it], keptMessage{id: id, step: m.StepKey, occ: m.Occurrence, channel: m.Channel,
+				lang: m.Lang, sendAt: send, expires: expires, note: m.Note, textID: textID, segments: m.Segments})
+			continue
+		}
+		rows = append(rows, pm)
+		textIDs = append(textIDs, textID)
+	}
+
 	eb := newBulk(tx, "enrollments", enrollmentInsertColumns)
 	defer eb.close()
 	for _, it := range newEnrollments {
+		var plannedCol, plannedNext any  // NULL: none
+		if ks := kept[it]; len(ks) > 0 { // in send time order, as all
+			plannedCol, plannedNext = appendPlanned(nil, ks), formatTime(ks[0].sendAt)
+		}
 		e := it.enroll
 		err := eb.add(ctx, e.ID, e.ClinicID, e.PatientID, e.ProtocolID, ts(e.TreatedAt), e.Status, e.Key, e.Source,
-			nowS, nowS, nil)
+			nowS, nowS, nil, plannedCol, plannedNext)
 		if err != nil {
 			return err
 		}
@@ -644,52 +702,13 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	if err := eb.flush(ctx); err != nil {
 		return err
 	}
-
-	// Messages get their IDs in (send time, batch order) order, so that the
-	// batch's entries go into the indexes kept in send time order
-	// (messages_due, messages_log_status) as ascending runs rather than at
-	// random: each index page is visited once per batch, not once per
-	// message. Within an enrollment, whose plan is in send time order, IDs
-	// still follow the plan.
-	type planned struct {
-		it   *enrollItem
-		k    int
-		seq  int // batch order
-		send time.Time
-	}
-	var all []planned
-	for _, it := range newEnrollments {
-		it.msgIDs = make([]int64, len(it.ne.Messages))
-		for k, m := range it.ne.Messages {
-			all = append(all, planned{it, k, len(all), m.SendAt})
-		}
-	}
-	slices.SortFunc(all, func(a, b planned) int {
-		if c := a.send.Compare(b.send); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
-	texts := newTextWriter(tx)
-	defer texts.close()
-	textIDs := make([]int64, len(all))
-	for i, pm := range all {
-		m := pm.it.ne.Messages[pm.k]
-		id, err := texts.id(ctx, m.Subject, m.Body)
-		if err != nil {
-			return err
-		}
-		textIDs[i] = id
-	}
 	if err := texts.flush(ctx); err != nil {
 		return err
 	}
 	mb := newBulk(tx, "messages", messageInsertColumns)
 	defer mb.close()
-	for i, pm := range all {
-		id := nextMessage + int64(i)
-		pm.it.msgIDs[pm.k] = id
-		mb.args = messageArgs(mb.args, id, pm.it.enroll, pm.it.ne.Messages[pm.k], textIDs[i], nowS)
+	for i, pm := range rows {
+		mb.args = messageArgs(mb.args, pm.it.msgIDs[pm.k], pm.it.enroll, pm.it.ne.Messages[pm.k], textIDs[i], nowS)
 		if err := mb.added(ctx); err != nil {
 			return err
 		}
@@ -767,6 +786,9 @@ func (db *DB) CancelEnrollment(ctx context.Context, clinicID, id int64, at time.
 				return notFound("no enrollment %d in this clinic", id)
 			}
 			return nil
+		}
+		if err := thawEnrollment(ctx, tx, clinicID, id); err != nil {
+			return err
 		}
 		res, err = tx.ExecContext(ctx, cancelPendingMessages, cancelledNote, ts(at), id)
 		if err != nil {

@@ -43,6 +43,11 @@ func scanMessage(s scanner) (*aftercare.Message, error) {
 // Pass the last message's SendAt and ID as f.AfterSendAt and f.AfterID to
 // read the next page. It returns EINVALID when f.ClinicID is 0, f.Limit is
 // negative, or a status or the channel is unknown.
+//
+// One enrollment's or one patient's messages (f.EnrollmentID or f.PatientID
+// set) include those kept on their enrollments (plan.go); the clinic's log
+// (neither set) lists rows, where a pending message appears once it is due
+// within Horizon of the dispatcher's clock.
 func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
 	if f.EnrollmentID == 0 && f.PatientID == 0 {
 		switch {
@@ -52,8 +57,24 @@ func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*a
 		case len(f.Statuses) > 1 && f.Limit > 0:
 			return db.listByStatuses(ctx, f)
 		}
+		return db.listMessages(ctx, db.reader, f)
 	}
-	return db.listMessages(ctx, f)
+	// Rows and kept messages from one snapshot, so that a message made a
+	// row in between is neither missed nor listed twice.
+	tx, err := db.reader.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, dbError("list messages", err)
+	}
+	defer tx.Rollback()
+	ms, err := db.listMessages(ctx, tx, f)
+	if err != nil {
+		return nil, err
+	}
+	kept, slugs, err := keptMessages(ctx, tx, f.ClinicID, f.EnrollmentID, f.PatientID)
+	if err != nil {
+		return nil, dbError("list messages", err)
+	}
+	return mergeKept(ms, kept, slugs, f), nil
 }
 
 // listByStatuses pages through several states at once as one query per
@@ -71,7 +92,7 @@ func (db *DB) listByStatuses(ctx context.Context, f aftercare.MessageFilter) ([]
 		seen[st] = true
 		one := f
 		one.Statuses = []aftercare.Status{st}
-		ms, err := db.listMessages(ctx, one)
+		ms, err := db.listMessages(ctx, db.reader, one)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +110,7 @@ func (db *DB) listByStatuses(ctx context.Context, f aftercare.MessageFilter) ([]
 	return all, nil
 }
 
-func (db *DB) listMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
+func (db *DB) listMessages(ctx context.Context, qr sqlx.QueryerContext, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
 	if f.ClinicID == 0 {
 		return nil, invalid("listing messages needs a clinic")
 	}
@@ -158,7 +179,7 @@ func (db *DB) listMessages(ctx context.Context, f aftercare.MessageFilter) ([]*a
 		args = append(args, f.Limit)
 	}
 
-	rows, err := db.reader.QueryContext(ctx, q.String(), args...)
+	rows, err := qr.QueryxContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, dbError("list messages", err)
 	}
@@ -251,6 +272,11 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			return err
 		}
 
+		// Messages kept on the enrollment become rows first: the plan's
+		// twins are found among rows.
+		if err := thawEnrollment(ctx, tx, cur.ClinicID, cur.ID); err != nil {
+			return err
+		}
 		twins := map[ident]*aftercare.Message{}
 		var order []*aftercare.Message
 		rows, err := tx.QueryContext(ctx, enrollmentMessages, cur.ID)
@@ -299,14 +325,11 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 				if err != nil {
 					return err
 				}
-				args := messageArgs(nil, 0, cur, m, textID, atS)
-				args[0] = nil // SQLite picks the id
-				res, err := insert.ExecContext(ctx, args...)
+				newID, err := messageIDs(ctx, tx, 1)
 				if err != nil {
 					return err
 				}
-				newID, err := res.LastInsertId()
-				if err != nil {
+				if _, err := insert.ExecContext(ctx, messageArgs(nil, newID, cur, m, textID, atS)...); err != nil {
 					return err
 				}
 				r := *m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -20,7 +21,9 @@ const DefaultListLimit = 50
 // query walks enrollments' (clinic_id, id) index, or enrollments_patient
 // for one patient, newest first, and stops at the limit) and then, for that
 // page only, their protocols, patients and the counts of their messages
-// (found through messages' (enrollment_id, ...) key). %s is the inner
+// (found through messages' (enrollment_id, ...) key), with the messages
+// kept on them (plan.go), which are pending and later than any pending row.
+// %s is the inner
 // query's extra conditions.
 const listEnrollments = `SELECT e.id, e.clinic_id, e.patient_id, e.protocol_id, p.slug, p.version, e.treated_at,
 	e.status, e.idem_key, e.source, e.created_at, e.updated_at, e.cancelled_at,
@@ -29,7 +32,7 @@ const listEnrollments = `SELECT e.id, e.clinic_id, e.patient_id, e.protocol_id, 
 	COALESCE(SUM(m.status IN ('pending', 'sending')), 0),
 	COALESCE(SUM(m.status IN ('sent', 'delivered')), 0),
 	COALESCE(SUM(m.status IN ('failed', 'undelivered', 'unknown', 'expired')), 0),
-	MIN(CASE WHEN m.status = 'pending' THEN m.send_at END)
+	MIN(CASE WHEN m.status = 'pending' THEN m.send_at END), e.planned, e.planned_next
 FROM (SELECT id FROM enrollments WHERE clinic_id = ?%s ORDER BY id DESC LIMIT ?) page
 JOIN enrollments e ON e.id = page.id
 JOIN protocols p ON p.id = e.protocol_id
@@ -84,6 +87,8 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 	for rows.Next() {
 		var e aftercare.Enrollment
 		var p aftercare.Patient
+		var planned []byte
+		var plannedNext time.Time
 		s := &aftercare.EnrollmentSummary{Enrollment: &e, Patient: &p}
 		err := rows.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.ProtocolID, &e.ProtocolSlug, &e.ProtocolVersion,
 			(*dbTime)(&e.TreatedAt), &e.Status, &e.Key, &e.Source, (*dbTime)(&e.CreatedAt), (*dbTime)(&e.UpdatedAt),
@@ -91,9 +96,18 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 			&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
 			(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
 			(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
-			&s.Pending, &s.Done, &s.Problems, (*dbTime)(&s.NextSendAt))
+			&s.Pending, &s.Done, &s.Problems, (*dbTime)(&s.NextSendAt), &planned, (*dbTime)(&plannedNext))
 		if err != nil {
 			return nil, dbError("list enrollments", err)
+		}
+		// Messages kept on the enrollment (plan.go) are pending too.
+		kept, err := plannedCount(planned)
+		if err != nil {
+			return nil, dbError("list enrollments", fmt.Errorf("enrollment %d: %w", e.ID, err))
+		}
+		s.Pending += kept
+		if !plannedNext.IsZero() && (s.NextSendAt.IsZero() || plannedNext.Before(s.NextSendAt)) {
+			s.NextSendAt = plannedNext
 		}
 		out = append(out, s)
 	}

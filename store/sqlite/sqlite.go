@@ -291,6 +291,8 @@ func uniqueMessage(msg string) string {
 		return "that patient already exists in this clinic"
 	case strings.HasPrefix(cols, "enrollments."):
 		return "another enrollment of this clinic has the same key (same patient, protocol and treatment time)"
+	case cols == "messages.id":
+		return "a message id was given twice (" + msg + ")"
 	case strings.HasPrefix(cols, "messages."):
 		return "the plan has the same message (step, occurrence and channel) twice"
 	case cols == "users.email":

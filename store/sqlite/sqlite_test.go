@@ -386,7 +386,7 @@ BEGIN SELECT RAISE(ABORT, 'boom'); END`)
 	for i := range 4 {
 		batch = append(batch, storetest.Enrollment(c.ID, p.ID, i, t0, 30))
 	}
-	batch[2].Messages[7].StepKey = "boom"
+	batch[2].Messages[1].StepKey = "boom" // due in a day: a row, not kept on its enrollment
 	if _, err := db.EnrollBatch(ctx, batch); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("EnrollBatch: %v, want the trigger's error", err)
 	}

@@ -718,8 +718,49 @@ func testEnrollBatchOK(t *testing.T, s aftercare.Store) {
 		ids[ne.Enrollment.ID] = true
 		checkStored(t, s, ne)
 	}
-	if ms := listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID}); len(ms) != 30 {
+	if ms := everyMessage(t, s, c.ID, batch...); len(ms) != 30 {
 		t.Fatalf("%d messages, want 30", len(ms))
+	}
+}
+
+// everyMessage returns the messages of the enrollments, listed enrollment
+// by enrollment (where none may be left out), in (SendAt, ID) order.
+func everyMessage(t *testing.T, s aftercare.Store, clinicID int64, nes ...*aftercare.NewEnrollment) []*aftercare.Message {
+	t.Helper()
+	var all []*aftercare.Message
+	for _, ne := range nes {
+		all = append(all, listMessages(t, s, aftercare.MessageFilter{ClinicID: clinicID, EnrollmentID: ne.Enrollment.ID})...)
+	}
+	slices.SortFunc(all, func(a, b *aftercare.Message) int {
+		if c := a.SendAt.Compare(b.SendAt); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	return all
+}
+
+// checkLog checks the clinic's log against every message of the clinic:
+// in (SendAt, ID) order, each as every lists it, and none left out but
+// pending messages never tried (ListMessages' contract).
+func checkLog(t *testing.T, log, every []*aftercare.Message) {
+	t.Helper()
+	if !sortedBySendAt(log) {
+		t.Fatalf("the log is not in (SendAt, ID) order: %s", dump(log))
+	}
+	byID := map[int64]*aftercare.Message{}
+	for _, m := range every {
+		byID[m.ID] = m
+	}
+	inLog := map[int64]bool{}
+	for _, m := range log {
+		same(t, fmt.Sprintf("message %d in the log", m.ID), m, byID[m.ID])
+		inLog[m.ID] = true
+	}
+	for _, m := range every {
+		if !inLog[m.ID] && (m.Status != aftercare.StatusPending || m.Attempts > 0) {
+			t.Fatalf("message %d (%s) is not in the log", m.ID, m.Status)
+		}
 	}
 }
 
@@ -1108,10 +1149,12 @@ func testListMessagesFilters(t *testing.T, s aftercare.Store) {
 	enroll(t, s, y)
 	withStatuses(t, s, other.ID, otherProto.ID, 1, aftercare.StatusPending, aftercare.StatusPending)
 
-	all := listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID})
-	if len(all) != 12 || !sortedBySendAt(all) {
-		t.Fatalf("all messages: %d, sorted %v: want 12 in (SendAt, ID) order", len(all), sortedBySendAt(all))
+	every := everyMessage(t, s, c.ID, x, y)
+	if len(every) != 12 || !sortedBySendAt(every) {
+		t.Fatalf("all messages: %d, sorted %v: want 12 in (SendAt, ID) order", len(every), sortedBySendAt(every))
 	}
+	log := listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID})
+	checkLog(t, log, every)
 	since, until := t0.Add(24*time.Hour), t0.Add(36*time.Hour+90*time.Minute)
 	for _, tc := range []struct {
 		name string
@@ -1140,6 +1183,10 @@ func testListMessagesFilters(t *testing.T, s aftercare.Store) {
 		{"UnknownSlug", aftercare.MessageFilter{ProtocolSlug: "peel"}, func(*aftercare.Message) bool { return false }},
 	} {
 		tc.f.ClinicID = c.ID
+		all := log // the clinic's log, filtered
+		if tc.f.EnrollmentID != 0 || tc.f.PatientID != 0 {
+			all = every
+		}
 		var want []*aftercare.Message
 		for _, m := range all {
 			if tc.keep == nil && len(want) < tc.f.Limit || tc.keep != nil && tc.keep(m) {
@@ -1161,30 +1208,40 @@ func testListMessagesPages(t *testing.T, s aftercare.Store) {
 	c, proto := setup(t, s, "a")
 	// Three enrollments treated at the same time: their messages tie on
 	// SendAt and are ordered by ID.
+	var nes []*aftercare.NewEnrollment
 	for i := range 3 {
 		ne := Enrollment(c.ID, proto.ID, i, t0, 8)
 		ne.Enrollment.Key = fmt.Sprint("tie-", i)
 		enroll(t, s, ne)
+		nes = append(nes, ne)
 	}
-	all := listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID})
-	if len(all) != 24 || !sortedBySendAt(all) {
-		t.Fatalf("%d messages, sorted %v; want 24 in (SendAt, ID) order", len(all), sortedBySendAt(all))
+	every := everyMessage(t, s, c.ID, nes...)
+	if len(every) != 24 || !sortedBySendAt(every) {
+		t.Fatalf("%d messages, sorted %v; want 24 in (SendAt, ID) order", len(every), sortedBySendAt(every))
 	}
-	var paged []*aftercare.Message
-	f := aftercare.MessageFilter{ClinicID: c.ID, Limit: 7}
-	for pages := 0; ; pages++ {
-		if pages > 10 {
-			t.Fatal("pagination does not end")
+	log := listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID})
+	checkLog(t, log, every)
+	pages := func(f aftercare.MessageFilter) []*aftercare.Message {
+		var paged []*aftercare.Message
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("pagination does not end")
+			}
+			page := listMessages(t, s, f)
+			paged = append(paged, page...)
+			if len(page) < f.Limit {
+				return paged
+			}
+			last := page[len(page)-1]
+			f.AfterSendAt, f.AfterID = last.SendAt, last.ID
 		}
-		page := listMessages(t, s, f)
-		paged = append(paged, page...)
-		if len(page) < f.Limit {
-			break
-		}
-		last := page[len(page)-1]
-		f.AfterSendAt, f.AfterID = last.SendAt, last.ID
 	}
-	same(t, "the pages put together", paged, all)
+	same(t, "the log's pages put together", pages(aftercare.MessageFilter{ClinicID: c.ID, Limit: 7}), log)
+	e := nes[1].Enrollment
+	same(t, "an enrollment's pages put together", pages(aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.ID, Limit: 3}),
+		listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.ID}))
+	same(t, "a patient's pages put together", pages(aftercare.MessageFilter{ClinicID: c.ID, PatientID: e.PatientID, Limit: 3}),
+		listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.ID}))
 }
 
 func testListMessagesErrInvalid(t *testing.T, s aftercare.Store) {
