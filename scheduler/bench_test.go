@@ -21,13 +21,17 @@ import (
 // and read enrollments/s.
 func BenchmarkImport(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	// The store on the same clock, as in production: it decides which
+	// messages are due within a day (rows) and which are kept on their
+	// enrollment (sqlite.Horizon).
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.WithNow(clock))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	svc := scheduler.NewService(db, func() time.Time { return now })
+	svc := scheduler.NewService(db, clock)
 	if err := svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow Skin Studio", Phone: "+14155550199", TZ: "America/Los_Angeles"}); err != nil {
 		b.Fatal(err)
 	}

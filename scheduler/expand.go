@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -184,7 +185,7 @@ func stepTimes(st *aftercare.Step, treatedAt, day0 time.Time, loc *time.Location
 		var times []time.Time
 		var notes [][]string
 		seen := map[int64]bool{}
-		for w := sched.Next(from.Add(-time.Second)); !w.IsZero() && w.Before(until); w = sched.Next(w) {
+		for _, w := range wallTimes(tm.Cron, sched, from, until) {
 			t, moved := aftercare.WallTime(loc, w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute())
 			if seen[t.Unix()] {
 				continue
@@ -199,6 +200,49 @@ func stepTimes(st *aftercare.Step, treatedAt, day0 time.Time, loc *time.Location
 		return times, notes, nil
 	}
 	return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q has no timing", st.Key)
+}
+
+// wallKey is a schedule's firings in [from, until), both plain calendar
+// values (UTC) as Unix seconds.
+type wallKey struct {
+	spec        string
+	from, until int64
+}
+
+var (
+	walls  sync.Map // wallKey -> []time.Time
+	nwalls atomic.Int64
+)
+
+// maxWalls bounds the wallTimes cache: a year of treatment dates for a
+// dozen recurring steps.
+const maxWalls = 4096
+
+// maxWallTimes bounds how many firings wallTimes lists: enough for
+// MaxOccurrences distinct local times whatever DST repeats (an hour at
+// most per change), so that a schedule cut short here fires too often
+// anyway.
+const maxWallTimes = 4*MaxOccurrences + 120
+
+// wallTimes returns the wall-clock times sched (spec) fires in [from,
+// until). Everyone treated on the same date gets the same list, so it is
+// computed once per date (cron's Next walks the calendar field by field and
+// was a third of an import's planning).
+func wallTimes(spec string, sched cron.Schedule, from, until time.Time) []time.Time {
+	k := wallKey{spec, from.Unix(), until.Unix()}
+	if ws, ok := walls.Load(k); ok {
+		return ws.([]time.Time)
+	}
+	var ws []time.Time
+	for w := sched.Next(from.Add(-time.Second)); !w.IsZero() && w.Before(until) && len(ws) < maxWallTimes; w = sched.Next(w) {
+		ws = append(ws, w)
+	}
+	if nwalls.Load() < maxWalls {
+		if _, loaded := walls.LoadOrStore(k, ws); !loaded {
+			nwalls.Add(1)
+		}
+	}
+	return ws
 }
 
 // schedules caches parseCron's schedules, which are read only once parsed:
