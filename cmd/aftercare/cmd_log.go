@@ -55,6 +55,8 @@ func (a *app) logCmd() *cobra.Command {
 		Use:   "log [--since DATE] [--until DATE] [--status S] [--channel sms|email] [--patient ID] [--protocol SLUG]",
 		Short: "The delivery log: what was sent, delivered, failed, and why",
 		Long: `List messages with their delivery state, provider id, error and attempts.
+Pending messages are listed from a day before they are due; with --patient,
+all of the patient's, however far ahead.
 Dates are the clinic's local days (or RFC 3339). A table by default; --csv or --json
 for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		Args: needArgs(0, "only flags"),

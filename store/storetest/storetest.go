@@ -97,6 +97,10 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 			{"Pages", testListMessagesPages},
 			{"ErrInvalid", testListMessagesErrInvalid},
 		}},
+		{"FarAhead", []testCase{
+			{"ListedClaimedOnTime", testFarAhead},
+			{"Cancelled", testFarAheadCancelled},
+		}},
 		{"ProviderStatus", []testCase{
 			{"Forward", testProviderStatusForward},
 			{"BeforeOutcome", testProviderStatusBeforeOutcome},
