@@ -123,8 +123,8 @@ type MessageStore interface {
 	//
 	// With f.EnrollmentID or f.PatientID, every message of that enrollment
 	// or patient. Without (the clinic's delivery log), a store may leave
-	// out pending messages that have never been tried and are due more
-	// than a day after its latest ClaimDue's now: it need not keep an
+	// out pending messages that have never been tried and are due a day
+	// or more after its latest ClaimDue's now: it need not keep an
 	// index of the weeks of reminders it has planned ahead (store/sqlite
 	// keeps them on their enrollments until they come near, see its
 	// Horizon). Every other message is listed.

@@ -14,7 +14,7 @@ import (
 )
 
 // Horizon is how far ahead messages are rows of the messages table. A
-// pending message planned to go more than Horizon after it is planned is
+// pending message planned to go Horizon or more after it is planned is
 // kept in its enrollment's planned column instead (migration 0008), with
 // the id it is given then, and ClaimDue makes it a row once it is due
 // within Horizon of the time ClaimDue is given. Every read of an
@@ -70,7 +70,8 @@ func keeps(m *aftercare.Message, now time.Time) bool {
 //	  channel    byte: 0 sms, 1 email
 //	  lang       uvarint length, bytes
 //	  send_at    varint, Unix milliseconds minus the previous message's (the first: Unix milliseconds)
-//	  expires    uvarint, milliseconds after send_at plus 1 (0: none)
+//	  expires    varint, milliseconds after send_at, plus 1 when not
+//	             negative (0: none)
 //	  note       uvarint length, bytes
 //	  text_id    varint, minus the previous message's text_id (the first: the text_id)
 //	  segments   uvarint
@@ -93,11 +94,13 @@ func appendPlanned(dst []byte, ks []keptMessage) []byte {
 		dst = append(dst, code)
 		dst = appendBytes(dst, k.lang)
 		dst = binary.AppendVarint(dst, ms-send)
-		var exp uint64
+		var exp int64 // 0: none
 		if !k.expires.IsZero() {
-			exp = uint64(k.expires.UnixMilli()-ms) + 1
+			if exp = k.expires.UnixMilli() - ms; exp >= 0 {
+				exp++
+			}
 		}
-		dst = binary.AppendUvarint(dst, exp)
+		dst = binary.AppendVarint(dst, exp)
 		dst = appendBytes(dst, k.note)
 		dst = binary.AppendVarint(dst, k.textID-text)
 		dst = binary.AppendUvarint(dst, uint64(k.segments))
@@ -175,18 +178,24 @@ func plannedCount(b []byte) (int, error) {
 		return 0, fmt.Errorf("planned messages: unknown format %d", v)
 	}
 	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)) { // a message takes several bytes
+		return 0, fmt.Errorf("planned messages: the column says %d messages in %d bytes", n, len(r.b))
+	}
 	return int(n), r.err
 }
 
 // parsePlanned reads a planned column (empty or NULL for none).
 func parsePlanned(b []byte) ([]keptMessage, error) {
 	n, err := plannedCount(b)
-	if err != nil || n == 0 {
+	if err != nil || len(b) == 0 {
 		return nil, err
 	}
 	r := plannedReader{b: b}
 	r.byte()
 	r.uvarint()
+	if n == 0 && len(r.b) == 0 {
+		return nil, nil
+	}
 	ks := make([]keptMessage, 0, min(n, len(b)))
 	var id, send, text int64
 	for range n {
@@ -202,8 +211,11 @@ func parsePlanned(b []byte) ([]keptMessage, error) {
 		k.lang = r.str()
 		ms := send + r.varint()
 		k.sendAt = time.UnixMilli(ms).UTC()
-		if exp := r.uvarint(); exp > 0 {
-			k.expires = time.UnixMilli(ms + int64(exp-1)).UTC()
+		switch exp := r.varint(); {
+		case exp > 0:
+			k.expires = time.UnixMilli(ms + exp - 1).UTC()
+		case exp < 0:
+			k.expires = time.UnixMilli(ms + exp).UTC()
 		}
 		k.note = r.str()
 		k.textID = text + r.varint()
