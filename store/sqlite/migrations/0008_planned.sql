@@ -31,3 +31,10 @@ CREATE TABLE sequences (
 ) WITHOUT ROWID;
 
 INSERT INTO sequences (name, next) VALUES ('messages', (SELECT COALESCE(MAX(id), 0) + 1 FROM messages));
+
+-- enrollments_protocol (protocol_id) served no query: enrollments are found
+-- by clinic, patient, key or creation time, and a protocol's id is only
+-- ever looked up the other way (enrollment -> protocol). Protocol versions
+-- are never deleted, so the foreign key never searches enrollments by it.
+-- An import paid for an entry per enrollment.
+DROP INDEX enrollments_protocol;
