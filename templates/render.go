@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -42,6 +43,39 @@ type textKey struct{ step, lang string }
 type compiled struct {
 	sms, email           bool // the step's channels
 	smsT, subject, bodyT tmpl
+	// A text that shows no patient's field (only literal text and the
+	// clinic's name and phone) comes out the same for every patient of a
+	// clinic: the last one rendered is kept for the next (an import renders
+	// the same daily reminder for every row).
+	smsClinicOnly, emailClinicOnly bool
+	smsLast, emailLast             atomic.Pointer[rendered]
+}
+
+// rendered is a text as rendered for one clinic.
+type rendered struct {
+	clinicName, clinicPhone string
+	text                    Text
+}
+
+// last returns the text kept in p if it was rendered for f's clinic.
+func last(p *atomic.Pointer[rendered], f *Fields) (Text, bool) {
+	if r := p.Load(); r != nil && r.clinicName == f.ClinicName && r.clinicPhone == f.ClinicPhone {
+		return r.text, true
+	}
+	return Text{}, false
+}
+
+// clinicOnly reports whether t shows nothing but literal text and the
+// clinic's fields.
+func (t *tmpl) clinicOnly() bool {
+	for _, p := range t.pieces {
+		switch p.field {
+		case fieldText, fieldClinicName, fieldClinicPhone:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Compile checks and compiles the message templates of p, once per protocol
@@ -81,6 +115,8 @@ func Compile(p *aftercare.Protocol) (*Renderer, error) {
 				}
 				*part.dst = t
 			}
+			c.smsClinicOnly = c.smsT.clinicOnly()
+			c.emailClinicOnly = c.subject.clinicOnly() && c.bodyT.clinicOnly()
 			r.texts[textKey{s.Key, lang}] = c
 		}
 	}
@@ -110,16 +146,30 @@ func (r *Renderer) Render(stepKey, lang string, ch aftercare.Channel, f Fields) 
 		if !c.sms {
 			return Text{}, aftercare.Errorf(aftercare.EINVALID, "step %q is not sent by sms", stepKey)
 		}
+		if c.smsClinicOnly {
+			if t, ok := last(&c.smsLast, &f); ok {
+				return t, nil
+			}
+		}
 		b, err := c.smsT.appendTo(buf[:0], lang, &f)
 		if err != nil {
 			return Text{}, renderError(stepKey, err)
 		}
 		body := string(bytes.TrimSpace(b))
 		n, _ := Segments(body)
-		return Text{Body: body, Segments: n}, nil
+		t := Text{Body: body, Segments: n}
+		if c.smsClinicOnly {
+			c.smsLast.Store(&rendered{f.ClinicName, f.ClinicPhone, t})
+		}
+		return t, nil
 	case aftercare.Email:
 		if !c.email {
 			return Text{}, aftercare.Errorf(aftercare.EINVALID, "step %q is not sent by email", stepKey)
+		}
+		if c.emailClinicOnly {
+			if t, ok := last(&c.emailLast, &f); ok {
+				return t, nil
+			}
 		}
 		b, err := c.subject.appendTo(buf[:0], lang, &f)
 		if err != nil {
@@ -130,7 +180,11 @@ func (r *Renderer) Render(stepKey, lang string, ch aftercare.Channel, f Fields) 
 		if err != nil {
 			return Text{}, renderError(stepKey, err)
 		}
-		return Text{Subject: subject, Body: string(b)}, nil
+		t := Text{Subject: subject, Body: string(b)}
+		if c.emailClinicOnly {
+			c.emailLast.Store(&rendered{f.ClinicName, f.ClinicPhone, t})
+		}
+		return t, nil
 	}
 	return Text{}, aftercare.Errorf(aftercare.EINVALID, "unknown channel %q: use sms or email", ch)
 }

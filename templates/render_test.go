@@ -289,3 +289,57 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// A text that shows only the clinic's fields is kept from one Render to the
+// next: it must still follow the clinic, and texts with a patient's fields
+// must still follow the patient. Every text of the built-in protocols,
+// rendered for patients of two clinics in turn, is what a renderer that
+// never rendered anything before gives.
+func TestRenderKeepsClinicOnlyTexts(t *testing.T) {
+	other := func(f Fields) Fields {
+		f.FirstName, f.ClinicName, f.ClinicPhone = "Bo", "Glow Skin Studio", "(555) 010-9999"
+		f.Treatment = f.Treatment.AddDate(0, 0, 3)
+		return f
+	}
+	kept := 0
+	for _, b := range Builtins() {
+		p, err := Parse(b.Slug+".yaml", b.YAML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sampleFields(p)
+		for round, f := range []Fields{a, other(a), a, a, other(a), other(a)} {
+			for _, s := range p.Steps {
+				for lang := range s.Text {
+					for _, ch := range s.Channels {
+						got, err := r.Render(s.Key, lang, ch, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						fresh, err := Compile(p)
+						if err != nil {
+							t.Fatal(err)
+						}
+						want, err := fresh.Render(s.Key, lang, ch, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if got != want {
+							t.Fatalf("%s %s %s %s, round %d: got %+v, want %+v", b.Slug, s.Key, lang, ch, round, got, want)
+						}
+						if c := r.texts[textKey{s.Key, lang}]; round == 0 && (ch == aftercare.SMS && c.smsClinicOnly || ch == aftercare.Email && c.emailClinicOnly) {
+							kept++
+						}
+					}
+				}
+			}
+		}
+	}
+	if kept == 0 {
+		t.Fatal("no built-in text shows only the clinic's fields: the test checks nothing kept")
+	}
+}
