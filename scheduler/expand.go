@@ -85,7 +85,7 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	lang := p.Patient.Lang
 	// A clinic without a phone is still named where its phone would be, so
 	// no text reads "call ." (`aftercare clinic` warns until a phone is set).
-	phone := aftercare.DisplayPhone(p.Clinic.Phone)
+	phone := displayPhone(p.Clinic.Phone)
 	if phone == "" {
 		phone = p.Clinic.Name
 	}
@@ -101,14 +101,25 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 		caps.add(b.At, b.Channel)
 	}
 
-	var out []*aftercare.Message
+	// The messages share one allocation (an import plans millions).
+	n := 0
+	for _, o := range occs {
+		for _, ch := range p.Protocol.Steps[o.step].Channels {
+			if p.AllChannels || p.Patient.CanReceive(ch) {
+				n++
+			}
+		}
+	}
+	msgs := make([]aftercare.Message, n)
+	out := make([]*aftercare.Message, 0, n)
 	for _, o := range occs {
 		st := &p.Protocol.Steps[o.step]
 		for _, ch := range st.Channels {
 			if !p.AllChannels && !p.Patient.CanReceive(ch) {
 				continue
 			}
-			m := &aftercare.Message{
+			m := &msgs[len(out)]
+			*m = aftercare.Message{
 				StepKey:    st.Key,
 				Occurrence: o.n,
 				Channel:    ch,
@@ -157,6 +168,23 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].SendAt.Before(out[b].SendAt) })
 	return out, nil
+}
+
+// clinicPhone is a clinic phone as displayPhone last wrote it.
+type clinicPhone struct{ e164, display string }
+
+var lastPhone atomic.Pointer[clinicPhone]
+
+// displayPhone is aftercare.DisplayPhone, which parses the number, for the
+// clinic's phone that every message of an import shows: the last one is
+// kept.
+func displayPhone(e164 string) string {
+	if l := lastPhone.Load(); l != nil && l.e164 == e164 {
+		return l.display
+	}
+	d := aftercare.DisplayPhone(e164)
+	lastPhone.Store(&clinicPhone{e164, d})
+	return d
 }
 
 // stepTimes returns the nominal instants of a step and, for each, notes on

@@ -644,7 +644,11 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 		seq  int   // batch order
 		send int64 // Unix milliseconds (send times are stored to the millisecond)
 	}
-	var all []planned
+	total := 0
+	for _, it := range newEnrollments {
+		total += len(it.ne.Messages)
+	}
+	all := make([]planned, 0, total)
 	for _, it := range newEnrollments {
 		it.msgIDs = make([]int64, len(it.ne.Messages))
 		for k, m := range it.ne.Messages {
@@ -677,7 +681,11 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 		}
 		if keeps(m, now) {
 			send, expires, _ := plannedTimes(m)
-			kept[pm.it] = append(kept[pm.it], keptMessage{id: id, step: m.StepKey, occ: m.Occurrence, channel: m.Channel,
+			ks := kept[pm.it]
+			if ks == nil {
+				ks = make([]keptMessage, 0, len(pm.it.ne.Messages))
+			}
+			kept[pm.it] = append(ks, keptMessage{id: id, step: m.StepKey, occ: m.Occurrence, channel: m.Channel,
 				lang: m.Lang, sendAt: send, expires: expires, note: m.Note, textID: textID, segments: m.Segments})
 			continue
 		}
@@ -690,7 +698,7 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	for _, it := range newEnrollments {
 		var plannedCol, plannedNext any  // NULL: none
 		if ks := kept[it]; len(ks) > 0 { // in send time order, as all
-			plannedCol, plannedNext = appendPlanned(nil, ks), formatTime(ks[0].sendAt)
+			plannedCol, plannedNext = appendPlanned(make([]byte, 0, 48*len(ks)), ks), formatTime(ks[0].sendAt)
 		}
 		e := it.enroll
 		err := eb.add(ctx, e.ID, e.ClinicID, e.PatientID, e.ProtocolID, ts(e.TreatedAt), e.Status, e.Key, e.Source,
