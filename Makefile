@@ -18,7 +18,7 @@ lint: ## gofmt and go vet
 	go vet ./...
 
 bench: ## the benchmarks behind docs/performance.md (minutes; builds 1M-message files in $$TMPDIR once)
-	go test ./scheduler -run '^$$' -bench 'Import' -benchtime 20000x
+	go test ./scheduler -run '^$$' -bench 'Import' -benchtime 100000x -timeout 30m
 	go test ./scheduler -run '^$$' -bench 'Preview'
 	go test ./scheduler -run '^$$' -bench 'Dispatch/' -benchtime 1x
 	go test ./scheduler -run '^$$' -bench 'DispatchMemory' -benchtime 300x

@@ -23,9 +23,12 @@ import (
 // figure depends on the treatment dates:
 //
 //   - treated=this-week: treatments spread over the seven days from the
-//     import's (about 1 message in 10 is a row);
+//     import's (about 1 message in 30 is a row);
 //   - treated=today: every treatment earlier on the day of the import (a
-//     clinic enrolling the day's patients; about 1 in 4 is a row).
+//     clinic enrolling the day's patients; about 1 in 5 is a row);
+//   - treated=last-month: treatments five weeks before the import, every
+//     message skipped (its time has passed) and so a row: the slowest case,
+//     the store's row-writing speed.
 func BenchmarkImport(b *testing.B) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	b.Run("treated=this-week", func(b *testing.B) {
@@ -38,6 +41,11 @@ func BenchmarkImport(b *testing.B) {
 		// London, the evening in Sydney; all before the import.
 		benchmarkImport(b, now, func(i int) string {
 			return time.Date(2026, 11, 22, 8+i%4, i%60, 0, 0, time.UTC).Format(time.RFC3339)
+		})
+	})
+	b.Run("treated=last-month", func(b *testing.B) {
+		benchmarkImport(b, now, func(i int) string {
+			return fmt.Sprintf("2026-10-%02dT%02d:%02d", 12+i%7, 9+i%9, i%60)
 		})
 	})
 }
