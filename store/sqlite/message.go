@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -98,12 +97,7 @@ func (db *DB) listByStatuses(ctx context.Context, f aftercare.MessageFilter) ([]
 		}
 		all = append(all, ms...)
 	}
-	slices.SortFunc(all, func(a, b *aftercare.Message) int {
-		if c := a.SendAt.Compare(b.SendAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(all, compareSendID)
 	if f.Limit > 0 && len(all) > f.Limit {
 		all = all[:f.Limit]
 	}

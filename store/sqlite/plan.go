@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -323,9 +324,6 @@ func keptMessages(ctx context.Context, q sqlx.QueryerContext, clinicID, enrollme
 	var ms []*aftercare.Message
 	slugs := map[int64]string{}
 	for _, o := range os {
-		if enrollmentID != 0 && o.id != enrollmentID || patientID != 0 && o.patientID != patientID {
-			continue
-		}
 		slugs[o.id] = o.protocol
 		for i := range o.kept {
 			m := o.kept[i].message(o)
@@ -481,15 +479,11 @@ func afterKey(m *aftercare.Message, at time.Time, id int64) bool {
 	return m.ID > id
 }
 
+// compareSendID orders messages as ListMessages returns them: by SendAt,
+// then ID.
 func compareSendID(a, b *aftercare.Message) int {
 	if c := a.SendAt.Compare(b.SendAt); c != 0 {
 		return c
 	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.ID, b.ID)
 }
