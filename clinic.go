@@ -20,6 +20,9 @@ type Clinic struct {
 	Window        Window // send window (quiet hours are outside it), in the patient's local time
 	DailyCap      int    // most messages per patient, per channel, per local day
 	EmailFallback bool   // send the email version when an SMS fails permanently
+	// ShowTreatment lets {{.Treatment}} name the treatment in texts and
+	// email subjects; off by default, since they show on lock screens.
+	ShowTreatment bool
 	Default       bool   // the clinic commands act on when --clinic is not given
 
 	// The clinic's own senders; empty uses the server's (TWILIO_FROM or

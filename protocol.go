@@ -162,12 +162,48 @@ type StepText struct {
 	EmailBody    string
 }
 
+// Priority says which messages the daily cap keeps on time when a
+// patient's day is full: an important step (high) is never moved by the
+// cap; lower ones move (or, for a recurrence, drop) first.
+type Priority int8
+
+// The priorities, lowest first. A step without `priority:` is normal.
+const (
+	PriorityLow    Priority = -1
+	PriorityNormal Priority = 0
+	PriorityHigh   Priority = 1
+)
+
+// ParsePriority reads "low", "normal" or "high".
+func ParsePriority(s string) (Priority, error) {
+	switch s {
+	case "low":
+		return PriorityLow, nil
+	case "normal", "":
+		return PriorityNormal, nil
+	case "high":
+		return PriorityHigh, nil
+	}
+	return 0, FieldErrorf("priority", "unknown priority %q: use low, normal or high", s)
+}
+
+func (p Priority) String() string {
+	switch p {
+	case PriorityLow:
+		return "low"
+	case PriorityHigh:
+		return "high"
+	}
+	return "normal"
+}
+
 // Step is one instruction of a protocol, sent on each of its channels.
 type Step struct {
 	Key      string
 	Channels []Channel
 	Timing   Timing
 	Expires  time.Duration
+	Priority Priority
 	Text     map[string]StepText // by language code
 }
 
@@ -198,6 +234,11 @@ type Protocol struct {
 	Version   int
 	Source    string // SourceBuiltin or SourceClinic
 	Languages []string
+	// Treatment names the treatment in each language ("microneedling"). A
+	// message shows it through {{.Treatment}} only when the clinic allows
+	// (Clinic.ShowTreatment); otherwise {{.Treatment}} is the plain word
+	// for "treatment", so that no lock screen names what was done.
+	Treatment map[string]string
 	Steps     []Step
 	YAML      string // the document it was parsed from, stored verbatim
 	SHA256    string // of YAML
