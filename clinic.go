@@ -23,7 +23,7 @@ type Clinic struct {
 	// ShowTreatment lets {{.Treatment}} name the treatment in texts and
 	// email subjects; off by default, since they show on lock screens.
 	ShowTreatment bool
-	Default       bool   // the clinic commands act on when --clinic is not given
+	Default       bool // the clinic commands act on when --clinic is not given
 
 	// The clinic's own senders; empty uses the server's (TWILIO_FROM or
 	// TWILIO_MESSAGING_SERVICE_SID, SMTP_FROM). SMSFrom is an E.164 number
