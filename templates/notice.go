@@ -1,0 +1,43 @@
+package templates
+
+import (
+	"strings"
+)
+
+// The opt-out notice US carriers expect on the first text a number gets
+// from a sender (CTIA's Messaging Principles and Best Practices). Aftercare
+// adds it to the first SMS it sends on an enrollment, whatever the
+// protocol says, so that no clinic has to write it into each protocol.
+// The keywords stay in English in every language: carriers act on STOP
+// and HELP, not on their translations.
+var optOutNotices = map[string]string{
+	"en": "Reply STOP to opt out, HELP for help. Msg & data rates may apply.",
+	"es": "Responda STOP para no recibir más, HELP para ayuda. Pueden aplicarse tarifas de mensajes y datos.",
+}
+
+// OptOutNotice returns the opt-out notice in lang ("es-MX" reads "es"),
+// English for a language it does not have.
+func OptOutNotice(lang string) string {
+	base, _, _ := strings.Cut(lang, "-")
+	if n, ok := optOutNotices[base]; ok {
+		return n
+	}
+	return optOutNotices["en"]
+}
+
+// WithOptOutNotice returns an SMS body with the notice of lang added on a
+// line of its own, and its segments; a body that already ends with the
+// notice is returned as it is.
+func WithOptOutNotice(body, lang string) (string, int) {
+	n := OptOutNotice(lang)
+	if !strings.HasSuffix(body, n) {
+		body = body + "\n" + n
+	}
+	segs, _ := Segments(body)
+	return body, segs
+}
+
+// HasOptOutNotice reports whether an SMS body carries the notice of lang.
+func HasOptOutNotice(body, lang string) bool {
+	return strings.HasSuffix(body, OptOutNotice(lang))
+}
