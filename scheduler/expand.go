@@ -112,6 +112,7 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	}
 	msgs := make([]aftercare.Message, n)
 	out := make([]*aftercare.Message, 0, n)
+	steps := make([]*aftercare.Step, 0, n) // out[i]'s step
 	for _, o := range occs {
 		st := &p.Protocol.Steps[o.step]
 		for _, ch := range st.Channels {
@@ -125,49 +126,140 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 				Channel:    ch,
 				Lang:       lang,
 				Status:     aftercare.StatusPending,
+				// A message is worth sending until its planned time plus
+				// expires, whatever moved it: quiet hours, the cap or a
+				// late enrollment never make it live longer.
+				ExpiresAt: o.at.Add(st.Expires).UTC(),
 			}
-			notes := append([]string(nil), o.notes...)
-			at, wnotes := intoWindow(o.at, loc, p.Clinic.Window)
-			notes = append(notes, wnotes...)
-			if !p.Now.IsZero() && at.Before(p.Now) {
-				immediate := st.Timing.Kind == aftercare.TimingAfter && st.Timing.Offset == 0
-				if immediate && p.Now.Before(at.Add(st.Expires)) {
-					late, lnotes := intoWindow(p.Now, loc, p.Clinic.Window)
-					if late.Before(at.Add(st.Expires)) {
-						notes = append(notes, "enrolled after the treatment: sent as soon as possible")
-						notes = append(notes, lnotes...)
-						at = late
-					} else {
-						m.Status = aftercare.StatusSkipped
-					}
-				} else {
-					m.Status = aftercare.StatusSkipped
-				}
-				if m.Status == aftercare.StatusSkipped {
-					notes = []string{"skipped: its time had passed when the patient was enrolled"}
-				}
-			}
-			if m.Status == aftercare.StatusPending {
-				var cnote string
-				at, cnote = caps.place(at, ch, p.Clinic.Window)
-				if cnote != "" {
-					notes = append(notes, cnote)
-				}
-			}
-			m.SendAt = at.UTC()
-			m.NextAttemptAt = m.SendAt
-			m.ExpiresAt = at.Add(st.Expires).UTC()
-			m.Note = strings.Join(notes, "; ")
+			m.SendAt, m.Note = place(p, st, o.at, m.ExpiresAt, loc, o.notes, &m.Status)
 			txt, err := p.Renderer.Render(st.Key, lang, ch, fields)
 			if err != nil {
 				return nil, aftercare.Errorf(aftercare.EINTERNAL, "rendering step %q (%s, %s): %v", st.Key, ch, lang, err)
 			}
 			m.Subject, m.Body, m.Segments = txt.Subject, txt.Body, txt.Segments
 			out = append(out, m)
+			steps = append(steps, st)
 		}
 	}
+	applyCap(out, steps, &caps, p.Clinic.Window)
+	for _, m := range out {
+		m.SendAt = m.SendAt.UTC()
+		m.NextAttemptAt = m.SendAt
+	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].SendAt.Before(out[b].SendAt) })
+	// Carriers expect the opt-out notice on the first text: it goes on
+	// the first SMS planned to go out. The dispatcher adds it to a later
+	// one if this one never reaches the provider.
+	for _, m := range out {
+		if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
+			m.Body, m.Segments = templates.WithOptOutNotice(m.Body, lang)
+			break
+		}
+	}
 	return out, nil
+}
+
+// place returns when a message planned at planned goes out in the send
+// window, and the notes on why it moved; it sets status to skipped (and
+// says why in the note) when its time had passed at enrollment or when
+// the window would send it at or after expires, or, for a recurrence, on
+// another local day than planned.
+func place(p Plan, st *aftercare.Step, planned, expires time.Time, loc *time.Location, dst []string, status *aftercare.Status) (time.Time, string) {
+	notes := append([]string(nil), dst...)
+	at, wnotes := intoWindow(planned, loc, p.Clinic.Window)
+	notes = append(notes, wnotes...)
+	if !p.Now.IsZero() && at.Before(p.Now) {
+		immediate := st.Timing.Kind == aftercare.TimingAfter && st.Timing.Offset == 0
+		if immediate && p.Now.Before(expires) {
+			late, lnotes := intoWindow(p.Now, loc, p.Clinic.Window)
+			if late.Before(expires) {
+				notes = append(notes, "enrolled after the treatment: sent as soon as possible")
+				return late, strings.Join(append(notes, lnotes...), "; ")
+			}
+		}
+		*status = aftercare.StatusSkipped
+		return at, "skipped: its time had passed when the patient was enrolled"
+	}
+	if len(wnotes) == 0 {
+		return at, strings.Join(notes, "; ")
+	}
+	pl, al := planned.In(loc), at.In(loc)
+	switch {
+	case !at.Before(expires):
+		*status = aftercare.StatusSkipped
+		return at, fmt.Sprintf("skipped: due %s, in quiet hours; the send window (%s) opens at %s, after it expires at %s",
+			pl.Format("Mon Jan 2 15:04"), p.Clinic.Window, al.Format("Mon Jan 2 15:04"), expires.In(loc).Format("Mon Jan 2 15:04"))
+	case st.Timing.Kind == aftercare.TimingEvery && !sameDay(pl, al):
+		*status = aftercare.StatusSkipped
+		return at, fmt.Sprintf("skipped: due %s, in quiet hours; a daily reminder is not moved to the next day (the next one covers it)",
+			pl.Format("Mon Jan 2 15:04"))
+	}
+	return at, strings.Join(notes, "; ")
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// applyCap enforces the daily cap on the pending messages of out (steps[i]
+// is out[i]'s step). Important steps (priority high) are placed first and
+// never moved; then the others, higher priority first and earlier first
+// within a priority, each at the first local day with room. A message the
+// cap would move past its expiry, or a recurrence it would move to another
+// day, is skipped instead.
+func applyCap(out []*aftercare.Message, steps []*aftercare.Step, caps *capCounter, w aftercare.Window) {
+	if caps.limit <= 0 {
+		return
+	}
+	order := make([]int, 0, len(out))
+	for i, m := range out {
+		if m.Status == aftercare.StatusPending {
+			order = append(order, i)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		pa, pb := steps[order[a]].Priority, steps[order[b]].Priority
+		if pa != pb {
+			return pa > pb
+		}
+		return out[order[a]].SendAt.Before(out[order[b]].SendAt)
+	})
+	for _, i := range order {
+		m, st := out[i], steps[i]
+		if st.Priority >= aftercare.PriorityHigh {
+			caps.add(m.SendAt, m.Channel)
+			continue
+		}
+		t := caps.room(m.SendAt, m.Channel, w)
+		if t.Equal(m.SendAt) {
+			caps.add(t, m.Channel)
+			continue
+		}
+		orig := m.SendAt.In(caps.loc)
+		full := fmt.Sprintf("daily cap: %d %s messages already on %s", caps.limit, m.Channel, orig.Format("Mon Jan 2"))
+		switch {
+		case !t.Before(m.ExpiresAt):
+			m.Status = aftercare.StatusSkipped
+			m.Note = joinNote(m.Note, fmt.Sprintf("skipped: %s; the next day with room (%s) is after it expires at %s",
+				full, t.In(caps.loc).Format("Mon Jan 2 15:04"), m.ExpiresAt.In(caps.loc).Format("Mon Jan 2 15:04")))
+		case st.Timing.Kind == aftercare.TimingEvery:
+			m.Status = aftercare.StatusSkipped
+			m.Note = joinNote(m.Note, "skipped: "+full+"; a daily reminder is not moved to another day (the next one covers it)")
+		default:
+			caps.add(t, m.Channel)
+			m.SendAt = t
+			m.Note = joinNote(m.Note, fmt.Sprintf("%s; moved to %s", full, t.In(caps.loc).Format("Mon Jan 2 15:04")))
+		}
+	}
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // clinicPhone is a clinic phone as displayPhone last wrote it.
@@ -337,20 +429,12 @@ func (c *capCounter) key(t time.Time, ch aftercare.Channel) capKey {
 
 func (c *capCounter) add(t time.Time, ch aftercare.Channel) { c.used[c.key(t, ch)]++ }
 
-// place returns the first time at or after t on a local day with room under
-// the cap, moving to the next day's window opening as needed.
-func (c *capCounter) place(t time.Time, ch aftercare.Channel, w aftercare.Window) (time.Time, string) {
-	if c.limit <= 0 {
-		return t, ""
-	}
-	orig := t
+// room returns the first time at or after t on a local day with room
+// under the cap: t itself, or the window's opening on a later day.
+func (c *capCounter) room(t time.Time, ch aftercare.Channel, w aftercare.Window) time.Time {
 	for i := 0; i < 400 && c.used[c.key(t, ch)] >= c.limit; i++ {
 		next := t.In(c.loc).AddDate(0, 0, 1)
 		t, _ = aftercare.WallTime(c.loc, next.Year(), next.Month(), next.Day(), w.Start.Hour(), w.Start.Minute())
 	}
-	c.add(t, ch)
-	if t.Equal(orig) {
-		return t, ""
-	}
-	return t, fmt.Sprintf("daily cap: %d %s messages already on %s; moved to %s", c.limit, ch, orig.In(c.loc).Format("Mon Jan 2"), t.In(c.loc).Format("Mon Jan 2 15:04"))
+	return t
 }

@@ -174,8 +174,8 @@ func TestExpandQuietHours(t *testing.T) {
 				if strings.Contains(m.Note, "quiet hours") != tt.moved {
 					t.Errorf("%s: note %q, want quiet-hours note %v", m.Channel, m.Note, tt.moved)
 				}
-				if !m.ExpiresAt.Equal(m.SendAt.Add(aftercare.DefaultExpires)) {
-					t.Errorf("expiry %s is not send time + 12h", m.ExpiresAt)
+				if !m.ExpiresAt.Equal(treated.Add(aftercare.DefaultExpires)) {
+					t.Errorf("expiry %s is not the planned time + 12h", m.ExpiresAt)
 				}
 			}
 		})
@@ -190,6 +190,7 @@ func TestExpandDailyCap(t *testing.T) {
 	c := testClinic(aftercare.Window{Start: 8 * 60, End: 21 * 60})
 	c.DailyCap = 2
 	pr := onlySteps(p, "now", "ninety")
+	pr.Steps[1].Expires = 2 * 24 * time.Hour // "ninety" lives long enough to be moved
 	t.Run("ThirdSMSMovesToNextOpening", func(t *testing.T) {
 		busy := []Busy{{At: treated.Add(-time.Hour), Channel: aftercare.SMS}} // another enrollment's text that morning
 		msgs := expand(t, Plan{Protocol: pr, Renderer: r, Clinic: c, Patient: consenting("Europe/London"), TreatedAt: treated, Busy: busy})
@@ -317,7 +318,7 @@ func TestExpandClinicWithoutPhone(t *testing.T) {
 	c := testClinic(allDay)
 	c.Phone = ""
 	msgs := expand(t, Plan{Protocol: p, Renderer: r, Clinic: c, Patient: consenting("UTC"), TreatedAt: time.Now()})
-	if got := msgs[0].Body; got != "Worried? Call Glow Clinic." {
+	if got := strings.TrimSuffix(msgs[0].Body, "\n"+templates.OptOutNotice("en")); got != "Worried? Call Glow Clinic." {
 		t.Errorf("body %q: a clinic without a phone must be named instead", got)
 	}
 }
