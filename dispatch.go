@@ -10,6 +10,10 @@ type Claimed struct {
 	Message *Message
 	Patient *Patient // Name, Phone, Email, consents, opt-outs
 	Clinic  *Clinic  // Name, Phone, EmailFallback
+	// FirstSMS reports that no SMS of the message's enrollment has reached
+	// a provider before this one (none sending, sent, delivered or unknown;
+	// none earlier in the same claim): it must carry the opt-out notice.
+	FirstSMS bool
 }
 
 // Outcome is the result of one attempt, recorded with the attempt in one
@@ -29,6 +33,11 @@ type Outcome struct {
 	ProviderState string
 	ErrorCode     string
 	Error         string
+	// Body, when set, is the text actually handed to the provider when it
+	// differs from the planned one (the opt-out notice added); the message
+	// keeps it, with Segments, so the log shows what the patient got.
+	Body     string
+	Segments int
 	// OptOut marks the patient opted out of the message's channel (Twilio 21610).
 	OptOut bool
 	// Fallback, when set, is inserted as a new pending message (the email
@@ -54,7 +63,8 @@ type DispatchStore interface {
 	// Attempts+1. In the same transaction, due messages that must not go
 	// are settled instead of claimed: enrollment cancelled -> cancelled;
 	// consent missing or opted out -> skipped (Note says why); ExpiresAt <=
-	// now -> expired.
+	// now -> expired. Each SMS claim says whether it is the first of its
+	// enrollment to reach a provider (Claimed.FirstSMS).
 	ClaimDue(ctx context.Context, now time.Time, owner string, limit int) ([]*Claimed, error)
 	// RecordOutcome stores o.Attempt and moves the message to o.Status, in
 	// one transaction, if and only if it is still sending and claimed by

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/templates"
 )
 
 // Route is how one channel is sent: a sender, its name in the delivery log,
@@ -216,7 +217,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	m := c.Message
 	route, ok := d.Routes[m.Channel]
 	if !ok {
-		return true, d.record(ctx, c, route, aftercare.Receipt{}, &aftercare.SendError{Kind: aftercare.Permanent, Code: "no-route", Message: fmt.Sprintf("no sender is configured for %s", m.Channel)}, 0)
+		return true, d.record(ctx, c, route, aftercare.Receipt{}, &aftercare.SendError{Kind: aftercare.Permanent, Code: "no-route", Message: fmt.Sprintf("no sender is configured for %s", m.Channel)}, 0, false)
 	}
 	if lim := d.limiters[m.Channel]; lim != nil {
 		r := lim.ReserveN(d.Now(), 1)
@@ -228,6 +229,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	if ctx.Err() != nil {
 		return false, nil
 	}
+	noticed := addNotice(c)
 	out := outgoing(c)
 	// A send that started finishes even during shutdown: its outcome must be recorded.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.SendTimeout)
@@ -235,7 +237,19 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	start := d.Now()
 	rcpt, sendErr := route.Sender.Send(sendCtx, out)
 	d.failpoint("after-send")
-	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start))
+	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start), noticed)
+}
+
+// addNotice adds the opt-out notice to the first SMS of an enrollment that
+// reaches a provider when its text lacks it (the text planned with it was
+// skipped, expired or failed). It reports whether the text changed.
+func addNotice(c *aftercare.Claimed) bool {
+	m := c.Message
+	if m.Channel != aftercare.SMS || !c.FirstSMS || templates.HasOptOutNotice(m.Body, m.Lang) {
+		return false
+	}
+	m.Body, m.Segments = templates.WithOptOutNotice(m.Body, m.Lang)
+	return true
 }
 
 func outgoing(c *aftercare.Claimed) *aftercare.Outgoing {
@@ -254,7 +268,9 @@ func outgoing(c *aftercare.Claimed) *aftercare.Outgoing {
 }
 
 // record turns a send's result into an outcome and stores it.
-func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Route, rcpt aftercare.Receipt, sendErr error, latency time.Duration) error {
+// textChanged says the message's text is not the planned one any more
+// (addNotice): the outcome records the text that was sent.
+func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Route, rcpt aftercare.Receipt, sendErr error, latency time.Duration, textChanged bool) error {
 	m := c.Message
 	now := d.Now().UTC()
 	o := &aftercare.Outcome{
@@ -262,6 +278,9 @@ func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Rou
 		Attempt: aftercare.Attempt{ClinicID: m.ClinicID, MessageID: m.ID, Number: m.Attempts, At: now.Add(-latency), Channel: m.Channel,
 			Sender: route.Name, Latency: latency},
 		Sender: route.Name,
+	}
+	if textChanged {
+		o.Body, o.Segments = m.Body, m.Segments
 	}
 	if rcpt.Sender != "" {
 		o.Sender, o.Attempt.Sender = rcpt.Sender, rcpt.Sender

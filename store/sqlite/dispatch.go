@@ -123,6 +123,9 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if err := markFirstSMS(ctx, tx, claims); err != nil {
+			return err
+		}
 		for _, s := range settles {
 			if _, err := tx.ExecContext(ctx, settleMessage, string(s.status), s.note, s.note, ts(now), s.id); err != nil {
 				return err
@@ -148,6 +151,46 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 	}
 	return out, nil
 }
+
+// markFirstSMS sets FirstSMS on the SMS claims that are the first of their
+// enrollment to reach a provider. It runs before the claims become
+// sending, so only earlier messages count, and within the claim only the
+// first of an enrollment's texts.
+func markFirstSMS(ctx context.Context, tx *sqlx.Tx, claims []*aftercare.Claimed) error {
+	var ids []int64
+	for _, c := range claims {
+		if c.Message.Channel == aftercare.SMS {
+			ids = append(ids, c.Message.EnrollmentID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	q, args, err := sqlx.In(smsReachedProvider, ids)
+	if err != nil {
+		return err
+	}
+	var reached []int64
+	if err := tx.SelectContext(ctx, &reached, q, args...); err != nil {
+		return err
+	}
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range reached {
+		seen[id] = true
+	}
+	for _, c := range claims {
+		if m := c.Message; m.Channel == aftercare.SMS && !seen[m.EnrollmentID] {
+			c.FirstSMS, seen[m.EnrollmentID] = true, true
+		}
+	}
+	return nil
+}
+
+// smsReachedProvider lists the enrollments among ids with an SMS that a
+// provider has (or may have) taken. Undelivered texts do not count: the
+// patient never saw their notice.
+const smsReachedProvider = `SELECT DISTINCT enrollment_id FROM messages WHERE enrollment_id IN (?)
+	AND channel = 'sms' AND status IN ('sending', 'sent', 'delivered', 'unknown')`
 
 func whyNot(p *aftercare.Patient, ch aftercare.Channel) string {
 	switch {
@@ -200,6 +243,11 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return conflict("message %d is no longer sending under claim %q", o.MessageID, o.ClaimedBy)
 		}
+		if o.Body != "" {
+			if err := replaceText(ctx, tx, o.MessageID, o.Body, o.Segments); err != nil {
+				return err
+			}
+		}
 		a := o.Attempt
 		a.ClinicID, a.MessageID = o.ClinicID, o.MessageID
 		if err := execAttempt(ctx, tx, &a); err != nil {
@@ -250,6 +298,19 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 		}
 		return nil
 	})
+}
+
+// replaceText makes body the text of an SMS (which has no subject): the
+// text actually sent, kept for the log.
+func replaceText(ctx context.Context, tx *sqlx.Tx, messageID int64, body string, segments int) error {
+	texts := newTextWriter(tx)
+	defer texts.close()
+	id, err := texts.stored(ctx, "", body)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE messages SET text_id = ?, segments = ? WHERE id = ?`, id, segments, messageID)
+	return err
 }
 
 // Release puts messages claimed by owner back to pending, undoing the

@@ -259,3 +259,73 @@ func testFarAheadCancelled(t *testing.T, s aftercare.Store) {
 		t.Fatalf("ClaimDue after cancelling: %d claimed, %v", len(cs), err)
 	}
 }
+
+// testClaimFirstSMS: ClaimDue marks the first SMS of each enrollment that
+// reaches a provider (Claimed.FirstSMS), and RecordOutcome keeps the text
+// the dispatcher actually sent (Outcome.Body).
+func testClaimFirstSMS(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c, p := setup(t, s, "downtown")
+	a := Enrollment(c.ID, p.ID, 1, t0, 6) // SMS and email at 12 h, 24 h and 36 h
+	b := Enrollment(c.ID, p.ID, 2, t0, 6)
+	for _, m := range append(a.Messages, b.Messages...) {
+		m.ExpiresAt = m.SendAt.Add(3 * 24 * time.Hour) // none expires while the test claims
+	}
+	enroll(t, s, a)
+	enroll(t, s, b)
+	claim := func(at time.Duration) map[string]*aftercare.Claimed {
+		t.Helper()
+		claimed, err := s.ClaimDue(ctx, t0.Add(at), claimant, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*aftercare.Claimed{}
+		for _, cl := range claimed {
+			who := "a"
+			if cl.Message.EnrollmentID == b.Enrollment.ID {
+				who = "b"
+			}
+			out[who+"/"+cl.Message.StepKey+"/"+string(cl.Message.Channel)] = cl
+		}
+		return out
+	}
+	first := claim(25 * time.Hour)
+	want := map[string]bool{"a/step-00/sms": true, "b/step-00/sms": true}
+	if len(first) != 8 {
+		t.Fatalf("claimed %d messages, want 8", len(first))
+	}
+	for k, cl := range first {
+		if cl.FirstSMS != want[k] {
+			t.Errorf("%s: FirstSMS %v, want %v", k, cl.FirstSMS, want[k])
+		}
+	}
+	// a's first text goes out with the notice; b's first two fail.
+	m := first["a/step-00/sms"].Message
+	o := outcome(m, aftercare.StatusSent, "SM00000000000000000000000000000001", t0.Add(25*time.Hour))
+	o.Body, o.Segments = m.Body+"\nReply STOP to opt out.", 3
+	if err := s.RecordOutcome(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if got := message(t, s, c.ID, m.ID); got.Body != o.Body || got.Segments != 3 {
+		t.Errorf("after RecordOutcome with a body: %q (%d segments), want the text sent", got.Body, got.Segments)
+	}
+	other := first["a/step-01/sms"].Message
+	if err := s.RecordOutcome(ctx, outcome(other, aftercare.StatusSent, "SM00000000000000000000000000000002", t0.Add(25*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if got := message(t, s, c.ID, other.ID); got.Body != other.Body {
+		t.Errorf("an outcome without a body changed the text to %q", got.Body)
+	}
+	for _, k := range []string{"b/step-00/sms", "b/step-01/sms"} {
+		if err := s.RecordOutcome(ctx, outcome(first[k].Message, aftercare.StatusFailed, "", t0.Add(25*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := claim(37 * time.Hour)
+	if cl := later["a/step-02/sms"]; cl == nil || cl.FirstSMS {
+		t.Errorf("a's third text: %+v; want claimed, not first (a text of a was sent)", cl)
+	}
+	if cl := later["b/step-02/sms"]; cl == nil || !cl.FirstSMS {
+		t.Errorf("b's third text: %+v; want claimed and first (b's earlier texts all failed)", cl)
+	}
+}

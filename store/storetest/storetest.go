@@ -101,6 +101,9 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 			{"ListedClaimedOnTime", testFarAhead},
 			{"Cancelled", testFarAheadCancelled},
 		}},
+		{"ClaimDue", []testCase{
+			{"FirstSMS", testClaimFirstSMS},
+		}},
 		{"ProviderStatus", []testCase{
 			{"Forward", testProviderStatusForward},
 			{"BeforeOutcome", testProviderStatusBeforeOutcome},
