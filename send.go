@@ -14,6 +14,7 @@ type Outgoing struct {
 	To        string // E.164 number or email address
 	ToName    string // the patient's name, for the email To header
 	Subject   string // email only
+	Lang      string // the language code of Subject and Body, e.g. "es"
 	Body      string // SMS text, or the plain-text email body
 	// From is the clinic's own sender (Clinic.SMSFrom or EmailFrom); empty
 	// uses the sender's configured one.

@@ -256,7 +256,7 @@ func outgoing(c *aftercare.Claimed) *aftercare.Outgoing {
 	m := c.Message
 	o := &aftercare.Outgoing{
 		MessageID: m.ID, ClinicID: m.ClinicID, Channel: m.Channel, ToName: c.Patient.Name,
-		Subject: m.Subject, Body: m.Body, ClinicName: c.Clinic.Name, ClinicPhone: c.Clinic.Phone,
+		Subject: m.Subject, Body: m.Body, Lang: m.Lang, ClinicName: c.Clinic.Name, ClinicPhone: c.Clinic.Phone,
 		ExpiresAt: m.ExpiresAt, Attempt: m.Attempts,
 	}
 	if m.Channel == aftercare.SMS {

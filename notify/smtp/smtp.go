@@ -2,8 +2,9 @@
 // clinic's mail provider) with github.com/wneessen/go-mail.
 //
 // Each message is multipart/alternative: the plain text as written, and an
-// HTML version of the same text with a footer naming the clinic (no
-// images, no remote resources). Sender implements scheduler.Sender; every
+// HTML version of the same text (paragraphs, headings, lists and links,
+// as html.go describes) with a footer naming the clinic (no images, no
+// remote resources). Sender implements scheduler.Sender; every
 // failure is an *aftercare.SendError:
 //
 //   - Transient: a 4xx reply, a failure to connect, greet, start TLS or
