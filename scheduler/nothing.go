@@ -142,16 +142,16 @@ func optedOut(p *aftercare.Patient, loc *time.Location, out, unconsented, unaddr
 		field = consentField(ch)
 	}
 	for _, ch := range unaddressed {
+		// No fix offered here: an address typed on the enrollment would
+		// make another patient, whom the opt-out would not cover.
 		whys = append(whys, fmt.Sprintf("has no %s", addressName(ch)))
-		fixes = append(fixes, fmt.Sprintf("add their %s and %s consent if they gave them", addressName(ch), channelName(ch)))
-		field = addressField(ch)
 	}
 	names := make([]string, len(out))
 	for i, ch := range out {
 		names[i] = channelName(ch)
 	}
 	fixes = append(fixes, fmt.Sprintf("if they opted back in, clear the %s opt-out on their patient page first", strings.Join(names, " and ")))
-	return aftercare.FieldErrorf(field, "the patient %s, so they would receive nothing: %s", strings.Join(whys, " and "), strings.Join(fixes, ", or "))
+	return aftercare.FieldErrorf(field, "the patient %s, so they would receive nothing: %s", strings.Join(whys, " and "), strings.Join(fixes, "; or, "))
 }
 
 // channelsOf lists the channels the steps of pr send on, SMS first.
