@@ -51,7 +51,9 @@ func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req Enr
 	} else if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		return nil, err
 	}
-	return c.plan(clinic, old, busy, now)
+	return c.plan(clinic, old, busy, now, func() (bool, error) {
+		return s.hasEnrollment(ctx, clinic.ID, old, c.key)
+	})
 }
 
 // checked is an enrollment request that passed validation.
@@ -127,8 +129,11 @@ func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req Enrol
 // plan plans c's messages for the patient the store will match it with:
 // old (nil for a new patient), whose consent given before still holds and
 // whose opt-outs count, and who already has the messages busy, which count
-// toward the daily cap.
-func (c *checked) plan(clinic *aftercare.Clinic, old *aftercare.Patient, busy []Busy, now time.Time) (*aftercare.NewEnrollment, error) {
+// toward the daily cap. A plan with no pending message is refused (see
+// nothingToSend) unless stored says the enrollment exists already: the
+// store then returns that one, however much of it is left to send.
+func (c *checked) plan(clinic *aftercare.Clinic, old *aftercare.Patient, busy []Busy, now time.Time,
+	stored func() (bool, error)) (*aftercare.NewEnrollment, error) {
 	p := c.patient
 	plannedFor := *p
 	if old != nil {
@@ -146,6 +151,15 @@ func (c *checked) plan(clinic *aftercare.Clinic, old *aftercare.Patient, busy []
 	})
 	if err != nil {
 		return nil, err
+	}
+	if refusal := nothingToSend(c.cp, &plannedFor, c.treated, msgs); refusal != nil {
+		known, err := stored()
+		if err != nil {
+			return nil, err
+		}
+		if !known {
+			return nil, refusal
+		}
 	}
 	e := &aftercare.Enrollment{
 		ClinicID: clinic.ID, ProtocolID: c.cp.ID, ProtocolSlug: c.cp.Slug, ProtocolVersion: c.cp.Version,
@@ -260,12 +274,43 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	if err != nil {
 		return nil, err
 	}
+	// Nothing sent, nothing enrolled holds for a move too: an enrollment
+	// left with nothing to send is refused (cancel it instead), counting
+	// as sent what the plan has pending but went out already.
+	if err := whyNothing(cp, p, treated, stillToSend(plan, cur.Messages), true); err != nil {
+		return nil, err
+	}
 	e.TreatedAt = treated
 	e.Key = enrollmentKey(p, cp.Slug, treated)
 	if err := s.Store.Reschedule(ctx, e, plan, now); err != nil {
 		return nil, err
 	}
 	return s.Enrollment(ctx, clinic.ID, id)
+}
+
+// stillToSend returns plan with its pending messages marked sent where
+// their stored twin (same step, occurrence and channel) is history, which
+// Store.Reschedule keeps as it is: what is left pending would go out.
+func stillToSend(plan, stored []*aftercare.Message) []*aftercare.Message {
+	history := map[string]bool{}
+	for _, m := range stored {
+		switch {
+		case m.Status == aftercare.StatusPending, m.Status == aftercare.StatusSkipped,
+			m.Status == aftercare.StatusCancelled && m.Note == "rescheduled":
+		default:
+			history[m.Ident()] = true
+		}
+	}
+	out := make([]*aftercare.Message, len(plan))
+	for i, m := range plan {
+		out[i] = m
+		if m.Status == aftercare.StatusPending && history[m.Ident()] {
+			sent := *m
+			sent.Status = aftercare.StatusSent
+			out[i] = &sent
+		}
+	}
+	return out
 }
 
 // replan expands e's protocol version again for p treated at treated, as

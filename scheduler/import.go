@@ -219,7 +219,7 @@ func (im *importer) run(ctx context.Context, cr *csv.Reader, progress func(done 
 		}
 		im.parallel(c.rows, func(r *importRow) {
 			if r.first {
-				im.plan(r, known[r.c.patient.MatchKey()])
+				im.plan(ctx, r, known[r.c.patient.MatchKey()])
 			}
 		})
 		if err := rowsFailed(c.rows); err != nil {
@@ -451,14 +451,25 @@ func (im *importer) lookup(ctx context.Context, rows []*importRow) (map[string]*
 // plan plans the first row of a patient in the chunk and then the rows
 // after it, each as if the ones before were enrolled already: their consent
 // holds and their messages count toward the daily cap.
-func (im *importer) plan(first *importRow, st *stored) {
+func (im *importer) plan(ctx context.Context, first *importRow, st *stored) {
 	var old *aftercare.Patient
 	var live []Busy
 	if st != nil {
 		old, live = st.patient, st.busy
 	}
 	for r := first; r != nil; r = r.next {
-		ne, err := r.c.plan(im.clinic, old, live, im.now)
+		// A row that would send nothing is an error unless the store has
+		// its enrollment (a re-run of a file after its messages went out).
+		enrolled := func() (bool, error) {
+			switch {
+			case st == nil:
+				return false, nil
+			case st.keys != nil:
+				return st.keys[r.c.key], nil
+			}
+			return im.s.hasEnrollment(ctx, im.clinic.ID, st.patient, r.c.key)
+		}
+		ne, err := r.c.plan(im.clinic, old, live, im.now, enrolled)
 		if err != nil {
 			rowError(r, err)
 			if r.stop != nil {

@@ -106,6 +106,9 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 		{"ErrProtocolMissing", with("protocol", nil), nil, 400, "protocol"},
 		{"ErrProtocolUnknown", with("protocol", "botox"), nil, 400, "protocol"},
 		{"ErrLangMissing", with("lang", "fr"), nil, 400, "lang"},
+		// Nothing sent, nothing enrolled: the scheduler's rule names the field.
+		{"ErrNoConsent", func() map[string]any { m := with("sms_consent", false); m["email_consent"] = false; return m }(), nil, 400, "consent"},
+		{"ErrAllInPast", with("treated_at", "2026-09-01T10:00"), nil, 400, "treated_at"},
 		{"ErrNotJSON", "name=Ana", nil, 400, ""},
 		{"ErrArray", `[{"name": "Ana"}]`, nil, 400, ""},
 		{"ErrTrailing", `{"name": "Ana"} {}`, nil, 400, ""},
@@ -124,6 +127,36 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 			a.unchanged(t, before, "a refused enrollment")
 		})
 	}
+}
+
+// TestAPIEnrollNothingPending: enrolling again what is stored answers
+// 200 with it even when, by now, none of its messages is pending; a new
+// enrollment or a move that would send nothing is 400 on treated_at.
+func TestAPIEnrollNothingPending(t *testing.T) {
+	t.Parallel()
+	a := newAPIApp(t)
+	fd := a.Token(a.Main, aftercare.RoleFrontDesk)
+	var first, again web.EnrollmentJSON
+	a.do(fd, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusCreated, &first)
+	a.Advance(60 * 24 * time.Hour) // every message of it is past
+	before := a.snapshot(t)
+	a.do(fd, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusOK, &again)
+	if again.ID != first.ID {
+		t.Errorf("enrolling again answered enrollment %d, want %d", again.ID, first.ID)
+	}
+	a.unchanged(t, before, "enrolling again")
+
+	req := anaRequest()
+	req["treated_at"] = "2026-12-01T10:00" // a new treatment, all of it past by now
+	res := a.do(fd, "POST", "/api/v1/enrollments", req)
+	if e := res.apiErr(t); res.Status != http.StatusBadRequest || e.Field != "treated_at" || !strings.Contains(e.Message, "due before now") {
+		t.Errorf("a new enrollment with nothing to send: %d %+v", res.Status, e)
+	}
+	res = a.do(fd, "POST", fmt.Sprintf("/api/v1/enrollments/%d/reschedule", first.ID), map[string]any{"treated_at": "2026-12-01T10:00"})
+	if e := res.apiErr(t); res.Status != http.StatusBadRequest || e.Field != "treated_at" || !strings.Contains(e.Message, "would be due before now") {
+		t.Errorf("a move leaving nothing to send: %d %+v", res.Status, e)
+	}
+	a.unchanged(t, before, "refused enrollments")
 }
 
 // TestAPIAuth: every route refuses a request without a token, with a
@@ -366,15 +399,19 @@ func TestAPIImport(t *testing.T) {
 		"Bo Li,+1 415 555 0101,,America/New_York,en,microneedling,2026-11-23T11:00,yes,no\n" +
 		"No Phone,,,America/New_York,en,microneedling,2026-11-23T11:00,yes,no\n" +
 		"Bad Zone,+1 415 555 0102,,Nowhere/City,en,microneedling,2026-11-23T11:00,yes,no\n" +
-		"Ragged,row\n"
+		"Ragged,row\n" +
+		"No Consent,+1 415 555 0103,,America/New_York,en,microneedling,2026-11-23T11:00,no,no\n"
 	csvHeader := []string{"Content-Type", "text/csv"}
 	var rep scheduler.ImportReport
 	a.do(fd, "POST", "/api/v1/imports?filename=today.csv", csvBody, csvHeader...).decode(t, http.StatusOK, &rep)
-	if rep.Rows != 5 || rep.Enrolled != 2 || rep.Existing != 0 || len(rep.Errors) != 3 {
+	if rep.Rows != 6 || rep.Enrolled != 2 || rep.Existing != 0 || len(rep.Errors) != 4 {
 		t.Fatalf("report: %+v", rep)
 	}
 	if e := rep.Errors[1]; e.Line != 5 || e.Field != "tz" {
 		t.Errorf("row error: %+v", e)
+	}
+	if e := rep.Errors[3]; e.Line != 7 || e.Field != "sms_consent" || !strings.Contains(e.Reason, "agreed to no messages") {
+		t.Errorf("a row that sends nothing: %+v", e)
 	}
 	ps, _ := a.DB.SearchPatients(context.Background(), a.Main.ID, "Bo Li", 10)
 	if len(ps) != 1 || ps[0].SMSConsent.Source != "import:today.csv:3" {

@@ -185,7 +185,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkEnroll checks every field of the form, so that all the problems
-// show at once (Enroll itself stops at the first). Enroll checks again.
+// show at once (Enroll itself stops at the first). Enroll checks again,
+// and alone says when an enrollment would send nothing (no consent, an
+// opt-out, every message in the past): that rule is the scheduler's, the
+// same for every way in, and its error shows beside its field ("consent"
+// beside the consent boxes).
 func checkEnroll(c *aftercare.Clinic, page *EnrollPage) {
 	f, fe := page.Form, page.Errors
 	add := func(err error) {
@@ -207,9 +211,6 @@ func checkEnroll(c *aftercare.Clinic, page *EnrollPage) {
 	}
 	if f.EmailConsent && f.Email == "" && fe["email_consent"] == "" {
 		fe["email_consent"] = "Email consent is ticked but there is no email address."
-	}
-	if !f.SMSConsent && !f.EmailConsent && fe["sms_consent"] == "" && fe["email_consent"] == "" {
-		fe["consent"] = "Tick what the patient agreed to: without consent they get no messages at all."
 	}
 	loc, err := aftercare.LoadZone(f.TZ)
 	add(err)

@@ -112,7 +112,9 @@ zone, and print the enrollment id and the timeline.
 
 Consent is recorded per channel: a channel without --sms-consent or
 --email-consent gets no messages. A phone number without a country code is read
-in the clinic's country. Running the same command again returns the same
+in the clinic's country. An enrollment that would send nothing (no consent,
+the patient opted out, every message already in the past) is refused with the
+reason and what to fix. Running the same command again returns the same
 enrollment and creates nothing new.`,
 		Example: `  aftercare enroll --name "Ana Ruiz" --phone "+1 415 555 0100" --email ana@example.com \
     --tz America/Los_Angeles --lang es --protocol microneedling --treated-at 2026-11-22T15:00 \
@@ -233,8 +235,9 @@ func (a *app) importCmd() *cobra.Command {
 		Short: "Enroll many patients from a CSV file",
 		Long: `Enroll every valid row of a CSV file whose header names the columns
 name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent (any order).
-Invalid rows are reported with their line number and reason; valid rows are
-enrolled. Re-running the same file creates no duplicates. Use - to read stdin.`,
+Invalid rows, and rows that would send nothing, are reported with their line
+number and reason; valid rows are enrolled. Re-running the same file creates
+no duplicates. Use - to read stdin.`,
 		Args: needArgs(1, "one CSV file"),
 		RunE: func(c *cobra.Command, args []string) error {
 			var r io.Reader = a.io.In
