@@ -123,6 +123,9 @@ func setClinicPhone(c *aftercare.Clinic, raw string) error {
 // ClinicChanges are the settings `clinic set` may change; nil leaves one as is.
 type ClinicChanges struct {
 	Name, Phone, TZ, Country, Window, DailyCap, EmailFallback *string
+	// ShowTreatment (yes/no) lets texts and email subjects name the
+	// treatment.
+	ShowTreatment *string
 	// SMSFrom and EmailFrom set the clinic's own senders; "" goes back to
 	// the server's.
 	SMSFrom, EmailFrom *string
@@ -131,10 +134,31 @@ type ClinicChanges struct {
 // UpdateClinic applies ch to the clinic named by slug ("" for the default)
 // after validating all of it; nothing is saved if any setting is wrong.
 func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChanges) (*aftercare.Clinic, error) {
-	c, err := s.Store.FindClinic(ctx, slug)
+	_, c, err := s.ProposeClinic(ctx, slug, ch)
 	if err != nil {
 		return nil, err
 	}
+	return c, s.Store.UpdateClinic(ctx, c)
+}
+
+// ProposeClinic returns the clinic named by slug as stored and as ch would
+// leave it, validated, saving nothing (CheckedUpdateClinic looks at both).
+func (s *Service) ProposeClinic(ctx context.Context, slug string, ch ClinicChanges) (current, proposed *aftercare.Clinic, err error) {
+	current, err = s.Store.FindClinic(ctx, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(aftercare.Clinic)
+	*c = *current
+	if err := applyClinicChanges(c, ch); err != nil {
+		return nil, nil, err
+	}
+	return current, c, nil
+}
+
+// applyClinicChanges sets on c the settings ch gives and validates the
+// result.
+func applyClinicChanges(c *aftercare.Clinic, ch ClinicChanges) (err error) {
 	if ch.Name != nil {
 		c.Name = strings.TrimSpace(*ch.Name)
 	}
@@ -143,7 +167,7 @@ func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChange
 	}
 	if ch.Phone != nil {
 		if err := setClinicPhone(c, *ch.Phone); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if ch.TZ != nil {
@@ -151,29 +175,36 @@ func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChange
 	}
 	if ch.Window != nil {
 		if c.Window, err = aftercare.ParseWindow(*ch.Window); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if ch.DailyCap != nil {
 		n, err := strconv.Atoi(strings.TrimSpace(*ch.DailyCap))
 		if err != nil {
-			return nil, aftercare.FieldErrorf("daily_cap", "%q is not a whole number", *ch.DailyCap)
+			return aftercare.FieldErrorf("daily_cap", "%q is not a whole number", *ch.DailyCap)
 		}
 		c.DailyCap = n
 	}
 	if ch.EmailFallback != nil {
 		b, err := ParseBool(*ch.EmailFallback)
 		if err != nil {
-			return nil, aftercare.FieldErrorf("email_fallback", "%s", err)
+			return aftercare.FieldErrorf("email_fallback", "%s", err)
 		}
 		c.EmailFallback = b
+	}
+	if ch.ShowTreatment != nil {
+		b, err := ParseBool(*ch.ShowTreatment)
+		if err != nil {
+			return aftercare.FieldErrorf("show_treatment", "%s", err)
+		}
+		c.ShowTreatment = b
 	}
 	if ch.SMSFrom != nil {
 		c.SMSFrom = strings.TrimSpace(*ch.SMSFrom)
 		if c.SMSFrom != "" && !strings.HasPrefix(c.SMSFrom, "MG") {
 			e164, err := aftercare.NormalizePhone(c.SMSFrom, c.Country)
 			if ae, ok := err.(*aftercare.Error); ok {
-				return nil, aftercare.FieldErrorf("sms_from", "%s", ae.Message)
+				return aftercare.FieldErrorf("sms_from", "%s", ae.Message)
 			}
 			c.SMSFrom = e164
 		}
@@ -181,10 +212,7 @@ func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChange
 	if ch.EmailFrom != nil {
 		c.EmailFrom = strings.ToLower(strings.TrimSpace(*ch.EmailFrom))
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return c, s.Store.UpdateClinic(ctx, c)
+	return c.Validate()
 }
 
 // ParseBool reads the yes/no words people put in forms and spreadsheets.

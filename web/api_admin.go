@@ -182,12 +182,15 @@ type ClinicUpdateRequest struct {
 	Window        *string `json:"window"`
 	DailyCap      *int    `json:"daily_cap"`
 	EmailFallback *bool   `json:"email_fallback"`
+	ShowTreatment *bool   `json:"show_treatment"`
 	SMSFrom       *string `json:"sms_from"`
 	EmailFrom     *string `json:"email_from"`
 }
 
 // apiUpdateClinic changes the clinic's settings, all checked before any is
-// saved.
+// saved. An API client does not answer questions, so a new send window or
+// daily cap is saved even when it moves or drops messages; the response
+// lists them (the web page and the command line ask first).
 func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	var req ClinicUpdateRequest
@@ -223,10 +226,17 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 		v := strconv.FormatBool(*req.EmailFallback)
 		ch.EmailFallback = &v
 	}
-	c, err := s.Service.UpdateClinic(r.Context(), p.Clinic.Slug, ch)
+	if req.ShowTreatment != nil {
+		v := strconv.FormatBool(*req.ShowTreatment)
+		ch.ShowTreatment = &v
+	}
+	u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, ch, true)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, NewClinicJSON(c))
+	if n := len(scheduler.NewWarnings(u.Warnings)); n > 0 {
+		s.logger().Info("clinic send window or cap changed though it moves messages", "clinic", p.Clinic.ID, "new_warnings", n, "by", p.Actor())
+	}
+	writeJSON(w, http.StatusOK, ClinicUpdateJSON{NewClinicJSON(u.Clinic), NewSettingsWarningsJSON(u.Warnings)})
 }

@@ -229,8 +229,9 @@ type ClinicJSON struct {
 	Window        string `json:"window"` // HH:MM-HH:MM in the patient's local time
 	DailyCap      int    `json:"daily_cap"`
 	EmailFallback bool   `json:"email_fallback"`
-	SMSFrom       string `json:"sms_from"`   // "" uses the server's Twilio sender
-	EmailFrom     string `json:"email_from"` // "" uses the server's SMTP_FROM
+	ShowTreatment bool   `json:"show_treatment"` // texts and email subjects name the treatment
+	SMSFrom       string `json:"sms_from"`       // "" uses the server's Twilio sender
+	EmailFrom     string `json:"email_from"`     // "" uses the server's SMTP_FROM
 	Default       bool   `json:"default"`
 	CreatedAt     string `json:"created_at"`
 	UpdatedAt     string `json:"updated_at"`
@@ -239,7 +240,7 @@ type ClinicJSON struct {
 // NewClinicJSON returns the API's view of c.
 func NewClinicJSON(c *aftercare.Clinic) ClinicJSON {
 	return ClinicJSON{c.ID, c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback,
-		c.SMSFrom, c.EmailFrom, c.Default, apiTime(c.CreatedAt), apiTime(c.UpdatedAt)}
+		c.ShowTreatment, c.SMSFrom, c.EmailFrom, c.Default, apiTime(c.CreatedAt), apiTime(c.UpdatedAt)}
 }
 
 // ProtocolJSON is one version of a protocol, without its steps.

@@ -564,8 +564,10 @@ func TestAPIClinic(t *testing.T) {
 		}
 	}
 	w.unchanged(t, before, "refused clinic changes")
+	var u web.ClinicUpdateJSON
 	w.do(w.Admin, "PATCH", "/api/v1/clinic", map[string]any{"name": "Glow Spa", "daily_cap": 5, "window": "09:00-20:00",
-		"email_fallback": false}).decode(t, http.StatusOK, &c)
+		"email_fallback": false}).decode(t, http.StatusOK, &u)
+	c = u.ClinicJSON
 	if c.Name != "Glow Spa" || c.DailyCap != 5 || c.Window != "09:00-20:00" || c.EmailFallback {
 		t.Errorf("changed: %+v", c)
 	}

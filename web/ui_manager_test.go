@@ -848,6 +848,12 @@ func TestSettings(t *testing.T) {
 	}
 	form := url.Values{"name": {"Glow Skin Studio Downtown"}, "phone": {"(415) 555-0142"}, "country": {"us"}, "tz": {"America/New_York"},
 		"window_start": {"09:00"}, "window_end": {"20:00"}, "daily_cap": {"2"}, "sms_from": {"(415) 555-0150"}, "email_from": {"Care@Glow.Example"}}
+	// The narrower window and lower cap move messages: saved once confirmed.
+	code, body, _ = mgrPost(admin, "/settings", form)
+	if code != http.StatusOK || !strings.Contains(body, "Save anyway") {
+		t.Fatalf("a window and cap that move messages: %d, no warnings", code)
+	}
+	form.Set("confirm", settingsConfirmOf(t, body))
 	code, _, loc := mgrPost(admin, "/settings", form)
 	if code != http.StatusSeeOther || loc != "/settings" {
 		t.Fatalf("valid settings: %d %s", code, loc)

@@ -307,6 +307,7 @@ type SettingsForm struct {
 	WindowStart, WindowEnd   string
 	DailyCap                 string
 	EmailFallback            bool
+	ShowTreatment            bool   // texts and email subjects name the treatment
 	SMSFrom, EmailFrom       string // the clinic's own senders; "" for the server's
 }
 
@@ -319,6 +320,19 @@ type SettingsPage struct {
 	// Twilio says whether this server texts through Twilio (its status
 	// webhook is wired only then); without it SMS go to the outbox file.
 	Twilio bool
+	// Warnings are the messages the typed send window and daily cap would
+	// move or drop that the current ones send on time; nothing is saved
+	// until the form comes back with Confirm (settingsConfirm of them).
+	Warnings []SettingsWarningView
+	Confirm  string
+	// WarnedWindow, WarnedCap, WarnedDay and WarnedTZ say what was tried.
+	WarnedWindow, WarnedDay, WarnedTZ string
+	WarnedCap                         int
+}
+
+// SettingsWarningView is one line of the settings warnings.
+type SettingsWarningView struct {
+	Protocol, Treated, Step, Channel, Due, Outcome string
 }
 
 // settingsZones are offered as suggestions; any IANA zone is accepted.
@@ -339,7 +353,8 @@ func (s *Server) settingsData(c *aftercare.Clinic) *SettingsPage {
 	return &SettingsPage{Clinic: c, Errors: FieldErrors{}, Zones: settingsZones, Twilio: s.Twilio != nil,
 		Form: SettingsForm{Name: c.Name, Phone: aftercare.DisplayPhone(c.Phone), Country: c.Country, TZ: c.TZ,
 			WindowStart: c.Window.Start.String(), WindowEnd: c.Window.End.String(),
-			DailyCap: strconv.Itoa(c.DailyCap), EmailFallback: c.EmailFallback, SMSFrom: sms, EmailFrom: c.EmailFrom}}
+			DailyCap: strconv.Itoa(c.DailyCap), EmailFallback: c.EmailFallback, ShowTreatment: c.ShowTreatment,
+			SMSFrom: sms, EmailFrom: c.EmailFrom}}
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
@@ -347,8 +362,10 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // settingsSave checks every setting, shows each problem beside its field,
-// and saves only when all are right (scheduler.Service.UpdateClinic checks
-// them again and saves all or nothing).
+// and saves only when all are right (scheduler.Service.CheckedUpdateClinic
+// checks them again and saves all or nothing). A new send window or daily
+// cap that moves or drops messages is shown with them, and saved only when
+// the form comes back confirmed ("Save anyway").
 func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	page := s.settingsData(p.Clinic)
@@ -362,7 +379,8 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	f := SettingsForm{Name: field("name"), Phone: field("phone"), Country: strings.ToUpper(field("country")), TZ: field("tz"),
 		WindowStart: field("window_start"), WindowEnd: field("window_end"), DailyCap: field("daily_cap"),
-		EmailFallback: r.PostFormValue("email_fallback") != "", SMSFrom: field("sms_from"), EmailFrom: field("email_from")}
+		EmailFallback: r.PostFormValue("email_fallback") != "", ShowTreatment: r.PostFormValue("show_treatment") != "",
+		SMSFrom: field("sms_from"), EmailFrom: field("email_from")}
 	page.Form = f
 	if len(e) > 0 {
 		s.render(w, r, http.StatusBadRequest, "settings", "Clinic settings", page)
@@ -419,16 +437,23 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(e) == 0 {
 		window := f.WindowStart + "-" + f.WindowEnd
-		fallback := "no"
-		if f.EmailFallback {
-			fallback = "yes"
-		}
-		_, err := s.Service.UpdateClinic(r.Context(), p.Clinic.Slug, scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
+		fallback, showTreatment := yesNo(f.EmailFallback), yesNo(f.ShowTreatment)
+		confirmed := r.PostFormValue("confirm") != "" && r.PostFormValue("confirm") == settingsConfirm(window, f.DailyCap)
+		u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
 			Country: &f.Country, TZ: &f.TZ, Window: &window, DailyCap: &f.DailyCap, EmailFallback: &fallback,
-			SMSFrom: &f.SMSFrom, EmailFrom: &f.EmailFrom})
-		if err == nil {
+			ShowTreatment: &showTreatment, SMSFrom: &f.SMSFrom, EmailFrom: &f.EmailFrom}, confirmed)
+		if err == nil && u.Saved {
 			s.logger().Info("clinic settings changed", "clinic", p.Clinic.ID, "by", p.Actor())
-			s.redirect(w, r, "/settings", "Settings saved.")
+			flash := "Settings saved."
+			if n := len(scheduler.NewWarnings(u.Warnings)); n > 0 {
+				flash = fmt.Sprintf("Settings saved. The new send window and daily cap move or drop %d message(s) of the sample treatments.", n)
+			}
+			s.redirect(w, r, "/settings", flash)
+			return
+		}
+		if err == nil {
+			settingsWarnings(page, u, settingsConfirm(window, f.DailyCap))
+			s.render(w, r, http.StatusOK, "settings", "Clinic settings", page)
 			return
 		}
 		if !e.Add(err) {
@@ -437,4 +462,35 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusBadRequest, "settings", "Clinic settings", page)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// settingsConfirm is the value of the form's confirm field for a send
+// window and daily cap: "Save anyway" confirms the settings that were
+// checked, so a form changed after the warnings is checked again.
+func settingsConfirm(window, dailyCap string) string {
+	if n, err := strconv.Atoi(dailyCap); err == nil {
+		dailyCap = strconv.Itoa(n)
+	}
+	return window + " " + dailyCap
+}
+
+// settingsWarnings puts on page the new warnings of u, which was not saved.
+func settingsWarnings(page *SettingsPage, u *scheduler.ClinicUpdate, confirm string) {
+	fresh := scheduler.NewWarnings(u.Warnings)
+	page.Confirm = confirm
+	page.WarnedWindow, page.WarnedCap, page.WarnedTZ = u.Clinic.Window.String(), u.Clinic.DailyCap, u.Clinic.TZ
+	if len(fresh) > 0 {
+		page.WarnedDay = fresh[0].Treated.Format("Monday, January 2")
+	}
+	for _, w := range fresh {
+		page.Warnings = append(page.Warnings, SettingsWarningView{Protocol: w.Protocol, Treated: w.Treated.Format("15:04"),
+			Step: w.Step, Channel: string(w.Channel), Due: fmt.Sprintf("day %d, %s", w.Day, w.Due.Format("15:04")), Outcome: w.Outcome()})
+	}
 }

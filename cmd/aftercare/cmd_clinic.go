@@ -20,6 +20,7 @@ type clinicJSON struct {
 	Window        string `json:"window"`
 	DailyCap      int    `json:"daily_cap"`
 	EmailFallback bool   `json:"email_fallback"`
+	ShowTreatment bool   `json:"show_treatment"`
 	SMSFrom       string `json:"sms_from"`
 	EmailFrom     string `json:"email_from"`
 	Default       bool   `json:"default"`
@@ -27,7 +28,8 @@ type clinicJSON struct {
 }
 
 func clinicToJSON(c *aftercare.Clinic) clinicJSON {
-	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.SMSFrom, c.EmailFrom, c.Default, c.CreatedAt.UTC().Format(time.RFC3339)}
+	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.ShowTreatment,
+		c.SMSFrom, c.EmailFrom, c.Default, c.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
 func (a *app) printClinic(c *aftercare.Clinic) error {
@@ -45,8 +47,12 @@ func (a *app) printClinic(c *aftercare.Clinic) error {
 		}
 		return v
 	}
-	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\nSMS sender\t%s\nemail sender\t%s\ndefault\t%v\n",
-		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback,
+	treatment := "no (messages say \"your treatment\": lock screens show them)"
+	if c.ShowTreatment {
+		treatment = "yes (texts and email subjects name the treatment)"
+	}
+	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\nshow treatment\t%s\nSMS sender\t%s\nemail sender\t%s\ndefault\t%v\n",
+		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback, treatment,
 		orServer(c.SMSFrom, "TWILIO_FROM / TWILIO_MESSAGING_SERVICE_SID"), orServer(c.EmailFrom, "SMTP_FROM"), c.Default)
 	return tw.Flush()
 }
@@ -65,32 +71,40 @@ func (a *app) clinicCmd() *cobra.Command {
 		RunE:  show,
 	}
 	var ch scheduler.ClinicChanges
-	var name, phone, tz, country, window, dailyCap, fallback string
+	var name, phone, tz, country, window, dailyCap, fallback, showTreatment string
+	var yes bool
 	set := &cobra.Command{
-		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS]",
+		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--show-treatment yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS] [--yes]",
 		Short: "Change the clinic's settings (all checked before any is saved)",
-		Args:  needArgs(0, "only flags"),
+		Long: `Change the clinic's settings. All are checked before any is saved.
+
+A new send window or daily cap is first tried on the clinic's protocols, for
+a treatment ending at 10:00 and one ending at 18:00 on an ordinary day. If
+it moves or drops messages that the current settings send on time, they are
+listed and nothing is saved: run again with --yes to save anyway.`,
+		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := c.Flags()
+			changed := false
 			for flag, dst := range map[string]**string{"name": &ch.Name, "phone": &ch.Phone, "tz": &ch.TZ, "country": &ch.Country,
 				"window": &ch.Window, "daily-cap": &ch.DailyCap, "email-fallback": &ch.EmailFallback,
-				"sms-from": &ch.SMSFrom, "email-from": &ch.EmailFrom} {
+				"show-treatment": &ch.ShowTreatment, "sms-from": &ch.SMSFrom, "email-from": &ch.EmailFrom} {
 				if f.Changed(flag) {
 					v, _ := f.GetString(flag)
-					*dst = &v
+					*dst, changed = &v, true
 				}
 			}
-			if f.NFlag() == 0 {
+			if !changed {
 				return &aftercare.Error{Code: usageCode, Message: "nothing to change; see `aftercare clinic set --help`"}
 			}
 			if err := a.open(c.Context()); err != nil {
 				return err
 			}
-			cl, err := a.svc.UpdateClinic(c.Context(), a.clinic.Slug, ch)
+			u, err := a.svc.CheckedUpdateClinic(c.Context(), a.clinic.Slug, ch, yes)
 			if err != nil {
 				return err
 			}
-			return a.printClinic(cl)
+			return a.printClinicUpdate(u)
 		},
 	}
 	sf := set.Flags()
@@ -101,9 +115,11 @@ func (a *app) clinicCmd() *cobra.Command {
 	sf.StringVar(&window, "window", "", "send window in the patient's local time, e.g. 08:00-21:00")
 	sf.StringVar(&dailyCap, "daily-cap", "", "most messages per patient per channel per day")
 	sf.StringVar(&fallback, "email-fallback", "", "send the email version when an SMS fails permanently (yes|no)")
+	sf.StringVar(&showTreatment, "show-treatment", "", `name the treatment in texts and email subjects (yes|no); no: they say "your treatment", as lock screens show them to anyone nearby`)
 	var smsFrom, emailFrom string
 	sf.StringVar(&smsFrom, "sms-from", "", `the clinic's own SMS sender: a number or a Twilio Messaging Service SID (MG...); "" for the server's`)
 	sf.StringVar(&emailFrom, "email-from", "", `the clinic's own email sender address; "" for the server's SMTP_FROM`)
+	sf.BoolVar(&yes, "yes", false, "save a new send window or daily cap even though it moves or drops messages (they are still listed)")
 
 	var d scheduler.ClinicDefaults
 	add := &cobra.Command{

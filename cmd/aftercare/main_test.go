@@ -194,7 +194,7 @@ func TestClinicCommands(t *testing.T) {
 	if !strings.Contains(out, "Glow Skin Studio") || !strings.Contains(out, "08:00-21:00") || !strings.Contains(out, "+14155550199") {
 		t.Errorf("clinic show:\n%s", out)
 	}
-	mustCLI(t, db, "clinic", "set", "--daily-cap", "2", "--window", "09:00-20:00")
+	mustCLI(t, db, "clinic", "set", "--daily-cap", "2", "--window", "09:00-20:00", "--yes")
 	var c clinicJSON
 	if err := json.Unmarshal([]byte(mustCLI(t, db, "clinic", "--json")), &c); err != nil {
 		t.Fatal(err)

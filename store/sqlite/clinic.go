@@ -12,12 +12,12 @@ import (
 )
 
 const clinicColumns = `id, slug, name, phone, country, tz, window_start, window_end,
-	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from`
+	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment`
 
 func scanClinic(s scanner) (*aftercare.Clinic, error) {
 	var c aftercare.Clinic
 	err := s.Scan(&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
-		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt), &c.SMSFrom, &c.EmailFrom)
+		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt), &c.SMSFrom, &c.EmailFrom, &c.ShowTreatment)
 	if err != nil {
 		return nil, err
 	}
@@ -28,8 +28,8 @@ func scanClinic(s scanner) (*aftercare.Clinic, error) {
 const clearDefault = `UPDATE clinics SET is_default = 0, updated_at = ? WHERE is_default = 1 AND id <> ?`
 
 const insertClinic = `INSERT INTO clinics (slug, name, phone, country, tz, window_start, window_end,
-	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateClinic stores c and sets its ID, CreatedAt and UpdatedAt. If
 // c.Default is set, the clinic that was the default stops being it. It
@@ -47,7 +47,7 @@ func (db *DB) CreateClinic(ctx context.Context, c *aftercare.Clinic) error {
 			}
 		}
 		res, err := tx.ExecContext(ctx, insertClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
-			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), ts(now), c.SMSFrom, c.EmailFrom)
+			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment)
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (db *DB) ListClinics(ctx context.Context) ([]*aftercare.Clinic, error) {
 
 const updateClinic = `UPDATE clinics SET slug = ?, name = ?, phone = ?, country = ?, tz = ?,
 	window_start = ?, window_end = ?, daily_cap = ?, email_fallback = ?, is_default = ?, updated_at = ?,
-	sms_from = ?, email_from = ?
+	sms_from = ?, email_from = ?, show_treatment = ?
 WHERE id = ?
 RETURNING created_at`
 
@@ -147,7 +147,7 @@ func (db *DB) UpdateClinic(ctx context.Context, c *aftercare.Clinic) error {
 			}
 		}
 		err := tx.QueryRowContext(ctx, updateClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
-			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), c.SMSFrom, c.EmailFrom, c.ID).Scan(&created)
+			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment, c.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("no clinic %d", c.ID)
 		}

@@ -54,7 +54,7 @@ func scanClaimed(rows *sqlx.Rows) (*aftercare.Claimed, string, error) {
 		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
 		&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
 		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt),
-		&c.SMSFrom, &c.EmailFrom, &enrollmentStatus)
+		&c.SMSFrom, &c.EmailFrom, &c.ShowTreatment, &enrollmentStatus)
 	if err != nil {
 		return nil, "", err
 	}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 			{"OK", testUpdateClinicOK},
 			{"ErrNotFound", testUpdateClinicErrNotFound},
 			{"ErrConflict", testUpdateClinicErrConflict},
+			{"ShowTreatment", testClinicShowTreatment},
 		}},
 		{"SaveProtocol", []testCase{
 			{"Versions", testSaveProtocolVersions},
@@ -397,6 +398,52 @@ func testUpdateClinicErrConflict(t *testing.T, s aftercare.Store) {
 	if _, err := s.FindClinic(context.Background(), "b"); err != nil {
 		t.Fatalf("b after a failed rename: %v", err)
 	}
+}
+
+// testClinicShowTreatment checks that ShowTreatment, off by default,
+// survives CreateClinic, UpdateClinic, FindClinic(ByID) and ListClinics in
+// both states: a store that dropped it would name treatments on lock
+// screens, or never again once a clinic allowed it.
+func testClinicShowTreatment(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	off := createClinic(t, s, "off", false)
+	on := Clinic("on")
+	on.ShowTreatment = true
+	if err := s.CreateClinic(ctx, on); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, want map[string]bool) {
+		t.Helper()
+		for slug, w := range want {
+			c, err := s.FindClinic(ctx, slug)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ShowTreatment != w {
+				t.Errorf("%s: FindClinic(%s).ShowTreatment = %v, want %v", when, slug, c.ShowTreatment, w)
+			}
+			if c, err = s.FindClinicByID(ctx, c.ID); err != nil || c.ShowTreatment != w {
+				t.Errorf("%s: FindClinicByID(%s).ShowTreatment = %v (%v), want %v", when, slug, c != nil && c.ShowTreatment, err, w)
+			}
+		}
+		cs, err := s.ListClinics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.ShowTreatment != want[c.Slug] {
+				t.Errorf("%s: ListClinics: %s.ShowTreatment = %v, want %v", when, c.Slug, c.ShowTreatment, want[c.Slug])
+			}
+		}
+	}
+	check("created", map[string]bool{"off": false, "on": true})
+	off.ShowTreatment, on.ShowTreatment = true, false
+	for _, c := range []*aftercare.Clinic{off, on} {
+		if err := s.UpdateClinic(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("updated", map[string]bool{"off": true, "on": false})
 }
 
 // Protocols.
