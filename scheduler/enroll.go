@@ -277,7 +277,7 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	// Nothing sent, nothing enrolled holds for a move too: an enrollment
 	// left with nothing to send is refused (cancel it instead), counting
 	// as sent what the plan has pending but went out already.
-	if err := whyNothing(cp, p, treated, stillToSend(plan, cur.Messages), true); err != nil {
+	if err := unprocessable(whyNothing(cp, p, treated, stillToSend(plan, cur.Messages), true)); err != nil {
 		return nil, err
 	}
 	e.TreatedAt = treated

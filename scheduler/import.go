@@ -316,7 +316,7 @@ func (im *importer) parallel(rows []*importRow, fn func(r *importRow)) {
 // with its line and field; any other stops the import.
 func rowError(r *importRow, err error) {
 	var ae *aftercare.Error
-	if aftercare.ErrorCode(err) == aftercare.EINVALID && errors.As(err, &ae) {
+	if aftercare.InputError(err) && errors.As(err, &ae) {
 		r.bad = &RowError{Line: r.line, Field: ae.Field, Reason: ae.Message}
 	} else {
 		r.stop = err

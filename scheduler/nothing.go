@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,7 +22,17 @@ import (
 // patient as planned for: the consent given now and before, and the stored
 // opt-outs.
 func nothingToSend(cp *Compiled, p *aftercare.Patient, treated time.Time, msgs []*aftercare.Message) error {
-	return whyNothing(cp, p, treated, msgs, false)
+	return unprocessable(whyNothing(cp, p, treated, msgs, false))
+}
+
+// unprocessable turns whyNothing's EINVALID into EUNPROCESSABLE: every
+// field was well formed, together they send nothing (the API's 422).
+func unprocessable(err error) error {
+	var ae *aftercare.Error
+	if errors.As(err, &ae) && ae.Code == aftercare.EINVALID {
+		return &aftercare.Error{Code: aftercare.EUNPROCESSABLE, Field: ae.Field, Message: ae.Message}
+	}
+	return err
 }
 
 // whyNothing is nothingToSend for an enrollment planned anew, or moved

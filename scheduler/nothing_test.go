@@ -197,8 +197,8 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 				return
 			}
 			var ae *aftercare.Error
-			if !asErr(err, &ae) || ae.Code != aftercare.EINVALID || ae.Field != tt.field {
-				t.Fatalf("got %v, want EINVALID on field %s", err, tt.field)
+			if !asErr(err, &ae) || ae.Code != aftercare.EUNPROCESSABLE || ae.Field != tt.field {
+				t.Fatalf("got %v, want EUNPROCESSABLE on field %s", err, tt.field)
 			}
 			t.Logf("%s: %s", ae.Field, ae.Message)
 			for _, w := range tt.want {
@@ -242,9 +242,9 @@ func TestRescheduleNothingLeft(t *testing.T) {
 		}
 		_, err = f.svc.Reschedule(ctx, f.clinic, r.Enrollment.ID, "2026-09-01T10:00")
 		var ae *aftercare.Error
-		if !asErr(err, &ae) || ae.Code != aftercare.EINVALID || ae.Field != "treated_at" ||
+		if !asErr(err, &ae) || ae.Code != aftercare.EUNPROCESSABLE || ae.Field != "treated_at" ||
 			!strings.Contains(ae.Message, "still to send would be due before now") || !strings.Contains(ae.Message, "Tue 1 Sep 2026") {
-			t.Fatalf("got %v, want EINVALID on treated_at saying every message would be due before now", err)
+			t.Fatalf("got %v, want EUNPROCESSABLE on treated_at saying every message would be due before now", err)
 		}
 		got, err := f.svc.Enrollment(ctx, f.clinic.ID, r.Enrollment.ID)
 		if err != nil {

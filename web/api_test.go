@@ -107,8 +107,8 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 		{"ErrProtocolUnknown", with("protocol", "botox"), nil, 400, "protocol"},
 		{"ErrLangMissing", with("lang", "fr"), nil, 400, "lang"},
 		// Nothing sent, nothing enrolled: the scheduler's rule names the field.
-		{"ErrNoConsent", func() map[string]any { m := with("sms_consent", false); m["email_consent"] = false; return m }(), nil, 400, "consent"},
-		{"ErrAllInPast", with("treated_at", "2026-09-01T10:00"), nil, 400, "treated_at"},
+		{"ErrNoConsent", func() map[string]any { m := with("sms_consent", false); m["email_consent"] = false; return m }(), nil, 422, "consent"},
+		{"ErrAllInPast", with("treated_at", "2026-09-01T10:00"), nil, 422, "treated_at"},
 		{"ErrNotJSON", "name=Ana", nil, 400, ""},
 		{"ErrArray", `[{"name": "Ana"}]`, nil, 400, ""},
 		{"ErrTrailing", `{"name": "Ana"} {}`, nil, 400, ""},
@@ -121,7 +121,11 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 			before := a.snapshot(t)
 			res := a.do(fd, "POST", "/api/v1/enrollments", tt.body, tt.header...)
 			e := res.apiErr(t)
-			if res.Status != tt.status || e.Field != tt.field || e.Code != aftercare.EINVALID || e.Message == "" {
+			code := aftercare.EINVALID
+			if tt.status == http.StatusUnprocessableEntity {
+				code = aftercare.EUNPROCESSABLE
+			}
+			if res.Status != tt.status || e.Field != tt.field || e.Code != code || e.Message == "" {
 				t.Errorf("%d %+v, want %d with field %q", res.Status, e, tt.status, tt.field)
 			}
 			a.unchanged(t, before, "a refused enrollment")
@@ -131,7 +135,7 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 
 // TestAPIEnrollNothingPending: enrolling again what is stored answers
 // 200 with it even when, by now, none of its messages is pending; a new
-// enrollment or a move that would send nothing is 400 on treated_at.
+// enrollment or a move that would send nothing is 422 on treated_at.
 func TestAPIEnrollNothingPending(t *testing.T) {
 	t.Parallel()
 	a := newAPIApp(t)
@@ -149,11 +153,11 @@ func TestAPIEnrollNothingPending(t *testing.T) {
 	req := anaRequest()
 	req["treated_at"] = "2026-12-01T10:00" // a new treatment, all of it past by now
 	res := a.do(fd, "POST", "/api/v1/enrollments", req)
-	if e := res.apiErr(t); res.Status != http.StatusBadRequest || e.Field != "treated_at" || !strings.Contains(e.Message, "due before now") {
+	if e := res.apiErr(t); res.Status != http.StatusUnprocessableEntity || e.Field != "treated_at" || !strings.Contains(e.Message, "due before now") {
 		t.Errorf("a new enrollment with nothing to send: %d %+v", res.Status, e)
 	}
 	res = a.do(fd, "POST", fmt.Sprintf("/api/v1/enrollments/%d/reschedule", first.ID), map[string]any{"treated_at": "2026-12-01T10:00"})
-	if e := res.apiErr(t); res.Status != http.StatusBadRequest || e.Field != "treated_at" || !strings.Contains(e.Message, "would be due before now") {
+	if e := res.apiErr(t); res.Status != http.StatusUnprocessableEntity || e.Field != "treated_at" || !strings.Contains(e.Message, "would be due before now") {
 		t.Errorf("a move leaving nothing to send: %d %+v", res.Status, e)
 	}
 	a.unchanged(t, before, "refused enrollments")

@@ -113,6 +113,8 @@ func statusOf(code string) int {
 	switch code {
 	case aftercare.EINVALID:
 		return http.StatusBadRequest
+	case aftercare.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
 	case aftercare.ENOTFOUND:
 		return http.StatusNotFound
 	case aftercare.ECONFLICT:

@@ -206,8 +206,7 @@ type FieldErrors map[string]string
 // reports whether err was an input problem (EINVALID, ECONFLICT) rather than
 // a failure the caller must pass on.
 func (fe FieldErrors) Add(err error) bool {
-	code := aftercare.ErrorCode(err)
-	if code != aftercare.EINVALID && code != aftercare.ECONFLICT {
+	if !aftercare.InputError(err) && aftercare.ErrorCode(err) != aftercare.ECONFLICT {
 		return false
 	}
 	field, msg := "", aftercare.ErrorMessage(err)

@@ -92,7 +92,7 @@ func (j *importJob) status() ImportStatus {
 		st.Total = st.Done
 	}
 	if j.err != nil {
-		if aftercare.ErrorCode(j.err) == aftercare.EINVALID {
+		if aftercare.InputError(j.err) {
 			st.Failed, st.Invalid = aftercare.ErrorMessage(j.err), true
 		} else {
 			st.Failed = "an internal error (the details are in the server log)"

@@ -50,8 +50,7 @@ func (s *Server) routesFrontDesk(mux *http.ServeMux) {
 // beside it. It reports whether err was the user's to fix (EINVALID,
 // ECONFLICT); any other error is the caller's to pass on.
 func fieldError(fe FieldErrors, err error, known ...string) bool {
-	code := aftercare.ErrorCode(err)
-	if code != aftercare.EINVALID && code != aftercare.ECONFLICT {
+	if !aftercare.InputError(err) && aftercare.ErrorCode(err) != aftercare.ECONFLICT {
 		return false
 	}
 	var ae *aftercare.Error

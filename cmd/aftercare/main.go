@@ -41,7 +41,7 @@ type Streams struct {
 // usage errors, 3 for everything else.
 func exitCode(err error) int {
 	switch aftercare.ErrorCode(err) {
-	case aftercare.EINVALID, aftercare.ENOTFOUND, aftercare.ECONFLICT:
+	case aftercare.EINVALID, aftercare.EUNPROCESSABLE, aftercare.ENOTFOUND, aftercare.ECONFLICT:
 		return 1
 	case usageCode:
 		return 2
