@@ -93,7 +93,7 @@ func TestDispatchSendsOnTimeOnce(t *testing.T) {
 	if n := f.tick(t); n != 1 {
 		t.Fatalf("first tick sent %d, want the one due message", n)
 	}
-	m := f.byStep(t, "welcome-spf", aftercare.SMS)
+	m := f.byStep(t, "welcome", aftercare.SMS)
 	if m.Status != aftercare.StatusSent || !strings.HasPrefix(m.ProviderID, "SM") || m.Sender != "twilio" || m.Attempts != 1 {
 		t.Fatalf("after send: %+v", m)
 	}
@@ -103,14 +103,14 @@ func TestDispatchSendsOnTimeOnce(t *testing.T) {
 	if v := f.fake.Violations(); len(v) > 0 {
 		t.Fatalf("requests broke Twilio's contract: %v", v)
 	}
-	// Never before its time: the 90-minute step is not sent at 89 minutes.
-	f.now = f.now.Add(89 * time.Minute)
+	// Never before its time: the 5-minute step is not sent at 4 minutes.
+	f.now = f.now.Add(4 * time.Minute)
 	if n := f.tick(t); n != 0 {
 		t.Errorf("sent %d messages before their time", n)
 	}
 	f.now = f.now.Add(time.Minute)
 	if n := f.tick(t); n != 1 {
-		t.Errorf("at 90 minutes sent %d, want 1", n)
+		t.Errorf("at 5 minutes sent %d, want 1", n)
 	}
 	at, err := f.db.ListAttempts(context.Background(), f.clinic.ID, m.ID)
 	if err != nil || len(at) != 1 || at[0].Outcome != aftercare.StatusSent || at[0].ProviderID != m.ProviderID {
@@ -149,7 +149,7 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.RateLimited("30"))
 		f.tick(t)
-		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		m := f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusPending || m.ErrorCode == "" || m.NextAttemptAt.Sub(f.now) < 30*time.Second {
 			t.Fatalf("after 429: %s code %q next in %s", m.Status, m.ErrorCode, m.NextAttemptAt.Sub(f.now))
 		}
@@ -158,7 +158,7 @@ func TestDispatchFailures(t *testing.T) {
 		}
 		f.now = f.now.Add(31 * time.Second)
 		f.tick(t)
-		m = f.byStep(t, "welcome-spf", aftercare.SMS)
+		m = f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusSent || m.Attempts != 2 {
 			t.Errorf("after retry: %s, %d attempts", m.Status, m.Attempts)
 		}
@@ -168,7 +168,7 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.RateLimited("86400"))
 		f.tick(t)
-		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusExpired {
+		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
 			t.Errorf("a retry past the expiry: %s, want expired", m.Status)
 		}
 	})
@@ -182,7 +182,7 @@ func TestDispatchFailures(t *testing.T) {
 			f.enroll(t, "+1 415 555 0100", true)
 			f.fake.Next(twiliotest.TwilioError(400, tc.code, "refused"))
 			f.tick(t)
-			m := f.byStep(t, "welcome-spf", aftercare.SMS)
+			m := f.byStep(t, "welcome", aftercare.SMS)
 			if m.Status != aftercare.StatusFailed || m.ErrorCode == "" || !strings.Contains(m.ErrorCode, "21") && !strings.Contains(m.ErrorCode, "30") {
 				t.Fatalf("permanent %d: %s code %q", tc.code, m.Status, m.ErrorCode)
 			}
@@ -198,7 +198,7 @@ func TestDispatchFailures(t *testing.T) {
 				if f.fake.Count() != before {
 					t.Error("a text went to a patient who opted out")
 				}
-				if m := f.byStep(t, "first-night", aftercare.SMS); m.Status != aftercare.StatusSkipped {
+				if m := f.byStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusSkipped {
 					t.Errorf("text after opt-out: %s, want skipped", m.Status)
 				}
 			}
@@ -207,12 +207,12 @@ func TestDispatchFailures(t *testing.T) {
 	t.Run("EmailFallbackForSMSOnlyStep", func(t *testing.T) {
 		f := newSendFixture(t)
 		f.enroll(t, "+1 415 555 0100", true)
-		f.tick(t)                           // welcome-spf goes out on both channels
-		f.now = f.now.Add(90 * time.Minute) // first-night is SMS only, and alone due now
+		f.tick(t)                           // welcome goes out on both channels
+		f.now = f.now.Add(10 * time.Minute) // pause-actives is SMS only, and alone due now
 		f.fake.Next(twiliotest.TwilioError(400, 21614, "not a mobile number"))
 		f.tick(t)
-		if m := f.byStep(t, "first-night", aftercare.SMS); m.Status != aftercare.StatusFailed {
-			t.Fatalf("first-night: %s, want failed", m.Status)
+		if m := f.byStep(t, "pause-actives", aftercare.SMS); m.Status != aftercare.StatusFailed {
+			t.Fatalf("pause-actives: %s, want failed", m.Status)
 		}
 		f.tick(t) // the fallback email is due now
 		var fallback int
@@ -233,7 +233,7 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.ServerErrorHTML(500))
 		f.tick(t)
-		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		m := f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a 500: %s, want unknown", m.Status)
 		}
@@ -243,7 +243,7 @@ func TestDispatchFailures(t *testing.T) {
 		if n, err := rec.Run(context.Background()); err != nil || n != 0 {
 			t.Fatalf("reconcile: %d %v; the provider never took it", n, err)
 		}
-		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
+		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
 			t.Errorf("unknown message: %s after %d attempts: it must stay unknown, not resent", m.Status, m.Attempts)
 		}
 	})
@@ -252,14 +252,14 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.AcceptThenDrop())
 		f.tick(t)
-		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusUnknown {
+		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a dropped answer: %s, want unknown", m.Status)
 		}
 		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }, Instance: "test", Owner: "test/2"}
 		if n, err := rec.Run(context.Background()); err != nil || n != 1 {
 			t.Fatalf("reconcile resolved %d, %v; want 1", n, err)
 		}
-		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		m := f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusSent || m.ProviderID == "" || f.fake.Count() != 1 {
 			t.Errorf("reconciled: %s %q, fake count %d", m.Status, m.ProviderID, f.fake.Count())
 		}
@@ -282,7 +282,7 @@ func TestDispatchSettlesWhatMustNotGo(t *testing.T) {
 	g.enroll(t, "+1 415 555 0100", false)
 	g.now = g.now.Add(13 * time.Hour)
 	g.tick(t)
-	if m := g.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusExpired {
+	if m := g.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
 		t.Errorf("13 hours late: %s, want expired", m.Status)
 	}
 }
@@ -354,7 +354,7 @@ func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
 	}
 	counts := map[aftercare.Status]int{}
 	for _, m := range f.messages(t) {
-		if m.StepKey == "welcome-spf" {
+		if m.StepKey == "welcome" {
 			counts[m.Status]++
 		}
 	}
