@@ -314,7 +314,8 @@ func stepComments(src string) map[string]map[string]string {
 }
 
 // TestDocsExamplesParse checks that the complete protocols shown in
-// docs/protocols.md are valid, so the docs cannot drift from the parser.
+// docs/protocols.md are valid and have no warnings, so the docs cannot
+// drift from the parser.
 func TestDocsExamplesParse(t *testing.T) {
 	t.Parallel()
 	src, err := os.ReadFile("../docs/protocols.md")
@@ -328,8 +329,12 @@ func TestDocsExamplesParse(t *testing.T) {
 			continue // a fragment
 		}
 		n++
-		if _, err := Parse("docs-example-"+strconv.Itoa(i+1)+".yaml", []byte(block)); err != nil {
+		_, warns, err := ParseWithWarnings("docs-example-"+strconv.Itoa(i+1)+".yaml", []byte(block))
+		if err != nil {
 			t.Errorf("example %d does not parse:\n%v", i+1, err)
+		}
+		for _, w := range warns { // the docs show the standards they ask for
+			t.Errorf("example %d: %s", i+1, w.Warning())
 		}
 	}
 	if n < 3 {

@@ -125,7 +125,7 @@ patient would be better off without: an SMS that does not start with
 {{.ClinicName}} or gives no {{.ClinicPhone}}, or an SMS or email subject that
 names the treatment, which shows on a lock screen (write {{.Treatment}}).
 A protocol with warnings is still valid and can be imported.`,
-		Args:  needArgs(1, "one protocol file"),
+		Args: needArgs(1, "one protocol file"),
 		RunE: func(c *cobra.Command, args []string) error {
 			src, err := readFile(args[0])
 			if err != nil {
