@@ -242,7 +242,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("SMS", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Render("first-night", "en", aftercare.SMS, f); err != nil {
+			if _, err := r.Render("first-hours", "en", aftercare.SMS, f); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -250,7 +250,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("SMSSpanish", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Render("no-procedures", "es", aftercare.SMS, f); err != nil {
+			if _, err := r.Render("pause-actives", "es", aftercare.SMS, f); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -258,7 +258,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("Email", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Render("first-days-avoid", "en", aftercare.Email, f); err != nil {
+			if _, err := r.Render("welcome", "en", aftercare.Email, f); err != nil {
 				b.Fatal(err)
 			}
 		}
