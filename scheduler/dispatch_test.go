@@ -45,7 +45,10 @@ func newSendFixture(t *testing.T) *sendFixture {
 	d := &scheduler.Dispatcher{
 		Store:  f.db,
 		Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}, aftercare.Email: {Name: "outbox", Sender: box}},
-		Now:    clock, Owner: "test/1", Concurrency: 4,
+		// One send at a time, in order: the welcome and pause-actives are
+		// due together, and tests that script the provider's next answer
+		// must know which message gets it (the welcome, the older id).
+		Now: clock, Owner: "test/1", Concurrency: 1,
 		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		Jitter: func() float64 { return 0.5 },
 	}
@@ -90,27 +93,27 @@ func TestDispatchSendsOnTimeOnce(t *testing.T) {
 	t.Parallel()
 	f := newSendFixture(t)
 	f.enroll(t, "+1 415 555 0100", false)
-	if n := f.tick(t); n != 1 {
-		t.Fatalf("first tick sent %d, want the one due message", n)
+	if n := f.tick(t); n != 2 {
+		t.Fatalf("first tick sent %d, want the two due messages (welcome, pause-actives)", n)
 	}
-	m := f.byStep(t, "welcome-spf", aftercare.SMS)
+	m := f.byStep(t, "welcome", aftercare.SMS)
 	if m.Status != aftercare.StatusSent || !strings.HasPrefix(m.ProviderID, "SM") || m.Sender != "twilio" || m.Attempts != 1 {
 		t.Fatalf("after send: %+v", m)
 	}
-	if f.tick(t) != 0 || f.fake.Count() != 1 {
+	if f.tick(t) != 0 || f.fake.Count() != 2 {
 		t.Fatalf("a second tick at the same time sent again (fake count %d)", f.fake.Count())
 	}
 	if v := f.fake.Violations(); len(v) > 0 {
 		t.Fatalf("requests broke Twilio's contract: %v", v)
 	}
-	// Never before its time: the 90-minute step is not sent at 89 minutes.
-	f.now = f.now.Add(89 * time.Minute)
+	// Never before its time: the 30-minute step is not sent at 29 minutes.
+	f.now = f.now.Add(29 * time.Minute)
 	if n := f.tick(t); n != 0 {
 		t.Errorf("sent %d messages before their time", n)
 	}
 	f.now = f.now.Add(time.Minute)
 	if n := f.tick(t); n != 1 {
-		t.Errorf("at 90 minutes sent %d, want 1", n)
+		t.Errorf("at 30 minutes sent %d, want 1", n)
 	}
 	at, err := f.db.ListAttempts(context.Background(), f.clinic.ID, m.ID)
 	if err != nil || len(at) != 1 || at[0].Outcome != aftercare.StatusSent || at[0].ProviderID != m.ProviderID {
@@ -134,8 +137,8 @@ func TestDispatchClinicSender(t *testing.T) {
 	}
 	f.clinic = c
 	f.enroll(t, "+1 415 555 0100", false)
-	if n := f.tick(t); n != 1 {
-		t.Fatalf("tick sent %d", n)
+	if n := f.tick(t); n != 2 {
+		t.Fatalf("tick sent %d, want 2 (welcome, pause-actives)", n)
 	}
 	if got := f.fake.Messages()[0].Params.Get("From"); got != "+14155550177" {
 		t.Errorf("sent from %q, want the clinic's own number", got)
@@ -149,7 +152,7 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.RateLimited("30"))
 		f.tick(t)
-		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		m := f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusPending || m.ErrorCode == "" || m.NextAttemptAt.Sub(f.now) < 30*time.Second {
 			t.Fatalf("after 429: %s code %q next in %s", m.Status, m.ErrorCode, m.NextAttemptAt.Sub(f.now))
 		}
@@ -158,7 +161,7 @@ func TestDispatchFailures(t *testing.T) {
 		}
 		f.now = f.now.Add(31 * time.Second)
 		f.tick(t)
-		m = f.byStep(t, "welcome-spf", aftercare.SMS)
+		m = f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusSent || m.Attempts != 2 {
 			t.Errorf("after retry: %s, %d attempts", m.Status, m.Attempts)
 		}
@@ -168,7 +171,7 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.RateLimited("86400"))
 		f.tick(t)
-		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusExpired {
+		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
 			t.Errorf("a retry past the expiry: %s, want expired", m.Status)
 		}
 	})
@@ -182,7 +185,7 @@ func TestDispatchFailures(t *testing.T) {
 			f.enroll(t, "+1 415 555 0100", true)
 			f.fake.Next(twiliotest.TwilioError(400, tc.code, "refused"))
 			f.tick(t)
-			m := f.byStep(t, "welcome-spf", aftercare.SMS)
+			m := f.byStep(t, "welcome", aftercare.SMS)
 			if m.Status != aftercare.StatusFailed || m.ErrorCode == "" || !strings.Contains(m.ErrorCode, "21") && !strings.Contains(m.ErrorCode, "30") {
 				t.Fatalf("permanent %d: %s code %q", tc.code, m.Status, m.ErrorCode)
 			}
@@ -198,7 +201,7 @@ func TestDispatchFailures(t *testing.T) {
 				if f.fake.Count() != before {
 					t.Error("a text went to a patient who opted out")
 				}
-				if m := f.byStep(t, "first-night", aftercare.SMS); m.Status != aftercare.StatusSkipped {
+				if m := f.byStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusSkipped {
 					t.Errorf("text after opt-out: %s, want skipped", m.Status)
 				}
 			}
@@ -207,12 +210,12 @@ func TestDispatchFailures(t *testing.T) {
 	t.Run("EmailFallbackForSMSOnlyStep", func(t *testing.T) {
 		f := newSendFixture(t)
 		f.enroll(t, "+1 415 555 0100", true)
-		f.tick(t)                           // welcome-spf goes out on both channels
-		f.now = f.now.Add(90 * time.Minute) // first-night is SMS only, and alone due now
+		f.tick(t)                           // welcome goes out on both channels
+		f.now = f.now.Add(30 * time.Minute) // first-hours is SMS only, and alone due now
 		f.fake.Next(twiliotest.TwilioError(400, 21614, "not a mobile number"))
 		f.tick(t)
-		if m := f.byStep(t, "first-night", aftercare.SMS); m.Status != aftercare.StatusFailed {
-			t.Fatalf("first-night: %s, want failed", m.Status)
+		if m := f.byStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusFailed {
+			t.Fatalf("first-hours: %s, want failed", m.Status)
 		}
 		f.tick(t) // the fallback email is due now
 		var fallback int
@@ -233,7 +236,7 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.ServerErrorHTML(500))
 		f.tick(t)
-		m := f.byStep(t, "welcome-spf", aftercare.SMS)
+		m := f.byStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a 500: %s, want unknown", m.Status)
 		}
@@ -243,7 +246,7 @@ func TestDispatchFailures(t *testing.T) {
 		if n, err := rec.Run(context.Background()); err != nil || n != 0 {
 			t.Fatalf("reconcile: %d %v; the provider never took it", n, err)
 		}
-		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
+		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
 			t.Errorf("unknown message: %s after %d attempts: it must stay unknown, not resent", m.Status, m.Attempts)
 		}
 	})
@@ -252,16 +255,17 @@ func TestDispatchFailures(t *testing.T) {
 		f.enroll(t, "+1 415 555 0100", false)
 		f.fake.Next(twiliotest.AcceptThenDrop())
 		f.tick(t)
-		if m := f.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusUnknown {
+		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a dropped answer: %s, want unknown", m.Status)
 		}
 		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }, Instance: "test", Owner: "test/2"}
 		if n, err := rec.Run(context.Background()); err != nil || n != 1 {
 			t.Fatalf("reconcile resolved %d, %v; want 1", n, err)
 		}
-		m := f.byStep(t, "welcome-spf", aftercare.SMS)
-		if m.Status != aftercare.StatusSent || m.ProviderID == "" || f.fake.Count() != 1 {
-			t.Errorf("reconciled: %s %q, fake count %d", m.Status, m.ProviderID, f.fake.Count())
+		m := f.byStep(t, "welcome", aftercare.SMS)
+		// The fake holds the welcome it accepted and pause-actives, sent after it.
+		if m.Status != aftercare.StatusSent || m.ProviderID == "" || f.fake.Count() != 2 {
+			t.Errorf("reconciled: %s %q, fake count %d, want 2", m.Status, m.ProviderID, f.fake.Count())
 		}
 	})
 }
@@ -282,7 +286,7 @@ func TestDispatchSettlesWhatMustNotGo(t *testing.T) {
 	g.enroll(t, "+1 415 555 0100", false)
 	g.now = g.now.Add(13 * time.Hour)
 	g.tick(t)
-	if m := g.byStep(t, "welcome-spf", aftercare.SMS); m.Status != aftercare.StatusExpired {
+	if m := g.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
 		t.Errorf("13 hours late: %s, want expired", m.Status)
 	}
 }
@@ -324,8 +328,8 @@ func TestDispatchTwoProcessesClaimOnce(t *testing.T) {
 	for _, m := range f.fake.Messages() {
 		seen[m.To+m.Body]++
 	}
-	if f.fake.Count() != 20 || len(seen) != 20 {
-		t.Errorf("fake got %d messages, %d distinct; want 20 once each", f.fake.Count(), len(seen))
+	if f.fake.Count() != 40 || len(seen) != 40 {
+		t.Errorf("fake got %d messages, %d distinct; want 40 (20 patients, 2 texts due each) once each", f.fake.Count(), len(seen))
 	}
 }
 
@@ -354,7 +358,7 @@ func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
 	}
 	counts := map[aftercare.Status]int{}
 	for _, m := range f.messages(t) {
-		if m.StepKey == "welcome-spf" {
+		if m.StepKey == "welcome" {
 			counts[m.Status]++
 		}
 	}

@@ -96,6 +96,11 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 		Treatment:   treatedLocal,
 		StepDates:   stepDates,
 	}
+	// Lock screens show texts and subjects to anyone nearby: the treatment
+	// is named only where the clinic allows it.
+	if p.Clinic.ShowTreatment {
+		fields.TreatmentName = p.Protocol.Treatment[lang]
+	}
 	caps := capCounter{loc: loc, limit: p.Clinic.DailyCap, used: map[capKey]int{}}
 	for _, b := range p.Busy {
 		caps.add(b.At, b.Channel)

@@ -85,13 +85,13 @@ func TestUpdatePatient(t *testing.T) {
 			t.Fatal(err)
 		}
 		ny, _ := time.LoadLocation("America/New_York")
-		m := byIdent(f.messages(t))["morning-cleanse#0/sms"]
+		m := byIdent(f.messages(t))["morning-care#0/sms"]
 		if m == nil || m.Status != aftercare.StatusPending {
-			t.Fatalf("morning-cleanse: %+v", m)
+			t.Fatalf("morning-care: %+v", m)
 		}
 		// Treated 23:00 UTC (18:00 in New York): day 1 at 08:30 is the 23rd, New York time.
 		if got := m.SendAt.In(ny).Format("2006-01-02 15:04"); got != "2026-11-23 08:30" {
-			t.Errorf("morning-cleanse at %s New York time, want 2026-11-23 08:30", got)
+			t.Errorf("morning-care at %s New York time, want 2026-11-23 08:30", got)
 		}
 	})
 
@@ -136,18 +136,18 @@ func TestUpdatePatient(t *testing.T) {
 		f := newFixture(t)
 		r := f.enrollAna(t)
 		// Two hours after the treatment nothing has been sent (no
-		// dispatcher here): first-night (90 min after) is overdue.
+		// dispatcher here): first-hours (30 min after) is overdue.
 		f.now = r.Enrollment.TreatedAt.Add(2 * time.Hour)
-		old := byIdent(f.messages(t))["first-night#0/sms"]
+		old := byIdent(f.messages(t))["first-hours#0/sms"]
 		if _, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("en")}); err != nil {
 			t.Fatal(err)
 		}
-		m := byIdent(f.messages(t))["first-night#0/sms"]
+		m := byIdent(f.messages(t))["first-hours#0/sms"]
 		if m.Status != aftercare.StatusPending || m.Lang != "en" || m.Body == old.Body {
-			t.Fatalf("first-night: %s %s %q; want it still pending, in English", m.Status, m.Lang, m.Note)
+			t.Fatalf("first-hours: %s %s %q; want it still pending, in English", m.Status, m.Lang, m.Note)
 		}
 		if !m.SendAt.Equal(f.now) || !m.ExpiresAt.Equal(old.ExpiresAt) {
-			t.Errorf("first-night at %v expiring %v; want now (%v), expiring as before (%v)", m.SendAt, m.ExpiresAt, f.now, old.ExpiresAt)
+			t.Errorf("first-hours at %v expiring %v; want now (%v), expiring as before (%v)", m.SendAt, m.ExpiresAt, f.now, old.ExpiresAt)
 		}
 	})
 

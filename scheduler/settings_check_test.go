@@ -35,13 +35,13 @@ func TestCheckSettings(t *testing.T) {
 		{name: "renamed only", window: "08:00-21:00", cap: 3, rename: true, noneNew: true},
 		{name: "wider window", window: "07:00-22:00", cap: 3, noneNew: true},
 		{name: "window 10:00-11:00", window: "10:00-11:00", cap: 3, wantNew: []key{
-			{"microneedling", "18:00", "welcome-spf", aftercare.SMS},   // 18:00 is after 11:00
-			{"microneedling", "18:00", "welcome-spf", aftercare.Email}, // every channel is checked
-			{"microneedling", "10:00", "first-night", aftercare.SMS},   // 11:30
+			{"microneedling", "18:00", "welcome", aftercare.SMS},   // 18:00 is after 11:00
+			{"microneedling", "18:00", "welcome", aftercare.Email}, // every channel is checked
+			{"microneedling", "10:00", "red-flags", aftercare.SMS}, // day 1 08:00
 			{"microneedling-prep", "10:00", "clean-skin", aftercare.SMS},
 		}},
 		{name: "window 12:00-14:00", window: "12:00-14:00", cap: 3, wantNew: []key{
-			{"microneedling", "10:00", "welcome-spf", aftercare.SMS}, // 10:00 is before the window opens
+			{"microneedling", "10:00", "welcome", aftercare.SMS}, // 10:00 is before the window opens
 		}},
 		{name: "cap 1", window: "08:00-21:00", cap: 1, newCause: "daily cap:", anyNew: true},
 	}
@@ -87,8 +87,9 @@ func TestCheckSettings(t *testing.T) {
 	}
 }
 
-// The current settings already move the evening treatment's 21:00 step
-// into the next morning: that is reported, as not new.
+// The current settings already move the prep protocol's 07:00 step of the
+// morning appointment to the window's opening: that is reported, as not
+// new.
 func TestCheckSettingsOldWarnings(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -101,23 +102,20 @@ func TestCheckSettingsOldWarnings(t *testing.T) {
 		if w.New {
 			t.Errorf("unchanged settings, yet new: %s", w)
 		}
-		if w.Protocol == "microneedling" && w.Step == "first-days-avoid" && w.Channel == aftercare.SMS && w.Treated.Hour() == 18 {
+		if w.Protocol == "microneedling-prep" && w.Step == "clean-skin" && w.Channel == aftercare.SMS && w.Treated.Hour() == 10 {
 			found = &ws[i]
 		}
 	}
 	if found == nil {
-		t.Fatalf("the 21:00 step of the 18:00 treatment is not reported: %v", ws)
+		t.Fatalf("the 07:00 step of the 10:00 appointment is not reported: %v", ws)
 	}
 	// The reference day is the Wednesday after the fixture's Sunday, in
 	// the clinic's zone.
-	wantDue := time.Date(2026, 11, 25, 21, 0, 0, 0, found.Due.Location())
+	wantDue := time.Date(2026, 11, 25, 7, 0, 0, 0, found.Due.Location())
 	if found.Due.Location().String() != "America/Los_Angeles" || !found.Due.Equal(wantDue) || found.Day != 0 {
 		t.Errorf("due %v (day %d), want %v (day 0)", found.Due, found.Day, wantDue)
 	}
-	if found.Dropped {
-		t.Skipf("Expand now drops it: %s", found) // the rest is about a move
-	}
-	if s := found.String(); !strings.Contains(s, "microneedling, treatment ending 18:00: step first-days-avoid (sms), due day 0 21:00: moved to day 1 08:00") {
+	if s := found.String(); s != "microneedling-prep, treatment ending 10:00: step clean-skin (sms), due day 0 07:00: moved to day 0 08:00" {
 		t.Errorf("String() = %q", s)
 	}
 }

@@ -77,8 +77,9 @@ func (e *ParseError) Unwrap() error {
 // The keys each level of a protocol document allows, in the order the
 // documentation gives them.
 var (
-	protocolKeys = []string{"slug", "name", "languages", "steps"}
-	stepKeys     = []string{"key", "channels", "after", "before", "day", "at", "every", "from_day", "to_day", "expires", "text"}
+	protocolKeys = []string{"slug", "name", "languages", "treatment", "steps"}
+	requiredKeys = []string{"slug", "name", "languages", "steps"}
+	stepKeys     = []string{"key", "channels", "after", "before", "day", "at", "every", "from_day", "to_day", "expires", "priority", "text"}
 	textKeys     = []string{"sms", "email"}
 	emailKeys    = []string{"subject", "body"}
 )
@@ -102,22 +103,33 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // returns a *ParseError listing every problem found, each with its line and
 // column and what to change; it unwraps to EINVALID.
 func Parse(filename string, src []byte) (*aftercare.Protocol, error) {
+	proto, _, err := parseDoc(filename, src)
+	return proto, err
+}
+
+func parseDoc(filename string, src []byte) (*aftercare.Protocol, *parser, error) {
 	p := &parser{file: filename, src: src}
 	proto := p.parse()
 	if len(p.problems) > 0 {
-		sort.SliceStable(p.problems, func(i, j int) bool {
-			a, b := p.problems[i], p.problems[j]
-			if a.Line != b.Line {
-				return a.Line < b.Line
-			}
-			return a.Col < b.Col
-		})
-		return nil, &ParseError{Problems: p.problems}
+		sortProblems(p.problems)
+		return nil, p, &ParseError{Problems: p.problems}
 	}
 	sum := sha256.Sum256(src)
 	proto.YAML = string(src)
 	proto.SHA256 = hex.EncodeToString(sum[:])
-	return proto, nil
+	return proto, p, nil
+}
+
+// sortProblems orders problems by position, keeping the order of those at
+// the same place.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
 }
 
 type parser struct {
@@ -126,6 +138,7 @@ type parser struct {
 	nlines   int      // lines of src, as YAML counts them
 	lines    []string // of src, split on "\n" on first use
 	problems []Problem
+	checked  []checkedText // every valid template, for the warnings
 }
 
 func (p *parser) at(line, col int, format string, args ...any) {
@@ -215,16 +228,16 @@ func (p *parser) parse() *aftercare.Protocol {
 		return nil
 	}
 	if len(doc.Content) == 0 {
-		p.at(1, 1, "the document is empty: a protocol needs %s", strings.Join(protocolKeys, ", "))
+		p.at(1, 1, "the document is empty: a protocol needs %s", strings.Join(requiredKeys, ", "))
 		return nil
 	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		p.at(1, 1, "the document is empty: a protocol needs %s", strings.Join(protocolKeys, ", "))
+		p.at(1, 1, "the document is empty: a protocol needs %s", strings.Join(requiredKeys, ", "))
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "a protocol must be a mapping of %s, not a %s", strings.Join(protocolKeys, ", "), kindName(root))
+		p.errorf(root, "a protocol must be a mapping of %s, not a %s", strings.Join(requiredKeys, ", "), kindName(root))
 		return nil
 	}
 	if p.aliases(root) {
@@ -233,7 +246,7 @@ func (p *parser) parse() *aftercare.Protocol {
 
 	proto := &aftercare.Protocol{}
 	top := p.mapping(root, "", protocolKeys)
-	for _, k := range protocolKeys {
+	for _, k := range requiredKeys {
 		if _, ok := top[k]; !ok {
 			p.errorf(root, "missing key %q: %s", k, missingHint[k])
 		}
@@ -262,6 +275,9 @@ func (p *parser) parse() *aftercare.Protocol {
 	if e, ok := top["languages"]; ok {
 		proto.Languages, langsOK = p.languages(e.val)
 	}
+	if e, ok := top["treatment"]; ok {
+		proto.Treatment = p.treatment(e, proto.Languages, langsOK)
+	}
 	if e, ok := top["steps"]; ok {
 		proto.Steps = p.steps(e.val, proto.Languages, langsOK)
 	}
@@ -288,7 +304,7 @@ func (p *parser) decode() (doc *yaml.Node, ok bool) {
 	doc = new(yaml.Node)
 	if err := dec.Decode(doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.at(1, 1, "the document is empty: a protocol needs %s", strings.Join(protocolKeys, ", "))
+			p.at(1, 1, "the document is empty: a protocol needs %s", strings.Join(requiredKeys, ", "))
 		} else {
 			p.yamlError(err)
 		}
@@ -464,6 +480,15 @@ func (p *parser) step(sn stepNode, langs []string, langsOK bool, exists func(str
 				p.errorf(e.val, "%sexpires must be more than 0s and at most 7d (it is how long after its send time a message is still worth sending), got %s", what, v)
 			default:
 				s.Expires = d
+			}
+		}
+	}
+	if e, ok := f["priority"]; ok {
+		if v, ok := p.scalar(e.val, what+"priority"); ok {
+			if pr, err := aftercare.ParsePriority(v); err != nil || v == "" {
+				p.errorf(e.val, "%spriority must be low, normal or high, got %q: high keeps the step on time when the daily cap is reached, low lets it move or drop first", what, v)
+			} else {
+				s.Priority = pr
 			}
 		}
 	}
@@ -779,6 +804,7 @@ func (p *parser) template(n *yaml.Node, where string, exists func(string) bool, 
 	if len(errs) > 0 {
 		return "", false
 	}
+	p.checked = append(p.checked, checkedText{node: n, where: where, src: v, t: t, sms: sms})
 	if sms {
 		if segs, enc := Segments(strings.TrimSpace(t.minimal())); segs > MaxSMSSegments {
 			limit := MaxSMSSegments * gsmConcat

@@ -144,7 +144,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"ErrUnknownTopKey", strings.Replace(doc("    channels: [sms]", "    after: 0s", smsText), "name:", "nmae:", 1), []string{
 			`1:1: missing key "name"`,
-			`2:1: unknown key "nmae" (allowed: slug, name, languages, steps)`,
+			`2:1: unknown key "nmae" (allowed: slug, name, languages, treatment, steps)`,
 		}},
 		{"ErrDuplicateYAMLKey", "slug: a\nslug: b\n" + doc("    channels: [sms]", "    after: 0s", smsText)[11:], []string{
 			`2:1: key "slug" is given twice (first on line 1): keep one`,
@@ -175,7 +175,7 @@ func TestParseErrors(t *testing.T) {
 		{"ErrStepNotMapping", "slug: a\nname: b\nlanguages: [en]\nsteps:\n  - hello\n", []string{"5:5: step 1: a step must be a mapping of key, channels"}},
 		{"ErrUnknownStepKey", doc("    chanels: [sms]", "    after: 0s", smsText), []string{
 			`5:5: step "s1": missing key "channels": say how the step is sent, e.g. channels: [sms] or channels: [sms, email]`,
-			`6:5: step "s1": unknown key "chanels" (allowed: key, channels, after, before, day, at, every, from_day, to_day, expires, text)`,
+			`6:5: step "s1": unknown key "chanels" (allowed: key, channels, after, before, day, at, every, from_day, to_day, expires, priority, text)`,
 		}},
 		{"ErrMissingStepKey", "slug: a\nname: b\nlanguages: [en]\nsteps:\n  - channels: [sms]\n    after: 0s\n" + smsText, []string{
 			`5:5: step 1: missing key "key": give each step a unique name`,
@@ -188,6 +188,30 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"ErrDuplicateKeyInStep", doc("    channels: [sms]", "    after: 0s", "    after: 1h", smsText), []string{
 			`8:5: step "s1": key "after" is given twice (first on line 7): keep one`,
+		}},
+		{"ErrBadPriority", doc("    channels: [sms]", "    after: 0s", "    priority: urgent", smsText), []string{
+			`8:15: step "s1": priority must be low, normal or high, got "urgent"`,
+		}},
+		{"ErrEmptyPriority", doc("    channels: [sms]", "    after: 0s", "    priority:", smsText), []string{
+			`8:14: step "s1": priority must be low, normal or high, got ""`,
+		}},
+		{"ErrPriorityNotScalar", doc("    channels: [sms]", "    after: 0s", "    priority: [high]", smsText), []string{
+			`8:15: step "s1": priority must be a single value, not a list`,
+		}},
+		{"ErrTreatmentNotMapping", strings.Replace(doc("    channels: [sms]", "    after: 0s", smsText), "steps:", "treatment: microneedling\nsteps:", 1), []string{
+			`4:12: treatment must be a mapping of language to the treatment's name`,
+		}},
+		{"ErrTreatmentMissingLanguage", strings.Replace(doc("    channels: [sms]", "    after: 0s", smsText), "steps:", "treatment: {}\nsteps:", 1), []string{
+			`4:1: treatment has no "en": give the treatment's name in every language of languages`,
+		}},
+		{"ErrTreatmentExtraLanguage", strings.Replace(doc("    channels: [sms]", "    after: 0s", smsText), "steps:", "treatment: {en: peel, fr: peeling}\nsteps:", 1), []string{
+			`4:23: treatment: language "fr" is not in languages (en): add it there or remove this name`,
+		}},
+		{"ErrTreatmentEmpty", strings.Replace(doc("    channels: [sms]", "    after: 0s", smsText), "steps:", "treatment: {en: \"\"}\nsteps:", 1), []string{
+			`4:17: treatment.en is empty`,
+		}},
+		{"ErrTreatmentTemplate", strings.Replace(doc("    channels: [sms]", "    after: 0s", smsText), "steps:", "treatment: {en: \"{{.FirstName}}\"}\nsteps:", 1), []string{
+			`4:17: treatment.en is shown as it is: write the name without {{ }}`,
 		}},
 		{"ErrMissingChannels", doc("    after: 0s", smsText), []string{`5:5: step "s1": missing key "channels"`}},
 		{"ErrChannelsEmpty", doc("    channels: []", "    after: 0s", smsText), []string{`6:15: step "s1": channels is empty`}},
@@ -291,7 +315,7 @@ func TestParseErrors(t *testing.T) {
 			`10:15: step "s1": text.en.sms: template syntax error: bad character U+007D '}': check that every {{ has a matching }}`,
 		}},
 		{"ErrUnknownField", doc("    channels: [sms]", "    after: 0s", "    text:", "      en:", `        sms: "{{.ClinicName}}: hi {{.Name}}"`), []string{
-			`10:35: step "s1": text.en.sms: unknown field .Name (allowed: .FirstName, .ClinicName, .ClinicPhone, .TreatmentDate, .TreatmentTime)`,
+			`10:35: step "s1": text.en.sms: unknown field .Name (allowed: .FirstName, .ClinicName, .ClinicPhone, .TreatmentDate, .TreatmentTime, .Treatment)`,
 		}},
 		{"ErrNestedField", doc("    channels: [sms]", "    after: 0s", "    text:", "      en:", `        sms: "{{.Clinic.Name}}"`), []string{
 			`10:15: step "s1": text.en.sms: unknown field .Clinic.Name: fields cannot be nested`,
@@ -388,7 +412,7 @@ func TestParseErrorFormat(t *testing.T) {
 	t.Parallel()
 	_, err := Parse("microneedling.yaml", []byte(doc("    chanels: [sms]", "    after: 0s", smsText)))
 	want := `microneedling.yaml:5:5: step "s1": missing key "channels": say how the step is sent, e.g. channels: [sms] or channels: [sms, email]
-microneedling.yaml:6:5: step "s1": unknown key "chanels" (allowed: key, channels, after, before, day, at, every, from_day, to_day, expires, text)`
+microneedling.yaml:6:5: step "s1": unknown key "chanels" (allowed: key, channels, after, before, day, at, every, from_day, to_day, expires, priority, text)`
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)
 	}
@@ -403,7 +427,7 @@ func TestParseUnknownKeyNamesStep(t *testing.T) {
 	t.Parallel()
 	src := doc("    channels: [sms]", "    after: 0s", "    expire: 2h", smsText)
 	_, err := Parse("p.yaml", []byte(src))
-	want := `p.yaml:8:5: step "s1": unknown key "expire" (allowed: key, channels, after, before, day, at, every, from_day, to_day, expires, text)`
+	want := `p.yaml:8:5: step "s1": unknown key "expire" (allowed: key, channels, after, before, day, at, every, from_day, to_day, expires, priority, text)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}

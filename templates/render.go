@@ -19,6 +19,11 @@ type Fields struct {
 	// Treatment is the end of the treatment in the patient's local time; it
 	// is shown by {{.TreatmentDate}} and {{.TreatmentTime}}.
 	Treatment time.Time
+	// TreatmentName is what {{.Treatment}} shows: the protocol's name for
+	// the treatment in the message's language when the clinic allows it
+	// (Clinic.ShowTreatment), else "" for the neutral word ("treatment",
+	// "tratamiento").
+	TreatmentName string
 	// StepDates holds, by step key, the local time of each step's first
 	// occurrence; {{stepDate "key"}} shows its date.
 	StepDates map[string]time.Time
@@ -43,34 +48,36 @@ type textKey struct{ step, lang string }
 type compiled struct {
 	sms, email           bool // the step's channels
 	smsT, subject, bodyT tmpl
-	// A text that shows no patient's field (only literal text and the
-	// clinic's name and phone) comes out the same for every patient of a
-	// clinic: the last one rendered is kept for the next (an import renders
-	// the same daily reminder for every row).
+	// A text that shows no patient's field (only literal text, the
+	// clinic's name and phone and {{.Treatment}}, which follows the
+	// clinic's choice) comes out the same for every patient of a clinic:
+	// the last one rendered is kept for the next (an import renders the same
+	// daily reminder for every row). The treatment name is part of the key,
+	// so that one clinic's choice never reaches another clinic's patients.
 	smsClinicOnly, emailClinicOnly bool
 	smsLast, emailLast             atomic.Pointer[rendered]
 }
 
 // rendered is a text as rendered for one clinic.
 type rendered struct {
-	clinicName, clinicPhone string
-	text                    Text
+	clinicName, clinicPhone, treatmentName string
+	text                                   Text
 }
 
 // last returns the text kept in p if it was rendered for f's clinic.
 func last(p *atomic.Pointer[rendered], f *Fields) (Text, bool) {
-	if r := p.Load(); r != nil && r.clinicName == f.ClinicName && r.clinicPhone == f.ClinicPhone {
+	if r := p.Load(); r != nil && r.clinicName == f.ClinicName && r.clinicPhone == f.ClinicPhone && r.treatmentName == f.TreatmentName {
 		return r.text, true
 	}
 	return Text{}, false
 }
 
 // clinicOnly reports whether t shows nothing but literal text and the
-// clinic's fields.
+// clinic's fields (its name, phone and choice of treatment name).
 func (t *tmpl) clinicOnly() bool {
 	for _, p := range t.pieces {
 		switch p.field {
-		case fieldText, fieldClinicName, fieldClinicPhone:
+		case fieldText, fieldClinicName, fieldClinicPhone, fieldTreatmentName:
 		default:
 			return false
 		}
@@ -159,7 +166,7 @@ func (r *Renderer) Render(stepKey, lang string, ch aftercare.Channel, f Fields) 
 		n, _ := Segments(body)
 		t := Text{Body: body, Segments: n}
 		if c.smsClinicOnly {
-			c.smsLast.Store(&rendered{f.ClinicName, f.ClinicPhone, t})
+			c.smsLast.Store(&rendered{f.ClinicName, f.ClinicPhone, f.TreatmentName, t})
 		}
 		return t, nil
 	case aftercare.Email:
@@ -182,7 +189,7 @@ func (r *Renderer) Render(stepKey, lang string, ch aftercare.Channel, f Fields) 
 		}
 		t := Text{Subject: subject, Body: string(b)}
 		if c.emailClinicOnly {
-			c.emailLast.Store(&rendered{f.ClinicName, f.ClinicPhone, t})
+			c.emailLast.Store(&rendered{f.ClinicName, f.ClinicPhone, f.TreatmentName, t})
 		}
 		return t, nil
 	}

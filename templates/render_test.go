@@ -146,6 +146,7 @@ func TestRenderMatchesTextTemplate(t *testing.T) {
 				data := map[string]string{
 					"FirstName": f.FirstName, "ClinicName": f.ClinicName, "ClinicPhone": f.ClinicPhone,
 					"TreatmentDate": FormatDate(f.Treatment, lang), "TreatmentTime": FormatTime(f.Treatment, lang),
+					"Treatment": NeutralTreatment(lang),
 				}
 				funcs := template.FuncMap{"stepDate": func(k string) string { return FormatDate(f.StepDates[k], lang) }}
 				exec := func(text string) string {
@@ -241,7 +242,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("SMS", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Render("first-night", "en", aftercare.SMS, f); err != nil {
+			if _, err := r.Render("first-hours", "en", aftercare.SMS, f); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -249,7 +250,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("SMSSpanish", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Render("no-procedures", "es", aftercare.SMS, f); err != nil {
+			if _, err := r.Render("pause-actives", "es", aftercare.SMS, f); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -257,7 +258,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("Email", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Render("first-days-avoid", "en", aftercare.Email, f); err != nil {
+			if _, err := r.Render("welcome", "en", aftercare.Email, f); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -291,7 +292,8 @@ func BenchmarkCompile(b *testing.B) {
 }
 
 // A text that shows only the clinic's fields is kept from one Render to the
-// next: it must still follow the clinic, and texts with a patient's fields
+// next: it must still follow the clinic (its name, phone and whether it
+// names the treatment), and texts with a patient's fields
 // must still follow the patient. Every text of the built-in protocols,
 // rendered for patients of two clinics in turn, is what a renderer that
 // never rendered anything before gives.
@@ -299,6 +301,7 @@ func TestRenderKeepsClinicOnlyTexts(t *testing.T) {
 	other := func(f Fields) Fields {
 		f.FirstName, f.ClinicName, f.ClinicPhone = "Bo", "Glow Skin Studio", "(555) 010-9999"
 		f.Treatment = f.Treatment.AddDate(0, 0, 3)
+		f.TreatmentName = "microneedling" // this clinic names the treatment
 		return f
 	}
 	kept := 0

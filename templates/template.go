@@ -29,7 +29,8 @@ const (
 	fieldClinicPhone
 	fieldTreatmentDate
 	fieldTreatmentTime
-	fieldStepDate // the local date of a step's first occurrence
+	fieldTreatmentName // the treatment's name, or the neutral word for it
+	fieldStepDate      // the local date of a step's first occurrence
 )
 
 // fieldNames are the allow-listed fields, in the order the docs give them.
@@ -42,6 +43,7 @@ var fieldNames = []struct {
 	{"ClinicPhone", fieldClinicPhone},
 	{"TreatmentDate", fieldTreatmentDate},
 	{"TreatmentTime", fieldTreatmentTime},
+	{"Treatment", fieldTreatmentName},
 }
 
 // allowedFields lists the fields for error messages.
@@ -139,7 +141,7 @@ func compileTemplate(text string, stepExists func(string) bool) (tmpl, []tmplErr
 	return t, errs
 }
 
-const onlyAllowed = `a message may only hold text, the fields {{.FirstName}}, {{.ClinicName}}, {{.ClinicPhone}}, {{.TreatmentDate}}, {{.TreatmentTime}} and {{stepDate "step-key"}}`
+const onlyAllowed = `a message may only hold text, the fields {{.FirstName}}, {{.ClinicName}}, {{.ClinicPhone}}, {{.TreatmentDate}}, {{.TreatmentTime}}, {{.Treatment}} and {{stepDate "step-key"}}`
 
 // compileAction checks one {{...}} action.
 func compileAction(a *parse.ActionNode, stepExists func(string) bool, fail func(parse.Pos, string, ...any)) (piece, bool) {
@@ -246,6 +248,8 @@ func (t *tmpl) appendTo(dst []byte, lang string, f *Fields) ([]byte, error) {
 				return dst, errNoTreatment
 			}
 			dst = appendTime(dst, f.Treatment, lang)
+		case fieldTreatmentName:
+			dst = appendTreatmentName(dst, f.TreatmentName, lang)
 		case fieldStepDate:
 			d, ok := f.StepDates[p.s]
 			if !ok || d.IsZero() {
@@ -255,6 +259,27 @@ func (t *tmpl) appendTo(dst []byte, lang string, f *Fields) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// appendTreatmentName writes what {{.Treatment}} shows: the name the
+// scheduler passed (only when the clinic lets messages name the treatment),
+// otherwise the plain word for "treatment", so that a lock screen never
+// says what was done.
+func appendTreatmentName(dst []byte, name, lang string) []byte {
+	if name != "" {
+		return append(dst, name...)
+	}
+	return append(dst, NeutralTreatment(lang)...)
+}
+
+// NeutralTreatment is the word {{.Treatment}} shows when the clinic does
+// not name treatments in messages: "tratamiento" in Spanish (es, es-XX),
+// "treatment" in any other language.
+func NeutralTreatment(lang string) string {
+	if localeOf(lang) == spanish {
+		return "tratamiento"
+	}
+	return "treatment"
 }
 
 // position converts a byte offset in text to a 1-based line and column

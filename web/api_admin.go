@@ -115,6 +115,18 @@ type ValidationJSON struct {
 	Name      string   `json:"name"`
 	Steps     int      `json:"steps"`
 	Languages []string `json:"languages"`
+	// Warnings are texts a patient would be better off without (see
+	// templates.ParseWithWarnings); a valid protocol may have them.
+	Warnings []ProblemJSON `json:"warnings"`
+}
+
+// warningsJSON lists a protocol's warnings, never nil.
+func warningsJSON(warns []ptemplates.Problem) []ProblemJSON {
+	out := []ProblemJSON{}
+	for _, w := range warns {
+		out = append(out, ProblemJSON{w.Line, w.Col, w.Msg})
+	}
+	return out
 }
 
 // apiValidateProtocol checks a protocol document and stores nothing: 200
@@ -125,19 +137,20 @@ func (s *Server) apiValidateProtocol(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	pr, err := ptemplates.Parse("", src)
+	pr, warns, err := ptemplates.ParseWithWarnings("", src)
 	if err != nil {
 		s.apiFail(w, r, apiProtocolProblems(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, ValidationJSON{true, pr.Slug, pr.Name, len(pr.Steps), pr.Languages})
+	writeJSON(w, http.StatusOK, ValidationJSON{true, pr.Slug, pr.Name, len(pr.Steps), pr.Languages, warningsJSON(warns)})
 }
 
 // ProtocolImportJSON is a stored protocol version; Created is false when
 // the document was identical to the latest version and nothing was stored.
 type ProtocolImportJSON struct {
 	ProtocolJSON
-	Created bool `json:"created"`
+	Created  bool          `json:"created"`
+	Warnings []ProblemJSON `json:"warnings"` // as in ValidationJSON; they do not stop the import
 }
 
 // apiImportProtocol stores a protocol document as the next version of its
@@ -150,6 +163,11 @@ func (s *Server) apiImportProtocol(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
+	_, warns, err := ptemplates.ParseWithWarnings("", src)
+	if err != nil {
+		s.apiFail(w, r, apiProtocolProblems(err))
+		return
+	}
 	stored, created, err := s.Service.ImportProtocol(r.Context(), p.Clinic.ID, "", src)
 	if err != nil {
 		s.apiFail(w, r, apiProtocolProblems(err))
@@ -160,7 +178,7 @@ func (s *Server) apiImportProtocol(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", apiLocationOf("/protocols/%s?version=%d", stored.Slug, stored.Version))
 	}
-	writeJSON(w, status, ProtocolImportJSON{NewProtocolJSON(stored), created})
+	writeJSON(w, status, ProtocolImportJSON{NewProtocolJSON(stored), created, warningsJSON(warns)})
 }
 
 func (s *Server) apiClinic(w http.ResponseWriter, r *http.Request) {

@@ -45,7 +45,7 @@ func TestAPIEnrollOK(t *testing.T) {
 	}
 	first := e.Messages[0]
 	// Due before the enrollment: sent as soon as possible, now.
-	if first.Step != "welcome-spf" || first.Body == "" || first.Lang != "es" || first.Local != "2026-11-23T09:00:00-08:00" || first.Note == "" {
+	if first.Step != "welcome" || first.Body == "" || first.Lang != "es" || first.Local != "2026-11-23T09:00:00-08:00" || first.Note == "" {
 		t.Errorf("first message: %+v", first)
 	}
 
@@ -469,7 +469,7 @@ func TestAPIProtocols(t *testing.T) {
 	}
 	var d web.ProtocolDetailJSON
 	w.do(w.FD, "GET", "/api/v1/protocols/microneedling", nil).decode(t, http.StatusOK, &d)
-	if d.Version != 1 || len(d.Steps) < 10 || d.Steps[0].Key != "welcome-spf" || d.Steps[0].Text["es"].SMS == "" || d.YAML == "" {
+	if d.Version != 1 || len(d.Steps) < 10 || d.Steps[0].Key != "welcome" || d.Steps[0].Text["es"].SMS == "" || d.YAML == "" {
 		t.Errorf("detail: %+v", d.ProtocolJSON)
 	}
 	for _, c := range []struct {
@@ -846,7 +846,8 @@ func TestAPIStatsAndAttention(t *testing.T) {
 		}
 		counts[d.Status] += d.Count
 	}
-	if counts["sent"] != 1 || counts["failed"] != 1 {
+	// Ana's welcome, pause-actives and first-hours texts; her welcome email failed.
+	if counts["sent"] != 3 || counts["failed"] != 1 {
 		t.Errorf("stats: %+v", st)
 	}
 	if res := w.do(w.Mgr, "GET", "/api/v1/stats?since=bad", nil); res.Status != 400 {
@@ -895,7 +896,7 @@ func TestAPIEnrollmentList(t *testing.T) {
 	}
 	var page web.EnrollmentListJSON
 	w.do(w.FD, "GET", fmt.Sprintf("/api/v1/enrollments?patient=%d", w.Ana.PatientID), nil).decode(t, http.StatusOK, &page)
-	if len(page.Enrollments) != 1 || page.Enrollments[0].ID != w.Ana.ID || page.Enrollments[0].Done != 1 || page.Enrollments[0].Problems != 1 {
+	if len(page.Enrollments) != 1 || page.Enrollments[0].ID != w.Ana.ID || page.Enrollments[0].Done != 3 || page.Enrollments[0].Problems != 1 {
 		t.Errorf("Ana's: %+v", page)
 	}
 	w.do(w.FD, "GET", "/api/v1/enrollments?since=2026-11-24", nil).decode(t, http.StatusOK, &page)

@@ -491,8 +491,8 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 			sent++
 		}
 	}
-	if sent != 2 {
-		t.Fatalf("%d messages sent at the treatment, want the text and the email", sent)
+	if sent != 3 {
+		t.Fatalf("%d messages sent at the treatment, want the welcome text and email and the actives pause", sent)
 	}
 
 	// Find her again from the start page.
@@ -878,7 +878,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		}
 		bfOpen(t, ctx, app, "/protocols/microneedling/edit", 200)
 		bfDo(t, ctx, "breaking the protocol",
-			chromedp.Evaluate[chromedp.Void](`(() => { const y = document.getElementById("yaml"); y.value = y.value.replace("after: 90m", "after: ninety minutes"); })()`))
+			chromedp.Evaluate[chromedp.Void](`(() => { const y = document.getElementById("yaml"); y.value = y.value.replace("after: 30m", "after: ninety minutes"); })()`))
 		bfFollow(t, ctx, "saving the protocol", 400, chromedp.Click(chromedp.CSS(`form[action$="/edit"] button.primary`)))
 		if text := bfRun(t, ctx, "reading the problems", chromedp.Text(chromedp.CSS(".problems-card"))); !strings.Contains(text, "ninety minutes") {
 			t.Errorf("the problem does not quote the mistake:\n%s", text)

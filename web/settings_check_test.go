@@ -47,7 +47,7 @@ func TestSettingsWarnBeforeSaving(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("first POST: %d", code)
 	}
-	for _, want := range []string{"Nothing saved yet", "welcome-spf", "first-night", "Save anyway", "10:00-11:00", "America/Los_Angeles"} {
+	for _, want := range []string{"Nothing saved yet", "welcome", "first-hours", "Save anyway", "10:00-11:00", "America/Los_Angeles"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the warnings do not show %q", want)
 		}
@@ -134,7 +134,7 @@ func TestAPIClinicWarnings(t *testing.T) {
 	}
 	found := false
 	for _, x := range u.Warnings {
-		if x.Protocol == "microneedling" && x.Step == "welcome-spf" && x.Channel == "sms" && strings.HasPrefix(x.TreatedAt, "2026-") &&
+		if x.Protocol == "microneedling" && x.Step == "welcome" && x.Channel == "sms" && strings.HasPrefix(x.TreatedAt, "2026-") &&
 			strings.Contains(x.TreatedAt, "T18:00:00") {
 			found = x.New && (x.Outcome == "moved" || x.Outcome == "dropped") && x.Text != ""
 		}

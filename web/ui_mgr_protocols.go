@@ -98,6 +98,7 @@ type ProtocolPage struct {
 	Latest   int // the newest version of the slug
 	Versions []int
 	Steps    []ProtocolStep
+	Warnings []ptemplates.Problem // see templates.ParseWithWarnings
 	Lines    []CodeLine
 	Form     ProtocolPreviewForm
 	Errors   FieldErrors
@@ -144,7 +145,8 @@ func (s *Server) protocolPage(w http.ResponseWriter, r *http.Request) {
 	for v := latest.Version; v >= 1; v-- {
 		page.Versions = append(page.Versions, v)
 	}
-	parsed, err := ptemplates.Parse(slug+".yaml", []byte(stored.YAML))
+	parsed, warns, err := ptemplates.ParseWithWarnings(slug+".yaml", []byte(stored.YAML))
+	page.Warnings = warns
 	if err == nil {
 		for _, st := range parsed.Steps {
 			chans := make([]string, len(st.Channels))
@@ -329,7 +331,7 @@ func (s *Server) saveProtocol(w http.ResponseWriter, r *http.Request, page *Prot
 	if filename == "" {
 		filename = "new"
 	}
-	parsed, err := ptemplates.Parse(filename+".yaml", []byte(page.YAML))
+	parsed, warns, err := ptemplates.ParseWithWarnings(filename+".yaml", []byte(page.YAML))
 	var pe *ptemplates.ParseError
 	if errors.As(err, &pe) {
 		fail(pe.Problems...)
@@ -366,12 +368,17 @@ func (s *Server) saveProtocol(w http.ResponseWriter, r *http.Request, page *Prot
 		return
 	}
 	to := "/protocols/" + url.PathEscape(saved.Slug)
+	// The protocol page lists the warnings of the version it shows.
+	warned := ""
+	if n := len(warns); n > 0 {
+		warned = fmt.Sprintf(" It has %d warning%s: see below.", n, map[bool]string{true: "s"}[n != 1])
+	}
 	if !created {
-		s.redirect(w, r, to, fmt.Sprintf("Nothing changed: the text is the same as version %d.", saved.Version))
+		s.redirect(w, r, to, fmt.Sprintf("Nothing changed: the text is the same as version %d.%s", saved.Version, warned))
 		return
 	}
-	s.logger().Info("protocol saved", "clinic", p.Clinic.ID, "slug", saved.Slug, "version", saved.Version, "by", p.Actor())
-	s.redirect(w, r, to, fmt.Sprintf("Saved %s as version %d. New enrollments use it; patients already enrolled keep their version.", saved.Name, saved.Version))
+	s.logger().Info("protocol saved", "clinic", p.Clinic.ID, "slug", saved.Slug, "version", saved.Version, "warnings", len(warns), "by", p.Actor())
+	s.redirect(w, r, to, fmt.Sprintf("Saved %s as version %d. New enrollments use it; patients already enrolled keep their version.%s", saved.Name, saved.Version, warned))
 }
 
 // slugLine is the line of the top-level "slug:" key (1 if there is none).

@@ -118,19 +118,27 @@ The protocol file format is described in docs/protocols.md.`,
 	validate := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a protocol file and report every problem with its line and column",
-		Args:  needArgs(1, "one protocol file"),
+		Long: `Check a protocol file and report every problem with its line and column.
+
+Warnings (on stderr, or under "warnings" with --json) point at texts a
+patient would be better off without: an SMS that does not start with
+{{.ClinicName}} or gives no {{.ClinicPhone}}, or an SMS or email subject that
+names the treatment, which shows on a lock screen (write {{.Treatment}}).
+A protocol with warnings is still valid and can be imported.`,
+		Args: needArgs(1, "one protocol file"),
 		RunE: func(c *cobra.Command, args []string) error {
 			src, err := readFile(args[0])
 			if err != nil {
 				return err
 			}
-			p, err := templates.Parse(args[0], src)
+			p, warns, err := templates.ParseWithWarnings(args[0], src)
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				return a.printJSON(map[string]any{"valid": true, "slug": p.Slug, "steps": len(p.Steps), "languages": p.Languages})
+				return a.printJSON(map[string]any{"valid": true, "slug": p.Slug, "steps": len(p.Steps), "languages": p.Languages, "warnings": warningLines(warns)})
 			}
+			a.printWarnings(warns)
 			a.printf("%s: valid protocol %q with %d steps in %s\n", args[0], p.Slug, len(p.Steps), strings.Join(p.Languages, ", "))
 			return nil
 		},
@@ -140,14 +148,17 @@ The protocol file format is described in docs/protocols.md.`,
 		Short: "Store a protocol file as the next version of its slug",
 		Long: `Validate a protocol file and store it. Importing a slug that exists stores a new
 version; patients already enrolled keep the version they were enrolled on.
-Importing a file identical to the latest version changes nothing.`,
+Importing a file identical to the latest version changes nothing.
+Warnings (see ` + "`protocols validate --help`" + `) are printed on stderr and do not stop
+the import.`,
 		Args: needArgs(1, "one protocol file"),
 		RunE: func(c *cobra.Command, args []string) error {
 			src, err := readFile(args[0])
 			if err != nil {
 				return err
 			}
-			if _, err := templates.Parse(args[0], src); err != nil {
+			_, warns, err := templates.ParseWithWarnings(args[0], src)
+			if err != nil {
 				return err // before touching the database
 			}
 			if err := a.open(c.Context()); err != nil {
@@ -158,8 +169,9 @@ Importing a file identical to the latest version changes nothing.`,
 				return err
 			}
 			if a.jsonOut {
-				return a.printJSON(map[string]any{"slug": p.Slug, "version": p.Version, "created": created})
+				return a.printJSON(map[string]any{"slug": p.Slug, "version": p.Version, "created": created, "warnings": warningLines(warns)})
 			}
+			a.printWarnings(warns)
 			if created {
 				a.printf("imported %s as version %d\n", p.Slug, p.Version)
 			} else {
@@ -170,6 +182,24 @@ Importing a file identical to the latest version changes nothing.`,
 	}
 	cmd.AddCommand(show, validate, imp)
 	return cmd
+}
+
+// warningLines are a protocol's warnings as "file:line:col: warning: ..."
+// lines, never nil, so that --json always has a list.
+func warningLines(warns []templates.Problem) []string {
+	out := []string{}
+	for _, w := range warns {
+		out = append(out, w.Warning())
+	}
+	return out
+}
+
+// printWarnings writes a protocol's warnings to stderr: the protocol is
+// valid and is imported, but a patient would be better served without them.
+func (a *app) printWarnings(warns []templates.Problem) {
+	for _, w := range warns {
+		fmt.Fprintln(a.io.Err, w.Warning())
+	}
 }
 
 func joinChannels(cs []aftercare.Channel) string {

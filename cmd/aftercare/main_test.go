@@ -270,3 +270,59 @@ func allCommands(c *cobra.Command) [][]string {
 	}
 	return out
 }
+
+// TestProtocolWarnings: validate and import print a protocol's warnings on
+// stderr (and under "warnings" with --json) and still accept it.
+func TestProtocolWarnings(t *testing.T) {
+	db := newDB(t)
+	file := filepath.Join(t.TempDir(), "peel.yaml")
+	os.WriteFile(file, []byte("slug: peel\nname: Peel\nlanguages: [en]\nsteps:\n  - key: spf\n    channels: [sms]\n    after: 0s\n    text:\n      en:\n        sms: \"Your peel is done: SPF\"\n"), 0o644)
+	want := []string{
+		file + `:10:14: warning: step "spf": text.en.sms does not give the clinic's phone`,
+		file + `:10:14: warning: step "spf": text.en.sms does not start with {{.ClinicName}}`,
+		file + `:10:20: warning: step "spf": text.en.sms names the treatment ("peel")`,
+	}
+	check := func(what, stderr string) {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("%s: stderr\n%s\nwant %d warnings", what, stderr, len(want))
+		}
+		for i := range want {
+			if !strings.HasPrefix(lines[i], want[i]) {
+				t.Errorf("%s: warning %d:\n got %s\nwant %s...", what, i, lines[i], want[i])
+			}
+		}
+	}
+	out, stderr, err := cli(t, db, "", "protocols", "validate", file)
+	if err != nil || !strings.Contains(out, "valid protocol") {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	check("validate", stderr)
+	out, _, err = cli(t, db, "", "--json", "protocols", "validate", file)
+	var v struct {
+		Valid    bool     `json:"valid"`
+		Warnings []string `json:"warnings"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &v) != nil || !v.Valid || len(v.Warnings) != 3 || !strings.HasPrefix(v.Warnings[2], want[2]) {
+		t.Errorf("validate --json: %v\n%s", err, out)
+	}
+	out, stderr, err = cli(t, db, "", "protocols", "import", file)
+	if err != nil || !strings.Contains(out, "imported peel as version 1") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	check("import", stderr)
+	out, _, err = cli(t, db, "", "--json", "protocols", "import", file)
+	var imp struct {
+		Created  bool     `json:"created"`
+		Warnings []string `json:"warnings"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &imp) != nil || imp.Created || len(imp.Warnings) != 3 {
+		t.Errorf("import --json: %v\n%s", err, out)
+	}
+	// A protocol without warnings prints none, and --json has an empty list.
+	out, stderr, err = cli(t, db, "", "--json", "protocols", "validate", filepath.Join("..", "..", "templates", "builtin", "microneedling.yaml"))
+	if err != nil || stderr != "" || !strings.Contains(out, `"warnings": []`) {
+		t.Errorf("builtin: %v %q\n%s", err, stderr, out)
+	}
+}
