@@ -241,3 +241,23 @@ func TestNoTextTwiceADay(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinBudgetAsPlanned: as the scheduler plans them (the notice
+// included), no patient gets more than 12 texts of the built-in aftercare,
+// nor more than 20 segments in English or 30 in Spanish.
+func TestBuiltinBudgetAsPlanned(t *testing.T) {
+	t.Parallel()
+	maxSegs := map[string]int{"en": 20, "es": 30}
+	for _, c := range patientViews(t) {
+		sms, segs := 0, 0
+		for _, m := range c.msgs {
+			if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
+				sms++
+				segs += m.Segments
+			}
+		}
+		if sms > 12 || segs > maxSegs[c.lang] {
+			t.Errorf("%s %s cap %d, %s at %s: %d texts, %d segments; at most 12 and %d", c.protocol, c.lang, c.cap, c.day, c.at, sms, segs, maxSegs[c.lang])
+		}
+	}
+}
