@@ -19,6 +19,8 @@ type Store interface {
 	DispatchStore
 	PatientStore
 	AccountStore
+	ConsentStore
+	SecretStore
 	Close() error
 }
 
