@@ -23,7 +23,15 @@ type Clinic struct {
 	// ShowTreatment lets {{.Treatment}} name the treatment in texts and
 	// email subjects; off by default, since they show on lock screens.
 	ShowTreatment bool
-	Default       bool // the clinic commands act on when --clinic is not given
+
+	// Two-way messaging and records.
+	AlertEmail string // where a reply naming a warning sign is emailed; "" for none
+	// TwilioOptOutReplies says Twilio's own Advanced Opt-Out answers STOP
+	// and HELP for this clinic's sender, so Aftercare sends no second one.
+	TwilioOptOutReplies bool
+	RetentionDays       int  // message bodies and reply texts older than this are purged; 0 keeps them
+	PatientLinks        bool // add the patient's own page link to the first SMS and to emails
+	Default             bool // the clinic commands act on when --clinic is not given
 
 	// The clinic's own senders; empty uses the server's (TWILIO_FROM or
 	// TWILIO_MESSAGING_SERVICE_SID, SMTP_FROM). SMSFrom is an E.164 number
@@ -88,6 +96,15 @@ func (c *Clinic) Validate() error {
 		if err != nil || addr != c.EmailFrom {
 			return FieldErrorf("email_from", "%q is not a bare, lower-case email address such as aftercare@clinic.example.com", c.EmailFrom)
 		}
+	}
+	if c.AlertEmail != "" {
+		addr, err := NormalizeEmail(c.AlertEmail)
+		if err != nil || addr != c.AlertEmail {
+			return FieldErrorf("alert_email", "%q is not a bare, lower-case email address such as nurse@clinic.example.com", c.AlertEmail)
+		}
+	}
+	if c.RetentionDays < 0 || (c.RetentionDays > 0 && c.RetentionDays < 30) || c.RetentionDays > 3650 {
+		return FieldErrorf("retention_days", "keep message texts between 30 and 3650 days, or 0 to keep them, got %d", c.RetentionDays)
 	}
 	if len(c.Country) != 2 || strings.ToUpper(c.Country) != c.Country {
 		return FieldErrorf("country", "country must be a two-letter ISO code such as US or GB, got %q", c.Country)

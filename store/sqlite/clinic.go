@@ -12,12 +12,14 @@ import (
 )
 
 const clinicColumns = `id, slug, name, phone, country, tz, window_start, window_end,
-	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment`
+	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment,
+	alert_email, twilio_opt_out_replies, retention_days, patient_links`
 
 func scanClinic(s scanner) (*aftercare.Clinic, error) {
 	var c aftercare.Clinic
 	err := s.Scan(&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
-		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt), &c.SMSFrom, &c.EmailFrom, &c.ShowTreatment)
+		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt), &c.SMSFrom, &c.EmailFrom, &c.ShowTreatment,
+		&c.AlertEmail, &c.TwilioOptOutReplies, &c.RetentionDays, &c.PatientLinks)
 	if err != nil {
 		return nil, err
 	}
@@ -28,8 +30,9 @@ func scanClinic(s scanner) (*aftercare.Clinic, error) {
 const clearDefault = `UPDATE clinics SET is_default = 0, updated_at = ? WHERE is_default = 1 AND id <> ?`
 
 const insertClinic = `INSERT INTO clinics (slug, name, phone, country, tz, window_start, window_end,
-	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment,
+	alert_email, twilio_opt_out_replies, retention_days, patient_links)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateClinic stores c and sets its ID, CreatedAt and UpdatedAt. If
 // c.Default is set, the clinic that was the default stops being it. It
@@ -47,7 +50,8 @@ func (db *DB) CreateClinic(ctx context.Context, c *aftercare.Clinic) error {
 			}
 		}
 		res, err := tx.ExecContext(ctx, insertClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
-			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment)
+			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment,
+			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks)
 		if err != nil {
 			return err
 		}
@@ -126,7 +130,8 @@ func (db *DB) ListClinics(ctx context.Context) ([]*aftercare.Clinic, error) {
 
 const updateClinic = `UPDATE clinics SET slug = ?, name = ?, phone = ?, country = ?, tz = ?,
 	window_start = ?, window_end = ?, daily_cap = ?, email_fallback = ?, is_default = ?, updated_at = ?,
-	sms_from = ?, email_from = ?, show_treatment = ?
+	sms_from = ?, email_from = ?, show_treatment = ?,
+	alert_email = ?, twilio_opt_out_replies = ?, retention_days = ?, patient_links = ?
 WHERE id = ?
 RETURNING created_at`
 
@@ -147,7 +152,8 @@ func (db *DB) UpdateClinic(ctx context.Context, c *aftercare.Clinic) error {
 			}
 		}
 		err := tx.QueryRowContext(ctx, updateClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
-			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment, c.ID).Scan(&created)
+			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment,
+			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks, c.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("no clinic %d", c.ID)
 		}

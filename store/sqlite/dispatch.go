@@ -54,7 +54,8 @@ func scanClaimed(rows *sqlx.Rows) (*aftercare.Claimed, string, error) {
 		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
 		&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
 		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt),
-		&c.SMSFrom, &c.EmailFrom, &c.ShowTreatment, &enrollmentStatus)
+		&c.SMSFrom, &c.EmailFrom, &c.ShowTreatment,
+		&c.AlertEmail, &c.TwilioOptOutReplies, &c.RetentionDays, &c.PatientLinks, &enrollmentStatus)
 	if err != nil {
 		return nil, "", err
 	}

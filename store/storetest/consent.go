@@ -18,6 +18,9 @@ var consentGroups = []testGroup{
 		{"ErrNotFound", testSetConsentErrNotFound},
 		{"ErrInvalid", testSetConsentErrInvalid},
 	}},
+	{"ClinicMessagingSettings", []testCase{
+		{"RoundTrip", testClinicMessagingSettings},
+	}},
 	{"Secret", []testCase{
 		{"MadeOnceKept", testSecret},
 	}},
@@ -145,5 +148,33 @@ func testSecret(t *testing.T, s aftercare.Store) {
 	}
 	if c, _ := s.Secret(ctx, "other", gen); bytes.Equal(a, c) {
 		t.Error("two names share a secret")
+	}
+}
+
+// testClinicMessagingSettings: the settings of two-way messaging round-trip
+// through CreateClinic, UpdateClinic, FindClinic and ListClinics.
+func testClinicMessagingSettings(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c := Clinic("settings")
+	if err := s.CreateClinic(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FindClinic(ctx, "settings")
+	if err != nil || got.AlertEmail != "" || got.TwilioOptOutReplies || got.RetentionDays != 0 || got.PatientLinks {
+		t.Fatalf("defaults: %+v %v", got, err)
+	}
+	got.AlertEmail, got.TwilioOptOutReplies, got.RetentionDays, got.PatientLinks = "nurse@clinic.example.com", true, 90, true
+	if err := s.UpdateClinic(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.FindClinicByID(ctx, got.ID)
+	if err != nil || again.AlertEmail != "nurse@clinic.example.com" || !again.TwilioOptOutReplies || again.RetentionDays != 90 || !again.PatientLinks {
+		t.Fatalf("after update: %+v %v", again, err)
+	}
+	cs, _ := s.ListClinics(ctx)
+	for _, x := range cs {
+		if x.ID == got.ID && (x.RetentionDays != 90 || !x.PatientLinks) {
+			t.Errorf("ListClinics: %+v", x)
+		}
 	}
 }
