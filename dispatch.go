@@ -14,6 +14,9 @@ type Claimed struct {
 	// a provider before this one (none sending, sent, delivered or unknown;
 	// none earlier in the same claim): it must carry the opt-out notice.
 	FirstSMS bool
+	// FirstEmail is the same for email: the first email of its enrollment
+	// to reach a provider carries the timeline as a calendar.
+	FirstEmail bool
 }
 
 // Outcome is the result of one attempt, recorded with the attempt in one
@@ -63,8 +66,9 @@ type DispatchStore interface {
 	// Attempts+1. In the same transaction, due messages that must not go
 	// are settled instead of claimed: enrollment cancelled -> cancelled;
 	// consent missing or opted out -> skipped (Note says why); ExpiresAt <=
-	// now -> expired. Each SMS claim says whether it is the first of its
-	// enrollment to reach a provider (Claimed.FirstSMS).
+	// now -> expired. Each SMS and email claim says whether it is the first
+	// of its enrollment on its channel to reach a provider
+	// (Claimed.FirstSMS, FirstEmail).
 	ClaimDue(ctx context.Context, now time.Time, owner string, limit int) ([]*Claimed, error)
 	// RecordOutcome stores o.Attempt and moves the message to o.Status, in
 	// one transaction, if and only if it is still sending and claimed by

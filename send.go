@@ -23,6 +23,14 @@ type Outgoing struct {
 	ClinicPhone string
 	ExpiresAt   time.Time // providers that support it drop the message after this
 	Attempt     int       // 1 for the first attempt
+	// UnsubscribeURL is the patient's one-click unsubscribe link (email
+	// only): the sender puts it in List-Unsubscribe and the footer. Empty
+	// when the dispatcher has no links to make.
+	UnsubscribeURL string
+	// Calendar, when set, is an RFC 5545 calendar of the enrollment's
+	// timeline, attached to the email as aftercare.ics (the first email of
+	// an enrollment only).
+	Calendar []byte
 }
 
 // Receipt is a provider's acceptance of a message.

@@ -153,45 +153,61 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 	return out, nil
 }
 
-// markFirstSMS sets FirstSMS on the SMS claims that are the first of their
-// enrollment to reach a provider. It runs before the claims become
-// sending, so only earlier messages count, and within the claim only the
-// first of an enrollment's texts.
+// markFirstSMS sets FirstSMS on the SMS claims, and FirstEmail on the email
+// claims, that are the first of their enrollment on their channel to reach
+// a provider. It runs before the claims become sending, so only earlier
+// messages count, and within the claim only the first of an enrollment's
+// messages on each channel.
 func markFirstSMS(ctx context.Context, tx *sqlx.Tx, claims []*aftercare.Claimed) error {
 	var ids []int64
 	for _, c := range claims {
-		if c.Message.Channel == aftercare.SMS {
+		if ch := c.Message.Channel; ch == aftercare.SMS || ch == aftercare.Email {
 			ids = append(ids, c.Message.EnrollmentID)
 		}
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	q, args, err := sqlx.In(smsReachedProvider, ids)
+	q, args, err := sqlx.In(reachedProvider, ids)
 	if err != nil {
 		return err
 	}
-	var reached []int64
+	var reached []struct {
+		EnrollmentID int64  `db:"enrollment_id"`
+		Channel      string `db:"channel"`
+	}
 	if err := tx.SelectContext(ctx, &reached, q, args...); err != nil {
 		return err
 	}
-	seen := make(map[int64]bool, len(ids))
-	for _, id := range reached {
-		seen[id] = true
+	type key struct {
+		enrollment int64
+		channel    aftercare.Channel
+	}
+	seen := make(map[key]bool, len(ids))
+	for _, r := range reached {
+		seen[key{r.EnrollmentID, aftercare.Channel(r.Channel)}] = true
 	}
 	for _, c := range claims {
-		if m := c.Message; m.Channel == aftercare.SMS && !seen[m.EnrollmentID] {
-			c.FirstSMS, seen[m.EnrollmentID] = true, true
+		m := c.Message
+		k := key{m.EnrollmentID, m.Channel}
+		if seen[k] {
+			continue
+		}
+		switch m.Channel {
+		case aftercare.SMS:
+			c.FirstSMS, seen[k] = true, true
+		case aftercare.Email:
+			c.FirstEmail, seen[k] = true, true
 		}
 	}
 	return nil
 }
 
-// smsReachedProvider lists the enrollments among ids with an SMS that a
-// provider has (or may have) taken. Undelivered texts do not count: the
-// patient never saw their notice.
-const smsReachedProvider = `SELECT DISTINCT enrollment_id FROM messages WHERE enrollment_id IN (?)
-	AND channel = 'sms' AND status IN ('sending', 'sent', 'delivered', 'unknown')`
+// reachedProvider lists the enrollments among ids, with the channel, that
+// have a message a provider has (or may have) taken. Undelivered messages
+// do not count: the patient never saw their notice or calendar.
+const reachedProvider = `SELECT DISTINCT enrollment_id, channel FROM messages WHERE enrollment_id IN (?)
+	AND channel IN ('sms', 'email') AND status IN ('sending', 'sent', 'delivered', 'unknown')`
 
 func whyNot(p *aftercare.Patient, ch aftercare.Channel) string {
 	switch {

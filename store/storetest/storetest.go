@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 		}},
 		{"ClaimDue", []testCase{
 			{"FirstSMS", testClaimFirstSMS},
+			{"FirstEmail", testClaimFirstEmail},
 		}},
 		{"ProviderStatus", []testCase{
 			{"Forward", testProviderStatusForward},
