@@ -50,6 +50,11 @@ type Dispatcher struct {
 	// provider answered, the outcome not recorded). The crash test uses it
 	// to kill the process at each point.
 	Failpoint func(point string)
+	// Links makes each email's unsubscribe link; nil sends emails without
+	// one. Messages reads an enrollment's timeline for the calendar of its
+	// first email; nil sends no calendar (calendar.go).
+	Links    Links
+	Messages aftercare.MessageStore
 
 	once     sync.Once
 	limiters map[aftercare.Channel]*rate.Limiter
@@ -234,6 +239,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	// A send that started finishes even during shutdown: its outcome must be recorded.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.SendTimeout)
 	defer cancel()
+	d.emailExtras(sendCtx, c, out)
 	start := d.Now()
 	rcpt, sendErr := route.Sender.Send(sendCtx, out)
 	d.failpoint("after-send")

@@ -50,7 +50,8 @@ var emailStyles = map[string]string{
 }
 
 // renderHTML is the HTML alternative of m.Body (see the convention above),
-// then a footer with the clinic's name and phone. Nothing is loaded from
+// then a footer with the clinic's name and phone and the unsubscribe
+// link (unsubscribe.go). Nothing is loaded from
 // elsewhere (no images, fonts or styles by URL): mail clients block remote
 // content and it would tell a tracker when the patient read the message.
 func renderHTML(m *aftercare.Outgoing) string {
@@ -67,8 +68,10 @@ func renderHTML(m *aftercare.Outgoing) string {
 	b.WriteString(`<body style="` + styleBody + `">` + "\n")
 	b.WriteString(`<div style="` + styleWrap + `">` + "\n")
 	writeBody(&b, m.Body, emailStyles)
-	if m.ClinicName != "" || m.ClinicPhone != "" {
+	if m.ClinicName != "" || m.ClinicPhone != "" || m.UnsubscribeURL != "" {
 		b.WriteString("<hr style=\"border: none; border-top: 1px solid #ddd; margin-top: 2em;\">\n")
+	}
+	if m.ClinicName != "" || m.ClinicPhone != "" {
 		b.WriteString("<p style=\"font-size: 14px; color: #555;\">")
 		b.WriteString(html.EscapeString(oneLine(m.ClinicName)))
 		if m.ClinicPhone != "" {
@@ -82,6 +85,12 @@ func renderHTML(m *aftercare.Outgoing) string {
 			b.WriteString(phone)
 			b.WriteString("</a>")
 		}
+		b.WriteString("</p>\n")
+	}
+	if m.UnsubscribeURL != "" {
+		b.WriteString("<p style=\"font-size: 14px; color: #555;\">")
+		b.WriteString(html.EscapeString(stopLine(m.Lang)) + " ")
+		writeLink(&b, m.UnsubscribeURL, m.UnsubscribeURL, "color: #555;")
 		b.WriteString("</p>\n")
 	}
 	b.WriteString("</div>\n</body></html>\n")

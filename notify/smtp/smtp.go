@@ -16,6 +16,7 @@
 package smtp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -363,6 +364,10 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// calendarType is the attachment's type: a published calendar (RFC 5545,
+// RFC 6047), not an invitation to answer.
+const calendarType gomail.ContentType = "text/calendar; charset=utf-8; method=PUBLISH"
+
 // compose builds the MIME message for m.
 func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
@@ -386,7 +391,26 @@ func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, erro
 	// Automated: vacation responders should not answer (RFC 3834).
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetUserAgent("Aftercare")
-	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	body := m.Body
+	if m.UnsubscribeURL != "" {
+		value, oneClick, err := listUnsubscribe(m.UnsubscribeURL, from)
+		if err != nil {
+			return nil, err
+		}
+		msg.SetGenHeader("List-Unsubscribe", value)
+		if oneClick {
+			msg.SetGenHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		}
+		body = withStopLine(body, m.Lang, m.UnsubscribeURL)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, body)
 	msg.AddAlternativeString(gomail.TypeTextHTML, renderHTML(m))
+	if len(m.Calendar) > 0 {
+		// The timeline (the first email only): calendar apps offer to add it.
+		if err := msg.AttachReader("aftercare.ics", bytes.NewReader(m.Calendar),
+			gomail.WithFileContentType(calendarType)); err != nil {
+			return nil, fmt.Errorf("attaching the calendar: %v", err)
+		}
+	}
 	return msg, nil
 }
