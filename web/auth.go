@@ -211,6 +211,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			authed.ServeHTTP(w, r)
 			return
 		}
+		if oneClickUnsubscribe(r) {
+			// Mail clients post it from anywhere (RFC 8058); its signed token is its protection.
+			authed.ServeHTTP(w, r)
+			return
+		}
 		protected.ServeHTTP(w, r)
 	})
 }

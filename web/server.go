@@ -48,6 +48,9 @@ type Server struct {
 	SecureCookies bool
 	// Version is shown in the app's footer.
 	Version string
+	// Signer checks the signed links in patients' messages (the /u/
+	// unsubscribe links); nil refuses them.
+	Signer *aftercare.Signer
 
 	auth authState
 }
@@ -58,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
 	s.routesAuth(mux)
+	s.routesUnsubscribe(mux)
 	s.routesAPI(mux)
 	s.routesUI(mux)
 	return s.middleware(mux)
