@@ -32,8 +32,9 @@ func (a *app) serveCmd() *cobra.Command {
 claimed and sent through Twilio (SMS) and SMTP (email); unknown outcomes are
 reconciled every AFTERCARE_RECONCILE_SPEC; HTTP on AFTERCARE_HTTP_ADDR serves
 the staff web app, the JSON API under /api/v1, /healthz and Twilio's status
-callback POST /twilio/status. Set AFTERCARE_PUBLIC_URL to the address people
-and Twilio use (https://... marks cookies Secure).
+callback POST /twilio/status, and the unsubscribe links of emails (/u/...).
+Set AFTERCARE_PUBLIC_URL to the address people and Twilio use (https://...
+marks cookies Secure, and makes email unsubscribe one-click).
 
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
@@ -89,11 +90,25 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 
+	// The key of patients' links lives in the database: every serve sharing it signs alike.
+	key, err := a.store.Secret(ctx, "link-key", func() []byte { k := make([]byte, 32); rand.Read(k); return k })
+	if err != nil {
+		return err
+	}
+	signer, err := aftercare.NewSigner(key)
+	if err != nil {
+		return err
+	}
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+	}
+	d.Links, d.Messages = scheduler.SignedLinks{Signer: signer, BaseURL: publicURL(cfg, ln.Addr().String())}, a.store
+	if cfg.PublicURL == "" {
+		logger.Warn("AFTERCARE_PUBLIC_URL is not set: the unsubscribe link in every email points to this machine (" +
+			publicURL(cfg, ln.Addr().String()) + "), which patients cannot open, and offers no one-click unsubscribe; set it to the https address patients reach")
 	}
 	if err := a.firstAdmin(ctx, publicURL(cfg, ln.Addr().String()), logger); err != nil {
 		ln.Close()
