@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +252,52 @@ func TestTextTitle(t *testing.T) {
 			}
 		})
 	}
+}
+
+type linksFunc func(clinicID, patientID int64, now time.Time) string
+
+func (f linksFunc) Unsubscribe(c, p int64, now time.Time) string { return f(c, p, now) }
+
+// TestEmailExtras: emails get the link made at sending time; texts get
+// nothing; only a first email asks for the timeline.
+func TestEmailExtras(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 8, 1, 0, 0, 0, time.UTC)
+	d := &Dispatcher{Now: func() time.Time { return now }, Links: linksFunc(func(c, p int64, at time.Time) string {
+		return fmt.Sprintf("https://care.example.com/u/%d-%d-%d", c, p, at.Unix())
+	})}
+	d.init()
+	claim := func(ch aftercare.Channel, first bool) *aftercare.Claimed {
+		return &aftercare.Claimed{Message: &aftercare.Message{ID: 1, ClinicID: 3, PatientID: 5, EnrollmentID: 9, Channel: ch},
+			Patient: &aftercare.Patient{}, Clinic: &aftercare.Clinic{Name: "Glow"}, FirstEmail: first, FirstSMS: first}
+	}
+	sms := claim(aftercare.SMS, true)
+	o := outgoing(sms)
+	d.emailExtras(context.Background(), sms, o)
+	if o.UnsubscribeURL != "" || o.Calendar != nil {
+		t.Errorf("a text got %q and a calendar of %d bytes", o.UnsubscribeURL, len(o.Calendar))
+	}
+	later := claim(aftercare.Email, false)
+	o = outgoing(later)
+	d.emailExtras(context.Background(), later, o)
+	if want := fmt.Sprintf("https://care.example.com/u/3-5-%d", now.Unix()); o.UnsubscribeURL != want || o.Calendar != nil {
+		t.Errorf("a later email: link %q, calendar %d bytes; want %q and none", o.UnsubscribeURL, len(o.Calendar), want)
+	}
+	var asked aftercare.MessageFilter
+	d.Messages = messagesFunc(func(f aftercare.MessageFilter) []*aftercare.Message {
+		asked = f
+		return []*aftercare.Message{{ClinicID: 3, EnrollmentID: 9, StepKey: "welcome", Channel: aftercare.Email, Status: aftercare.StatusSending, SendAt: now, Subject: "Hi"}}
+	})
+	first := claim(aftercare.Email, true)
+	o = outgoing(first)
+	d.emailExtras(context.Background(), first, o)
+	if asked.ClinicID != 3 || asked.EnrollmentID != 9 || !strings.Contains(string(o.Calendar), "UID:aftercare-3-9-welcome-0@care.example.com") {
+		t.Errorf("the first email: asked %+v, calendar:\n%s", asked, o.Calendar)
+	}
+}
+
+type messagesFunc func(aftercare.MessageFilter) []*aftercare.Message
+
+func (f messagesFunc) ListMessages(_ context.Context, mf aftercare.MessageFilter) ([]*aftercare.Message, error) {
+	return f(mf), nil
 }
