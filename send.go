@@ -23,6 +23,10 @@ type Outgoing struct {
 	ClinicPhone string
 	ExpiresAt   time.Time // providers that support it drop the message after this
 	Attempt     int       // 1 for the first attempt
+
+	// PageURL, when set, is the patient's own page (/p/TOKEN): email
+	// senders add it to the plain and HTML parts. SMS carry it in Body.
+	PageURL string
 }
 
 // Receipt is a provider's acceptance of a message.

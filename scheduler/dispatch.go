@@ -50,6 +50,9 @@ type Dispatcher struct {
 	// provider answered, the outcome not recorded). The crash test uses it
 	// to kill the process at each point.
 	Failpoint func(point string)
+	// Pages, when set, adds the patient's page link to the first SMS and
+	// to emails of clinics with PatientLinks on (pagelink.go).
+	Pages *PageLinks
 
 	once     sync.Once
 	limiters map[aftercare.Channel]*rate.Limiter
@@ -230,14 +233,16 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 		return false, nil
 	}
 	noticed := addNotice(c)
+	pageURL, linked := d.addPageLink(ctx, c)
 	out := outgoing(c)
+	out.PageURL = pageURL
 	// A send that started finishes even during shutdown: its outcome must be recorded.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.SendTimeout)
 	defer cancel()
 	start := d.Now()
 	rcpt, sendErr := route.Sender.Send(sendCtx, out)
 	d.failpoint("after-send")
-	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start), noticed)
+	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start), noticed || linked)
 }
 
 // addNotice adds the opt-out notice to the first SMS of an enrollment that

@@ -48,6 +48,9 @@ type Server struct {
 	SecureCookies bool
 	// Version is shown in the app's footer.
 	Version string
+	// Pages signs and checks the links to patients' own pages (/p/TOKEN);
+	// nil: the staff pages show no link and /p/ opens nothing.
+	Pages *scheduler.PageLinks
 
 	auth authState
 }
@@ -60,6 +63,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesAuth(mux)
 	s.routesAPI(mux)
 	s.routesUI(mux)
+	s.routesPatientPage(mux)
 	return s.middleware(mux)
 }
 
