@@ -66,7 +66,7 @@ func renderHTML(m *aftercare.Outgoing) string {
 	b.WriteString("</title></head>\n")
 	b.WriteString(`<body style="` + styleBody + `">` + "\n")
 	b.WriteString(`<div style="` + styleWrap + `">` + "\n")
-	writeBody(&b, m.Body, emailStyles)
+	writeBody(&b, plainBody(m), emailStyles)
 	if m.ClinicName != "" || m.ClinicPhone != "" {
 		b.WriteString("<hr style=\"border: none; border-top: 1px solid #ddd; margin-top: 2em;\">\n")
 		b.WriteString("<p style=\"font-size: 14px; color: #555;\">")

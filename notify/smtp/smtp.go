@@ -386,7 +386,7 @@ func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, erro
 	// Automated: vacation responders should not answer (RFC 3834).
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetUserAgent("Aftercare")
-	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	msg.SetBodyString(gomail.TypeTextPlain, plainBody(m))
 	msg.AddAlternativeString(gomail.TypeTextHTML, renderHTML(m))
 	return msg, nil
 }
