@@ -68,6 +68,26 @@ type pageError struct {
 func (v PatientPageView) Date(t time.Time) string { return msgtext.FormatDate(t, v.Lang) }
 func (v PatientPageView) Time(t time.Time) string { return msgtext.FormatTime(t, v.Lang) }
 
+// Reflow joins the hard-wrapped lines of an email's paragraphs and list
+// items (the convention of docs/protocols.md), so that a phone wraps them
+// to its own width; paragraphs and items keep their own lines.
+func (PatientPageView) Reflow(body string) string {
+	var out []string
+	open := false // the last line is a paragraph or item a next line continues
+	for _, line := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case t == "":
+			out, open = append(out, ""), false
+		case open && !strings.HasPrefix(t, "- "):
+			out[len(out)-1] += " " + t
+		default:
+			out, open = append(out, t), true
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // Printf fills a %s in the page's words.
 func (PatientPageView) Printf(format, arg string) string {
 	return strings.Replace(format, "%s", arg, 1)

@@ -69,8 +69,13 @@ func (a *app) serve(ctx context.Context) error {
 	rand.Read(runID[:])
 	owner := instance + "/" + hex.EncodeToString(runID[:])
 
+	pages, err := a.pageLinks(ctx, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	a.svc.Pages = pages
 	d := &scheduler.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
-		Concurrency: cfg.SendConcurrency, Logger: logger}
+		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages}
 	if cfg.Failpoint != "" {
 		d.Failpoint = failpoint(cfg.Failpoint)
 	}
@@ -90,7 +95,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Pages: pages}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
