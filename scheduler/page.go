@@ -27,7 +27,7 @@ type CarePage struct {
 	Now                             time.Time
 	Today                           []CareMessage // due today, in the patient's zone
 	Coming                          []CareMessage // the next few, after today
-	// Dates are the protocol's one-off steps from today on (recurring
+	// Dates are the protocol's one-off steps after today (recurring
 	// reminders left out): when makeup, the gym or actives come back,
 	// when to book, each with the first sentence of its text.
 	Dates []CareMessage
@@ -113,7 +113,7 @@ func (s *Service) CarePage(ctx context.Context, clinicID, enrollmentID int64, no
 		} else {
 			put(&pg.Coming, coming, fmt.Sprintf("%s#%d", m.StepKey, m.Occurrence), brief(cm, clinic.Name, false), ComingUp)
 		}
-		if oneOff[m.StepKey] {
+		if oneOff[m.StepKey] && !at.Before(tomorrow) {
 			put(&pg.Dates, dated, m.StepKey, brief(cm, clinic.Name, true), 0)
 		}
 	}

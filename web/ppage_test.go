@@ -95,7 +95,7 @@ func TestPatientPage(t *testing.T) {
 		"Today <span class=\"pp-date\">Monday, November 23</span>",
 		"Redness,", // the welcome text, sent today
 		"Coming up", "Tuesday, November 24", "Good morning!",
-		"When you can go back to your routine", "makeup is fine again")
+		"Your dates, step by step", "makeup is fine again")
 	mustNotContain(t, "English page", body, "Ruiz", "0142", "ana.ruiz@", "microneedling", "Reply STOP", "/p/", "skipped", "quiet hours")
 
 	// A day later the morning's care is today's, the welcome is not.
@@ -115,7 +115,7 @@ func TestPatientPageLanguageZoneTreatment(t *testing.T) {
 	_, u := enrollForPage(t, app, pages, "Ana Ruiz", "es", "Asia/Tokyo")
 	_, _, body := getPage(t, u)
 	mustContain(t, "Spanish page", body, `lang="es"`, "Hola, Ana", "Hoy <span class=\"pp-date\">martes 24 de noviembre</span>",
-		"Próximamente", "Cuándo puede retomar su rutina", "Llamar a Glow Skin Studio")
+		"Próximamente", "Sus fechas, paso a paso", "Llamar al &#43;1 415-555-0199")
 	mustNotContain(t, "Spanish page", body, "Ruiz", "microneedling", "Responda STOP", "Today <")
 
 	app.Main.ShowTreatment = true

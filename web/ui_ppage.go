@@ -26,15 +26,15 @@ var ppageWords = map[string]pageWords{
 	"en": {
 		Title: "Your aftercare", Hi: "Hi", Intro: "Here are the instructions %s sent you, day by day.",
 		Call: "Call", Today: "Today", NothingToday: "Nothing for today.", Coming: "Coming up",
-		Dates: "When you can go back to your routine", Email: "Email", Sent: "sent",
+		Dates: "Your dates, step by step", Email: "Email", Sent: "sent",
 		Footer:       "These are your clinic's instructions. If you are unsure or worried, call the clinic.",
 		StoppedTitle: "These messages have stopped",
 		Stopped:      "%s stopped the aftercare messages for this treatment. If you have questions, call the clinic.",
 	},
 	"es": {
 		Title: "Sus cuidados", Hi: "Hola", Intro: "Estas son las indicaciones que le envió %s, día a día.",
-		Call: "Llamar a", Today: "Hoy", NothingToday: "Nada para hoy.", Coming: "Próximamente",
-		Dates: "Cuándo puede retomar su rutina", Email: "Correo", Sent: "enviado",
+		Call: "Llamar al", Today: "Hoy", NothingToday: "Nada para hoy.", Coming: "Próximamente",
+		Dates: "Sus fechas, paso a paso", Email: "Correo", Sent: "enviado",
 		Footer:       "Estas son las indicaciones de su clínica. Si tiene dudas o le preocupa algo, llame a la clínica.",
 		StoppedTitle: "Estos mensajes se han detenido",
 		Stopped:      "%s detuvo los mensajes de cuidados de este tratamiento. Si tiene preguntas, llame a la clínica.",
