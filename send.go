@@ -31,6 +31,10 @@ type Outgoing struct {
 	// timeline, attached to the email as aftercare.ics (the first email of
 	// an enrollment only).
 	Calendar []byte
+
+	// PageURL, when set, is the patient's own page (/p/TOKEN): email
+	// senders add it to the plain and HTML parts. SMS carry it in Body.
+	PageURL string
 }
 
 // Receipt is a provider's acceptance of a message.

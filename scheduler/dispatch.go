@@ -55,6 +55,9 @@ type Dispatcher struct {
 	// first email; nil sends no calendar (calendar.go).
 	Links    Links
 	Messages aftercare.MessageStore
+	// Pages, when set, adds the patient's page link to the first SMS and
+	// to emails of clinics with PatientLinks on (pagelink.go).
+	Pages *PageLinks
 
 	once     sync.Once
 	limiters map[aftercare.Channel]*rate.Limiter
@@ -235,7 +238,9 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 		return false, nil
 	}
 	noticed := addNotice(c)
+	pageURL, linked := d.addPageLink(ctx, c)
 	out := outgoing(c)
+	out.PageURL = pageURL
 	// A send that started finishes even during shutdown: its outcome must be recorded.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.SendTimeout)
 	defer cancel()
@@ -243,7 +248,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	start := d.Now()
 	rcpt, sendErr := route.Sender.Send(sendCtx, out)
 	d.failpoint("after-send")
-	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start), noticed)
+	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start), noticed || linked)
 }
 
 // addNotice adds the opt-out notice to the first SMS of an enrollment that

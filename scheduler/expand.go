@@ -43,6 +43,10 @@ type Plan struct {
 	// consent (a preview of the protocol itself).
 	AllChannels bool
 	Busy        []Busy
+	// PageURL, when set, goes on the first SMS with the opt-out notice: a
+	// preview shows a placeholder of the patient page link's length, which
+	// the dispatcher puts in the text it sends (see PageLinks).
+	PageURL string
 }
 
 // Expand computes the dated messages of p, sorted by send time. Messages
@@ -158,6 +162,9 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	for _, m := range out {
 		if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
 			m.Body, m.Segments = templates.WithOptOutNotice(m.Body, lang)
+			if p.PageURL != "" {
+				m.Body, m.Segments = templates.WithPageLink(m.Body, lang, p.PageURL)
+			}
 			break
 		}
 	}

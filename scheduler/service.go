@@ -20,6 +20,9 @@ import (
 type Service struct {
 	Store aftercare.Store
 	Now   func() time.Time
+	// Pages, when set, makes previews of clinics with PatientLinks on show
+	// a placeholder of the patient page link on the first text.
+	Pages *PageLinks
 
 	mu       sync.Mutex
 	compiled map[int64]*Compiled // by protocol version id
@@ -365,9 +368,16 @@ func (s *Service) Preview(ctx context.Context, clinic *aftercare.Clinic, req Pre
 	msgs, err := Expand(Plan{
 		Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic,
 		Patient:   &aftercare.Patient{Name: req.Name, TZ: req.TZ, Lang: lang},
-		TreatedAt: treated, AllChannels: true,
+		TreatedAt: treated, AllChannels: true, PageURL: s.previewPageURL(clinic),
 	})
 	return cp, msgs, err
+}
+
+func (s *Service) previewPageURL(c *aftercare.Clinic) string {
+	if !c.PatientLinks || !s.Pages.Enabled() {
+		return ""
+	}
+	return s.Pages.Placeholder()
 }
 
 func pickLang(p *aftercare.Protocol, lang string) (string, error) {

@@ -51,6 +51,9 @@ type Server struct {
 	// Signer checks the signed links in patients' messages (the /u/
 	// unsubscribe links); nil refuses them.
 	Signer *aftercare.Signer
+	// Pages signs and checks the links to patients' own pages (/p/TOKEN);
+	// nil: the staff pages show no link and /p/ opens nothing.
+	Pages *scheduler.PageLinks
 
 	auth authState
 }
@@ -64,6 +67,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesUnsubscribe(mux)
 	s.routesAPI(mux)
 	s.routesUI(mux)
+	s.routesPatientPage(mux)
 	return s.middleware(mux)
 }
 

@@ -43,6 +43,9 @@ type EnrollmentView struct {
 	// what was typed) and its error.
 	TreatedAt string
 	Error     string
+	// PageURL is the patient's own page of this enrollment (/p/TOKEN),
+	// when the server has a public URL and a signing key.
+	PageURL string
 }
 
 // Active reports whether the enrollment can still be cancelled or moved.
@@ -99,8 +102,12 @@ func (s *Server) loadPatientPage(ctx context.Context, p *Principal, id int64) (*
 		if err != nil {
 			return nil, err
 		}
-		page.Enrollments = append(page.Enrollments, &EnrollmentView{EnrollmentSummary: sum, Protocol: names.Name(sum.Enrollment.ProtocolSlug),
-			Messages: msgs, TreatedAt: sum.Enrollment.TreatedAt.In(loc).Format(localInput)})
+		ev := &EnrollmentView{EnrollmentSummary: sum, Protocol: names.Name(sum.Enrollment.ProtocolSlug),
+			Messages: msgs, TreatedAt: sum.Enrollment.TreatedAt.In(loc).Format(localInput)}
+		if s.Pages.Enabled() {
+			ev.PageURL = s.Pages.URLFor(p.Clinic.ID, sum.Enrollment.ID, msgs)
+		}
+		page.Enrollments = append(page.Enrollments, ev)
 	}
 	page.Edit = PatientForm{Name: pt.Name, Email: pt.Email, TZ: pt.TZ, Lang: pt.Lang,
 		SMSConsent: pt.SMSConsent.Given(), EmailConsent: pt.EmailConsent.Given(),

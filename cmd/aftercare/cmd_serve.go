@@ -70,8 +70,14 @@ func (a *app) serve(ctx context.Context) error {
 	rand.Read(runID[:])
 	owner := instance + "/" + hex.EncodeToString(runID[:])
 
+	signer, err := a.linkSigner(ctx)
+	if err != nil {
+		return err
+	}
+	pages := a.pageLinks(signer, cfg.PublicURL)
+	a.svc.Pages = pages
 	d := &scheduler.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
-		Concurrency: cfg.SendConcurrency, Logger: logger}
+		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages}
 	if cfg.Failpoint != "" {
 		d.Failpoint = failpoint(cfg.Failpoint)
 	}
@@ -90,17 +96,8 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 
-	// The key of patients' links lives in the database: every serve sharing it signs alike.
-	key, err := a.store.Secret(ctx, "link-key", func() []byte { k := make([]byte, 32); rand.Read(k); return k })
-	if err != nil {
-		return err
-	}
-	signer, err := aftercare.NewSigner(key)
-	if err != nil {
-		return err
-	}
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)

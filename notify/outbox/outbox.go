@@ -48,6 +48,8 @@ type Record struct {
 	ClinicPhone string            `json:"clinic_phone,omitempty"`
 	ExpiresAt   *time.Time        `json:"expires_at,omitempty"`
 	ProviderID  string            `json:"provider_id"`
+	// PageURL is the patient's page link an email carries (Outgoing.PageURL).
+	PageURL string `json:"page_url,omitempty"`
 }
 
 // Sender appends messages to a file. It is safe for concurrent use; the
@@ -153,6 +155,7 @@ func (s *Sender) Send(ctx context.Context, m *aftercare.Outgoing) (aftercare.Rec
 		ClinicName:  m.ClinicName,
 		ClinicPhone: m.ClinicPhone,
 	}
+	rec.PageURL = m.PageURL
 	if !m.ExpiresAt.IsZero() {
 		t := m.ExpiresAt.UTC()
 		rec.ExpiresAt = &t

@@ -67,7 +67,7 @@ func renderHTML(m *aftercare.Outgoing) string {
 	b.WriteString("</title></head>\n")
 	b.WriteString(`<body style="` + styleBody + `">` + "\n")
 	b.WriteString(`<div style="` + styleWrap + `">` + "\n")
-	writeBody(&b, m.Body, emailStyles)
+	writeBody(&b, plainBody(m), emailStyles)
 	if m.ClinicName != "" || m.ClinicPhone != "" || m.UnsubscribeURL != "" {
 		b.WriteString("<hr style=\"border: none; border-top: 1px solid #ddd; margin-top: 2em;\">\n")
 	}

@@ -391,7 +391,7 @@ func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, erro
 	// Automated: vacation responders should not answer (RFC 3834).
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetUserAgent("Aftercare")
-	body := m.Body
+	body := plainBody(m)
 	if m.UnsubscribeURL != "" {
 		value, oneClick, err := listUnsubscribe(m.UnsubscribeURL, from)
 		if err != nil {
