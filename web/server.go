@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -48,6 +49,10 @@ type Server struct {
 	SecureCookies bool
 	// Version is shown in the app's footer.
 	Version string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (AFTERCARE_TRUSTED_PROXIES); none: the peer's address is the
+	// client's, whatever headers say.
+	TrustedProxies []netip.Prefix
 
 	auth authState
 }

@@ -89,8 +89,12 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 
+	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: proxies}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
