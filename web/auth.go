@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -404,9 +406,24 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.renderError(w, r, err)
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: a relative path
+// with one leading slash that url.Parse reads with no scheme and no host.
+// Control characters and backslashes are refused outright, because
+// browsers drop tabs and newlines from URLs and read "\" as "/", so
+// "/\t/evil.example" becomes "//evil.example", another host. Anything
+// else gives "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, r := range next {
+		if r == '\\' || unicode.IsControl(r) || r == utf8.RuneError {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
