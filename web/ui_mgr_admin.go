@@ -195,7 +195,12 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "unknown action: use the buttons of the list")
 		return
 	}
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
+	// The store checks the last admin again, in the write's transaction:
+	// another admin may be demoting us at this very moment.
+	if err := s.Store.UpdateUser(ctx, u); aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+		refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first, or nobody could change settings, users or tokens.", u.Name))
+		return
+	} else if err != nil {
 		s.fail(w, r, err)
 		return
 	}

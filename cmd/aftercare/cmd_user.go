@@ -368,7 +368,11 @@ func (a *app) setDisabled(disable bool) func(c *cobra.Command, args []string) er
 			if disable {
 				u.DisabledAt = a.now().UTC()
 			}
-			if err := a.store.UpdateUser(ctx, u); err != nil {
+			err := a.store.UpdateUser(ctx, u)
+			if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+				return aftercare.Errorf(aftercare.ECONFLICT, "%s is the only active admin of %s: add another admin first (`aftercare user add EMAIL --role admin`), or nobody could change its settings, users or tokens", u.Email, a.clinic.Slug)
+			}
+			if err != nil {
 				return err
 			}
 		}
