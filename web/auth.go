@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -101,9 +102,28 @@ func HashPassword(pw string, cost int) (string, error) {
 	return string(h), nil
 }
 
-// dummyHash is compared against when the email is unknown, so that a wrong
-// email takes as long as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.MinCost)
+// dummy holds the hash compared against when the email is unknown, so that
+// a wrong email takes as long as a wrong password: it has the cost of real
+// hashes (PasswordCost), made the first time it is needed at that cost.
+var dummy struct {
+	sync.Mutex
+	cost int
+	hash []byte
+}
+
+// dummyHash returns a bcrypt hash at PasswordCost.
+func dummyHash() []byte {
+	dummy.Lock()
+	defer dummy.Unlock()
+	if dummy.hash == nil || dummy.cost != PasswordCost {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a real password"), PasswordCost)
+		if err != nil { // an out-of-range cost: bcrypt's default stands in
+			h, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+		}
+		dummy.cost, dummy.hash = PasswordCost, h
+	}
+	return dummy.hash
+}
 
 // CreateToken makes an API token for a clinic and returns the secret, which
 // is shown once and never stored.
@@ -497,7 +517,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil || u.PasswordHash == "" || !u.Active() {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(pw))
 		u = nil
 	} else if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) != nil {
 		u = nil

@@ -294,8 +294,9 @@ func (a *app) userLinkCmd() *cobra.Command {
 		Short: "Print a new one-time sign-in link for a user (a forgotten password, a lost invitation)",
 		Long: `Make a new one-time sign-in link for a user of the clinic. Opening it asks
 for a new password; once chosen, the user's other browsers are signed out.
-The link works once, for 72 hours; links made before keep working until used
-or expired. Send it to the user and to nobody else.`,
+The link works once, for 72 hours, and cancels the links made before it (a
+password set through any link cancels the rest). Send it to the user and to
+nobody else.`,
 		Example: `  aftercare user link ana@glowskin.example
   aftercare user link ana@glowskin.example --json`,
 		Args: needArgs(1, "one email address"),
