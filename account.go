@@ -170,6 +170,11 @@ type AccountStore interface {
 	// so a link works once. ENOTFOUND when it does not exist, was used, or
 	// expired before at.
 	UseLink(ctx context.Context, hash string, at time.Time) (*SignInLink, error)
+
+	// PurgeSignIns deletes sessions that expired at or before now or were
+	// created at or before createdBefore, and links used or expired, and
+	// returns how many rows went (a periodic job of serve).
+	PurgeSignIns(ctx context.Context, now, createdBefore time.Time) (int64, error)
 }
 
 // EnrollmentFilter selects enrollments for ListEnrollments. Zero fields do

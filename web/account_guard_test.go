@@ -106,3 +106,39 @@ func TestAdminsDemotingEachOther(t *testing.T) {
 		}
 	}
 }
+
+// TestPurgeSignIns: the purge serve runs hourly removes a session past its
+// idle expiry that nobody came back to, and a used link; a live session
+// keeps working.
+func TestPurgeSignIns(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	app.SignIn(app.Main, aftercare.RoleManager) // then left alone
+	app.Advance(13 * time.Hour)                 // past the idle expiry
+	live := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	u := &aftercare.User{ClinicID: app.Main.ID, Email: "new@main.example", Name: "New Person", Role: aftercare.RoleFrontDesk}
+	if err := app.DB.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	path, err := web.CreateSignInLink(ctx, app.DB, u, app.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"password": {"a long new password"}, "confirm": {"a long new password"}}
+	if resp := newJarBrowser(t, app).PostForm(path, form); resp.Body.Close() != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("using the link: %d", resp.StatusCode)
+	}
+	n, err := web.PurgeSignIns(ctx, app.DB, app.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("PurgeSignIns removed %d rows, want 2 (the idle session, the used link)", n)
+	}
+	if resp := live.Get("/"); resp.Body.Close() != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the live session after the purge: %d, want 200", resp.StatusCode)
+	}
+	if n, _ := web.PurgeSignIns(ctx, app.DB, app.Now()); n != 0 {
+		t.Fatalf("a second purge removed %d rows, want 0", n)
+	}
+}

@@ -155,6 +155,14 @@ func CreateSignInLink(ctx context.Context, st aftercare.AccountStore, u *afterca
 	return "/link/" + secret, nil
 }
 
+// PurgeSignIns deletes what can no longer sign anyone in: sessions past
+// their idle expiry or their whole lifetime, and used, expired or cancelled
+// links. serve runs it hourly.
+func PurgeSignIns(ctx context.Context, st aftercare.AccountStore, now time.Time) (int64, error) {
+	now = now.UTC()
+	return st.PurgeSignIns(ctx, now, now.Add(-sessionLifetime))
+}
+
 // middleware wraps every route: security headers, cross-origin protection
 // for unsafe methods (net/http's CrossOriginProtection, which reads
 // Sec-Fetch-Site and Origin), and authentication.

@@ -23,6 +23,9 @@ var guardGroups = []testGroup{
 		{"Refused", testLastAdminRefused},
 		{"ConcurrentDemotions", testLastAdminConcurrent},
 	}},
+	{"PurgeSignIns", []testCase{
+		{"ExpiredAndUsed", testPurgeSignIns},
+	}},
 }
 
 func testCreateLinkCancelsOlder(t *testing.T, s aftercare.Store) {
@@ -145,5 +148,55 @@ func testLastAdminConcurrent(t *testing.T, s aftercare.Store) {
 			t.Fatalf("round %d: errors %v and %v, want one ECONFLICT", round, errs[0], errs[1])
 		}
 		y.DisabledAt = time.Time{}
+	}
+}
+
+// testPurgeSignIns: expired, too old, used and cancelled go; the rest stays.
+func testPurgeSignIns(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c := createClinic(t, s, "a", false)
+	u := createUser(t, s, c.ID, "ana@a.example", aftercare.RoleAdmin)
+	v := createUser(t, s, c.ID, "bo@a.example", aftercare.RoleFrontDesk)
+	now := t0.Add(30 * 24 * time.Hour)
+	mk := func(name string, created, expires time.Time) *aftercare.Session {
+		x := session(u, name)
+		x.CreatedAt, x.SeenAt, x.ExpiresAt = created, created, expires
+		if err := s.CreateSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	idle := mk("idle", now.Add(-24*time.Hour), now.Add(-time.Hour))
+	old := mk("old", now.Add(-8*24*time.Hour), now.Add(time.Hour))
+	live := mk("live", now.Add(-time.Hour), now.Add(11*time.Hour))
+
+	used := createLink(t, s, u, "used", now.Add(time.Hour))
+	if _, err := s.UseLink(ctx, used.Hash, t0); err != nil {
+		t.Fatal(err)
+	}
+	expired := createLink(t, s, v, "expired", now.Add(-time.Minute))
+	cancelled := createLink(t, s, u, "cancelled", now.Add(time.Hour))
+	open := createLink(t, s, u, "open", now.Add(time.Hour)) // cancels the one before
+
+	n, err := s.PurgeSignIns(ctx, now, now.Add(-7*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Errorf("PurgeSignIns removed %d rows, want 5 (2 sessions, 3 links)", n)
+	}
+	for _, x := range []*aftercare.Session{idle, old} {
+		_, err := s.FindSession(ctx, x.Hash)
+		wantCode(t, "FindSession of a purged session", err, aftercare.ENOTFOUND)
+	}
+	if _, err := s.FindSession(ctx, live.Hash); err != nil {
+		t.Fatalf("a live session was purged: %v", err)
+	}
+	for _, l := range []*aftercare.SignInLink{used, expired, cancelled} {
+		_, err := s.UseLink(ctx, l.Hash, now.Add(-2*time.Hour))
+		wantCode(t, "UseLink of a purged link", err, aftercare.ENOTFOUND)
+	}
+	if _, err := s.UseLink(ctx, open.Hash, now); err != nil {
+		t.Fatalf("an open link was purged: %v", err)
 	}
 }
