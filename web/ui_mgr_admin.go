@@ -78,6 +78,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 		page.Errors["name"] = "the name is required: colleagues see it in the list"
 	case len([]rune(name)) > 120:
 		page.Errors["name"] = "the name is longer than 120 characters"
+	default:
+		page.Errors.Add(aftercare.CheckNameChars("name", name))
 	}
 	role, err := aftercare.ParseRole(page.Form.Role)
 	page.Errors.Add(err)

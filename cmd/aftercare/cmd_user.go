@@ -190,6 +190,9 @@ input (at least 10 characters) and no link is made.`,
 			if email == "" {
 				return aftercare.FieldErrorf("email", "give the user's email address: it is their sign-in name")
 			}
+			if err := aftercare.CheckNameChars("name", name); err != nil {
+				return err
+			}
 			var hash string
 			if pwStdin {
 				pw, err := readPassword(a.io.In)

@@ -21,3 +21,14 @@ func TestUserDisableLastAdmin(t *testing.T) {
 	mustCLI(t, db, "user", "add", "second@glowskin.example", "--role", "admin")
 	mustCLI(t, db, "user", "disable", "owner@glowskin.example")
 }
+
+// TestUserAddRefusesInvisibleName: user add --name with a bidi override
+// is refused naming the character, and nothing is stored.
+func TestUserAddRefusesInvisibleName(t *testing.T) {
+	db := accountsDB(t)
+	_, _, err := cli(t, db, "", "user", "add", "eve@glowskin.example", "--role", "admin", "--name", "Eve\u202eRuiz")
+	wantErr(t, "user add with U+202E in the name", err, aftercare.EINVALID, "U+202E")
+	if _, err := openStore(t, db).FindUserByEmail(context.Background(), "eve@glowskin.example"); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Fatalf("the refused user was stored: %v", err)
+	}
+}
