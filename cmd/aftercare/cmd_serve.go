@@ -36,7 +36,7 @@ and Twilio use (https://... marks cookies Secure).
 
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
-to choose its password. ` + "`aftercare user add`" + ` adds the rest of the staff.
+to choose its password on standard output (the log goes to standard error). ` + "`aftercare user add`" + ` adds the rest of the staff.
 
 With no TWILIO_* or SMTP_* settings, messages go to an outbox file
 (AFTERCARE_OUTBOX) and are marked undelivered: nobody received them.
@@ -128,8 +128,8 @@ func (a *app) serve(ctx context.Context) error {
 
 // firstAdmin gives a database without users its first admin: a user of the
 // default clinic with email AFTERCARE_ADMIN_EMAIL, and a one-time link to
-// choose the password, printed on the console (not in the log: it is a
-// secret).
+// choose the password, printed on standard output (the log is standard
+// error, and the link is a secret).
 func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) error {
 	n, err := a.store.CountUsers(ctx)
 	if err != nil || n > 0 {
@@ -159,8 +159,10 @@ func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	logger.Info("created the first admin; its sign-in link is on the console", "email", aftercare.MaskEmail(email), "clinic", clinic.Slug)
-	fmt.Fprintf(a.io.Err, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", link, email)
+	// The link goes to standard output, the log to standard error: a log
+	// shipped elsewhere never carries the secret.
+	logger.Info("created the first admin; its sign-in link is on standard output, not in this log", "email", aftercare.MaskEmail(email), "clinic", clinic.Slug)
+	fmt.Fprintf(a.io.Out, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", link, email)
 	return nil
 }
 
