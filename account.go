@@ -127,7 +127,10 @@ type AccountStore interface {
 	// ListUsers returns the clinic's users ordered by email.
 	ListUsers(ctx context.Context, clinicID int64) ([]*User, error)
 	// UpdateUser saves u's Name, Role, PasswordHash and DisabledAt (by
-	// ClinicID and ID) and sets UpdatedAt. ENOTFOUND.
+	// ClinicID and ID) and sets UpdatedAt. A changed PasswordHash cancels
+	// the user's unused sign-in links. ENOTFOUND; ECONFLICT when the change
+	// would leave the clinic with no active admin (checked and changed in
+	// one transaction: every surface, web, API and CLI, gets the check).
 	UpdateUser(ctx context.Context, u *User) error
 	// CountUsers counts users in all clinics (serve offers a first admin
 	// link when there are none).
@@ -159,12 +162,19 @@ type AccountStore interface {
 	// TouchToken records that the token was used at at.
 	TouchToken(ctx context.Context, id int64, at time.Time) error
 
-	// CreateLink stores a sign-in link.
+	// CreateLink stores a sign-in link and cancels the user's other unused
+	// links (a cancelled link is ENOTFOUND to UseLink): only the newest
+	// link works.
 	CreateLink(ctx context.Context, l *SignInLink) error
 	// UseLink marks the link with that hash used and returns it, atomically,
 	// so a link works once. ENOTFOUND when it does not exist, was used, or
 	// expired before at.
 	UseLink(ctx context.Context, hash string, at time.Time) (*SignInLink, error)
+
+	// PurgeSignIns deletes sessions that expired at or before now or were
+	// created at or before createdBefore, and links used or expired, and
+	// returns how many rows went (a periodic job of serve).
+	PurgeSignIns(ctx context.Context, now, createdBefore time.Time) (int64, error)
 }
 
 // EnrollmentFilter selects enrollments for ListEnrollments. Zero fields do

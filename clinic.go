@@ -76,6 +76,9 @@ func (c *Clinic) Validate() error {
 	if strings.TrimSpace(c.Name) == "" {
 		return FieldErrorf("name", "the clinic needs a name: it is named in every message")
 	}
+	if err := CheckNameChars("name", c.Name); err != nil {
+		return err
+	}
 	if _, err := LoadZone(c.TZ); err != nil {
 		return err
 	}

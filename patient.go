@@ -4,7 +4,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -69,7 +68,8 @@ func (p *Patient) MatchKey() string {
 }
 
 // ValidateName checks a patient's name: present, not absurdly long, and free
-// of control characters (it ends up in email headers and SMS bodies).
+// of control characters (it ends up in email headers and SMS bodies) and of
+// invisible ones (CheckNameChars).
 func ValidateName(name string) (string, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	if name == "" {
@@ -78,10 +78,8 @@ func ValidateName(name string) (string, error) {
 	if len([]rune(name)) > 120 {
 		return "", FieldErrorf("name", "the name is longer than 120 characters")
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", FieldErrorf("name", "the name contains a control character (a line break or tab?)")
-		}
+	if err := CheckNameChars("name", name); err != nil {
+		return "", err
 	}
 	return name, nil
 }

@@ -50,14 +50,7 @@ func (m MessageJSON) CSVRecord() []string {
 	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
 	return []string{i64(m.MessageID), i64(m.EnrollmentID), i64(m.PatientID), m.Step, strconv.Itoa(m.Occurrence),
 		m.Channel, m.Status, m.SendAt, m.SentAt, m.DeliveredAt, m.Sender,
-		apiCSVSafe(m.ProviderID), apiCSVSafe(m.ErrorCode), apiCSVSafe(m.Error), strconv.Itoa(m.Attempts)}
-}
-
-func apiCSVSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-		return "'" + s
-	}
-	return s
+		CSVSafe(m.ProviderID), CSVSafe(m.ErrorCode), CSVSafe(m.Error), strconv.Itoa(m.Attempts)}
 }
 
 // MessageTextJSON is a message with its text: the delivery log's fields,

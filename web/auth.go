@@ -8,15 +8,16 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
 
 	"github.com/aftercare/aftercare"
 )
@@ -67,52 +68,6 @@ func principal(r *http.Request) *Principal {
 	return p
 }
 
-// authState is the server's in-memory part of authentication: sign-in rate
-// limits. It is per process; a lockout does not need to be shared.
-type authState struct {
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
-	swept    time.Time
-}
-
-// signInLimit allows 5 attempts at once and then one every 12 seconds per
-// client address and per email address.
-const (
-	signInBurst = 5
-	signInEvery = 12 * time.Second
-)
-
-// allowSignIn reports whether another sign-in attempt from ip for email may
-// be tried now.
-func (a *authState) allowSignIn(now time.Time, ip, email string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.limiters == nil {
-		a.limiters = map[string]*rate.Limiter{}
-	}
-	if now.Sub(a.swept) > time.Hour {
-		// Forget limiters that have refilled: memory stays bounded.
-		for k, l := range a.limiters {
-			if l.TokensAt(now) >= signInBurst {
-				delete(a.limiters, k)
-			}
-		}
-		a.swept = now
-	}
-	ok := true
-	for _, k := range []string{"ip:" + ip, "email:" + email} {
-		l := a.limiters[k]
-		if l == nil {
-			l = rate.NewLimiter(rate.Every(signInEvery), signInBurst)
-			a.limiters[k] = l
-		}
-		if !l.AllowN(now, 1) {
-			ok = false
-		}
-	}
-	return ok
-}
-
 // NewSecret returns a random URL-safe secret and the hex SHA-256 that is
 // stored in its place.
 func NewSecret() (secret, hash string) {
@@ -147,9 +102,28 @@ func HashPassword(pw string, cost int) (string, error) {
 	return string(h), nil
 }
 
-// dummyHash is compared against when the email is unknown, so that a wrong
-// email takes as long as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.MinCost)
+// dummy holds the hash compared against when the email is unknown, so that
+// a wrong email takes as long as a wrong password: it has the cost of real
+// hashes (PasswordCost), made the first time it is needed at that cost.
+var dummy struct {
+	sync.Mutex
+	cost int
+	hash []byte
+}
+
+// dummyHash returns a bcrypt hash at PasswordCost.
+func dummyHash() []byte {
+	dummy.Lock()
+	defer dummy.Unlock()
+	if dummy.hash == nil || dummy.cost != PasswordCost {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a real password"), PasswordCost)
+		if err != nil { // an out-of-range cost: bcrypt's default stands in
+			h, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+		}
+		dummy.cost, dummy.hash = PasswordCost, h
+	}
+	return dummy.hash
+}
 
 // CreateToken makes an API token for a clinic and returns the secret, which
 // is shown once and never stored.
@@ -179,6 +153,14 @@ func CreateSignInLink(ctx context.Context, st aftercare.AccountStore, u *afterca
 		return "", err
 	}
 	return "/link/" + secret, nil
+}
+
+// PurgeSignIns deletes what can no longer sign anyone in: sessions past
+// their idle expiry or their whole lifetime, and used, expired or cancelled
+// links. serve runs it hourly.
+func PurgeSignIns(ctx context.Context, st aftercare.AccountStore, now time.Time) (int64, error) {
+	now = now.UTC()
+	return st.PurgeSignIns(ctx, now, now.Add(-sessionLifetime))
 }
 
 // middleware wraps every route: security headers, cross-origin protection
@@ -457,17 +439,24 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.renderError(w, r, err)
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: a relative path
+// with one leading slash that url.Parse reads with no scheme and no host.
+// Control characters and backslashes are refused outright, because
+// browsers drop tabs and newlines from URLs and read "\" as "/", so
+// "/\t/evil.example" becomes "//evil.example", another host. Anything
+// else gives "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, r := range next {
+		if r == '\\' || unicode.IsControl(r) || r == utf8.RuneError {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
@@ -506,14 +495,33 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
-	pw := r.PostFormValue("password")
-	page := SignInPage{Email: email, Next: safeNext(r.PostFormValue("next"))}
-	if !s.auth.allowSignIn(s.Now(), clientIP(r), email) {
-		s.logger().Warn("sign-in rate limited", "remote", clientIP(r), "email", aftercare.MaskEmail(email))
+	ip, now := s.clientIP(r), s.Now()
+	page := SignInPage{Next: safeNext(r.PostFormValue("next"))}
+	tooMany := func(email string) {
+		s.logger().Warn("sign-in rate limited", "remote", ip, "email", aftercare.MaskEmail(email))
 		w.Header().Set("Retry-After", "60")
 		page.Error = "Too many attempts. Wait a minute, then try again."
 		s.render(w, r, http.StatusTooManyRequests, "signin", "Sign in", page)
+	}
+	// The address's limit first, and the email's length before anything
+	// keyed by it is stored: posting long emails must not cost memory.
+	if !s.auth.allowAddress(now, ip) {
+		tooMany("")
+		return
+	}
+	raw := r.PostFormValue("email")
+	if len(raw) > maxEmail {
+		page.Error = fmt.Sprintf("An email address has at most %d characters: check the one you typed.", maxEmail)
+		s.render(w, r, http.StatusBadRequest, "signin", "Sign in", page)
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(raw))
+	pw := r.PostFormValue("password")
+	page.Email = email
+	// Per address and account, never per account alone: wrong passwords
+	// typed elsewhere do not lock the user out here.
+	if !s.auth.allowAccount(now, ip, email) {
+		tooMany(email)
 		return
 	}
 	u, err := s.Store.FindUserByEmail(r.Context(), email)
@@ -522,13 +530,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil || u.PasswordHash == "" || !u.Active() {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(pw))
 		u = nil
 	} else if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) != nil {
 		u = nil
 	}
 	if u == nil {
-		s.logger().Info("sign-in failed", "email", aftercare.MaskEmail(email), "remote", clientIP(r))
+		s.logger().Info("sign-in failed", "email", aftercare.MaskEmail(email), "remote", ip)
 		page.Error = "The email or the password is wrong."
 		s.render(w, r, http.StatusUnauthorized, "signin", "Sign in", page)
 		return

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -54,6 +55,10 @@ type Server struct {
 	// Pages signs and checks the links to patients' own pages (/p/TOKEN);
 	// nil: the staff pages show no link and /p/ opens nothing.
 	Pages *scheduler.PageLinks
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (AFTERCARE_TRUSTED_PROXIES); none: the peer's address is the
+	// client's, whatever headers say.
+	TrustedProxies []netip.Prefix
 
 	auth authState
 }

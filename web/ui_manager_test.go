@@ -997,10 +997,11 @@ func TestTokens(t *testing.T) {
 	app := newTestApp(t)
 	ctx := context.Background()
 	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
-	code, body, _ := mgrPost(admin, "/tokens", url.Values{"name": {"EHR integration"}, "role": {"frontdesk"}})
-	if code != http.StatusOK {
-		t.Fatalf("create: %d\n%s", code, body)
+	code, body, loc := mgrPost(admin, "/tokens", url.Values{"name": {"EHR integration"}, "role": {"frontdesk"}})
+	if code != http.StatusSeeOther || loc != "/tokens" {
+		t.Fatalf("create: %d to %q, want 303 to /tokens (post, redirect, get)\n%s", code, loc, body)
 	}
+	_, body = mgrGet(admin, "/tokens")
 	m := regexp.MustCompile(`<p class="secret" id="token-secret">(act_[A-Za-z0-9_-]+)</p>`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no secret shown\n%s", body)
@@ -1011,7 +1012,10 @@ func TestTokens(t *testing.T) {
 	}
 	_, body = mgrGet(admin, "/tokens")
 	if strings.Contains(body, m[1]) || !strings.Contains(body, tok.Prefix+"…") {
-		t.Error("the list shows the secret, or not the prefix")
+		t.Error("the list shows the secret again on a refresh, or not the prefix")
+	}
+	if toks, _ := app.DB.ListTokens(ctx, app.Main.ID); len(toks) != 1 {
+		t.Errorf("the clinic has %d tokens after one create and two page loads, want 1", len(toks))
 	}
 	for _, c := range []struct {
 		name  string
@@ -1031,7 +1035,7 @@ func TestTokens(t *testing.T) {
 			}
 		})
 	}
-	code, _, loc := mgrPost(admin, fmt.Sprintf("/tokens/%d/revoke", tok.ID), url.Values{})
+	code, _, loc = mgrPost(admin, fmt.Sprintf("/tokens/%d/revoke", tok.ID), url.Values{})
 	if code != http.StatusSeeOther || loc != "/tokens" {
 		t.Fatalf("revoke: %d %s", code, loc)
 	}

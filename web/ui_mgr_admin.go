@@ -78,6 +78,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 		page.Errors["name"] = "the name is required: colleagues see it in the list"
 	case len([]rune(name)) > 120:
 		page.Errors["name"] = "the name is longer than 120 characters"
+	default:
+		page.Errors.Add(aftercare.CheckNameChars("name", name))
 	}
 	role, err := aftercare.ParseRole(page.Form.Role)
 	page.Errors.Add(err)
@@ -195,7 +197,12 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "unknown action: use the buttons of the list")
 		return
 	}
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
+	// The store checks the last admin again, in the write's transaction:
+	// another admin may be demoting us at this very moment.
+	if err := s.Store.UpdateUser(ctx, u); aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+		refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first, or nobody could change settings, users or tokens.", u.Name))
+		return
+	} else if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -241,11 +248,27 @@ func (s *Server) tokensData(ctx context.Context, p *Principal) (*TokensPage, err
 	return &TokensPage{Tokens: list, Roles: aftercare.Roles, Form: TokenForm{Role: string(aftercare.RoleFrontDesk)}, Errors: FieldErrors{}}, nil
 }
 
+// newTokenCookie carries a token just made ("ID.SECRET") from the form's
+// redirect to the one page that shows it.
+const newTokenCookie = "aftercare_new_token"
+
 func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
 	page, err := s.tokensData(r.Context(), principal(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if c, err := r.Cookie(newTokenCookie); err == nil {
+		http.SetCookie(w, &http.Cookie{Name: newTokenCookie, Path: "/tokens", MaxAge: -1, HttpOnly: true,
+			SameSite: http.SameSiteStrictMode, Secure: s.SecureCookies})
+		id, secret, _ := strings.Cut(c.Value, ".")
+		// Shown only when it is this clinic's live token: the cookie
+		// cannot make the page show any other text.
+		for _, t := range page.Tokens {
+			if strconv.FormatInt(t.ID, 10) == id && t.RevokedAt.IsZero() && t.Hash == HashSecret(secret) {
+				page.Secret, page.Made = secret, t
+			}
+		}
 	}
 	s.render(w, r, http.StatusOK, "tokens", "API tokens", page)
 }
@@ -270,12 +293,12 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		secret, t, err := CreateToken(ctx, s.Store, p.Clinic.ID, name, aftercare.Role(page.Form.Role), p.User.Email)
 		if err == nil {
 			s.logger().Info("token created", "clinic", p.Clinic.ID, "token", t.ID, "role", t.Role, "by", p.Actor())
-			if page.Tokens, err = s.Store.ListTokens(ctx, p.Clinic.ID); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			page.Secret, page.Made, page.Form = secret, t, TokenForm{Role: string(aftercare.RoleFrontDesk)}
-			s.render(w, r, http.StatusOK, "tokens", "API tokens", page)
+			// Post, redirect, get: a refresh must not make a second token.
+			// The secret rides to the next page in a short-lived cookie
+			// that page reads once and clears.
+			http.SetCookie(w, &http.Cookie{Name: newTokenCookie, Value: strconv.FormatInt(t.ID, 10) + "." + secret, Path: "/tokens",
+				MaxAge: 300, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.SecureCookies})
+			s.redirect(w, r, "/tokens", "")
 			return
 		}
 		if !page.Errors.Add(err) {

@@ -417,7 +417,7 @@ func logCSVRecord(m *aftercare.Message) []string {
 	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
 	return []string{i64(m.ID), i64(m.EnrollmentID), i64(m.PatientID), m.StepKey, strconv.Itoa(m.Occurrence),
 		string(m.Channel), string(m.Status), csvTime(m.SendAt), csvTime(m.SentAt), csvTime(m.DeliveredAt),
-		m.Sender, logCSVSafe(m.ProviderID), logCSVSafe(m.ErrorCode), logCSVSafe(m.Error), strconv.Itoa(m.Attempts)}
+		m.Sender, CSVSafe(m.ProviderID), CSVSafe(m.ErrorCode), CSVSafe(m.Error), strconv.Itoa(m.Attempts)}
 }
 
 func csvTime(t time.Time) string {
@@ -425,15 +425,6 @@ func csvTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// logCSVSafe keeps a provider's text from being read as a formula by a
-// spreadsheet (as `aftercare log --csv` does).
-func logCSVSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // MessagePage is the data of the "mgr_message" template.

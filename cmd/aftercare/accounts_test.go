@@ -392,8 +392,8 @@ func TestServeFirstAdminLink(t *testing.T) {
 		t.Setenv(k, v)
 	}
 
-	_, stderr, stop := startServe(t, db)
-	m := stderr.waitFor(t, regexp.MustCompile(`No users yet\. Open this link once to choose the admin password: (http://127\.0\.0\.1:\d+/link/\S+) \(sign in later as (\S+)\)`), nil)
+	stdout, stderr, stop := startServe(t, db)
+	m := stdout.waitFor(t, regexp.MustCompile(`No users yet\. Open this link once to choose the admin password: (http://127\.0\.0\.1:\d+/link/\S+) \(sign in later as (\S+)\)`), nil)
 	if m[2] != "owner@glowskin.example" {
 		t.Errorf("sign in later as %q, want the lower-cased AFTERCARE_ADMIN_EMAIL", m[2])
 	}
@@ -408,8 +408,8 @@ func TestServeFirstAdminLink(t *testing.T) {
 		t.Errorf("using the first admin link: %s, cookies %v; want a redirect that signs in", resp.Status, resp.Cookies())
 	}
 	stop()
-	if strings.Count(stderr.String(), "/link/") != 1 || strings.Contains(stderr.String(), "level=INFO msg=\"No users") {
-		t.Errorf("the link must be on the console once, not in the structured log:\n%s", stderr.String())
+	if strings.Count(stdout.String(), "/link/") != 1 || strings.Contains(stderr.String(), "/link/") {
+		t.Errorf("the link must be on standard output once, and not in the log (standard error):\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 
 	var users []userJSON
@@ -421,10 +421,10 @@ func TestServeFirstAdminLink(t *testing.T) {
 	}
 
 	// With a user, serve makes no other admin and prints no link.
-	_, stderr, stop = startServe(t, db)
+	stdout, _, stop = startServe(t, db)
 	stop()
-	if strings.Contains(stderr.String(), "No users yet") {
-		t.Errorf("a second serve printed a first-admin link:\n%s", stderr.String())
+	if strings.Contains(stdout.String(), "No users yet") {
+		t.Errorf("a second serve printed a first-admin link:\n%s", stdout.String())
 	}
 }
 

@@ -102,7 +102,7 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 				for _, m := range msgs {
 					r := web.NewMessageJSON(m)
 					w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
-						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, r.ProviderID, r.ErrorCode, csvSafe(r.Error), strconv.Itoa(r.Attempts)})
+						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, web.CSVSafe(r.ProviderID), web.CSVSafe(r.ErrorCode), web.CSVSafe(r.Error), strconv.Itoa(r.Attempts)})
 				}
 				w.Flush()
 				return w.Error()
@@ -133,14 +133,6 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// csvSafe keeps a provider's text from being read as a formula by a spreadsheet.
-func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-		return "'" + s
-	}
-	return s
-}
 
 func (a *app) statsCmd() *cobra.Command {
 	var since, until string

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -38,7 +37,7 @@ marks cookies Secure, and makes email unsubscribe one-click).
 
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
-to choose its password. ` + "`aftercare user add`" + ` adds the rest of the staff.
+to choose its password on standard output (the log goes to standard error). ` + "`aftercare user add`" + ` adds the rest of the staff.
 
 With no TWILIO_* or SMTP_* settings, messages go to an outbox file
 (AFTERCARE_OUTBOX) and are marked undelivered: nobody received them.
@@ -91,13 +90,18 @@ func (a *app) serve(ctx context.Context) error {
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
 		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
+		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := web.PurgeSignIns(ctx, a.store, a.now()); return err }},
 	)
 	if err != nil {
 		return err
 	}
 
+	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
@@ -111,7 +115,7 @@ func (a *app) serve(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := newHTTPServer(srv.Handler(), serveLimits)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 	jobs.Start()
@@ -136,8 +140,8 @@ func (a *app) serve(ctx context.Context) error {
 
 // firstAdmin gives a database without users its first admin: a user of the
 // default clinic with email AFTERCARE_ADMIN_EMAIL, and a one-time link to
-// choose the password, printed on the console (not in the log: it is a
-// secret).
+// choose the password, printed on standard output (the log is standard
+// error, and the link is a secret).
 func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) error {
 	n, err := a.store.CountUsers(ctx)
 	if err != nil || n > 0 {
@@ -167,8 +171,10 @@ func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	logger.Info("created the first admin; its sign-in link is on the console", "email", aftercare.MaskEmail(email), "clinic", clinic.Slug)
-	fmt.Fprintf(a.io.Err, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", link, email)
+	// The link goes to standard output, the log to standard error: a log
+	// shipped elsewhere never carries the secret.
+	logger.Info("created the first admin; its sign-in link is on standard output, not in this log", "email", aftercare.MaskEmail(email), "clinic", clinic.Slug)
+	fmt.Fprintf(a.io.Out, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", link, email)
 	return nil
 }
 

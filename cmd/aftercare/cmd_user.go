@@ -190,6 +190,9 @@ input (at least 10 characters) and no link is made.`,
 			if email == "" {
 				return aftercare.FieldErrorf("email", "give the user's email address: it is their sign-in name")
 			}
+			if err := aftercare.CheckNameChars("name", name); err != nil {
+				return err
+			}
 			var hash string
 			if pwStdin {
 				pw, err := readPassword(a.io.In)
@@ -294,8 +297,9 @@ func (a *app) userLinkCmd() *cobra.Command {
 		Short: "Print a new one-time sign-in link for a user (a forgotten password, a lost invitation)",
 		Long: `Make a new one-time sign-in link for a user of the clinic. Opening it asks
 for a new password; once chosen, the user's other browsers are signed out.
-The link works once, for 72 hours; links made before keep working until used
-or expired. Send it to the user and to nobody else.`,
+The link works once, for 72 hours, and cancels the links made before it (a
+password set through any link cancels the rest). Send it to the user and to
+nobody else.`,
 		Example: `  aftercare user link ana@glowskin.example
   aftercare user link ana@glowskin.example --json`,
 		Args: needArgs(1, "one email address"),
@@ -368,7 +372,11 @@ func (a *app) setDisabled(disable bool) func(c *cobra.Command, args []string) er
 			if disable {
 				u.DisabledAt = a.now().UTC()
 			}
-			if err := a.store.UpdateUser(ctx, u); err != nil {
+			err := a.store.UpdateUser(ctx, u)
+			if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+				return aftercare.Errorf(aftercare.ECONFLICT, "%s is the only active admin of %s: add another admin first (`aftercare user add EMAIL --role admin`), or nobody could change its settings, users or tokens", u.Email, a.clinic.Slug)
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -32,6 +32,11 @@ type Config struct {
 	// dispatch; only the crash test sets it.
 	Failpoint string `envconfig:"AFTERCARE_FAILPOINT"`
 
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes,
+	// comma-separated) whose X-Forwarded-For names the client; without
+	// them the peer's address is the client's.
+	TrustedProxies string `envconfig:"AFTERCARE_TRUSTED_PROXIES"`
+
 	TwilioAccountSID          string `envconfig:"TWILIO_ACCOUNT_SID"`
 	TwilioAuthToken           string `envconfig:"TWILIO_AUTH_TOKEN"`
 	TwilioFrom                string `envconfig:"TWILIO_FROM"`

@@ -131,6 +131,11 @@ func countLines(f *os.File) (int64, error) {
 // Path is the file the Sender writes to.
 func (s *Sender) Path() string { return s.path }
 
+// StatusText is a receipt's ProviderStatus, which becomes the message's
+// error in the delivery log that managers read: it does not name the file
+// (the server's log does).
+const StatusText = "written to the server's outbox file (AFTERCARE_OUTBOX); not delivered to anyone"
+
 // Send appends m to the file and syncs it to disk. The Receipt's
 // ProviderID is "outbox-{MessageID}-{line}", line being the record's line
 // number in the file, and its Final status is StatusUndelivered. A failure
@@ -165,7 +170,10 @@ func (s *Sender) Send(ctx context.Context, m *aftercare.Outgoing) (aftercare.Rec
 	err := s.append(&rec)
 	s.mu.Unlock()
 	if err != nil {
-		return aftercare.Receipt{}, &aftercare.SendError{Kind: aftercare.Transient, Message: "writing to the outbox: " + err.Error()}
+		// The error names the file; it goes to the log, which only the
+		// operator reads. The message's error is shown to managers.
+		s.logger.Error("writing to the outbox", "message_id", m.MessageID, "file", s.path, "err", err)
+		return aftercare.Receipt{}, &aftercare.SendError{Kind: aftercare.Transient, Message: "the server could not write to its outbox file (the server log says why); it tries again"}
 	}
 
 	s.logger.Info("message written to the outbox, not delivered",
@@ -174,7 +182,7 @@ func (s *Sender) Send(ctx context.Context, m *aftercare.Outgoing) (aftercare.Rec
 	return aftercare.Receipt{
 		Sender:         Name,
 		ProviderID:     rec.ProviderID,
-		ProviderStatus: "written to " + s.path + "; not delivered to anyone",
+		ProviderStatus: StatusText,
 		Final:          aftercare.StatusUndelivered,
 	}, nil
 }

@@ -68,7 +68,7 @@ func TestSend(t *testing.T) {
 				t.Fatalf("Send: %v", err)
 			}
 			want := aftercare.Receipt{Sender: "outbox", ProviderID: fmt.Sprintf("outbox-%d-1", tt.m.MessageID),
-				ProviderStatus: "written to " + path + "; not delivered to anyone", Final: aftercare.StatusUndelivered}
+				ProviderStatus: outbox.StatusText, Final: aftercare.StatusUndelivered}
 			if r != want {
 				t.Errorf("receipt %+v; want %+v", r, want)
 			}
@@ -226,5 +226,39 @@ func TestSendCancelled(t *testing.T) {
 	}
 	if len(readRecords(t, path)) != 0 {
 		t.Error("a cancelled send was written")
+	}
+}
+
+// TestSendErrorHidesPath: a failed write's error, which managers see in
+// the delivery log, does not name the file; the log does.
+func TestSendErrorHidesPath(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "secret-place")
+	path := filepath.Join(dir, "outbox.jsonl")
+	var logs bytes.Buffer
+	s, err := outbox.New(path, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Where the directory was is now a file: every open fails.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Send(context.Background(), &aftercare.Outgoing{MessageID: 1, Channel: aftercare.SMS, To: "+14155550199", Body: "x"})
+	var se *aftercare.SendError
+	if !errors.As(err, &se) || se.Kind != aftercare.Transient {
+		t.Fatalf("Send: %v, want a transient SendError", err)
+	}
+	if strings.Contains(se.Message, "secret-place") || strings.Contains(err.Error(), "secret-place") {
+		t.Errorf("the error shown to managers names the file: %q", err)
+	}
+	if !strings.Contains(logs.String(), "secret-place") {
+		t.Errorf("the log does not say which file failed:\n%s", logs.String())
+	}
+	if strings.Contains(outbox.StatusText, "/") {
+		t.Errorf("StatusText names a path: %q", outbox.StatusText)
 	}
 }

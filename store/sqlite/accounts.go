@@ -127,14 +127,23 @@ func (db *DB) ListUsers(ctx context.Context, clinicID int64) ([]*aftercare.User,
 	return us, dbError("list users", rows.Err())
 }
 
-const updateUser = `UPDATE users SET name = ?, role = ?, password_hash = ?, disabled_at = ?, updated_at = ?
+const (
+	updateUser = `UPDATE users SET name = ?, role = ?, password_hash = ?, disabled_at = ?, updated_at = ?
 WHERE clinic_id = ? AND id = ?
 RETURNING email, created_at`
+	userBefore = `SELECT email, role, disabled_at IS NULL, password_hash FROM users WHERE clinic_id = ? AND id = ?`
+	// otherAdmins counts the clinic's active admins besides one user.
+	otherAdmins = `SELECT COUNT(*) FROM users WHERE clinic_id = ? AND id <> ? AND role = 'admin' AND disabled_at IS NULL`
+)
 
 // UpdateUser saves u's Name, Role, PasswordHash and DisabledAt (u is found
 // by ClinicID and ID) and sets UpdatedAt, and Email and CreatedAt from the
-// stored row: the email of a user does not change. It returns EINVALID for
-// an unknown role and ENOTFOUND when the clinic has no such user.
+// stored row: the email of a user does not change. A new PasswordHash
+// cancels the user's outstanding sign-in links. It returns EINVALID for an
+// unknown role, ENOTFOUND when the clinic has no such user, and ECONFLICT
+// when the change would leave the clinic with no active admin (checked in
+// the same transaction, so two admins demoting each other at once cannot
+// both succeed).
 func (db *DB) UpdateUser(ctx context.Context, u *aftercare.User) error {
 	if u == nil {
 		return invalid("no user given")
@@ -146,10 +155,30 @@ func (db *DB) UpdateUser(ctx context.Context, u *aftercare.User) error {
 	var email string
 	var created dbTime
 	err := db.write(ctx, "update user", func(tx *sqlx.Tx) error {
-		err := tx.QueryRowContext(ctx, updateUser, strings.TrimSpace(u.Name), string(u.Role), u.PasswordHash,
-			ts(u.DisabledAt), ts(now), u.ClinicID, u.ID).Scan(&email, &created)
+		var stored, role, oldHash string
+		var active bool
+		err := tx.QueryRowContext(ctx, userBefore, u.ClinicID, u.ID).Scan(&stored, &role, &active, &oldHash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("no user %d in this clinic", u.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if role == string(aftercare.RoleAdmin) && active && (u.Role != aftercare.RoleAdmin || !u.Active()) {
+			var n int
+			if err := tx.GetContext(ctx, &n, otherAdmins, u.ClinicID, u.ID); err != nil {
+				return err
+			}
+			if n == 0 {
+				return conflict("%s is the clinic's only active admin: make someone else an admin first, or nobody could change its settings, users or tokens", stored)
+			}
+		}
+		if err := tx.QueryRowContext(ctx, updateUser, strings.TrimSpace(u.Name), string(u.Role), u.PasswordHash,
+			ts(u.DisabledAt), ts(now), u.ClinicID, u.ID).Scan(&email, &created); err != nil {
+			return err
+		}
+		if u.PasswordHash != oldHash {
+			_, err = tx.ExecContext(ctx, cancelLinks, ts(now), u.ClinicID, u.ID, "")
 		}
 		return err
 	})
@@ -413,8 +442,14 @@ func scanLink(s scanner) (*aftercare.SignInLink, error) {
 const insertLink = `INSERT INTO signin_links (hash, user_id, clinic_id, created_at, expires_at, used_at)
 VALUES (?, ?, ?, ?, ?, NULL)`
 
-// CreateLink stores a one-time sign-in link, unused; CreatedAt defaults to
-// the current time and l holds its times as stored. It returns EINVALID for
+// cancelLinks ends a user's unused links, all but one (?4), by moving
+// their expiry to now (?1): a cancelled link reads as expired.
+const cancelLinks = `UPDATE signin_links SET expires_at = ?1
+WHERE clinic_id = ?2 AND user_id = ?3 AND hash <> ?4 AND used_at IS NULL AND expires_at > ?1`
+
+// CreateLink stores a one-time sign-in link, unused, and cancels the user's
+// other unused links; CreatedAt defaults to the current time and l holds
+// its times as stored. It returns EINVALID for
 // a link without hash, user or expiry, ENOTFOUND when the user is not one
 // of l.ClinicID's and ECONFLICT when the hash exists.
 func (db *DB) CreateLink(ctx context.Context, l *aftercare.SignInLink) error {
@@ -430,7 +465,11 @@ func (db *DB) CreateLink(ctx context.Context, l *aftercare.SignInLink) error {
 	}
 	created, expires := db.stamp(l.CreatedAt), norm(l.ExpiresAt)
 	err := db.write(ctx, "create link", func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, insertLink, l.Hash, l.UserID, l.ClinicID, ts(created), ts(expires))
+		if _, err := tx.ExecContext(ctx, insertLink, l.Hash, l.UserID, l.ClinicID, ts(created), ts(expires)); err != nil {
+			return err
+		}
+		// Only the newest link works: an older one may have gone astray.
+		_, err := tx.ExecContext(ctx, cancelLinks, ts(created), l.ClinicID, l.UserID, l.Hash)
 		return err
 	})
 	if err != nil {

@@ -114,6 +114,7 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 		}},
 	}
 	groups = append(groups, accountGroups...)
+	groups = append(groups, guardGroups...)
 	groups = append(groups, patientGroups...)
 	groups = append(groups, consentGroups...)
 	for _, g := range groups {

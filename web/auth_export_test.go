@@ -1,0 +1,12 @@
+package web
+
+// Hooks into the sign-in machinery for the tests of web_test.
+
+// SafeNext is safeNext.
+var SafeNext = safeNext
+
+// Limiters counts the sign-in rate limiters s holds.
+func (s *Server) Limiters() int { return s.auth.size() }
+
+// DummyHash is the hash an unknown email's password is compared against.
+var DummyHash = dummyHash
