@@ -134,11 +134,14 @@ type ClinicChanges struct {
 // UpdateClinic applies ch to the clinic named by slug ("" for the default)
 // after validating all of it; nothing is saved if any setting is wrong.
 func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChanges) (*aftercare.Clinic, error) {
-	_, c, err := s.ProposeClinic(ctx, slug, ch)
+	current, c, err := s.ProposeClinic(ctx, slug, ch)
 	if err != nil {
 		return nil, err
 	}
-	return c, s.Store.UpdateClinic(ctx, c)
+	if err := s.Store.UpdateClinic(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, s.Audit(ctx, c.ID, aftercare.AuditClinicUpdate, "clinic "+c.Slug, clinicChanged(current, c))
 }
 
 // ProposeClinic returns the clinic named by slug as stored and as ch would
@@ -327,7 +330,7 @@ func (s *Service) ImportProtocol(ctx context.Context, clinicID int64, filename s
 	if err := s.Store.SaveProtocol(ctx, p); err != nil {
 		return nil, false, err
 	}
-	return p, true, nil
+	return p, true, s.Audit(ctx, clinicID, aftercare.AuditProtocolImport, "protocol "+p.Slug, fmt.Sprintf("version %d", p.Version))
 }
 
 // PreviewRequest asks for a protocol's timeline without enrolling anyone.
