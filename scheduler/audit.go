@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,4 +174,38 @@ func consentEvents(a, b *aftercare.Patient, source string, userID int64, now tim
 		}
 	}
 	return evs
+}
+
+// applyRecordChanges sets the clinic's settings of two-way messaging and
+// records that ch gives (Validate checks the values).
+func applyRecordChanges(c *aftercare.Clinic, ch ClinicChanges) error {
+	if ch.AlertEmail != nil {
+		c.AlertEmail = strings.ToLower(strings.TrimSpace(*ch.AlertEmail))
+	}
+	for _, b := range []struct {
+		field string
+		v     *string
+		dst   *bool
+	}{{"twilio_opt_out_replies", ch.TwilioOptOutReplies, &c.TwilioOptOutReplies}, {"patient_links", ch.PatientLinks, &c.PatientLinks}} {
+		if b.v == nil {
+			continue
+		}
+		v, err := ParseBool(*b.v)
+		if err != nil {
+			return aftercare.FieldErrorf(b.field, "%s", err)
+		}
+		*b.dst = v
+	}
+	if ch.RetentionDays != nil {
+		s := strings.TrimSpace(*ch.RetentionDays)
+		n, err := strconv.Atoi(s)
+		if s == "" {
+			n, err = 0, nil
+		}
+		if err != nil {
+			return aftercare.FieldErrorf("retention_days", "%q is not a whole number of days (0 keeps message texts)", *ch.RetentionDays)
+		}
+		c.RetentionDays = n
+	}
+	return nil
 }

@@ -129,6 +129,12 @@ type ClinicChanges struct {
 	// SMSFrom and EmailFrom set the clinic's own senders; "" goes back to
 	// the server's.
 	SMSFrom, EmailFrom *string
+	// AlertEmail is where red-flag replies are emailed ("" for none);
+	// TwilioOptOutReplies (yes/no) says Twilio answers STOP and HELP
+	// itself; RetentionDays (a whole number, 0 keeps texts) is how long
+	// message and reply texts are kept; PatientLinks (yes/no) adds the
+	// patient's own page link to their first SMS and emails.
+	AlertEmail, TwilioOptOutReplies, RetentionDays, PatientLinks *string
 }
 
 // UpdateClinic applies ch to the clinic named by slug ("" for the default)
@@ -214,6 +220,9 @@ func applyClinicChanges(c *aftercare.Clinic, ch ClinicChanges) (err error) {
 	}
 	if ch.EmailFrom != nil {
 		c.EmailFrom = strings.ToLower(strings.TrimSpace(*ch.EmailFrom))
+	}
+	if err := applyRecordChanges(c, ch); err != nil {
+		return err
 	}
 	return c.Validate()
 }

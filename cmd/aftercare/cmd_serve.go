@@ -84,6 +84,7 @@ func (a *app) serve(ctx context.Context) error {
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
 		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
+		a.svc.PurgeJob("30 3 * * *"), // retention: nightly, when clinics are closed
 	)
 	if err != nil {
 		return err

@@ -210,6 +210,9 @@ input (at least 10 characters) and no link is made.`,
 				}
 				return err
 			}
+			if err := a.svc.Audit(ctx, a.clinic.ID, aftercare.AuditUserAdd, fmt.Sprintf("user %d", u.ID), string(u.Role)); err != nil {
+				return err
+			}
 			out := a.userToJSON(u)
 			if hash == "" {
 				link, expires, err := a.signInLink(ctx, u, publicURL(a.cfg, a.cfg.HTTPAddr))
@@ -369,6 +372,10 @@ func (a *app) setDisabled(disable bool) func(c *cobra.Command, args []string) er
 				u.DisabledAt = a.now().UTC()
 			}
 			if err := a.store.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			detail := map[bool]string{true: "disabled", false: "enabled"}[disable]
+			if err := a.svc.Audit(ctx, u.ClinicID, aftercare.AuditUserChange, fmt.Sprintf("user %d", u.ID), detail); err != nil {
 				return err
 			}
 		}
