@@ -60,8 +60,10 @@ func (a *app) printClinic(c *aftercare.Clinic) error {
 	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\nshow treatment\t%s\nSMS sender\t%s\nemail sender\t%s\ndefault\t%v\n",
 		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback, treatment,
 		orServer(c.SMSFrom, "TWILIO_FROM / TWILIO_MESSAGING_SERVICE_SID"), orServer(c.EmailFrom, "SMTP_FROM"), c.Default)
-	printRecordSettings(tw, c)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printRecordSettings(a.io.Out, c)
 }
 
 func (a *app) clinicCmd() *cobra.Command {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -19,7 +20,10 @@ func addRecordFlags(f *pflag.FlagSet) {
 	f.String("patient-links", "", "add the patient's own aftercare page link to the first SMS and to emails (yes|no)")
 }
 
-func printRecordSettings(w io.Writer, c *aftercare.Clinic) {
+// printRecordSettings prints them as a block of its own, aligned apart
+// from the settings above.
+func printRecordSettings(out io.Writer, c *aftercare.Clinic) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	alert := c.AlertEmail
 	if alert == "" {
 		alert = "(none: red-flag replies show in the inbox only)"
@@ -37,4 +41,5 @@ func printRecordSettings(w io.Writer, c *aftercare.Clinic) {
 		links = "yes (first SMS and emails link to the patient's own page)"
 	}
 	fmt.Fprintf(w, "alert email\t%s\nTwilio opt-out replies\t%s\nretention\t%s\npatient links\t%s\n", alert, optOut, retention, links)
+	return w.Flush()
 }
