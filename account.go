@@ -210,7 +210,9 @@ type PatientStore interface {
 	SearchPatients(ctx context.Context, clinicID int64, q string, limit int) ([]*Patient, error)
 	// UpdatePatient saves p's Name, Phone, Email, TZ, Lang, consents and
 	// opt-outs (by ClinicID and ID), recomputes its match key and sets
-	// UpdatedAt. ENOTFOUND; ECONFLICT when another patient of the clinic
-	// has the same name, phone and email.
-	UpdatePatient(ctx context.Context, p *Patient) error
+	// UpdatedAt. The consent events given (the changes of consent it
+	// makes) are recorded in the same transaction, with p's clinic and id
+	// and At defaulting to now. ENOTFOUND; ECONFLICT when another patient
+	// of the clinic has the same name, phone and email.
+	UpdatePatient(ctx context.Context, p *Patient, events ...*ConsentEvent) error
 }

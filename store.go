@@ -21,6 +21,8 @@ type Store interface {
 	AccountStore
 	ConsentStore
 	SecretStore
+	AuditStore
+	RetentionStore
 	Close() error
 }
 
@@ -61,6 +63,10 @@ type NewEnrollment struct {
 	Patient    *Patient
 	Enrollment *Enrollment
 	Messages   []*Message
+	// UserID is the staff user who enrolled (0: none), recorded with the
+	// consent the enrollment gives (a ConsentEvent per channel whose
+	// consent is new, Source the consent's).
+	UserID int64
 }
 
 // EnrollmentStore keeps patients, enrollments and their planned messages.
@@ -69,7 +75,9 @@ type EnrollmentStore interface {
 	//
 	// The patient is matched within the clinic by MatchKey; a match is
 	// updated (zone, language, and any consent given now that was not given
-	// before) and keeps its ID, otherwise it is created. If the clinic already
+	// before) and keeps its ID, otherwise it is created. Consent given now
+	// that the patient did not have is recorded as a ConsentEvent (given)
+	// in the same transaction. If the clinic already
 	// has an enrollment with the same Key, nothing is written: Enrollment is
 	// filled from the stored row and created is false. Otherwise IDs, clinic,
 	// patient and enrollment ids and times are set on every row written.

@@ -193,6 +193,13 @@ func TestDispatchFailures(t *testing.T) {
 			if p.SMSOptOutAt.IsZero() == tc.optOut {
 				t.Errorf("opted out = %v, want %v", !p.SMSOptOutAt.IsZero(), tc.optOut)
 			}
+			// The consent history keeps the opt-out Twilio reported.
+			evs, _ := f.db.ListConsentEvents(context.Background(), f.clinic.ID, m.PatientID)
+			last := evs[len(evs)-1]
+			if withdrawn := last.Action == aftercare.ConsentWithdrawn; withdrawn != tc.optOut ||
+				tc.optOut && (last.Source != "twilio:21610" || last.Channel != aftercare.SMS || !last.At.Equal(p.SMSOptOutAt)) {
+				t.Errorf("consent history ends with %+v", last)
+			}
 			if tc.optOut {
 				// Later texts are skipped at claim time, not sent.
 				f.now = f.now.Add(2 * time.Hour)

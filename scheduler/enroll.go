@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,7 @@ type checked struct {
 	treated time.Time
 	source  string
 	key     string // the enrollment's Key
+	userID  int64  // the staff user enrolling (aftercare.ActorFrom), 0 for none
 }
 
 // check validates req; protocol finds the latest version of a slug. Errors
@@ -123,7 +125,8 @@ func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req Enrol
 	if req.EmailConsent {
 		p.EmailConsent = aftercare.Consent{At: now, Source: source}
 	}
-	return &checked{patient: p, cp: cp, treated: treated, source: source, key: enrollmentKey(p, cp.Slug, treated)}, nil
+	return &checked{patient: p, cp: cp, treated: treated, source: source, key: enrollmentKey(p, cp.Slug, treated),
+		userID: aftercare.ActorFrom(ctx).UserID}, nil
 }
 
 // plan plans c's messages for the patient the store will match it with:
@@ -166,7 +169,7 @@ func (c *checked) plan(clinic *aftercare.Clinic, old *aftercare.Patient, busy []
 		TreatedAt: c.treated, Status: aftercare.EnrollmentActive,
 		Key: c.key, Source: c.source,
 	}
-	return &aftercare.NewEnrollment{Patient: p, Enrollment: e, Messages: msgs}, nil
+	return &aftercare.NewEnrollment{Patient: p, Enrollment: e, Messages: msgs, UserID: c.userID}, nil
 }
 
 // enrollmentKey: the same person, protocol and treatment time is the same
@@ -209,7 +212,27 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 	if err != nil {
 		return nil, err
 	}
+	if created {
+		e := ne.Enrollment
+		if err := s.Audit(ctx, clinic.ID, aftercare.AuditEnroll, fmt.Sprintf("enrollment %d", e.ID),
+			fmt.Sprintf("patient %d, %s v%d, consent: %s", e.PatientID, e.ProtocolSlug, e.ProtocolVersion, consentGiven(req))); err != nil {
+			return nil, err
+		}
+	}
 	return s.result(ctx, ne, created)
+}
+
+// consentGiven names the channels an enrollment request gives consent to.
+func consentGiven(req EnrollRequest) string {
+	switch {
+	case req.SMSConsent && req.EmailConsent:
+		return "sms, email"
+	case req.SMSConsent:
+		return "sms"
+	case req.EmailConsent:
+		return "email"
+	}
+	return "none given now"
 }
 
 func (s *Service) result(ctx context.Context, ne *aftercare.NewEnrollment, created bool) (*EnrollResult, error) {
@@ -242,7 +265,11 @@ func (s *Service) Enrollment(ctx context.Context, clinicID, id int64) (*EnrollRe
 // stays in the history. It returns how many messages were cancelled.
 // ENOTFOUND when the clinic has no such enrollment.
 func (s *Service) Cancel(ctx context.Context, clinicID, id int64) (int, error) {
-	return s.Store.CancelEnrollment(ctx, clinicID, id, s.Now().UTC())
+	n, err := s.Store.CancelEnrollment(ctx, clinicID, id, s.Now().UTC())
+	if err != nil {
+		return 0, err
+	}
+	return n, s.Audit(ctx, clinicID, aftercare.AuditCancel, fmt.Sprintf("enrollment %d", id), fmt.Sprintf("%d pending messages cancelled", n))
 }
 
 // Reschedule moves an enrollment to a new treatment time and recomputes
@@ -283,6 +310,10 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	e.TreatedAt = treated
 	e.Key = enrollmentKey(p, cp.Slug, treated)
 	if err := s.Store.Reschedule(ctx, e, plan, now); err != nil {
+		return nil, err
+	}
+	if err := s.Audit(ctx, clinic.ID, aftercare.AuditReschedule, fmt.Sprintf("enrollment %d", id),
+		"treated at "+treated.In(loc).Format("2006-01-02 15:04 MST")); err != nil {
 		return nil, err
 	}
 	return s.Enrollment(ctx, clinic.ID, id)

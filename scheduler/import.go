@@ -48,7 +48,17 @@ const ImportBatch = 1000
 // cannot be read as CSV with the required header is EINVALID and nothing is
 // enrolled.
 func (s *Service) Import(ctx context.Context, clinic *aftercare.Clinic, r io.Reader, name string, progress func(done int)) (*ImportReport, error) {
-	return s.importFile(ctx, clinic, r, name, progress, ImportBatch)
+	rep, err := s.importFile(ctx, clinic, r, name, progress, ImportBatch)
+	if rep != nil && (err == nil || rep.Enrolled > 0) {
+		detail := fmt.Sprintf("%d rows: %d enrolled, %d enrolled before, %d refused", rep.Rows, rep.Enrolled, rep.Existing, len(rep.Errors))
+		if err != nil {
+			detail += "; stopped: " + aftercare.ErrorMessage(err)
+		}
+		if aerr := s.Audit(ctx, clinic.ID, aftercare.AuditImport, name, detail); aerr != nil && err == nil {
+			err = aerr
+		}
+	}
+	return rep, err
 }
 
 // importFile is Import in chunks of batch rows.

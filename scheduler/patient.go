@@ -26,8 +26,10 @@ type PatientChanges struct {
 	// before is kept as it was); false clears it.
 	SMSOptOut   *bool
 	EmailOptOut *bool
-	// Source says who made the change, recorded with consent given now:
-	// "cli", "web:ana@clinic.example", "api:EHR integration".
+	// Source says who made the change, recorded with consent given now
+	// and in the consent history: "cli", "web:ana@clinic.example",
+	// "api:EHR integration". The staff user is ctx's actor
+	// (aftercare.ActorFrom).
 	Source string
 }
 
@@ -81,7 +83,15 @@ func (s *Service) UpdatePatient(ctx context.Context, clinic *aftercare.Clinic, i
 	if p == *old {
 		return old, nil
 	}
-	if err := s.Store.UpdatePatient(ctx, &p); err != nil {
+	source := ch.Source
+	if source == "" {
+		source = "unknown"
+	}
+	actor := aftercare.ActorFrom(ctx)
+	if err := s.Store.UpdatePatient(ctx, &p, consentEvents(old, &p, source, actor.UserID, now)...); err != nil {
+		return nil, err
+	}
+	if err := s.Audit(ctx, clinic.ID, aftercare.AuditPatientUpdate, fmt.Sprintf("patient %d", p.ID), patientChanged(old, &p)); err != nil {
 		return nil, err
 	}
 	var failed error

@@ -132,16 +132,25 @@ type ClinicChanges struct {
 	// SMSFrom and EmailFrom set the clinic's own senders; "" goes back to
 	// the server's.
 	SMSFrom, EmailFrom *string
+	// AlertEmail is where red-flag replies are emailed ("" for none);
+	// TwilioOptOutReplies (yes/no) says Twilio answers STOP and HELP
+	// itself; RetentionDays (a whole number, 0 keeps texts) is how long
+	// message and reply texts are kept; PatientLinks (yes/no) adds the
+	// patient's own page link to their first SMS and emails.
+	AlertEmail, TwilioOptOutReplies, RetentionDays, PatientLinks *string
 }
 
 // UpdateClinic applies ch to the clinic named by slug ("" for the default)
 // after validating all of it; nothing is saved if any setting is wrong.
 func (s *Service) UpdateClinic(ctx context.Context, slug string, ch ClinicChanges) (*aftercare.Clinic, error) {
-	_, c, err := s.ProposeClinic(ctx, slug, ch)
+	current, c, err := s.ProposeClinic(ctx, slug, ch)
 	if err != nil {
 		return nil, err
 	}
-	return c, s.Store.UpdateClinic(ctx, c)
+	if err := s.Store.UpdateClinic(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, s.Audit(ctx, c.ID, aftercare.AuditClinicUpdate, "clinic "+c.Slug, clinicChanged(current, c))
 }
 
 // ProposeClinic returns the clinic named by slug as stored and as ch would
@@ -214,6 +223,9 @@ func applyClinicChanges(c *aftercare.Clinic, ch ClinicChanges) (err error) {
 	}
 	if ch.EmailFrom != nil {
 		c.EmailFrom = strings.ToLower(strings.TrimSpace(*ch.EmailFrom))
+	}
+	if err := applyRecordChanges(c, ch); err != nil {
+		return err
 	}
 	return c.Validate()
 }
@@ -330,7 +342,7 @@ func (s *Service) ImportProtocol(ctx context.Context, clinicID int64, filename s
 	if err := s.Store.SaveProtocol(ctx, p); err != nil {
 		return nil, false, err
 	}
-	return p, true, nil
+	return p, true, s.Audit(ctx, clinicID, aftercare.AuditProtocolImport, "protocol "+p.Slug, fmt.Sprintf("version %d", p.Version))
 }
 
 // PreviewRequest asks for a protocol's timeline without enrolling anyone.

@@ -256,5 +256,5 @@ func (s *Service) CheckedUpdateClinic(ctx context.Context, slug string, ch Clini
 		return nil, err
 	}
 	u.Saved = true
-	return u, nil
+	return u, s.Audit(ctx, c.ID, aftercare.AuditClinicUpdate, "clinic "+c.Slug, clinicChanged(current, c))
 }

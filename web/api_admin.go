@@ -203,6 +203,11 @@ type ClinicUpdateRequest struct {
 	ShowTreatment *bool   `json:"show_treatment"`
 	SMSFrom       *string `json:"sms_from"`
 	EmailFrom     *string `json:"email_from"`
+	// Two-way messaging and records.
+	AlertEmail          *string `json:"alert_email"`
+	TwilioOptOutReplies *bool   `json:"twilio_opt_out_replies"`
+	RetentionDays       *int    `json:"retention_days"`
+	PatientLinks        *bool   `json:"patient_links"`
 }
 
 // apiUpdateClinic changes the clinic's settings, all checked before any is
@@ -222,7 +227,7 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	for _, f := range []struct {
 		name string
 		v    *string
-	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}, {"sms_from", req.SMSFrom}, {"email_from", req.EmailFrom}} {
+	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}, {"sms_from", req.SMSFrom}, {"email_from", req.EmailFrom}, {"alert_email", req.AlertEmail}} {
 		if err == nil && f.v != nil {
 			err = apiCheckText(f.name, *f.v, 100)
 		}
@@ -247,6 +252,16 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	if req.ShowTreatment != nil {
 		v := strconv.FormatBool(*req.ShowTreatment)
 		ch.ShowTreatment = &v
+	}
+	ch.AlertEmail = req.AlertEmail
+	if req.TwilioOptOutReplies != nil {
+		ch.TwilioOptOutReplies = ptr(strconv.FormatBool(*req.TwilioOptOutReplies))
+	}
+	if req.RetentionDays != nil {
+		ch.RetentionDays = ptr(strconv.Itoa(*req.RetentionDays))
+	}
+	if req.PatientLinks != nil {
+		ch.PatientLinks = ptr(strconv.FormatBool(*req.PatientLinks))
 	}
 	u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, ch, true)
 	if err != nil {

@@ -225,15 +225,21 @@ type ClinicJSON struct {
 	ShowTreatment bool   `json:"show_treatment"` // texts and email subjects name the treatment
 	SMSFrom       string `json:"sms_from"`       // "" uses the server's Twilio sender
 	EmailFrom     string `json:"email_from"`     // "" uses the server's SMTP_FROM
-	Default       bool   `json:"default"`
-	CreatedAt     string `json:"created_at"`
-	UpdatedAt     string `json:"updated_at"`
+	// Two-way messaging and records.
+	AlertEmail          string `json:"alert_email"`
+	TwilioOptOutReplies bool   `json:"twilio_opt_out_replies"`
+	RetentionDays       int    `json:"retention_days"`
+	PatientLinks        bool   `json:"patient_links"`
+	Default             bool   `json:"default"`
+	CreatedAt           string `json:"created_at"`
+	UpdatedAt           string `json:"updated_at"`
 }
 
 // NewClinicJSON returns the API's view of c.
 func NewClinicJSON(c *aftercare.Clinic) ClinicJSON {
 	return ClinicJSON{c.ID, c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback,
-		c.ShowTreatment, c.SMSFrom, c.EmailFrom, c.Default, apiTime(c.CreatedAt), apiTime(c.UpdatedAt)}
+		c.ShowTreatment, c.SMSFrom, c.EmailFrom, c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks,
+		c.Default, apiTime(c.CreatedAt), apiTime(c.UpdatedAt)}
 }
 
 // ProtocolJSON is one version of a protocol, without its steps.

@@ -152,6 +152,7 @@ func (s *Server) apiMessagesCSV(w http.ResponseWriter, r *http.Request, f afterc
 	p := principal(r)
 	f.Limit = apiCSVBatch
 	name := fmt.Sprintf("aftercare-messages-%s-%s.csv", p.Clinic.Slug, s.Now().In(apiLocation(p.Clinic)).Format("2006-01-02"))
+	s.audit(r, aftercare.AuditExport, "delivery log", name)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	cw := csv.NewWriter(w)

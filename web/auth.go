@@ -59,6 +59,7 @@ func (p *Principal) Actor() string {
 type principalKey struct{}
 
 func withPrincipal(ctx context.Context, p *Principal) context.Context {
+	ctx = aftercare.WithActor(ctx, p.auditActor()) // who the audit log names (ui_mgr_audit.go)
 	return context.WithValue(ctx, principalKey{}, p)
 }
 

@@ -29,6 +29,7 @@ type PatientPage struct {
 	Languages   []option
 	Zones       []option
 	Now         time.Time
+	Consent     []ConsentRow // the consent history, oldest first (ui_fd_consent.go)
 }
 
 // NavSection marks "Patients" in the menu.
@@ -114,6 +115,9 @@ func (s *Server) loadPatientPage(ctx context.Context, p *Principal, id int64) (*
 		SMSOptOut: !pt.SMSOptOutAt.IsZero(), EmailOptOut: !pt.EmailOptOut.IsZero()}
 	if pt.Phone != "" {
 		page.Edit.Phone = aftercare.DisplayPhone(pt.Phone)
+	}
+	if page.Consent, err = s.consentHistory(ctx, p.Clinic, pt.ID); err != nil {
+		return nil, err
 	}
 	return page, nil
 }

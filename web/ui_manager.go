@@ -25,6 +25,7 @@ func (s *Server) routesManager(mux *http.ServeMux) {
 	mux.HandleFunc("GET /log/{id}", s.page(manager, s.messagePage))
 	mux.HandleFunc("GET /stats", s.page(manager, s.statsPage))
 	mux.HandleFunc("GET /attention", s.page(manager, s.attentionPage))
+	mux.HandleFunc("GET /audit", s.page(manager, s.auditPage))
 
 	mux.HandleFunc("GET /protocols", s.page(manager, s.protocolsPage))
 	mux.HandleFunc("POST /protocols", s.page(manager, s.protocolCreate))

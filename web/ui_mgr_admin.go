@@ -97,6 +97,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logger().Info("user added", "clinic", p.Clinic.ID, "user", u.ID, "role", u.Role, "by", p.Actor())
+	s.audit(r, aftercare.AuditUserAdd, fmt.Sprintf("user %d", u.ID), string(u.Role))
 	s.showLink(w, r, page, u, fmt.Sprintf("Added %s.", u.Name))
 }
 
@@ -215,6 +216,7 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.logger().Info("user changed", "clinic", p.Clinic.ID, "user", u.ID, "action", action, "role", u.Role, "by", p.Actor())
+	s.audit(r, aftercare.AuditUserChange, fmt.Sprintf("user %d", u.ID), action+" (role "+string(u.Role)+")")
 	msg := map[string]string{
 		"role":    fmt.Sprintf("%s is now %s.", u.Name, u.Role.Label()),
 		"disable": fmt.Sprintf("%s is disabled and signed out everywhere.", u.Name),
@@ -293,6 +295,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		secret, t, err := CreateToken(ctx, s.Store, p.Clinic.ID, name, aftercare.Role(page.Form.Role), p.User.Email)
 		if err == nil {
 			s.logger().Info("token created", "clinic", p.Clinic.ID, "token", t.ID, "role", t.Role, "by", p.Actor())
+			s.audit(r, aftercare.AuditTokenCreate, fmt.Sprintf("token %d", t.ID), string(t.Role))
 			// Post, redirect, get: a refresh must not make a second token.
 			// The secret rides to the next page in a short-lived cookie
 			// that page reads once and clears.
@@ -321,6 +324,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logger().Info("token revoked", "clinic", p.Clinic.ID, "token", id, "by", p.Actor())
+	s.audit(r, aftercare.AuditTokenRevoke, fmt.Sprintf("token %d", id), "")
 	s.redirect(w, r, "/tokens", "The token is revoked: requests that use it are refused from now on.")
 }
 
@@ -332,6 +336,7 @@ type SettingsForm struct {
 	EmailFallback            bool
 	ShowTreatment            bool   // texts and email subjects name the treatment
 	SMSFrom, EmailFrom       string // the clinic's own senders; "" for the server's
+	RecordsForm
 }
 
 // SettingsPage is the data of the "settings" template.
@@ -377,7 +382,7 @@ func (s *Server) settingsData(c *aftercare.Clinic) *SettingsPage {
 		Form: SettingsForm{Name: c.Name, Phone: aftercare.DisplayPhone(c.Phone), Country: c.Country, TZ: c.TZ,
 			WindowStart: c.Window.Start.String(), WindowEnd: c.Window.End.String(),
 			DailyCap: strconv.Itoa(c.DailyCap), EmailFallback: c.EmailFallback, ShowTreatment: c.ShowTreatment,
-			SMSFrom: sms, EmailFrom: c.EmailFrom}}
+			SMSFrom: sms, EmailFrom: c.EmailFrom, RecordsForm: recordsForm(c)}}
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
@@ -404,6 +409,7 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		WindowStart: field("window_start"), WindowEnd: field("window_end"), DailyCap: field("daily_cap"),
 		EmailFallback: r.PostFormValue("email_fallback") != "", ShowTreatment: r.PostFormValue("show_treatment") != "",
 		SMSFrom: field("sms_from"), EmailFrom: field("email_from")}
+	f.RecordsForm = readRecordsForm(r, field)
 	page.Form = f
 	if len(e) > 0 {
 		s.render(w, r, http.StatusBadRequest, "settings", "Clinic settings", page)
@@ -458,13 +464,16 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		probe.SMSFrom, probe.EmailFrom = "", strings.ToLower(f.EmailFrom)
 		e.Add(probe.Validate())
 	}
+	checkRecordsForm(e, p.Clinic, f.RecordsForm)
 	if len(e) == 0 {
 		window := f.WindowStart + "-" + f.WindowEnd
 		fallback, showTreatment := yesNo(f.EmailFallback), yesNo(f.ShowTreatment)
 		confirmed := r.PostFormValue("confirm") != "" && r.PostFormValue("confirm") == settingsConfirm(window, f.DailyCap)
 		u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
 			Country: &f.Country, TZ: &f.TZ, Window: &window, DailyCap: &f.DailyCap, EmailFallback: &fallback,
-			ShowTreatment: &showTreatment, SMSFrom: &f.SMSFrom, EmailFrom: &f.EmailFrom}, confirmed)
+			ShowTreatment: &showTreatment, SMSFrom: &f.SMSFrom, EmailFrom: &f.EmailFrom,
+			AlertEmail: &f.AlertEmail, TwilioOptOutReplies: ptr(yesNo(f.TwilioOptOutReplies)),
+			RetentionDays: &f.RetentionDays, PatientLinks: ptr(yesNo(f.PatientLinks))}, confirmed)
 		if err == nil && u.Saved {
 			s.logger().Info("clinic settings changed", "clinic", p.Clinic.ID, "by", p.Actor())
 			flash := "Settings saved."

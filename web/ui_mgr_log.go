@@ -382,6 +382,7 @@ func (s *Server) logCSV(w http.ResponseWriter, r *http.Request) {
 	f := lf.Filter
 	f.Limit = csvBatch
 	name := fmt.Sprintf("aftercare-log-%s-%s.csv", p.Clinic.Slug, s.Now().In(clinicZone(p.Clinic)).Format("2006-01-02"))
+	s.audit(r, aftercare.AuditExport, "delivery log", name)
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)

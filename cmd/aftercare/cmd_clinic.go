@@ -25,11 +25,17 @@ type clinicJSON struct {
 	EmailFrom     string `json:"email_from"`
 	Default       bool   `json:"default"`
 	CreatedAt     string `json:"created_at"`
+	// Two-way messaging and records.
+	AlertEmail          string `json:"alert_email"`
+	TwilioOptOutReplies bool   `json:"twilio_opt_out_replies"`
+	RetentionDays       int    `json:"retention_days"`
+	PatientLinks        bool   `json:"patient_links"`
 }
 
 func clinicToJSON(c *aftercare.Clinic) clinicJSON {
 	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.ShowTreatment,
-		c.SMSFrom, c.EmailFrom, c.Default, c.CreatedAt.UTC().Format(time.RFC3339)}
+		c.SMSFrom, c.EmailFrom, c.Default, c.CreatedAt.UTC().Format(time.RFC3339),
+		c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks}
 }
 
 func (a *app) printClinic(c *aftercare.Clinic) error {
@@ -54,7 +60,10 @@ func (a *app) printClinic(c *aftercare.Clinic) error {
 	fmt.Fprintf(tw, "slug\t%s\nname\t%s\nphone\t%s\ncountry\t%s\ntime zone\t%s\nsend window\t%s (patient's local time)\ndaily cap\t%d per patient per channel\nemail fallback\t%v\nshow treatment\t%s\nSMS sender\t%s\nemail sender\t%s\ndefault\t%v\n",
 		c.Slug, c.Name, phone, c.Country, c.TZ, c.Window, c.DailyCap, c.EmailFallback, treatment,
 		orServer(c.SMSFrom, "TWILIO_FROM / TWILIO_MESSAGING_SERVICE_SID"), orServer(c.EmailFrom, "SMTP_FROM"), c.Default)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printRecordSettings(a.io.Out, c)
 }
 
 func (a *app) clinicCmd() *cobra.Command {
@@ -74,7 +83,7 @@ func (a *app) clinicCmd() *cobra.Command {
 	var name, phone, tz, country, window, dailyCap, fallback, showTreatment string
 	var yes bool
 	set := &cobra.Command{
-		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--show-treatment yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS] [--yes]",
+		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--show-treatment yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS] [--alert-email ADDRESS] [--twilio-opt-out-replies yes|no] [--retention-days N] [--patient-links yes|no] [--yes]",
 		Short: "Change the clinic's settings (all checked before any is saved)",
 		Long: `Change the clinic's settings. All are checked before any is saved.
 
@@ -88,7 +97,9 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 			changed := false
 			for flag, dst := range map[string]**string{"name": &ch.Name, "phone": &ch.Phone, "tz": &ch.TZ, "country": &ch.Country,
 				"window": &ch.Window, "daily-cap": &ch.DailyCap, "email-fallback": &ch.EmailFallback,
-				"show-treatment": &ch.ShowTreatment, "sms-from": &ch.SMSFrom, "email-from": &ch.EmailFrom} {
+				"show-treatment": &ch.ShowTreatment, "sms-from": &ch.SMSFrom, "email-from": &ch.EmailFrom,
+				"alert-email": &ch.AlertEmail, "twilio-opt-out-replies": &ch.TwilioOptOutReplies,
+				"retention-days": &ch.RetentionDays, "patient-links": &ch.PatientLinks} {
 				if f.Changed(flag) {
 					v, _ := f.GetString(flag)
 					*dst, changed = &v, true
@@ -119,6 +130,7 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 	var smsFrom, emailFrom string
 	sf.StringVar(&smsFrom, "sms-from", "", `the clinic's own SMS sender: a number or a Twilio Messaging Service SID (MG...); "" for the server's`)
 	sf.StringVar(&emailFrom, "email-from", "", `the clinic's own email sender address; "" for the server's SMTP_FROM`)
+	addRecordFlags(sf)
 	sf.BoolVar(&yes, "yes", false, "save a new send window or daily cap even though it moves or drops messages (they are still listed)")
 
 	var d scheduler.ClinicDefaults

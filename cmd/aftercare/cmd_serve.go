@@ -91,6 +91,7 @@ func (a *app) serve(ctx context.Context) error {
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
 		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
 		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := web.PurgeSignIns(ctx, a.store, a.now()); return err }},
+		a.svc.PurgeJob("30 3 * * *"), // retention: nightly, when clinics are closed
 	)
 	if err != nil {
 		return err

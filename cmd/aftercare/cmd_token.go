@@ -99,6 +99,9 @@ needs frontdesk), and a name that says what it is for.`,
 			if err != nil {
 				return err
 			}
+			if err := a.svc.Audit(ctx, a.clinic.ID, aftercare.AuditTokenCreate, fmt.Sprintf("token %d", t.ID), string(t.Role)); err != nil {
+				return err
+			}
 			if a.jsonOut {
 				return a.printJSON(newTokenJSON{ID: t.ID, Name: t.Name, Role: string(t.Role), Clinic: a.clinic.Slug, Token: secret})
 			}
@@ -187,6 +190,9 @@ them). It cannot be undone: create a new token instead.`,
 			if was.IsZero() {
 				t.RevokedAt = a.now().UTC()
 				if err := a.store.RevokeToken(ctx, a.clinic.ID, id, t.RevokedAt); err != nil {
+					return err
+				}
+				if err := a.svc.Audit(ctx, a.clinic.ID, aftercare.AuditTokenRevoke, fmt.Sprintf("token %d", id), ""); err != nil {
 					return err
 				}
 			}

@@ -213,6 +213,9 @@ input (at least 10 characters) and no link is made.`,
 				}
 				return err
 			}
+			if err := a.svc.Audit(ctx, a.clinic.ID, aftercare.AuditUserAdd, fmt.Sprintf("user %d", u.ID), string(u.Role)); err != nil {
+				return err
+			}
 			out := a.userToJSON(u)
 			if hash == "" {
 				link, expires, err := a.signInLink(ctx, u, publicURL(a.cfg, a.cfg.HTTPAddr))
@@ -377,6 +380,10 @@ func (a *app) setDisabled(disable bool) func(c *cobra.Command, args []string) er
 				return aftercare.Errorf(aftercare.ECONFLICT, "%s is the only active admin of %s: add another admin first (`aftercare user add EMAIL --role admin`), or nobody could change its settings, users or tokens", u.Email, a.clinic.Slug)
 			}
 			if err != nil {
+				return err
+			}
+			detail := map[bool]string{true: "disabled", false: "enabled"}[disable]
+			if err := a.svc.Audit(ctx, u.ClinicID, aftercare.AuditUserChange, fmt.Sprintf("user %d", u.ID), detail); err != nil {
 				return err
 			}
 		}

@@ -37,6 +37,9 @@ type app struct {
 func run(ctx context.Context, args []string, io Streams, now func() time.Time) error {
 	a := &app{io: io, now: now}
 	defer a.close()
+	// Whatever a command does is recorded in the audit log as the command
+	// line's.
+	ctx = aftercare.WithActor(ctx, aftercare.Actor{Label: "cli"})
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(io.In)
@@ -71,6 +74,7 @@ and AFTERCARE_CLINIC_TZ; commands act on it unless --clinic SLUG names another.`
 	})
 	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
 		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd())
+	root.AddCommand(a.recordsCmds()...)
 	return root
 }
 

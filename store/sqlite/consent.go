@@ -29,14 +29,8 @@ const (
 // SetConsent records ev and applies it to the patient (see
 // aftercare.ConsentStore).
 func (db *DB) SetConsent(ctx context.Context, ev *aftercare.ConsentEvent) (bool, error) {
-	if ev.Channel != aftercare.SMS && ev.Channel != aftercare.Email {
-		return false, invalid("unknown channel %q", ev.Channel)
-	}
-	if ev.Action != aftercare.ConsentGiven && ev.Action != aftercare.ConsentWithdrawn {
-		return false, invalid("unknown consent action %q", ev.Action)
-	}
-	if ev.Source == "" {
-		return false, invalid("a consent event needs a source")
+	if err := checkConsentEvent(ev); err != nil {
+		return false, err
 	}
 	ev.At = db.stamp(ev.At)
 	col := map[aftercare.Channel]string{aftercare.SMS: "sms", aftercare.Email: "email"}[ev.Channel]
@@ -53,8 +47,7 @@ func (db *DB) SetConsent(ctx context.Context, ev *aftercare.ConsentEvent) (bool,
 		if ev.Channel == aftercare.Email {
 			given, out = emailAt, emailOut
 		}
-		if err := tx.QueryRowxContext(ctx, insertConsentEvent, ev.ClinicID, ev.PatientID, string(ev.Channel), string(ev.Action),
-			ts(ev.At), ev.Source, ev.UserID, ev.Note).Scan(&ev.ID); err != nil {
+		if err := recordConsent(ctx, tx, ev); err != nil {
 			return err
 		}
 		switch ev.Action {
@@ -92,6 +85,19 @@ func (db *DB) SetConsent(ctx context.Context, ev *aftercare.ConsentEvent) (bool,
 	return changed, err
 }
 
+// checkConsentEvent refuses an event the schema would refuse, saying why.
+func checkConsentEvent(ev *aftercare.ConsentEvent) error {
+	switch {
+	case ev.Channel != aftercare.SMS && ev.Channel != aftercare.Email:
+		return invalid("unknown channel %q", ev.Channel)
+	case ev.Action != aftercare.ConsentGiven && ev.Action != aftercare.ConsentWithdrawn:
+		return invalid("unknown consent action %q", ev.Action)
+	case ev.Source == "":
+		return invalid("a consent event needs a source")
+	}
+	return nil
+}
+
 // ListConsentEvents returns a patient's consent history, oldest first.
 func (db *DB) ListConsentEvents(ctx context.Context, clinicID, patientID int64) ([]*aftercare.ConsentEvent, error) {
 	rows, err := db.reader.QueryxContext(ctx, selectConsentEvents, clinicID, patientID)
@@ -126,4 +132,24 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() []byte) ([]byt
 		return err
 	})
 	return v, err
+}
+
+// recordProviderOptOut records, in the consent history, the opt-out a
+// provider reported for message o (Twilio's 21610: the number texted STOP
+// to the sender).
+func recordProviderOptOut(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome, ch aftercare.Channel, at time.Time) error {
+	var patientID int64
+	if err := tx.GetContext(ctx, &patientID, `SELECT patient_id FROM messages WHERE id = ?`, o.MessageID); err != nil {
+		return err
+	}
+	code := o.ErrorCode
+	if code == "" {
+		code = "opt-out"
+	}
+	source := "twilio:" + code
+	if ch == aftercare.Email {
+		source = "email:" + code
+	}
+	return recordConsent(ctx, tx, &aftercare.ConsentEvent{ClinicID: o.ClinicID, PatientID: patientID, Channel: ch,
+		Action: aftercare.ConsentWithdrawn, At: at, Source: source})
 }

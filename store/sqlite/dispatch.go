@@ -282,6 +282,9 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 				WHERE id = (SELECT patient_id FROM messages WHERE id = ?)`, ts(now), ts(now), o.MessageID); err != nil {
 				return err
 			}
+			if err := recordProviderOptOut(ctx, tx, o, a.Channel, now); err != nil {
+				return err
+			}
 		}
 		if f := o.Fallback; f != nil {
 			texts := newTextWriter(tx)

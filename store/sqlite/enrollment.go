@@ -233,8 +233,9 @@ type patientState struct {
 
 // merge records what in says about a stored (or earlier in the batch)
 // patient: the zone and language it has now, and consent or opt-out it did
-// not have. Consent and opt-outs are never removed.
-func (st *patientState) merge(in *aftercare.Patient, now time.Time) {
+// not have. Consent and opt-outs are never removed. It returns the
+// channels whose consent in gave now.
+func (st *patientState) merge(in *aftercare.Patient, now time.Time) (gained []aftercare.Channel) {
 	p, changed := &st.p, false
 	if in.TZ != "" && in.TZ != p.TZ {
 		p.TZ, changed = in.TZ, true
@@ -244,9 +245,11 @@ func (st *patientState) merge(in *aftercare.Patient, now time.Time) {
 	}
 	if !p.SMSConsent.Given() && in.SMSConsent.Given() {
 		p.SMSConsent, changed = aftercare.Consent{At: norm(in.SMSConsent.At), Source: in.SMSConsent.Source}, true
+		gained = append(gained, aftercare.SMS)
 	}
 	if !p.EmailConsent.Given() && in.EmailConsent.Given() {
 		p.EmailConsent, changed = aftercare.Consent{At: norm(in.EmailConsent.At), Source: in.EmailConsent.Source}, true
+		gained = append(gained, aftercare.Email)
 	}
 	if p.SMSOptOutAt.IsZero() && !in.SMSOptOutAt.IsZero() {
 		p.SMSOptOutAt, changed = norm(in.SMSOptOutAt), true
@@ -258,6 +261,17 @@ func (st *patientState) merge(in *aftercare.Patient, now time.Time) {
 		p.UpdatedAt = now
 		st.dirty = !st.isNew
 	}
+	return gained
+}
+
+// consentGiven is the consent_events row of consent p was given on ch at
+// enrollment.
+func consentGiven(p *aftercare.Patient, ch aftercare.Channel, userID int64) []any {
+	c := p.SMSConsent
+	if ch == aftercare.Email {
+		c = p.EmailConsent
+	}
+	return []any{p.ClinicID, p.ID, string(ch), string(aftercare.ConsentGiven), ts(c.At), c.Source, userID}
 }
 
 // checkNewEnrollment returns the clinic ne is for, or EINVALID/ECONFLICT
@@ -390,6 +404,7 @@ var (
 		"sms_opt_out_at", "email_opt_out_at", "created_at", "updated_at"}
 	enrollmentInsertColumns = []string{"id", "clinic_id", "patient_id", "protocol_id", "treated_at", "status",
 		"idem_key", "source", "created_at", "updated_at", "cancelled_at", "planned", "planned_next"}
+	consentEventColumns  = []string{"clinic_id", "patient_id", "channel", "action", "at", "source", "user_id"}
 	messageInsertColumns = []string{"id", "clinic_id", "enrollment_id", "patient_id", "step_key", "occurrence",
 		"channel", "lang", "status", "send_at", "expires_at", "note", "text_id", "segments",
 		"next_attempt_at", "created_at", "updated_at"}
@@ -551,6 +566,7 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 	}
 	var newPatients, dirtyPatients []*patientState
 	var newEnrollments []*enrollItem
+	var consents [][]any // consent_events rows: the consent each enrollment gave
 	for i := range items {
 		it := &items[i]
 		ne, cid := it.ne, it.clinicID
@@ -575,9 +591,16 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 			byMatch[mk] = st
 			byID[p.ID] = st
 			newPatients = append(newPatients, st)
+			for _, ch := range []aftercare.Channel{aftercare.SMS, aftercare.Email} {
+				if (ch == aftercare.SMS && p.SMSConsent.Given()) || (ch == aftercare.Email && p.EmailConsent.Given()) {
+					consents = append(consents, consentGiven(p, ch, ne.UserID))
+				}
+			}
 		} else {
 			wasDirty := st.dirty
-			st.merge(ne.Patient, now)
+			for _, ch := range st.merge(ne.Patient, now) {
+				consents = append(consents, consentGiven(&st.p, ch, ne.UserID))
+			}
 			if st.dirty && !wasDirty {
 				dirtyPatients = append(dirtyPatients, st)
 			}
@@ -626,6 +649,18 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 			if err != nil {
 				return err
 			}
+		}
+	}
+	if len(consents) > 0 {
+		b := newBulk(tx, "consent_events", consentEventColumns)
+		defer b.close()
+		for _, row := range consents {
+			if err := b.add(ctx, row...); err != nil {
+				return err
+			}
+		}
+		if err := b.flush(ctx); err != nil {
+			return err
 		}
 	}
 	if len(newEnrollments) == 0 {

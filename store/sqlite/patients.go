@@ -194,7 +194,10 @@ RETURNING created_at`
 // to validate. It returns EINVALID for a missing one, ENOTFOUND when the
 // clinic has no such patient, and ECONFLICT when another patient of the
 // clinic has the same name, phone and email.
-func (db *DB) UpdatePatient(ctx context.Context, p *aftercare.Patient) error {
+//
+// events are recorded with the change (see recordConsent), each with p's
+// clinic and id and At defaulting to now.
+func (db *DB) UpdatePatient(ctx context.Context, p *aftercare.Patient, events ...*aftercare.ConsentEvent) error {
 	switch {
 	case p == nil:
 		return invalid("no patient given")
@@ -224,9 +227,25 @@ func (db *DB) UpdatePatient(ctx context.Context, p *aftercare.Patient) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		return tx.QueryRowContext(ctx, savePatient, key, p.Name, p.Phone, p.Email, p.TZ, p.Lang,
+		if err := tx.QueryRowContext(ctx, savePatient, key, p.Name, p.Phone, p.Email, p.TZ, p.Lang,
 			ts(p.SMSConsent.At), p.SMSConsent.Source, ts(p.EmailConsent.At), p.EmailConsent.Source,
-			ts(p.SMSOptOutAt), ts(p.EmailOptOut), ts(now), p.ClinicID, p.ID).Scan(&created)
+			ts(p.SMSOptOutAt), ts(p.EmailOptOut), ts(now), p.ClinicID, p.ID).Scan(&created); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			ev.ClinicID, ev.PatientID = p.ClinicID, p.ID
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			ev.At = norm(ev.At)
+			if err := checkConsentEvent(ev); err != nil {
+				return err
+			}
+			if err := recordConsent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -65,10 +65,12 @@ func testSetConsentWithdraw(t *testing.T, s aftercare.Store) {
 	if p, _ := s.FindPatient(ctx, c.ID, pid); !p.SMSOptOutAt.Equal(at) {
 		t.Errorf("a second STOP moved the opt-out time to %s", p.SMSOptOutAt)
 	}
+	// The consent the enrollment gave (sms, email), then both STOPs.
 	evs, err := s.ListConsentEvents(ctx, c.ID, pid)
-	if err != nil || len(evs) != 2 || evs[0].Source != "sms:STOP" || evs[0].Note != "STOP" || !evs[0].At.Equal(at) ||
-		evs[0].At.Location() != time.UTC || evs[1].ID <= evs[0].ID {
-		t.Fatalf("history: %+v %v", evs, err)
+	if err != nil || len(evs) != 4 || evs[0].Action != aftercare.ConsentGiven || evs[0].Source != "import:patients.csv" ||
+		evs[2].Source != "sms:STOP" || evs[2].Note != "STOP" || !evs[2].At.Equal(at) ||
+		evs[2].At.Location() != time.UTC || evs[3].ID <= evs[2].ID {
+		t.Fatalf("history: %v %v", evs, err)
 	}
 }
 
@@ -94,8 +96,8 @@ func testSetConsentGiven(t *testing.T, s aftercare.Store) {
 	if changed, _ := s.SetConsent(ctx, back); changed {
 		t.Error("a second START changed the patient")
 	}
-	if evs, _ := s.ListConsentEvents(ctx, c.ID, pid); len(evs) != 3 {
-		t.Errorf("history has %d events, want 3", len(evs))
+	if evs, _ := s.ListConsentEvents(ctx, c.ID, pid); len(evs) != 5 { // 2 at enrollment, STOP, START, START
+		t.Errorf("history has %d events, want 5", len(evs))
 	}
 }
 

@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare"
+)
+
+var _ aftercare.AuditStore = (*DB)(nil)
+
+// DefaultAuditLimit is how many entries ListAudit returns when the caller
+// gives no limit.
+const DefaultAuditLimit = 100
+
+const (
+	insertAudit = `INSERT INTO audit (clinic_id, user_id, actor, action, subject, detail, at)
+	VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	// listAudit walks audit_clinic_at backwards; %s is the extra conditions.
+	listAudit = `SELECT id, clinic_id, user_id, actor, action, subject, detail, at FROM audit
+	WHERE clinic_id = ?%s ORDER BY at DESC, id DESC LIMIT ?`
+)
+
+// RecordAudit stores e and sets its ID, and At to now when it is zero.
+func (db *DB) RecordAudit(ctx context.Context, e *aftercare.AuditEntry) error {
+	if err := checkAudit(e); err != nil {
+		return err
+	}
+	e.At = db.stamp(e.At)
+	return db.write(ctx, "record audit", func(tx *sqlx.Tx) error { return execAudit(ctx, tx, e) })
+}
+
+func checkAudit(e *aftercare.AuditEntry) error {
+	switch {
+	case e == nil || e.ClinicID == 0:
+		return invalid("an audit entry needs a clinic")
+	case strings.TrimSpace(e.Actor) == "":
+		return invalid("an audit entry needs an actor")
+	case strings.TrimSpace(e.Action) == "":
+		return invalid("an audit entry needs an action")
+	}
+	return nil
+}
+
+// execAudit inserts e (At already stamped) inside tx, so that a change and
+// its entry are written together.
+func execAudit(ctx context.Context, tx *sqlx.Tx, e *aftercare.AuditEntry) error {
+	return tx.QueryRowxContext(ctx, insertAudit, e.ClinicID, e.UserID, e.Actor, e.Action, e.Subject, e.Detail, ts(e.At)).Scan(&e.ID)
+}
+
+// ListAudit returns the clinic's entries matching f, newest first.
+func (db *DB) ListAudit(ctx context.Context, f aftercare.AuditFilter) ([]*aftercare.AuditEntry, error) {
+	if f.ClinicID == 0 {
+		return nil, invalid("listing the audit log needs a clinic")
+	}
+	if f.Limit < 0 {
+		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", f.Limit)
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = DefaultAuditLimit
+	}
+	var cond strings.Builder
+	args := []any{f.ClinicID}
+	if !f.Since.IsZero() {
+		cond.WriteString(` AND at >= ?`)
+		args = append(args, formatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		cond.WriteString(` AND at < ?`)
+		args = append(args, formatTime(f.Until))
+	}
+	if !f.BeforeAt.IsZero() {
+		cond.WriteString(` AND (at < ? OR (at = ? AND id < ?))`)
+		b := formatTime(f.BeforeAt)
+		args = append(args, b, b, f.BeforeID)
+	}
+	args = append(args, limit)
+	rows, err := db.reader.QueryxContext(ctx, fmt.Sprintf(listAudit, cond.String()), args...)
+	if err != nil {
+		return nil, dbError("list audit", err)
+	}
+	defer rows.Close()
+	out := []*aftercare.AuditEntry{}
+	for rows.Next() {
+		e := &aftercare.AuditEntry{}
+		if err := rows.Scan(&e.ID, &e.ClinicID, &e.UserID, &e.Actor, &e.Action, &e.Subject, &e.Detail, (*dbTime)(&e.At)); err != nil {
+			return nil, dbError("list audit", err)
+		}
+		out = append(out, e)
+	}
+	return out, dbError("list audit", rows.Err())
+}
+
+// recordConsent inserts a consent event and its audit entry inside tx: the
+// history and the log are written with the change they record.
+func recordConsent(ctx context.Context, tx *sqlx.Tx, ev *aftercare.ConsentEvent) error {
+	if err := tx.QueryRowxContext(ctx, insertConsentEvent, ev.ClinicID, ev.PatientID, string(ev.Channel), string(ev.Action),
+		ts(ev.At), ev.Source, ev.UserID, ev.Note).Scan(&ev.ID); err != nil {
+		return err
+	}
+	return execAudit(ctx, tx, consentAudit(ev))
+}
+
+// consentAudit is the audit entry of a consent event. The note (a
+// patient's reply) stays out of it: the log holds no message text.
+func consentAudit(ev *aftercare.ConsentEvent) *aftercare.AuditEntry {
+	return &aftercare.AuditEntry{
+		ClinicID: ev.ClinicID, UserID: ev.UserID, Actor: ev.Source, Action: aftercare.AuditConsent,
+		Subject: fmt.Sprintf("patient %d", ev.PatientID), Detail: fmt.Sprintf("%s %s", ev.Channel, ev.Action), At: ev.At,
+	}
+}
