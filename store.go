@@ -21,6 +21,7 @@ type Store interface {
 	AccountStore
 	ConsentStore
 	SecretStore
+	InboxStore
 	Close() error
 }
 
