@@ -392,7 +392,7 @@ type smtpSession struct {
 }
 
 func (x *smtpSession) Mail(from string, _ *gosmtp.MailOptions) error { x.from = from; return nil }
-func (x *smtpSession) Rcpt(to string, _ *gosmtp.RcptOptions) error  { x.to = to; return nil }
+func (x *smtpSession) Rcpt(to string, _ *gosmtp.RcptOptions) error   { x.to = to; return nil }
 func (x *smtpSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	x.srv.mu.Lock()
