@@ -27,6 +27,9 @@ type TwilioWebhook struct {
 	// Parse reads a status callback: the message SID, its new state and
 	// Twilio's error code; ok is false when the form is not a status callback.
 	Parse func(form url.Values) (sid string, status aftercare.Status, errorCode string, ok bool)
+	// ParseInbound reads an incoming-message webhook; ok is false when the
+	// form is not one.
+	ParseInbound func(form url.Values) (sms scheduler.InboundSMS, ok bool)
 }
 
 // Server serves Aftercare's HTTP endpoints.
@@ -41,6 +44,9 @@ type Server struct {
 	// signature covers the full URL, so it must be the one Twilio was given.
 	PublicURL string
 	Twilio    *TwilioWebhook // nil: status callbacks are refused
+	// Inbound handles patients' texts and staff answers (nil: inbound
+	// texts are refused and the app cannot answer).
+	Inbound *scheduler.Inbound
 	Now       func() time.Time
 	Logger    *slog.Logger
 	// SecureCookies marks cookies Secure; set when the app is served over
@@ -57,6 +63,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
+	mux.HandleFunc("POST /twilio/inbound", s.twilioInbound)
 	s.routesAuth(mux)
 	s.routesAPI(mux)
 	s.routesUI(mux)

@@ -29,6 +29,7 @@ type PatientPage struct {
 	Languages   []option
 	Zones       []option
 	Now         time.Time
+	Replies     []*aftercare.Reply // the patient's texts to the clinic, newest first
 }
 
 // NavSection marks "Patients" in the menu.
@@ -101,6 +102,9 @@ func (s *Server) loadPatientPage(ctx context.Context, p *Principal, id int64) (*
 		}
 		page.Enrollments = append(page.Enrollments, &EnrollmentView{EnrollmentSummary: sum, Protocol: names.Name(sum.Enrollment.ProtocolSlug),
 			Messages: msgs, TreatedAt: sum.Enrollment.TreatedAt.In(loc).Format(localInput)})
+	}
+	if page.Replies, err = s.Store.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: p.Clinic.ID, PatientID: pt.ID, Limit: 100}); err != nil {
+		return nil, err
 	}
 	page.Edit = PatientForm{Name: pt.Name, Email: pt.Email, TZ: pt.TZ, Lang: pt.Lang,
 		SMSConsent: pt.SMSConsent.Given(), EmailConsent: pt.EmailConsent.Given(),
