@@ -47,8 +47,8 @@ type Server struct {
 	// Inbound handles patients' texts and staff answers (nil: inbound
 	// texts are refused and the app cannot answer).
 	Inbound *scheduler.Inbound
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Now     func() time.Time
+	Logger  *slog.Logger
 	// SecureCookies marks cookies Secure; set when the app is served over
 	// TLS (AFTERCARE_PUBLIC_URL starts with https://).
 	SecureCookies bool
