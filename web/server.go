@@ -44,16 +44,17 @@ type Server struct {
 	// signature covers the full URL, so it must be the one Twilio was given.
 	PublicURL string
 	Twilio    *TwilioWebhook // nil: status callbacks are refused
-	// Inbound handles patients' texts and staff answers (nil: inbound
-	// texts are refused and the app cannot answer).
-	Inbound *scheduler.Inbound
-	Now     func() time.Time
-	Logger  *slog.Logger
+	Now       func() time.Time
+	Logger    *slog.Logger
 	// SecureCookies marks cookies Secure; set when the app is served over
 	// TLS (AFTERCARE_PUBLIC_URL starts with https://).
 	SecureCookies bool
 	// Version is shown in the app's footer.
 	Version string
+
+	// Inbound handles patients' texts and staff answers (nil: inbound
+	// texts are refused and the app cannot answer).
+	Inbound *scheduler.Inbound
 
 	auth authState
 }

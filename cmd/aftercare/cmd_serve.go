@@ -90,7 +90,8 @@ func (a *app) serve(ctx context.Context) error {
 	}
 
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Inbound: &scheduler.Inbound{Store: a.store, Dispatcher: d, ServerFrom: serverSender(cfg), Now: a.now, Logger: logger}}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
@@ -189,6 +190,11 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		hook = &web.TwilioWebhook{
 			Valid: func(u string, form url.Values, sig string) bool { return twilio.ValidSignature(token, u, form, sig) },
 			Parse: twilio.ParseStatus,
+			ParseInbound: func(form url.Values) (scheduler.InboundSMS, bool) {
+				in, ok := twilio.ParseInbound(form)
+				return scheduler.InboundSMS{SID: in.SID, From: in.From, To: in.To, Body: in.Body,
+					MessagingServiceSID: in.MessagingServiceSID, NumMedia: in.NumMedia}, ok
+			},
 		}
 	} else {
 		b, err := outboxFor()
@@ -212,6 +218,15 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		routes[aftercare.Email] = scheduler.Route{Name: "outbox", Sender: b}
 	}
 	return routes, hook, nil
+}
+
+// serverSender is the server's own SMS sender: replies sent to it belong
+// to the clinics without a sender of their own.
+func serverSender(cfg Config) string {
+	if cfg.TwilioFrom != "" {
+		return cfg.TwilioFrom
+	}
+	return cfg.TwilioMessagingServiceSID
 }
 
 // failpoint returns a hook that kills this process with SIGKILL at the
