@@ -119,13 +119,15 @@ func InboundForm(accountSID, sid, from, to, body string) url.Values {
 }
 
 // SendInbound posts a text from `from` to `to` to webhookURL, signed as
-// Twilio signs it, with a new Message SID, which it returns. The caller
-// closes the response body.
-func (s *Server) SendInbound(ctx context.Context, webhookURL, from, to, body string) (string, *http.Response, error) {
+// Twilio signs it, with a new Message SID, which it returns. client nil is
+// http.DefaultClient (one whose transport stands for a proxy can deliver a
+// webhook URL on https to a test server on plain http). The caller closes
+// the response body.
+func (s *Server) SendInbound(ctx context.Context, client *http.Client, webhookURL, from, to, body string) (string, *http.Response, error) {
 	s.mu.Lock()
 	s.inbound++
 	sid := fmt.Sprintf("SM%032x", 1<<40+s.inbound)
 	s.mu.Unlock()
-	resp, err := PostSigned(ctx, nil, s.AuthToken, webhookURL, InboundForm(s.AccountSID, sid, from, to, body))
+	resp, err := PostSigned(ctx, client, s.AuthToken, webhookURL, InboundForm(s.AccountSID, sid, from, to, body))
 	return sid, resp, err
 }
