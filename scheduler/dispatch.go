@@ -229,6 +229,12 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	if ctx.Err() != nil {
 		return false, nil
 	}
+	if out, err := d.optedOutSince(ctx, c); err != nil {
+		d.Logger.Error("checking an opt-out before sending; released", "message", m.ID, "err", err)
+		return false, nil
+	} else if out {
+		return true, d.skipOptedOut(ctx, c, route)
+	}
 	noticed := addNotice(c)
 	out := outgoing(c)
 	// A send that started finishes even during shutdown: its outcome must be recorded.
