@@ -31,9 +31,11 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run Aftercare: every AFTERCARE_DISPATCH_SPEC (default @every 1s) due messages are
 claimed and sent through Twilio (SMS) and SMTP (email); unknown outcomes are
 reconciled every AFTERCARE_RECONCILE_SPEC; HTTP on AFTERCARE_HTTP_ADDR serves
-the staff web app, the JSON API under /api/v1, /healthz and Twilio's status
-callback POST /twilio/status. Set AFTERCARE_PUBLIC_URL to the address people
-and Twilio use (https://... marks cookies Secure).
+the staff web app, the JSON API under /api/v1, /healthz, Twilio's status
+callback POST /twilio/status and patients' texts POST /twilio/inbound (set
+"A message comes in" of the Twilio number to AFTERCARE_PUBLIC_URL +
+/twilio/inbound). Set AFTERCARE_PUBLIC_URL to the address people and Twilio
+use (https://... marks cookies Secure).
 
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
