@@ -23,6 +23,7 @@ type Store interface {
 	SecretStore
 	AuditStore
 	RetentionStore
+	InboxStore
 	Close() error
 }
 

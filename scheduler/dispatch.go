@@ -237,6 +237,12 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 	if ctx.Err() != nil {
 		return false, nil
 	}
+	if out, err := d.optedOutSince(ctx, c); err != nil {
+		d.Logger.Error("checking an opt-out before sending; released", "message", m.ID, "err", err)
+		return false, nil
+	} else if out {
+		return true, d.skipOptedOut(ctx, c, route)
+	}
 	noticed := addNotice(c)
 	pageURL, linked := d.addPageLink(ctx, c)
 	out := outgoing(c)

@@ -28,6 +28,9 @@ type TwilioWebhook struct {
 	// Parse reads a status callback: the message SID, its new state and
 	// Twilio's error code; ok is false when the form is not a status callback.
 	Parse func(form url.Values) (sid string, status aftercare.Status, errorCode string, ok bool)
+	// ParseInbound reads an incoming-message webhook; ok is false when the
+	// form is not one.
+	ParseInbound func(form url.Values) (sms scheduler.InboundSMS, ok bool)
 }
 
 // Server serves Aftercare's HTTP endpoints.
@@ -60,6 +63,10 @@ type Server struct {
 	// client's, whatever headers say.
 	TrustedProxies []netip.Prefix
 
+	// Inbound handles patients' texts and staff answers (nil: inbound
+	// texts are refused and the app cannot answer).
+	Inbound *scheduler.Inbound
+
 	auth authState
 }
 
@@ -68,6 +75,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
+	mux.HandleFunc("POST /twilio/inbound", s.twilioInbound)
 	s.routesAuth(mux)
 	s.routesUnsubscribe(mux)
 	s.routesAPI(mux)

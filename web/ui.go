@@ -36,6 +36,7 @@ type View struct {
 	Page   any
 	Now    time.Time
 	Server *Server
+	Unread int // the clinic's unread replies, for the Inbox link
 }
 
 // Can reports whether the signed-in user has at least role r (templates
@@ -143,6 +144,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		}
 		http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.SecureCookies})
 	}
+	if s.Store != nil && v.P != nil && v.P.Session != nil && v.P.Clinic != nil {
+		v.Unread, _ = s.Store.CountUnread(r.Context(), v.P.Clinic.ID) // a failure only hides the count
+	}
 	if nav, ok := data.(interface{ NavSection() string }); ok {
 		v.Nav = nav.NavSection()
 	}
@@ -237,5 +241,6 @@ func (s *Server) routesUI(mux *http.ServeMux) {
 		files.ServeHTTP(w, r)
 	})))
 	s.routesFrontDesk(mux)
+	s.routesInbox(mux)
 	s.routesManager(mux)
 }

@@ -29,7 +29,8 @@ type PatientPage struct {
 	Languages   []option
 	Zones       []option
 	Now         time.Time
-	Consent     []ConsentRow // the consent history, oldest first (ui_fd_consent.go)
+	Consent     []ConsentRow       // the consent history, oldest first (ui_fd_consent.go)
+	Replies     []*aftercare.Reply // the patient's texts to the clinic, newest first
 }
 
 // NavSection marks "Patients" in the menu.
@@ -109,6 +110,9 @@ func (s *Server) loadPatientPage(ctx context.Context, p *Principal, id int64) (*
 			ev.PageURL = s.Pages.URLFor(p.Clinic.ID, sum.Enrollment.ID, msgs)
 		}
 		page.Enrollments = append(page.Enrollments, ev)
+	}
+	if page.Replies, err = s.Store.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: p.Clinic.ID, PatientID: pt.ID, Limit: 100}); err != nil {
+		return nil, err
 	}
 	page.Edit = PatientForm{Name: pt.Name, Email: pt.Email, TZ: pt.TZ, Lang: pt.Lang,
 		SMSConsent: pt.SMSConsent.Given(), EmailConsent: pt.EmailConsent.Given(),

@@ -30,9 +30,11 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run Aftercare: every AFTERCARE_DISPATCH_SPEC (default @every 1s) due messages are
 claimed and sent through Twilio (SMS) and SMTP (email); unknown outcomes are
 reconciled every AFTERCARE_RECONCILE_SPEC; HTTP on AFTERCARE_HTTP_ADDR serves
-the staff web app, the JSON API under /api/v1, /healthz and Twilio's status
-callback POST /twilio/status, and the unsubscribe links of emails (/u/...).
-Set AFTERCARE_PUBLIC_URL to the address people and Twilio use (https://...
+the staff web app, the JSON API under /api/v1, /healthz, Twilio's status
+callback POST /twilio/status, patients' texts POST /twilio/inbound (set
+"A message comes in" of the Twilio number to AFTERCARE_PUBLIC_URL +
+/twilio/inbound), and the unsubscribe links of emails (/u/...). Set
+AFTERCARE_PUBLIC_URL to the address people and Twilio use (https://...
 marks cookies Secure, and makes email unsubscribe one-click).
 
 On the first start there are no users: serve creates an admin,
@@ -102,7 +104,8 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies}
+		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies,
+		Inbound: &scheduler.Inbound{Store: a.store, Dispatcher: d, ServerFrom: serverSender(cfg), Now: a.now, Logger: logger}}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
@@ -208,6 +211,11 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		hook = &web.TwilioWebhook{
 			Valid: func(u string, form url.Values, sig string) bool { return twilio.ValidSignature(token, u, form, sig) },
 			Parse: twilio.ParseStatus,
+			ParseInbound: func(form url.Values) (scheduler.InboundSMS, bool) {
+				in, ok := twilio.ParseInbound(form)
+				return scheduler.InboundSMS{SID: in.SID, From: in.From, To: in.To, Body: in.Body,
+					MessagingServiceSID: in.MessagingServiceSID, NumMedia: in.NumMedia}, ok
+			},
 		}
 	} else {
 		b, err := outboxFor()
@@ -231,6 +239,15 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		routes[aftercare.Email] = scheduler.Route{Name: "outbox", Sender: b}
 	}
 	return routes, hook, nil
+}
+
+// serverSender is the server's own SMS sender: replies sent to it belong
+// to the clinics without a sender of their own.
+func serverSender(cfg Config) string {
+	if cfg.TwilioFrom != "" {
+		return cfg.TwilioFrom
+	}
+	return cfg.TwilioMessagingServiceSID
 }
 
 // failpoint returns a hook that kills this process with SIGKILL at the

@@ -1,7 +1,13 @@
 package twilio
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/base64"
 	"net/url"
+	"sort"
+	"strconv"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -22,8 +28,35 @@ func ValidSignature(authToken, fullURL string, form url.Values, signature string
 			params[k] = v[0]
 		}
 	}
+	if u, err := url.Parse(fullURL); err == nil && u.Port() != "" && !defaultPort(u) {
+		// twilio-go also accepts the URL with its port removed, whatever
+		// the port: a non-default port is part of the address Twilio was
+		// given, so it is checked as written.
+		return exactSignature(authToken, fullURL, params, signature)
+	}
 	v := client.NewRequestValidator(authToken)
 	return v.Validate(fullURL, params, signature)
+}
+
+func defaultPort(u *url.URL) bool {
+	return u.Scheme == "https" && u.Port() == "443" || u.Scheme == "http" && u.Port() == "80"
+}
+
+// exactSignature checks Twilio's signature of fullURL as written: the URL,
+// then each key and value with keys sorted, HMAC-SHA1, base64.
+func exactSignature(authToken, fullURL string, params map[string]string, signature string) bool {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	mac := hmac.New(sha1.New, []byte(authToken))
+	mac.Write([]byte(fullURL))
+	for _, k := range keys {
+		mac.Write([]byte(k + params[k]))
+	}
+	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return subtle.ConstantTimeCompare([]byte(want), []byte(signature)) == 1
 }
 
 // ParseStatus reads a Twilio status callback: the Message SID, its state,
@@ -62,4 +95,39 @@ func MapStatus(twilioStatus string) (status aftercare.Status, ok bool) {
 		return aftercare.StatusFailed, true
 	}
 	return "", false
+}
+
+// Inbound is a text message Twilio received for one of the account's
+// numbers, as its incoming-message webhook posts it.
+type Inbound struct {
+	SID                 string // MessageSid (SM...)
+	AccountSID          string
+	From, To            string // E.164
+	Body                string
+	MessagingServiceSID string // set when To belongs to a Messaging Service
+	NumMedia            int    // pictures attached (MMS); their URLs stay at Twilio
+}
+
+// ParseInbound reads Twilio's incoming-message webhook form. ok is false
+// when the form has no MessageSid or From, or is a status callback (it
+// carries MessageStatus other than "received").
+func ParseInbound(form url.Values) (in Inbound, ok bool) {
+	in = Inbound{
+		SID:                 form.Get("MessageSid"),
+		AccountSID:          form.Get("AccountSid"),
+		From:                form.Get("From"),
+		To:                  form.Get("To"),
+		Body:                form.Get("Body"),
+		MessagingServiceSID: form.Get("MessagingServiceSid"),
+	}
+	if in.SID == "" {
+		in.SID = form.Get("SmsSid")
+	}
+	if n, err := strconv.Atoi(form.Get("NumMedia")); err == nil && n > 0 {
+		in.NumMedia = n
+	}
+	if st := form.Get("SmsStatus"); st != "" && st != "received" {
+		return in, false
+	}
+	return in, in.SID != "" && in.From != ""
 }

@@ -38,11 +38,9 @@ const (
 // (marker, clinic id, before, marker) and replaces the text of the clinic's
 // replies received before that time. Every table of patients' words adds
 // its statement here.
-//
-// TODO(merge with inbound SMS, migration 0012): add
-// `UPDATE replies SET body = ? WHERE clinic_id = ? AND received_at < ? AND body <> ?`
-// (with the column names replies has).
-var replyPurges []string
+var replyPurges = []string{
+	`UPDATE replies SET body = ? WHERE clinic_id = ? AND received_at < ? AND body <> ?`,
+}
 
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("dry run")

@@ -26,6 +26,7 @@ var auditGroups = []testGroup{
 	}},
 	{"PurgeTexts", []testCase{
 		{"OldGoneRecentKeptStatesStay", testPurgeTexts},
+		{"Replies", testPurgeReplies},
 		{"ErrInvalid", testPurgeErrInvalid},
 	}},
 }
@@ -294,5 +295,46 @@ func testPurgeErrInvalid(t *testing.T, s aftercare.Store) {
 		if _, err := s.PurgeTexts(ctx, tc.clinic, tc.before, tc.marker, false); aftercare.ErrorCode(err) != aftercare.EINVALID {
 			t.Errorf("PurgeTexts(%+v): %v, want EINVALID", tc, err)
 		}
+	}
+}
+
+// testPurgeReplies: the texts of patients' replies older than the cut are
+// replaced; newer ones, and another clinic's, keep their words.
+func testPurgeReplies(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c, _ := setup(t, s, "a")
+	b, _ := setup(t, s, "b")
+	add := func(clinicID int64, sid, body string, at time.Time) {
+		t.Helper()
+		r := &aftercare.Reply{ClinicID: clinicID, From: "+14155550100", To: "+14155550199", Body: body, ProviderID: sid,
+			ReceivedAt: at, Kind: aftercare.ReplyText}
+		if _, err := s.AddReply(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(c.ID, "SM01", "my cheek has pus", t0.Add(-100*24*time.Hour))
+	add(c.ID, "SM02", "thanks!", t0)
+	add(b.ID, "SM03", "old words of clinic b", t0.Add(-100*24*time.Hour))
+	const marker = "[purged after 30 days]"
+	got, err := s.PurgeTexts(ctx, c.ID, t0.Add(-30*24*time.Hour), marker, false)
+	if err != nil || got.Replies != 1 {
+		t.Fatalf("purge: %+v %v, want 1 reply", got, err)
+	}
+	bodies := func(clinicID int64) map[string]string {
+		rs, err := s.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: clinicID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range rs {
+			out[r.ProviderID] = r.Body
+		}
+		return out
+	}
+	if got := bodies(c.ID); got["SM01"] != marker || got["SM02"] != "thanks!" {
+		t.Errorf("clinic a's replies after the purge: %v", got)
+	}
+	if got := bodies(b.ID); got["SM03"] != "old words of clinic b" {
+		t.Errorf("clinic b's reply was purged: %v", got)
 	}
 }

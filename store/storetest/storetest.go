@@ -118,6 +118,7 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 	groups = append(groups, patientGroups...)
 	groups = append(groups, consentGroups...)
 	groups = append(groups, auditGroups...)
+	groups = append(groups, inboxGroups...)
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

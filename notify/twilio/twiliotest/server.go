@@ -237,6 +237,7 @@ type Server struct {
 	requests   int
 	conns      int
 	violations []string
+	inbound    uint64 // inbound texts sent (SendInbound)
 }
 
 // NewServer starts a fake Twilio and closes it when the test ends.

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/aftercare/aftercare"
+)
+
+// twilioInbound receives a text a patient sent to a clinic's number
+// (Twilio's incoming-message webhook, AFTERCARE_PUBLIC_URL +
+// /twilio/inbound). Forged or unsigned requests get 403 and change nothing;
+// the same MessageSid twice (a replay, or Twilio retrying) is accepted and
+// changes nothing the second time. The answer is empty TwiML: Aftercare's
+// own answers go out through the API, so that the log records them.
+func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, aftercare.Errorf(aftercare.EINVALID, "the body is not a form of at most 64 KiB: %v", err))
+		return
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	full := s.PublicURL + r.URL.RequestURI()
+	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
+		s.logger().Warn("twilio inbound text refused: bad or missing signature", "remote", r.RemoteAddr)
+		writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+		return
+	}
+	if s.Twilio.ParseInbound == nil || s.Inbound == nil {
+		writeError(w, aftercare.Errorf(aftercare.EINTERNAL, "inbound texts are not set up on this server"))
+		return
+	}
+	sms, ok := s.Twilio.ParseInbound(r.PostForm)
+	if !ok {
+		writeError(w, aftercare.Errorf(aftercare.EINVALID, "not an incoming message: MessageSid and From are required"))
+		return
+	}
+	reply, dup, err := s.Inbound.Receive(r.Context(), sms)
+	if err != nil {
+		// Twilio retries on a 5xx: the reply is kept then, once.
+		s.logger().Error("receiving a text", "sid", sms.SID, "err", err)
+		writeError(w, err)
+		return
+	}
+	if dup {
+		s.logger().Info("twilio inbound text seen before: nothing changed", "sid", sms.SID)
+	} else {
+		s.logger().Info("twilio inbound text", "sid", sms.SID, "reply", reply.ID, "kind", reply.Kind)
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
+}
