@@ -105,6 +105,15 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 		{"ClaimDue", []testCase{
 			{"FirstSMS", testClaimFirstSMS},
 		}},
+		{"ClaimLease", []testCase{
+			{"RenewalKeepsClaims", testLeaseRenewalKeepsClaims},
+			{"TakeoverAfterLapse", testLeaseTakeoverAfterLapse},
+			{"EndAndOrphans", testLeaseEndAndOrphans},
+			{"ErrInvalid", testLeaseErrInvalid},
+		}},
+		{"ListUnknown", []testCase{
+			{"Pages", testUnknownPages},
+		}},
 		{"ProviderStatus", []testCase{
 			{"Forward", testProviderStatusForward},
 			{"BeforeOutcome", testProviderStatusBeforeOutcome},

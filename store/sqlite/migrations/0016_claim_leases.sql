@@ -1,0 +1,11 @@
+-- 0016: claim leases. Each running dispatcher (a process, named by its
+-- owner string: instance + random suffix) holds one lease and renews it
+-- while it runs; its sending messages are its claims. Only the claims of a
+-- lease that lapsed are taken over (made unknown): a second process on the
+-- same host or with the same AFTERCARE_INSTANCE no longer takes the claims
+-- of one that is still finishing them (a rolling restart).
+CREATE TABLE claim_leases (
+	owner      TEXT NOT NULL PRIMARY KEY,
+	expires_at TEXT NOT NULL,
+	renewed_at TEXT NOT NULL
+) WITHOUT ROWID;
