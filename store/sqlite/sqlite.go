@@ -283,6 +283,10 @@ func uniqueMessage(msg string) string {
 	switch {
 	case cols == "clinics.slug":
 		return "a clinic with that slug already exists: choose another slug"
+	case cols == "clinics.sms_from":
+		return "that text sender is already used by another clinic: each clinic needs its own (or none, for the server's)"
+	case cols == "clinics.email_from":
+		return "that email sender is already used by another clinic: each clinic needs its own (or none, for the server's)"
 	case cols == "clinics.is_default":
 		return "another clinic is already the default"
 	case strings.HasPrefix(cols, "protocols."):
