@@ -56,6 +56,7 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
 	s.routesAuth(mux)
 	s.routesAPI(mux)

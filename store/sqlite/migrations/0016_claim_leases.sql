@@ -9,3 +9,10 @@ CREATE TABLE claim_leases (
 	expires_at TEXT NOT NULL,
 	renewed_at TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- One row that GET /readyz rewrites: readiness is a real committed write
+-- (a read-only file, a full disk or a lost lock fail it), not a ping.
+CREATE TABLE readiness (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	checked_at TEXT NOT NULL
+);
