@@ -48,6 +48,13 @@ type Outcome struct {
 	Fallback *Message
 }
 
+// UnknownPage selects a page of unknown messages (DispatchStore.ListUnknown).
+type UnknownPage struct {
+	Since time.Time // claimed at or after
+	After *Message  // the last message of the previous page, nil for the first
+	Limit int
+}
+
 // DayStat is one row of `aftercare stats`: messages due on a day (in UTC
 // dates) in a state.
 type DayStat struct {
@@ -79,14 +86,32 @@ type DispatchStore interface {
 	// Release puts messages claimed by owner and not yet sent back to
 	// pending (graceful shutdown), undoing the attempt count.
 	Release(ctx context.Context, owner string, ids []int64) error
-	// MarkUnknown moves sending messages claimed before cutoff, or claimed
-	// by any owner whose name starts with ownerPrefix (a previous run of
-	// this instance: it crashed), to unknown and returns them. A message
-	// whose outcome is unknown is never sent again automatically.
-	MarkUnknown(ctx context.Context, cutoff time.Time, ownerPrefix, exceptOwner string, at time.Time) ([]*Message, error)
-	// ListUnknown returns unknown messages with their patients, for the
-	// reconciler, oldest first, at most limit.
-	ListUnknown(ctx context.Context, limit int) ([]*Claimed, error)
+	// RenewLease makes owner's lease on its claims (its sending messages)
+	// last until until, as of now; a lease that lapsed is taken again (its
+	// claims taken over meanwhile stay taken over: unknown). A dispatcher
+	// renews its lease before it claims and every third of the lease while
+	// it runs. EINVALID for an empty owner or until not after now.
+	RenewLease(ctx context.Context, owner string, now, until time.Time) error
+	// EndLease ends owner's lease at now (graceful shutdown, after Release):
+	// whatever it still has claimed can be taken over at once.
+	EndLease(ctx context.Context, owner string, now time.Time) error
+	// MarkUnknown takes over abandoned claims: sending messages whose
+	// owner's lease expired at or before now, or whose owner holds no lease
+	// (claims made before leases existed) and that were claimed before
+	// orphanCutoff. They become unknown, with an attempt saying why, and are
+	// returned; lapsed leases are forgotten. A message whose outcome is
+	// unknown is never sent again automatically, and its former owner can
+	// no longer record an outcome for it (RecordOutcome: ECONFLICT).
+	MarkUnknown(ctx context.Context, now, orphanCutoff time.Time) ([]*Message, error)
+	// ListUnknown returns a page of unknown messages with their patients,
+	// for the reconciler: those claimed at or after q.Since, after the
+	// message q.After (the last of the previous page; nil for the first),
+	// oldest claim first, at most q.Limit.
+	ListUnknown(ctx context.Context, q UnknownPage) ([]*Claimed, error)
+	// GiveUpUnknown notes on unknown messages claimed before cutoff that the
+	// reconciler stopped looking them up (note), once per message, and
+	// returns how many it noted. They stay unknown.
+	GiveUpUnknown(ctx context.Context, cutoff time.Time, note string) (int, error)
 	// Resolve settles an unknown message the provider knows about: it
 	// becomes sent (or what the provider says) with the provider id, and the
 	// resolution is recorded as an attempt. A status report kept for that

@@ -28,8 +28,8 @@ type Route struct {
 // committed transaction, hands each to its channel's sender (at most
 // Concurrency at once, within each route's rate), and records every attempt
 // and outcome in another transaction. A crash between the two leaves the
-// message sending, which the reconciler turns into unknown: it is never
-// resent automatically.
+// message sending, which the reconciler turns into unknown once the
+// dispatcher's lease lapses (Heartbeat): it is never resent automatically.
 type Dispatcher struct {
 	Store  aftercare.DispatchStore
 	Routes map[aftercare.Channel]Route
@@ -44,7 +44,10 @@ type Dispatcher struct {
 	Concurrency int           // sends in flight at once (default 4)
 	Batch       int           // most messages claimed per tick (default 8 x Concurrency)
 	SendTimeout time.Duration // per send (default 30s)
-	Logger      *slog.Logger
+	// Lease is how long claims stay this dispatcher's without a renewal
+	// (default DefaultLease); see Heartbeat.
+	Lease  time.Duration
+	Logger *slog.Logger
 	// Failpoint, when set, is called at "before-claim", "after-claim"
 	// (claimed and committed, provider not called) and "after-send" (the
 	// provider answered, the outcome not recorded). The crash test uses it
@@ -61,6 +64,7 @@ type Dispatcher struct {
 
 	once     sync.Once
 	limiters map[aftercare.Channel]*rate.Limiter
+	lease    leaseState
 }
 
 // Backoff bounds for transient failures.
@@ -94,6 +98,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.SendTimeout <= 0 {
 			d.SendTimeout = 30 * time.Second
+		}
+		if d.Lease <= 0 {
+			d.Lease = DefaultLease
 		}
 		if d.Logger == nil {
 			d.Logger = slog.New(slog.DiscardHandler)
@@ -167,6 +174,10 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 	if ctx.Err() != nil {
 		return 0, false, nil
 	}
+	gen, err := d.ensureLease(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("renewing the claim lease: %w", err)
+	}
 	d.failpoint("before-claim")
 	claimed, err := d.Store.ClaimDue(ctx, d.Now().UTC(), d.Owner, d.Batch)
 	if err != nil {
@@ -196,7 +207,7 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 		go func(c *aftercare.Claimed) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			started, err := d.deliver(ctx, c)
+			started, err := d.deliver(ctx, c, gen)
 			mu.Lock()
 			defer mu.Unlock()
 			if !started {
@@ -219,9 +230,10 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 }
 
 // deliver waits for the route's rate, sends one message and records the
-// outcome. started is false when ctx ended before the send began (the
-// message is released, not attempted).
-func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started bool, err error) {
+// outcome. started is false when ctx ended before the send began, or the
+// lease of the claim's generation lapsed (the message is released, not
+// attempted).
+func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed, gen int) (started bool, err error) {
 	m := c.Message
 	route, ok := d.Routes[m.Channel]
 	if !ok {
@@ -234,7 +246,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed) (started
 			return false, nil
 		}
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || !d.leaseHeld(gen) {
 		return false, nil
 	}
 	if out, err := d.optedOutSince(ctx, c); err != nil {

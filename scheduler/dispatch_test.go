@@ -249,7 +249,7 @@ func TestDispatchFailures(t *testing.T) {
 		}
 		f.now = f.now.Add(time.Hour)
 		f.tick(t)
-		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }, Instance: "test", Owner: "test/2"}
+		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
 		if n, err := rec.Run(context.Background()); err != nil || n != 0 {
 			t.Fatalf("reconcile: %d %v; the provider never took it", n, err)
 		}
@@ -265,7 +265,7 @@ func TestDispatchFailures(t *testing.T) {
 		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a dropped answer: %s, want unknown", m.Status)
 		}
-		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }, Instance: "test", Owner: "test/2"}
+		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
 		if n, err := rec.Run(context.Background()); err != nil || n != 1 {
 			t.Fatalf("reconcile resolved %d, %v; want 1", n, err)
 		}

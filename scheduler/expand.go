@@ -19,8 +19,9 @@ import (
 )
 
 // MaxOccurrences bounds how many times one step may fire for one patient,
-// so that a cron typo ("* * * * *") cannot plan thousands of texts.
-const MaxOccurrences = 120
+// so that a cron typo ("* * * * *") cannot plan thousands of texts. Import
+// refuses such a step already (templates.Parse).
+const MaxOccurrences = templates.MaxStepOccurrences
 
 // Busy is a message the patient already has from another enrollment; it
 // counts toward the daily cap.
@@ -324,7 +325,7 @@ func stepTimes(st *aftercare.Step, treatedAt, day0 time.Time, loc *time.Location
 			}
 			seen[t.Unix()] = true
 			if len(times) == MaxOccurrences {
-				return nil, nil, aftercare.Errorf(aftercare.EINVALID, "step %q fires more than %d times between day %d and day %d; use a sparser schedule", st.Key, MaxOccurrences, tm.FromDay, tm.ToDay)
+				return nil, nil, aftercare.Errorf(aftercare.EINVALID, "%s", templates.TooOften(st.Key, tm.FromDay, tm.ToDay))
 			}
 			times = append(times, t)
 			notes = append(notes, dstNote(moved, aftercare.Clock(w.Hour()*60+w.Minute()), t.In(loc)))

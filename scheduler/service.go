@@ -165,7 +165,34 @@ func (s *Service) ProposeClinic(ctx context.Context, slug string, ch ClinicChang
 	if err := applyClinicChanges(c, ch); err != nil {
 		return nil, nil, err
 	}
+	if err := s.sendersFree(ctx, current, c); err != nil {
+		return nil, nil, err
+	}
 	return current, c, nil
+}
+
+// sendersFree returns ECONFLICT, naming the clinic, when c takes a sender
+// that another clinic has (the database refuses it too, without the name).
+// Senders are the operator's to assign (`aftercare clinic set`): the web
+// app and the API do not change them, so the name goes to no other tenant.
+func (s *Service) sendersFree(ctx context.Context, current, c *aftercare.Clinic) error {
+	if (c.SMSFrom == "" || c.SMSFrom == current.SMSFrom) && (c.EmailFrom == "" || c.EmailFrom == current.EmailFrom) {
+		return nil
+	}
+	all, err := s.Store.ListClinics(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		switch {
+		case o.ID == c.ID:
+		case c.SMSFrom != "" && o.SMSFrom == c.SMSFrom:
+			return aftercare.Errorf(aftercare.ECONFLICT, "sms_from: %s is already the text sender of clinic %q (%s): each clinic needs its own", c.SMSFrom, o.Slug, o.Name)
+		case c.EmailFrom != "" && o.EmailFrom == c.EmailFrom:
+			return aftercare.Errorf(aftercare.ECONFLICT, "email_from: %s is already the email sender of clinic %q (%s): each clinic needs its own", c.EmailFrom, o.Slug, o.Name)
+		}
+	}
+	return nil
 }
 
 // applyClinicChanges sets on c the settings ch gives and validates the

@@ -456,6 +456,7 @@ func (p *parser) steps(n *yaml.Node, langs []string, langsOK bool) []aftercare.S
 	for _, sn := range nodes {
 		steps = append(steps, p.step(sn, langs, langsOK, exists))
 	}
+	p.checkVolume(n, nodes, steps)
 	return steps
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
@@ -210,6 +211,18 @@ type ClinicUpdateRequest struct {
 	PatientLinks        *bool   `json:"patient_links"`
 }
 
+// senderUnchanged refuses a change of a clinic's own sender: senders are
+// assigned by the server's operator, who knows which numbers and addresses
+// belong to which clinic (`aftercare clinic set --sms-from/--email-from`).
+// Sending the value the clinic already has (a GET echoed back) is allowed.
+func senderUnchanged(field string, v *string, current string) error {
+	if v == nil || strings.TrimSpace(*v) == current {
+		return nil
+	}
+	return aftercare.Errorf(aftercare.EFORBIDDEN, "%s: a clinic's sender is assigned by the server's operator (aftercare clinic set --%s); leave it out, or ask them to change it",
+		field, strings.ReplaceAll(field, "_", "-"))
+}
+
 // apiUpdateClinic changes the clinic's settings, all checked before any is
 // saved. An API client does not answer questions, so a new send window or
 // daily cap is saved even when it moves or drops messages; the response
@@ -231,6 +244,12 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 		if err == nil && f.v != nil {
 			err = apiCheckText(f.name, *f.v, 100)
 		}
+	}
+	if err == nil {
+		err = senderUnchanged("sms_from", req.SMSFrom, p.Clinic.SMSFrom)
+	}
+	if err == nil {
+		err = senderUnchanged("email_from", req.EmailFrom, p.Clinic.EmailFrom)
 	}
 	if err == nil && req == (ClinicUpdateRequest{}) {
 		err = aftercare.Errorf(aftercare.EINVALID, "nothing to change: give at least one setting")

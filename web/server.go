@@ -74,6 +74,7 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /twilio/status", s.twilioStatus)
 	mux.HandleFunc("POST /twilio/inbound", s.twilioInbound)
 	s.routesAuth(mux)

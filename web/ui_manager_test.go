@@ -818,9 +818,6 @@ func TestSettings(t *testing.T) {
 		{"ErrWindowShort", "window_end", "08:30", "window_end", "at least an hour"},
 		{"ErrCap", "daily_cap", "0", "daily_cap", "between 1 and 50"},
 		{"ErrCapWord", "daily_cap", "three", "daily_cap", "not a whole number"},
-		{"ErrSMSFrom", "sms_from", "12", "sms_from", "not a"},
-		{"ErrSMSFromSID", "sms_from", "MG123", "sms_from", "Messaging Service SID"},
-		{"ErrEmailFrom", "email_from", "care at glow", "email_from", "not a"},
 		{"ErrTooLong", "tz", strings.Repeat("x", 300), "tz", "longer than"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -860,21 +857,33 @@ func TestSettings(t *testing.T) {
 	}
 	got, _ := app.DB.FindClinic(ctx, "main")
 	if got.Name != "Glow Skin Studio Downtown" || got.Phone != "+14155550142" || got.TZ != "America/New_York" ||
-		got.Window.String() != "09:00-20:00" || got.DailyCap != 2 || got.EmailFallback || got.SMSFrom != "+14155550150" || got.EmailFrom != "care@glow.example" {
+		got.Window.String() != "09:00-20:00" || got.DailyCap != 2 || got.EmailFallback {
 		t.Errorf("stored %+v", got)
 	}
-	if _, body := mgrGet(admin, "/settings"); !strings.Contains(body, "Settings saved.") || !strings.Contains(body, "times in America/New_York") ||
-		!strings.Contains(body, `value="care@glow.example"`) {
+	// The senders in the form are not taken: the operator assigns them.
+	if got.SMSFrom != "" || got.EmailFrom != "" {
+		t.Errorf("the settings form set the senders %q %q; only the operator may", got.SMSFrom, got.EmailFrom)
+	}
+	if _, body := mgrGet(admin, "/settings"); !strings.Contains(body, "Settings saved.") || !strings.Contains(body, "times in America/New_York") {
 		t.Error("no flash, or the page still shows the old settings")
 	}
-	// Emptying a sender goes back to the server's.
+	// Senders the operator set are shown, read-only, and kept by a save
+	// that tries to empty them.
+	got.SMSFrom, got.EmailFrom = "+14155550150", "care@glow.example"
+	if err := app.DB.UpdateClinic(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	_, body = mgrGet(admin, "/settings")
+	if !strings.Contains(body, "care@glow.example") || !strings.Contains(body, "415-555-0150") || strings.Contains(body, `name="sms_from"`) {
+		t.Errorf("the page does not show the operator's senders read-only:\n%s", body)
+	}
 	form.Set("sms_from", "")
 	form.Set("email_from", "")
 	if code, _, _ := mgrPost(admin, "/settings", form); code != http.StatusSeeOther {
-		t.Fatalf("clearing the senders: %d", code)
+		t.Fatalf("saving with the senders emptied: %d", code)
 	}
-	if got, _ := app.DB.FindClinic(ctx, "main"); got.SMSFrom != "" || got.EmailFrom != "" {
-		t.Errorf("senders not cleared: %q %q", got.SMSFrom, got.EmailFrom)
+	if got, _ := app.DB.FindClinic(ctx, "main"); got.SMSFrom != "+14155550150" || got.EmailFrom != "care@glow.example" {
+		t.Errorf("a settings form changed the operator's senders: %q %q", got.SMSFrom, got.EmailFrom)
 	}
 }
 

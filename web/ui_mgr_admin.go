@@ -408,7 +408,9 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	f := SettingsForm{Name: field("name"), Phone: field("phone"), Country: strings.ToUpper(field("country")), TZ: field("tz"),
 		WindowStart: field("window_start"), WindowEnd: field("window_end"), DailyCap: field("daily_cap"),
 		EmailFallback: r.PostFormValue("email_fallback") != "", ShowTreatment: r.PostFormValue("show_treatment") != "",
-		SMSFrom: field("sms_from"), EmailFrom: field("email_from")}
+		// The senders are shown, not taken from the form: the operator
+		// assigns them (senderUnchanged).
+		SMSFrom: page.Form.SMSFrom, EmailFrom: page.Form.EmailFrom}
 	f.RecordsForm = readRecordsForm(r, field)
 	page.Form = f
 	if len(e) > 0 {
@@ -443,27 +445,6 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	} else if n < 1 || n > 50 {
 		e["daily_cap"] = fmt.Sprintf("the daily cap must be between 1 and 50 messages, got %d", n)
 	}
-	// The senders, by the clinic's own rules (on a copy, one at a time, so
-	// each problem lands beside its own field).
-	if f.SMSFrom != "" && countryOK {
-		probe := *p.Clinic
-		probe.SMSFrom, probe.EmailFrom = f.SMSFrom, ""
-		if !strings.HasPrefix(f.SMSFrom, "MG") {
-			n, err := aftercare.NormalizePhone(f.SMSFrom, f.Country)
-			if err != nil {
-				e["sms_from"] = aftercare.ErrorMessage(err)
-			}
-			probe.SMSFrom = n
-		}
-		if e["sms_from"] == "" {
-			e.Add(probe.Validate())
-		}
-	}
-	if f.EmailFrom != "" {
-		probe := *p.Clinic
-		probe.SMSFrom, probe.EmailFrom = "", strings.ToLower(f.EmailFrom)
-		e.Add(probe.Validate())
-	}
 	checkRecordsForm(e, p.Clinic, f.RecordsForm)
 	if len(e) == 0 {
 		window := f.WindowStart + "-" + f.WindowEnd
@@ -471,8 +452,8 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		confirmed := r.PostFormValue("confirm") != "" && r.PostFormValue("confirm") == settingsConfirm(window, f.DailyCap)
 		u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
 			Country: &f.Country, TZ: &f.TZ, Window: &window, DailyCap: &f.DailyCap, EmailFallback: &fallback,
-			ShowTreatment: &showTreatment, SMSFrom: &f.SMSFrom, EmailFrom: &f.EmailFrom,
-			AlertEmail: &f.AlertEmail, TwilioOptOutReplies: ptr(yesNo(f.TwilioOptOutReplies)),
+			ShowTreatment: &showTreatment,
+			AlertEmail:    &f.AlertEmail, TwilioOptOutReplies: ptr(yesNo(f.TwilioOptOutReplies)),
 			RetentionDays: &f.RetentionDays, PatientLinks: ptr(yesNo(f.PatientLinks))}, confirmed)
 		if err == nil && u.Saved {
 			s.logger().Info("clinic settings changed", "clinic", p.Clinic.ID, "by", p.Actor())

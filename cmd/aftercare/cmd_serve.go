@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,6 +72,9 @@ func (a *app) serve(ctx context.Context) error {
 	rand.Read(runID[:])
 	owner := instance + "/" + hex.EncodeToString(runID[:])
 
+	if cfg.ClaimLease < 300*time.Millisecond {
+		return aftercare.Errorf(aftercare.EINVALID, "AFTERCARE_CLAIM_LEASE=%s is too short: at least 300ms, e.g. 30s", cfg.ClaimLease)
+	}
 	signer, err := a.linkSigner(ctx)
 	if err != nil {
 		return err
@@ -78,12 +82,31 @@ func (a *app) serve(ctx context.Context) error {
 	pages := a.pageLinks(signer, cfg.PublicURL)
 	a.svc.Pages = pages
 	d := &scheduler.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
-		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages}
+		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages, Lease: cfg.ClaimLease}
 	if cfg.Failpoint != "" {
 		d.Failpoint = failpoint(cfg.Failpoint)
 	}
-	rec := &scheduler.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Instance: instance, Owner: owner, Logger: logger}
-	// Claims left by an earlier run of this instance are dead now: settle them first.
+	rec := &scheduler.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
+	// The lease is held from before the first claim until after the last
+	// Tick has finished its sends and released the rest (shutdown below).
+	if err := d.Heartbeat(ctx); err != nil {
+		return err
+	}
+	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLease()
+	leaseTicker := time.NewTicker(cfg.ClaimLease / 3)
+	defer leaseTicker.Stop()
+	leaseDone := make(chan struct{})
+	go func() { defer close(leaseDone); d.KeepLease(leaseCtx, leaseTicker.C) }()
+	endLease := sync.OnceFunc(func() {
+		stopLease()
+		<-leaseDone
+		if err := d.EndLease(context.WithoutCancel(ctx)); err != nil {
+			logger.Error("ending the claim lease failed; other serves take over what is left when it lapses", "err", err)
+		}
+	})
+	defer endLease()
+	// Claims of serves whose lease lapsed (crashed) are settled first.
 	if n, err := rec.Run(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -137,6 +160,7 @@ func (a *app) serve(ctx context.Context) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	jobs.Stop(stopCtx)
+	endLease()
 	hs.Shutdown(stopCtx)
 	logger.Info("stopped")
 	return nil

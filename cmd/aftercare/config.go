@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/kelseyhightower/envconfig"
 )
 
@@ -28,6 +30,10 @@ type Config struct {
 	EmailRate       float64 `envconfig:"AFTERCARE_EMAIL_RATE" default:"5"`
 	Outbox          string  `envconfig:"AFTERCARE_OUTBOX" default:"./outbox.jsonl"`
 	Instance        string  `envconfig:"AFTERCARE_INSTANCE"`
+	// ClaimLease is how long a serve's claims stay its own without a
+	// heartbeat (renewed every third of it); a crashed serve's claims are
+	// taken over, as unknown, once it lapses.
+	ClaimLease time.Duration `envconfig:"AFTERCARE_CLAIM_LEASE" default:"30s"`
 	// Failpoint makes serve kill itself with SIGKILL at one point of
 	// dispatch; only the crash test sets it.
 	Failpoint string `envconfig:"AFTERCARE_FAILPOINT"`

@@ -36,6 +36,9 @@ const (
 	crashEventTimeout  = 20 * time.Second
 	crashSettleTimeout = 30 * time.Second
 	crashPoll          = 100 * time.Millisecond
+	// crashLease is serve's claim lease (AFTERCARE_CLAIM_LEASE): a killed
+	// serve's claims are taken over once it lapses.
+	crashLease = time.Second
 )
 
 // crashProtocol has three SMS steps due at once, with texts that differ
@@ -200,6 +203,73 @@ func TestCrash(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRollingRestart runs two serves with one instance name on one
+// database, as a rolling restart does: the second starts while the first
+// has a send in flight (held by the fake for twice the claim lease) and
+// seven more claimed, then the first gets SIGTERM. The second must not take
+// the first's live claims; the first finishes its send, releases the rest
+// and ends its lease; every message is sent exactly once and none is left
+// unknown.
+func TestRollingRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the aftercare binary; skipped with -short")
+	}
+	w := newCrashWorld(t, buildAftercare(t))
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
+
+	first := w.serve(t, "")
+	select {
+	case <-arrived:
+	case <-first.done:
+		t.Fatalf("the first serve exited before sending anything: %v", first.cmd.ProcessState)
+	case <-time.After(crashEventTimeout):
+		t.Fatalf("no send reached the provider within %s", crashEventTimeout)
+	}
+	second := w.serve(t, "") // same AFTERCARE_INSTANCE, same host
+	second.waitOutput(t, second.stdout, "aftercare: serving on", crashEventTimeout)
+
+	// The first's send stays in flight for two leases while the second
+	// reconciles every second: the first's heartbeat must keep its claims.
+	// Waiting on the wall clock is the point here: leases are real time in
+	// real processes. The log is checked all along.
+	held := time.Now().Add(2 * crashLease)
+	for time.Now().Before(held) {
+		for _, m := range w.log(t) {
+			if m.Status == "unknown" {
+				t.Fatalf("message %d became unknown while its claim's owner was alive and sending: %s", m.MessageID, m.Error)
+			}
+		}
+		select {
+		case <-time.After(crashPoll):
+		case <-first.done:
+			t.Fatalf("the first serve exited: %v", first.cmd.ProcessState)
+		}
+	}
+
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	first.waitOutput(t, first.stderr, "stopping: no new claims", crashEventTimeout)
+	close(release)
+	if ps := first.waitExit(t, crashEventTimeout); !ps.Success() {
+		t.Fatalf("the first serve, stopped by SIGTERM, exited with %v, want exit code 0", ps)
+	}
+	w.waitSettled(t, second)
+	second.stop(t)
+	final := w.check(t)
+	t.Logf("after the rolling restart: %s", countStatuses(final))
+	for id, m := range final {
+		if m.Status != "sent" {
+			t.Errorf("message %d is %s after a rolling restart, want sent: %s", id, m.Status, m.Error)
+		}
+	}
+	if n := w.fake.Count(); n != len(w.want) {
+		t.Errorf("the provider got %d messages, want each of the %d once", n, len(w.want))
+	}
 }
 
 // buildAftercare builds the binary once for the test run.
@@ -447,6 +517,7 @@ func (w *crashWorld) serve(t *testing.T, failpoint string) *serveProcess {
 		"AFTERCARE_INSTANCE=crash-test",
 		"AFTERCARE_DISPATCH_SPEC=@every 1s",
 		"AFTERCARE_RECONCILE_SPEC=@every 1s",
+		"AFTERCARE_CLAIM_LEASE="+crashLease.String(),
 		"AFTERCARE_SEND_CONCURRENCY=1",
 		"AFTERCARE_SMS_RATE=0",
 		"TWILIO_ACCOUNT_SID="+w.fake.AccountSID,

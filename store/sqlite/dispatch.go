@@ -352,20 +352,54 @@ func (db *DB) Release(ctx context.Context, owner string, ids []int64) error {
 	})
 }
 
-// abandonedClaims reads every sending message through messages_sending
-// (a claim is abandoned when it is old, or when its owner is an earlier run
-// of this instance).
-const abandonedClaims = `SELECT ` + messageColumns + ` FROM messages m` + messageText + ` WHERE m.status = 'sending'
-	AND (m.claimed_at < ? OR (? <> '' AND substr(m.claimed_by, 1, length(?)) = ? AND m.claimed_by <> ?))`
+// Claim leases (migration 0016): one row per running dispatcher.
+const (
+	renewLease = `INSERT INTO claim_leases (owner, expires_at, renewed_at) VALUES (?, ?, ?)
+	ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at, renewed_at = excluded.renewed_at`
+	endLease    = `UPDATE claim_leases SET expires_at = ? WHERE owner = ? AND expires_at > ?`
+	purgeLeases = `DELETE FROM claim_leases WHERE expires_at <= ?`
+)
 
-// MarkUnknown moves abandoned claims to unknown, records why as an attempt,
-// and returns the messages.
-func (db *DB) MarkUnknown(ctx context.Context, cutoff time.Time, ownerPrefix, exceptOwner string, at time.Time) ([]*aftercare.Message, error) {
-	at = db.stamp(at)
+// RenewLease makes owner's lease last until until (see
+// aftercare.DispatchStore): one row written, whatever owner has claimed.
+func (db *DB) RenewLease(ctx context.Context, owner string, now, until time.Time) error {
+	if owner == "" || !until.After(now) {
+		return invalid("a lease needs an owner and an expiry after now")
+	}
+	return db.write(ctx, "renew lease", func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, renewLease, owner, ts(norm(until)), ts(norm(now)))
+		return err
+	})
+}
+
+// EndLease makes owner's lease expire at now.
+func (db *DB) EndLease(ctx context.Context, owner string, now time.Time) error {
+	now = db.stamp(now)
+	return db.write(ctx, "end lease", func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, endLease, ts(now), owner, ts(now))
+		return err
+	})
+}
+
+// abandonedClaims reads every sending message through messages_sending and
+// keeps those whose owner's lease lapsed, or whose owner has no lease and
+// that are older than the cutoff (claims made before leases existed). A
+// lease that is live protects its claims however old they are: a send may
+// wait for its rate, or a provider be slow, as long as the owner renews.
+const abandonedClaims = `SELECT ` + messageColumns + ` FROM messages m` + messageText + ` WHERE m.status = 'sending'
+	AND CASE WHEN EXISTS (SELECT 1 FROM claim_leases l WHERE l.owner = m.claimed_by)
+		THEN EXISTS (SELECT 1 FROM claim_leases l WHERE l.owner = m.claimed_by AND l.expires_at <= ?)
+		ELSE m.claimed_at < ? END`
+
+// MarkUnknown takes over abandoned claims (see aftercare.DispatchStore):
+// they become unknown, why is recorded as an attempt, and lapsed leases are
+// forgotten, in one transaction.
+func (db *DB) MarkUnknown(ctx context.Context, now, orphanCutoff time.Time) ([]*aftercare.Message, error) {
+	now = db.stamp(now)
 	var out []*aftercare.Message
 	err := db.write(ctx, "mark unknown", func(tx *sqlx.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryxContext(ctx, abandonedClaims, ts(norm(cutoff)), ownerPrefix, ownerPrefix, ownerPrefix, exceptOwner)
+		rows, err := tx.QueryxContext(ctx, abandonedClaims, ts(now), ts(norm(orphanCutoff)))
 		if err != nil {
 			return err
 		}
@@ -384,29 +418,40 @@ func (db *DB) MarkUnknown(ctx context.Context, cutoff time.Time, ownerPrefix, ex
 		const why = "the dispatcher stopped before it recorded the outcome: not resent automatically"
 		for _, m := range out {
 			if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'unknown', error = ?, updated_at = ?
-				WHERE id = ? AND status = 'sending'`, why, ts(at), m.ID); err != nil {
+				WHERE id = ? AND status = 'sending'`, why, ts(now), m.ID); err != nil {
 				return err
 			}
 			if err := execAttempt(ctx, tx, &aftercare.Attempt{ClinicID: m.ClinicID, MessageID: m.ID, Number: m.Attempts,
-				At: at, Channel: m.Channel, Sender: m.Sender, Error: why, Outcome: aftercare.StatusUnknown}); err != nil {
+				At: now, Channel: m.Channel, Sender: m.Sender, Error: why, Outcome: aftercare.StatusUnknown}); err != nil {
 				return err
 			}
 			m.Status, m.Error = aftercare.StatusUnknown, why
 		}
-		return nil
+		// A lapsed lease protects nothing now: its claims were just taken.
+		_, err = tx.ExecContext(ctx, purgeLeases, ts(now))
+		return err
 	})
 	return out, err
 }
 
-// selectUnknown reads unknown messages through messages_unknown, oldest
-// claim first.
+// selectUnknown reads a page of unknown messages through messages_unknown,
+// oldest claim first, from a (claimed_at, id) position.
 var selectUnknown = `SELECT ` + claimColumns + claimFrom + `
-	WHERE m.status = 'unknown' ORDER BY m.claimed_at, m.id LIMIT ?`
+	WHERE m.status = 'unknown' AND m.claimed_at >= ? AND (m.claimed_at, m.id) > (?, ?)
+	ORDER BY m.claimed_at, m.id LIMIT ?`
 
-// ListUnknown returns unknown messages with their patients and clinics,
-// oldest claim first.
-func (db *DB) ListUnknown(ctx context.Context, limit int) ([]*aftercare.Claimed, error) {
-	rows, err := db.reader.QueryxContext(ctx, selectUnknown, limit)
+// ListUnknown returns a page of unknown messages with their patients and
+// clinics, oldest claim first.
+func (db *DB) ListUnknown(ctx context.Context, q aftercare.UnknownPage) ([]*aftercare.Claimed, error) {
+	if q.Limit <= 0 {
+		return nil, invalid("a page of unknown messages needs a positive limit")
+	}
+	since := formatTime(norm(q.Since))
+	afterAt, afterID := since, int64(0)
+	if q.After != nil {
+		afterAt, afterID = formatTime(norm(q.After.ClaimedAt)), q.After.ID
+	}
+	rows, err := db.reader.QueryxContext(ctx, selectUnknown, since, afterAt, afterID, q.Limit)
 	if err != nil {
 		return nil, dbError("list unknown", err)
 	}
@@ -420,6 +465,31 @@ func (db *DB) ListUnknown(ctx context.Context, limit int) ([]*aftercare.Claimed,
 		out = append(out, c)
 	}
 	return out, dbError("list unknown", rows.Err())
+}
+
+// giveUpUnknown notes, once, on unknown messages older than the cutoff that
+// the reconciler stopped looking for them; it reads only the old end of
+// messages_unknown.
+const giveUpUnknown = `UPDATE messages SET note = CASE WHEN note = '' THEN ?1 ELSE note || '; ' || ?1 END, updated_at = ?2
+	WHERE status = 'unknown' AND claimed_at < ?3 AND instr(note, ?1) = 0`
+
+// GiveUpUnknown notes on unknown messages claimed before cutoff that they
+// are not looked up any more.
+func (db *DB) GiveUpUnknown(ctx context.Context, cutoff time.Time, note string) (int, error) {
+	if note == "" {
+		return 0, invalid("giving up on unknown messages needs a note")
+	}
+	n := 0
+	err := db.write(ctx, "give up unknown", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, giveUpUnknown, note, ts(db.now()), ts(norm(cutoff)))
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		n = int(k)
+		return err
+	})
+	return n, err
 }
 
 // Resolve settles an unknown message the provider knows about.

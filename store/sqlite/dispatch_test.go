@@ -72,8 +72,9 @@ func TestQueryPlans(t *testing.T) {
 		first string
 	}{
 		{"ClaimDue", selectDue, []any{now, 32}, "SEARCH m USING INDEX messages_due (next_attempt_at<?)"},
-		{"ListUnknown", selectUnknown, []any{200}, "SCAN m USING INDEX messages_unknown"},
-		{"MarkUnknown", abandonedClaims, []any{now, "a/", "a/", "a/", "a/1"}, "SCAN m USING INDEX messages_sending"},
+		{"ListUnknown", selectUnknown, []any{now, now, 7, 200}, "SEARCH m USING INDEX messages_unknown (claimed_at>?)"},
+		{"MarkUnknown", abandonedClaims, []any{now, now}, "SCAN m USING INDEX messages_sending"},
+		{"GiveUpUnknown", giveUpUnknown, []any{"note", now, now}, "SEARCH messages USING INDEX messages_unknown (claimed_at<?)"},
 		{"ApplyProviderStatus", messageByProvider, []any{sid}, "SEARCH messages USING INDEX messages_provider (provider_id=?)"},
 		{"KeptReport", keptReport, []any{sid}, "SEARCH provider_reports USING PRIMARY KEY (provider_id=?)"},
 		// ClaimDue's thaw (plan.go): enrollments keeping a message due

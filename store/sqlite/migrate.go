@@ -93,6 +93,9 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
 			return err
 		}
 	}
+	if len(ms) > 0 {
+		db.schema = ms[len(ms)-1].version
+	}
 	return nil
 }
 

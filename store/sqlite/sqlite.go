@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -45,6 +46,7 @@ type DB struct {
 	Now func() time.Time
 
 	path   string
+	schema int      // the newest migration this program has (Ready)
 	writer *sqlx.DB // one connection, BEGIN IMMEDIATE
 	reader *sqlx.DB // query-only connections
 }
@@ -113,6 +115,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	db := &DB{Now: o.now, path: abs}
+	if err := createPrivate(abs); err != nil {
+		return nil, err
+	}
 
 	busy := strconv.FormatInt(o.busy.Milliseconds(), 10)
 	db.writer, err = sqlx.Open("sqlite3", dsn(abs, url.Values{
@@ -179,6 +184,22 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 	return db, nil
+}
+
+// createPrivate creates the database file, when there is none, readable
+// and writable by its owner only (0600, like the outbox): it holds patients'
+// names, numbers and messages. SQLite creates the -wal and -shm files with
+// the mode of the database file. An existing file keeps its mode: the
+// operator chose it (docs/security.md says what to set).
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // dsn is a go-sqlite3 URI for path: "file:" with the characters SQLite's URI
@@ -283,6 +304,10 @@ func uniqueMessage(msg string) string {
 	switch {
 	case cols == "clinics.slug":
 		return "a clinic with that slug already exists: choose another slug"
+	case cols == "clinics.sms_from":
+		return "that text sender is already used by another clinic: each clinic needs its own (or none, for the server's)"
+	case cols == "clinics.email_from":
+		return "that email sender is already used by another clinic: each clinic needs its own (or none, for the server's)"
 	case cols == "clinics.is_default":
 		return "another clinic is already the default"
 	case strings.HasPrefix(cols, "protocols."):

@@ -106,6 +106,15 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 			{"FirstSMS", testClaimFirstSMS},
 			{"FirstEmail", testClaimFirstEmail},
 		}},
+		{"ClaimLease", []testCase{
+			{"RenewalKeepsClaims", testLeaseRenewalKeepsClaims},
+			{"TakeoverAfterLapse", testLeaseTakeoverAfterLapse},
+			{"EndAndOrphans", testLeaseEndAndOrphans},
+			{"ErrInvalid", testLeaseErrInvalid},
+		}},
+		{"ListUnknown", []testCase{
+			{"Pages", testUnknownPages},
+		}},
 		{"ProviderStatus", []testCase{
 			{"Forward", testProviderStatusForward},
 			{"BeforeOutcome", testProviderStatusBeforeOutcome},
