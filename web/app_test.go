@@ -27,7 +27,7 @@ import (
 // test can check tenant isolation. The clock is injected and only moves
 // when a test moves it.
 type testApp struct {
-	t       *testing.T
+	t       testing.TB
 	DB      *sqlite.DB
 	Service *scheduler.Service
 	Server  *web.Server
@@ -56,7 +56,7 @@ func (a *testApp) Advance(d time.Duration) {
 
 func init() { web.PasswordCost = bcrypt.MinCost } // tests sign in a lot
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	a := &testApp{t: t, now: time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)}
@@ -115,7 +115,7 @@ func (a *testApp) Token(c *aftercare.Clinic, role aftercare.Role) string {
 // sends Origin like a browser does, and does not follow redirects so tests
 // can see them.
 type Browser struct {
-	t      *testing.T
+	t      testing.TB
 	app    *testApp
 	Client *http.Client
 	CSRF   string
@@ -211,7 +211,7 @@ func (a *testApp) API(token, method, path string, body io.Reader, header ...stri
 }
 
 // readBody reads and closes a response body.
-func readBody(t *testing.T, resp *http.Response) string {
+func readBody(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
