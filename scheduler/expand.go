@@ -162,9 +162,9 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	// one if this one never reaches the provider.
 	for _, m := range out {
 		if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
-			m.Body, m.Segments = templates.WithOptOutNotice(m.Body, lang)
+			m.Body, m.Segments = aftercare.WithOptOutNotice(m.Body, lang)
 			if p.PageURL != "" {
-				m.Body, m.Segments = templates.WithPageLink(m.Body, lang, p.PageURL)
+				m.Body, m.Segments = aftercare.WithPageLink(m.Body, lang, p.PageURL)
 			}
 			break
 		}

@@ -95,13 +95,13 @@ func TestDispatchHeartbeatKeepsClaims(t *testing.T) {
 
 // lookupCounter counts a sender's lookups.
 type lookupCounter struct {
-	scheduler.Sender
+	aftercare.Sender
 	n atomic.Int64
 }
 
 func (l *lookupCounter) Lookup(ctx context.Context, m *aftercare.Outgoing, since time.Time) (aftercare.Receipt, bool, error) {
 	l.n.Add(1)
-	return l.Sender.(scheduler.Reconciler).Lookup(ctx, m, since)
+	return l.Sender.(aftercare.Reconciler).Lookup(ctx, m, since)
 }
 
 // The reconciler pages through every unknown message, oldest first: with

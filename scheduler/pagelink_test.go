@@ -86,7 +86,7 @@ func TestPageLinkSent(t *testing.T) {
 	prefix := "Your aftercare page: " + pages.PublicURL + "/p/"
 	first, second := sms[0].Body, sms[1].Body
 	if !strings.Contains(first, "\n"+prefix) ||
-		!strings.HasSuffix(first, "\n"+templates.OptOutNotice("en")) {
+		!strings.HasSuffix(first, "\n"+aftercare.OptOutNotice("en")) {
 		t.Fatalf("first text lacks the link before the notice:\n%s", first)
 	}
 	if strings.Contains(second, "/p/") {
@@ -182,7 +182,7 @@ func TestPageLinkPreview(t *testing.T) {
 			}
 			continue
 		}
-		want := templates.PageLinkLine("es", pages.Placeholder())
+		want := aftercare.PageLinkLine("es", pages.Placeholder())
 		if links != 1 || !strings.Contains(first.Body, "\n"+want+"\n") || len(pages.Placeholder()) != len(real) {
 			t.Fatalf("links on: %d links; first text:\n%s\nplaceholder %d chars, a real link %d", links, first.Body, len(pages.Placeholder()), len(real))
 		}

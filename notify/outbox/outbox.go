@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
 )
 
 // Name is the Receipt.Sender of messages written to the outbox.
@@ -67,7 +66,7 @@ type Sender struct {
 	Now func() time.Time
 }
 
-var _ scheduler.Sender = (*Sender)(nil)
+var _ aftercare.Sender = (*Sender)(nil)
 
 // New returns a Sender writing to path, creating the file (0600) and its
 // directory (0700) when missing. A nil logger discards log lines. It
