@@ -7,6 +7,10 @@
 // full recipient and text, readable only by its owner (0600). The log line
 // for each message masks the recipient. Nothing is delivered to anyone, and
 // the receipt says so: messages end in StatusUndelivered.
+//
+// Like every sender in notify/*, it imports the domain (the aftercare.Sender
+// contract) and never the scheduler or its dispatcher: `go list -deps`
+// shows no templates, YAML or cron behind a sender.
 package outbox
 
 import (

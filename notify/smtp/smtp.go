@@ -13,6 +13,10 @@
 //   - Permanent: a 5xx reply to MAIL, RCPT or DATA, or to the message;
 //   - Ambiguous: the whole message was sent but the server's answer never
 //     came (connection lost, timeout): the server may have queued it.
+//
+// Like every sender in notify/*, it imports the domain (the aftercare.Sender
+// contract) and never the scheduler or its dispatcher: `go list -deps`
+// shows no templates, YAML or cron behind a sender.
 package smtp
 
 import (

@@ -6,6 +6,10 @@
 // retried (Transient), was refused for good (Permanent, with Twilio's code)
 // or may have been sent (Ambiguous: reconcile with Lookup, never resend
 // blindly). No twilio-go type leaves this package.
+//
+// Like every sender in notify/*, it imports the domain (the aftercare.Sender
+// contract) and never the scheduler or its dispatcher: `go list -deps`
+// shows no templates, YAML or cron behind a sender.
 package twilio
 
 import (
