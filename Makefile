@@ -20,9 +20,9 @@ lint: ## gofmt and go vet
 bench: ## the benchmarks behind docs/performance.md (minutes; builds 1M-message files in $$TMPDIR once)
 	go test ./scheduler -run '^$$' -bench 'Import' -benchtime 100000x -timeout 30m
 	go test ./scheduler -run '^$$' -bench 'Preview'
-	go test ./scheduler -run '^$$' -bench 'Dispatch/' -benchtime 1x
-	go test ./scheduler -run '^$$' -bench 'DispatchMemory' -benchtime 300x
-	go test ./scheduler -run '^$$' -bench 'DispatchLateness' -benchtime 1x
+	go test ./scheduler/dispatch -run '^$$' -bench 'Dispatch/' -benchtime 1x
+	go test ./scheduler/dispatch -run '^$$' -bench 'DispatchMemory' -benchtime 300x
+	go test ./scheduler/dispatch -run '^$$' -bench 'DispatchLateness' -benchtime 1x
 	go test ./store/sqlite -run '^$$' -bench 'DueQuery' -benchtime 2000x
 	go test ./web -run '^$$' -bench 'LogPage' -benchtime 200x
 	go test ./web -run '^$$' -bench 'APIEnroll' -benchtime 5000x

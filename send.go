@@ -1,6 +1,7 @@
 package aftercare
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -94,4 +95,24 @@ func (e *SendError) Error() string {
 		return fmt.Sprintf("%s failure %s: %s", e.Kind, e.Code, e.Message)
 	}
 	return fmt.Sprintf("%s failure: %s", e.Kind, e.Message)
+}
+
+// Sender hands one message to a provider. It returns a Receipt when the
+// provider accepted it, and otherwise an error: a *SendError (or one
+// wrapping it) says whether the failure is transient, permanent or
+// ambiguous; any other error counts as ambiguous (the message may have gone).
+// Send must honour ctx: when it is cancelled, give up and say so.
+//
+// The dispatcher (scheduler/dispatch) is what calls it; the contract lives
+// here, beside Outgoing and Receipt, so that the senders in notify/*
+// implement it with nothing but the domain imported.
+type Sender interface {
+	Send(ctx context.Context, m *Outgoing) (Receipt, error)
+}
+
+// Reconciler is implemented by senders that can look a message up after an
+// ambiguous outcome or a crash. Lookup reports the provider's record of m if
+// one was made since the given time (found false when the provider has none).
+type Reconciler interface {
+	Lookup(ctx context.Context, m *Outgoing, since time.Time) (r Receipt, found bool, err error)
 }

@@ -1,7 +1,8 @@
 // Package scheduler turns protocols into dated messages and runs the jobs
 // that act on them: expansion of a protocol for one patient (Expand), the
-// front desk's operations on enrollments (Service), and the cron-driven
-// dispatch of due messages.
+// front desk's operations on enrollments (Service), inbound texts
+// (Inbound), and the cron wrapper (Jobs) that runs the dispatcher of
+// scheduler/dispatch, which sends what is due.
 package scheduler
 
 import (
@@ -46,7 +47,7 @@ type Plan struct {
 	Busy        []Busy
 	// PageURL, when set, goes on the first SMS with the opt-out notice: a
 	// preview shows a placeholder of the patient page link's length, which
-	// the dispatcher puts in the text it sends (see PageLinks).
+	// the dispatcher puts in the text it sends (see dispatch.PageLinks).
 	PageURL string
 }
 
@@ -162,9 +163,9 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 	// one if this one never reaches the provider.
 	for _, m := range out {
 		if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
-			m.Body, m.Segments = templates.WithOptOutNotice(m.Body, lang)
+			m.Body, m.Segments = aftercare.WithOptOutNotice(m.Body, lang)
 			if p.PageURL != "" {
-				m.Body, m.Segments = templates.WithPageLink(m.Body, lang, p.PageURL)
+				m.Body, m.Segments = aftercare.WithPageLink(m.Body, lang, p.PageURL)
 			}
 			break
 		}

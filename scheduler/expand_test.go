@@ -318,7 +318,7 @@ func TestExpandClinicWithoutPhone(t *testing.T) {
 	c := testClinic(allDay)
 	c.Phone = ""
 	msgs := expand(t, Plan{Protocol: p, Renderer: r, Clinic: c, Patient: consenting("UTC"), TreatedAt: time.Now()})
-	if got := strings.TrimSuffix(msgs[0].Body, "\n"+templates.OptOutNotice("en")); got != "Worried? Call Glow Clinic." {
+	if got := strings.TrimSuffix(msgs[0].Body, "\n"+aftercare.OptOutNotice("en")); got != "Worried? Call Glow Clinic." {
 		t.Errorf("body %q: a clinic without a phone must be named instead", got)
 	}
 }

@@ -2,13 +2,13 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/templates"
 )
 
@@ -24,7 +24,7 @@ type Inbound struct {
 	Store aftercare.Store
 	// Dispatcher sends answers now through its routes (nil: answers are
 	// queued for the dispatcher, and no alert email is sent).
-	Dispatcher *Dispatcher
+	Dispatcher *dispatch.Dispatcher
 	// ServerFrom is the server's own SMS sender (TWILIO_FROM, or
 	// TWILIO_MESSAGING_SERVICE_SID): the sender of every clinic without
 	// its own SMSFrom.
@@ -205,7 +205,6 @@ func (in *Inbound) send(ctx context.Context, c *aftercare.Clinic, p *aftercare.P
 	}
 	owner := ""
 	if in.Dispatcher != nil && m.SendAt.Equal(now) {
-		in.Dispatcher.init()
 		owner = in.Dispatcher.Owner
 	}
 	if err := in.Store.AddReplyMessage(ctx, m, owner); err != nil {
@@ -232,24 +231,6 @@ func (in *Inbound) sendDirect(ctx context.Context, c *aftercare.Clinic, to, step
 		Lang: lang, Body: body, ClinicName: c.Name, ClinicPhone: c.Phone, ExpiresAt: now.Add(time.Hour), Attempt: 1})
 	in.logger().Info("answer to an unknown number", "clinic", c.Slug, "step", step, "to", aftercare.MaskPhone(to),
 		"sender", route.Name, "provider_id", rcpt.ProviderID, "err", err)
-	return err
-}
-
-// SendNow sends one message already claimed by d.Owner (an answer to a
-// reply) and records the outcome like any attempt. A send that could not
-// start (ctx ended) is released back to pending for the next tick.
-func (d *Dispatcher) SendNow(ctx context.Context, c *aftercare.Claimed) error {
-	d.init()
-	// The answer was claimed under d.Owner: like any claim, it is sent
-	// only under a live lease.
-	gen, err := d.ensureLease(ctx)
-	if err != nil {
-		return errors.Join(err, d.Store.Release(context.WithoutCancel(ctx), d.Owner, []int64{c.Message.ID}))
-	}
-	started, err := d.deliver(ctx, c, gen)
-	if !started {
-		return errors.Join(err, d.Store.Release(context.WithoutCancel(ctx), d.Owner, []int64{c.Message.ID}))
-	}
 	return err
 }
 

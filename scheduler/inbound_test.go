@@ -17,6 +17,7 @@ import (
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 )
 
 const serverFrom = "+15005550006" // the send fixture's TWILIO_FROM
@@ -302,7 +303,7 @@ func TestInboundRedFlagEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Routes[aftercare.Email] = scheduler.Route{Name: "smtp", Sender: sender}
+	f.d.Routes[aftercare.Email] = dispatch.Route{Name: "smtp", Sender: sender}
 	alert := "nurse@glow.example"
 	f.setClinic(t, func(c *aftercare.Clinic) { c.AlertEmail = alert })
 	f.enroll(t, anaPhone, false)

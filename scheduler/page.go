@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/templates"
 )
 
 // CarePage is what a patient's own page (/p/TOKEN) shows of one
@@ -106,7 +105,7 @@ func (s *Service) CarePage(ctx context.Context, clinicID, enrollmentID int64, no
 		if at.Before(today) {
 			continue
 		}
-		cm := CareMessage{At: at, Channel: m.Channel, Subject: m.Subject, Body: templates.WithoutAdditions(m.Body, m.Lang),
+		cm := CareMessage{At: at, Channel: m.Channel, Subject: m.Subject, Body: aftercare.WithoutAdditions(m.Body, m.Lang),
 			Gone: m.Status != aftercare.StatusPending}
 		if at.Before(tomorrow) {
 			pg.Today = append(pg.Today, cm)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/templates"
 )
 
@@ -22,7 +23,7 @@ type Service struct {
 	Now   func() time.Time
 	// Pages, when set, makes previews of clinics with PatientLinks on show
 	// a placeholder of the patient page link on the first text.
-	Pages *PageLinks
+	Pages *dispatch.PageLinks
 
 	mu       sync.Mutex
 	compiled map[int64]*Compiled // by protocol version id

@@ -194,7 +194,7 @@ func TestExpandOptOutNoticeOnFirstSMS(t *testing.T) {
 		ruleStep{key: "later", timing: dayAt(2, "09:00")})
 	c := testClinic(aftercare.Window{Start: 8 * 60, End: 21 * 60})
 	c.TZ = zone
-	notice := templates.OptOutNotice("en")
+	notice := aftercare.OptOutNotice("en")
 	for _, tt := range []struct{ name, treated, first string }{
 		{"OnTheWelcome", "2026-06-10T15:00", "home#0/sms"},
 		{"OnTheFirstThatGoesWhenTheWelcomeIsSkipped", "2026-06-10T21:30", "morning#0/sms"},

@@ -189,7 +189,7 @@ func TestBuiltinSMSBudget(t *testing.T) {
 						}
 						body := renderSMS(t, r, x, lang, f)
 						if texts == 0 {
-							body, _ = WithOptOutNotice(body, lang)
+							body, _ = aftercare.WithOptOutNotice(body, lang)
 						}
 						n, _ := Segments(body)
 						texts++

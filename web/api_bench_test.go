@@ -19,6 +19,7 @@ import (
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/web"
 )
@@ -54,7 +55,7 @@ func BenchmarkAPIEnroll(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: db, Owner: "bench/1", Concurrency: 4, Routes: map[aftercare.Channel]scheduler.Route{
+	d := &dispatch.Dispatcher{Store: db, Owner: "bench/1", Concurrency: 4, Routes: map[aftercare.Channel]dispatch.Route{
 		aftercare.SMS: {Name: "outbox", Sender: box}, aftercare.Email: {Name: "outbox", Sender: box}}}
 	dctx, stop := context.WithCancel(ctx)
 	var sent atomic.Int64

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -120,10 +120,10 @@ func newWorld(t *testing.T) *world {
 // for good (with an error code a spreadsheet would read as a formula).
 func (a *testApp) dispatch(t *testing.T) int {
 	t.Helper()
-	d := &scheduler.Dispatcher{Store: a.DB, Now: a.Now, Owner: "test/1",
+	d := &dispatch.Dispatcher{Store: a.DB, Now: a.Now, Owner: "test/1",
 		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		Jitter: func() float64 { return 0 },
-		Routes: map[aftercare.Channel]scheduler.Route{
+		Routes: map[aftercare.Channel]dispatch.Route{
 			aftercare.SMS:   {Name: "test", Sender: testSender{}},
 			aftercare.Email: {Name: "test", Sender: testSender{fail: true}},
 		}}

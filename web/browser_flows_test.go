@@ -26,6 +26,7 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -236,7 +237,7 @@ func (s *bfMailSession) Logout() error          { return nil }
 type bfWire struct {
 	app    *testApp
 	Twilio *twiliotest.Server
-	d      *scheduler.Dispatcher
+	d      *dispatch.Dispatcher
 }
 
 func newBFWire(t *testing.T, app *testApp, rejectEmails ...string) *bfWire {
@@ -253,9 +254,9 @@ func newBFWire(t *testing.T, app *testApp, rejectEmails ...string) *bfWire {
 		t.Fatal(err)
 	}
 	mail.Now = app.Now
-	return &bfWire{app: app, Twilio: fake, d: &scheduler.Dispatcher{Store: app.DB, Now: app.Now, Owner: "browser-test/1",
+	return &bfWire{app: app, Twilio: fake, d: &dispatch.Dispatcher{Store: app.DB, Now: app.Now, Owner: "browser-test/1",
 		Jitter: func() float64 { return 0.5 },
-		Routes: map[aftercare.Channel]scheduler.Route{
+		Routes: map[aftercare.Channel]dispatch.Route{
 			aftercare.SMS:   {Name: "twilio", Sender: tw},
 			aftercare.Email: {Name: "smtp", Sender: mail},
 		}}}

@@ -14,6 +14,7 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -29,7 +30,7 @@ func TestBrowserInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: app.DB, Now: app.Now, Owner: "t/1", Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
+	d := &dispatch.Dispatcher{Store: app.DB, Now: app.Now, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
 	app.Server.Twilio = &web.TwilioWebhook{
 		Valid: func(u string, f url.Values, sig string) bool { return twilio.ValidSignature(fake.AuthToken, u, f, sig) },
 		Parse: twilio.ParseStatus,

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -37,10 +37,10 @@ func (formulaSender) Send(context.Context, *aftercare.Outgoing) (aftercare.Recei
 // with a tab or a carriage return.
 func TestCSVExportsNeutraliseTabAndCR(t *testing.T) {
 	w := newWorld(t)
-	d := &scheduler.Dispatcher{Store: w.DB, Now: w.Now, Owner: "test/2",
+	d := &dispatch.Dispatcher{Store: w.DB, Now: w.Now, Owner: "test/2",
 		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		Jitter: func() float64 { return 0 },
-		Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "test", Sender: formulaSender{}}, aftercare.Email: {Name: "test", Sender: formulaSender{}}}}
+		Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "test", Sender: formulaSender{}}, aftercare.Email: {Name: "test", Sender: formulaSender{}}}}
 	w.Advance(48 * time.Hour)
 	if _, err := d.Tick(context.Background()); err != nil {
 		t.Fatal(err)

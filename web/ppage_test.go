@@ -10,24 +10,25 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 )
 
 // withPages gives the test app a signing key and page links under its own
 // address, as serve does.
-func withPages(t *testing.T, app *testApp) *scheduler.PageLinks {
+func withPages(t *testing.T, app *testApp) *dispatch.PageLinks {
 	t.Helper()
 	signer, err := aftercare.NewSigner([]byte(strings.Repeat("s", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages := &scheduler.PageLinks{Signer: signer, PublicURL: app.URL, Store: app.DB}
+	pages := &dispatch.PageLinks{Signer: signer, PublicURL: app.URL, Store: app.DB}
 	app.Server.Pages, app.Service.Pages = pages, pages
 	return pages
 }
 
 // enrollForPage enrolls a patient on the built-in microneedling protocol,
 // treated at the app's now, and returns the enrollment and its page link.
-func enrollForPage(t *testing.T, app *testApp, pages *scheduler.PageLinks, name, lang, tz string) (*scheduler.EnrollResult, string) {
+func enrollForPage(t *testing.T, app *testApp, pages *dispatch.PageLinks, name, lang, tz string) (*scheduler.EnrollResult, string) {
 	t.Helper()
 	ctx := context.Background()
 	r, err := app.Service.Enroll(ctx, app.Main, scheduler.EnrollRequest{Name: name, Phone: "+1 415 555 0142", Email: "ana.ruiz@example.com",
@@ -168,7 +169,7 @@ func TestPatientPageRefused(t *testing.T) {
 
 	// Past its expiry (a week after the last message, to midnight UTC).
 	last := r.Messages[len(r.Messages)-1].SendAt
-	app.Advance(last.Add(scheduler.PageGrace + 24*time.Hour).Sub(app.Now()))
+	app.Advance(last.Add(dispatch.PageGrace + 24*time.Hour).Sub(app.Now()))
 	status, _, body := getPage(t, u)
 	if status != http.StatusGone {
 		t.Errorf("expired: status %d, want 410", status)
@@ -207,7 +208,7 @@ func TestStaffSeesPatientPageLink(t *testing.T) {
 		t.Errorf("the staff page's link gives %d", status)
 	}
 	// Without a public URL there is no link to show.
-	app.Server.Pages = &scheduler.PageLinks{Signer: pages.Signer, Store: app.DB}
+	app.Server.Pages = &dispatch.PageLinks{Signer: pages.Signer, Store: app.DB}
 	body = readBody(t, b.Get(fmt.Sprintf("/patients/%d", r.Patient.ID)))
 	mustNotContain(t, "staff patient page without a public URL", body, "/p/")
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 )
 
 // TwilioWebhook verifies and reads Twilio's status callbacks. cmd wires it
@@ -57,7 +58,7 @@ type Server struct {
 	Signer *aftercare.Signer
 	// Pages signs and checks the links to patients' own pages (/p/TOKEN);
 	// nil: the staff pages show no link and /p/ opens nothing.
-	Pages *scheduler.PageLinks
+	Pages *dispatch.PageLinks
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (AFTERCARE_TRUSTED_PROXIES); none: the peer's address is the
 	// client's, whatever headers say.

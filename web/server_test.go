@@ -14,6 +14,7 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/web"
 )
@@ -43,7 +44,7 @@ func TestTwilioStatusCallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
+	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
 	if n, err := d.Tick(ctx); err != nil || n != 2 { // the welcome and the actives pause
 		t.Fatalf("tick: %d %v", n, err)
 	}
@@ -146,7 +147,7 @@ func TestTwilioStatusBeforeOutcome(t *testing.T) {
 	}}).Handler()
 
 	callback := 0 // the callback's HTTP status
-	d := &scheduler.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}},
+	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}},
 		Failpoint: func(point string) {
 			if point != "after-send" {
 				return

@@ -15,6 +15,7 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/web"
 )
@@ -55,7 +56,7 @@ func newInboundServer(t *testing.T) *inboundServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
+	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
 	public := "https://care.glow.example"
 	srv := httptest.NewServer((&web.Server{Store: db, Service: svc, PublicURL: public, Now: clock,
 		Twilio: &web.TwilioWebhook{

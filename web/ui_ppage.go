@@ -13,7 +13,7 @@ import (
 
 // The patient's own page, /p/TOKEN: what to do today, what comes next and
 // when things come back, in the patient's language. No sign-in and no
-// cookie: the signed token (scheduler.PageLinks) is the only key, so the
+// cookie: the signed token (dispatch.PageLinks) is the only key, so the
 // page shows no more than the texts do (scheduler.CarePage).
 
 // pageWords are the page's own words; the messages bring theirs.

@@ -11,7 +11,7 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
-// The unsubscribe link of every email (scheduler.SignedLinks): /u/TOKEN,
+// The unsubscribe link of every email (dispatch.SignedLinks): /u/TOKEN,
 // a token signed for aftercare.PurposeUnsubscribe naming a clinic and a
 // patient.
 //

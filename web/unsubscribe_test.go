@@ -12,6 +12,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 )
 
 // unsubscribeApp is the test app with a signing key, and Ana (Spanish,
@@ -113,7 +114,7 @@ func lacks(t *testing.T, what, page string, bad ...string) {
 func TestUnsubscribeGetChangesNothing(t *testing.T) {
 	t.Parallel()
 	a := newUnsubscribeApp(t)
-	tok := a.token(aftercare.PurposeUnsubscribe, a.Main.ID, a.ana.ID, scheduler.UnsubscribeLifetime)
+	tok := a.token(aftercare.PurposeUnsubscribe, a.Main.ID, a.ana.ID, dispatch.UnsubscribeLifetime)
 	before := a.snapshot(t)
 	history := func() int {
 		evs, err := a.DB.ListConsentEvents(context.Background(), a.Main.ID, a.ana.ID)
@@ -145,7 +146,7 @@ func TestUnsubscribeGetChangesNothing(t *testing.T) {
 func TestUnsubscribePostOptsOut(t *testing.T) {
 	t.Parallel()
 	a := newUnsubscribeApp(t)
-	tok := a.token(aftercare.PurposeUnsubscribe, a.Main.ID, a.ana.ID, scheduler.UnsubscribeLifetime)
+	tok := a.token(aftercare.PurposeUnsubscribe, a.Main.ID, a.ana.ID, dispatch.UnsubscribeLifetime)
 	emails, texts := a.pending(t, aftercare.Email), a.pending(t, aftercare.SMS)
 	if emails == 0 || texts == 0 {
 		t.Fatalf("Ana has %d pending emails and %d texts; the test needs both", emails, texts)
@@ -212,7 +213,7 @@ func TestUnsubscribeEnglish(t *testing.T) {
 func TestUnsubscribeRefused(t *testing.T) {
 	t.Parallel()
 	a := newUnsubscribeApp(t)
-	good := a.token(aftercare.PurposeUnsubscribe, a.Main.ID, a.ana.ID, scheduler.UnsubscribeLifetime)
+	good := a.token(aftercare.PurposeUnsubscribe, a.Main.ID, a.ana.ID, dispatch.UnsubscribeLifetime)
 	body, sig, _ := strings.Cut(good, ".")
 	flip := func(s string, i int) string {
 		c := byte('A')

@@ -21,6 +21,7 @@ import (
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -81,12 +82,12 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	pages := a.pageLinks(signer, cfg.PublicURL)
 	a.svc.Pages = pages
-	d := &scheduler.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
+	d := &dispatch.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
 		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages, Lease: cfg.ClaimLease}
 	if cfg.Failpoint != "" {
 		d.Failpoint = failpoint(cfg.Failpoint)
 	}
-	rec := &scheduler.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
+	rec := &dispatch.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
 	// The lease is held from before the first claim until after the last
 	// Tick has finished its sends and released the rest (shutdown below).
 	if err := d.Heartbeat(ctx); err != nil {
@@ -133,7 +134,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
 	}
-	d.Links, d.Messages = scheduler.SignedLinks{Signer: signer, BaseURL: publicURL(cfg, ln.Addr().String())}, a.store
+	d.Links, d.Messages = dispatch.SignedLinks{Signer: signer, BaseURL: publicURL(cfg, ln.Addr().String())}, a.store
 	if cfg.PublicURL == "" {
 		logger.Warn("AFTERCARE_PUBLIC_URL is not set: the unsubscribe link in every email points to this machine (" +
 			publicURL(cfg, ln.Addr().String()) + "), which patients cannot open, and offers no one-click unsubscribe; set it to the https address patients reach")
@@ -208,8 +209,8 @@ func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) 
 
 // buildRoutes picks a sender per channel from the environment: Twilio and
 // SMTP when configured, the outbox otherwise.
-func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]scheduler.Route, *web.TwilioWebhook, error) {
-	routes := map[aftercare.Channel]scheduler.Route{}
+func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]dispatch.Route, *web.TwilioWebhook, error) {
+	routes := map[aftercare.Channel]dispatch.Route{}
 	var box *outbox.Sender
 	outboxFor := func() (*outbox.Sender, error) {
 		if box != nil {
@@ -230,7 +231,7 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		if err != nil {
 			return nil, nil, fmt.Errorf("TWILIO_*: %w", err)
 		}
-		routes[aftercare.SMS] = scheduler.Route{Name: "twilio", Sender: s, Rate: cfg.SMSRate}
+		routes[aftercare.SMS] = dispatch.Route{Name: "twilio", Sender: s, Rate: cfg.SMSRate}
 		token := cfg.TwilioAuthToken
 		hook = &web.TwilioWebhook{
 			Valid: func(u string, form url.Values, sig string) bool { return twilio.ValidSignature(token, u, form, sig) },
@@ -246,7 +247,7 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		if err != nil {
 			return nil, nil, err
 		}
-		routes[aftercare.SMS] = scheduler.Route{Name: "outbox", Sender: b}
+		routes[aftercare.SMS] = dispatch.Route{Name: "outbox", Sender: b}
 	}
 	if cfg.SMTPHost != "" {
 		s, err := smtp.New(smtp.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
@@ -254,13 +255,13 @@ func buildRoutes(cfg Config, logger *slog.Logger) (map[aftercare.Channel]schedul
 		if err != nil {
 			return nil, nil, fmt.Errorf("SMTP_*: %w", err)
 		}
-		routes[aftercare.Email] = scheduler.Route{Name: "smtp", Sender: s, Rate: cfg.EmailRate}
+		routes[aftercare.Email] = dispatch.Route{Name: "smtp", Sender: s, Rate: cfg.EmailRate}
 	} else {
 		b, err := outboxFor()
 		if err != nil {
 			return nil, nil, err
 		}
-		routes[aftercare.Email] = scheduler.Route{Name: "outbox", Sender: b}
+		routes[aftercare.Email] = dispatch.Route{Name: "outbox", Sender: b}
 	}
 	return routes, hook, nil
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 )
 
 // linkSigner signs the links in patients' messages (the patient's page,
@@ -28,6 +28,6 @@ func (a *app) linkSigner(ctx context.Context) (*aftercare.Signer, error) {
 // pageLinks makes the patients' page links of this server under
 // AFTERCARE_PUBLIC_URL. Without a public URL, no link is made: a link to
 // this machine's address would reach no patient.
-func (a *app) pageLinks(signer *aftercare.Signer, publicURL string) *scheduler.PageLinks {
-	return &scheduler.PageLinks{Signer: signer, PublicURL: strings.TrimSuffix(publicURL, "/"), Store: a.store}
+func (a *app) pageLinks(signer *aftercare.Signer, publicURL string) *dispatch.PageLinks {
+	return &dispatch.PageLinks{Signer: signer, PublicURL: strings.TrimSuffix(publicURL, "/"), Store: a.store}
 }

@@ -7,6 +7,10 @@
 // full recipient and text, readable only by its owner (0600). The log line
 // for each message masks the recipient. Nothing is delivered to anyone, and
 // the receipt says so: messages end in StatusUndelivered.
+//
+// Like every sender in notify/*, it imports the domain (the aftercare.Sender
+// contract) and never the scheduler or its dispatcher: `go list -deps`
+// shows no templates, YAML or cron behind a sender.
 package outbox
 
 import (
@@ -25,7 +29,6 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
 )
 
 // Name is the Receipt.Sender of messages written to the outbox.
@@ -67,7 +70,7 @@ type Sender struct {
 	Now func() time.Time
 }
 
-var _ scheduler.Sender = (*Sender)(nil)
+var _ aftercare.Sender = (*Sender)(nil)
 
 // New returns a Sender writing to path, creating the file (0600) and its
 // directory (0700) when missing. A nil logger discards log lines. It

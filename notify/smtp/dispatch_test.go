@@ -15,6 +15,7 @@ import (
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 )
 
@@ -82,10 +83,10 @@ func TestDispatchEmailsUnsubscribeAndCalendar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: db, Now: clock, Owner: "test/1", Concurrency: 1,
-		Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "outbox", Sender: box}, aftercare.Email: {Name: "smtp", Sender: sender}},
+	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "test/1", Concurrency: 1,
+		Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "outbox", Sender: box}, aftercare.Email: {Name: "smtp", Sender: sender}},
 		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-		Links:  scheduler.SignedLinks{Signer: signer, BaseURL: "https://care.example.com"}, Messages: db}
+		Links:  dispatch.SignedLinks{Signer: signer, BaseURL: "https://care.example.com"}, Messages: db}
 	sort.Slice(emailTimes, func(i, j int) bool { return emailTimes[i].Before(emailTimes[j]) })
 	var sentAt []time.Time
 	for _, at := range emailTimes {
@@ -116,11 +117,11 @@ func TestDispatchEmailsUnsubscribeAndCalendar(t *testing.T) {
 			t.Fatalf("email %d: unsubscribe link %q", i, uris[0])
 		}
 		tok := strings.TrimPrefix(u.Path, "/u/")
-		c, p, err := signer.Verify(aftercare.PurposeUnsubscribe, tok, sentAt[i].Add(scheduler.UnsubscribeLifetime-time.Minute))
+		c, p, err := signer.Verify(aftercare.PurposeUnsubscribe, tok, sentAt[i].Add(dispatch.UnsubscribeLifetime-time.Minute))
 		if err != nil || c != clinic.ID || p != r.Patient.ID {
 			t.Errorf("email %d: the token names clinic %d patient %d (%v) a year less a minute later; want %d, %d", i, c, p, err, clinic.ID, r.Patient.ID)
 		}
-		if _, _, err := signer.Verify(aftercare.PurposeUnsubscribe, tok, sentAt[i].Add(scheduler.UnsubscribeLifetime)); err == nil {
+		if _, _, err := signer.Verify(aftercare.PurposeUnsubscribe, tok, sentAt[i].Add(dispatch.UnsubscribeLifetime)); err == nil {
 			t.Errorf("email %d: the token still works a year after sending", i)
 		}
 		ct := msg.Header.Get("Content-Type")

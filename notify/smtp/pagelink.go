@@ -1,9 +1,6 @@
 package smtp
 
-import (
-	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/templates"
-)
+import "github.com/aftercare/aftercare"
 
 // plainBody is m.Body with the patient's page link as its last paragraph
 // when the dispatcher gave one (Outgoing.PageURL). The HTML part is made
@@ -12,5 +9,5 @@ func plainBody(m *aftercare.Outgoing) string {
 	if m.PageURL == "" {
 		return m.Body
 	}
-	return m.Body + "\n\n" + templates.PageLinkLine(m.Lang, m.PageURL) + "\n"
+	return m.Body + "\n\n" + aftercare.PageLinkLine(m.Lang, m.PageURL) + "\n"
 }

@@ -4,7 +4,7 @@
 // Each message is multipart/alternative: the plain text as written, and an
 // HTML version of the same text (paragraphs, headings, lists and links,
 // as html.go describes) with a footer naming the clinic (no images, no
-// remote resources). Sender implements scheduler.Sender; every
+// remote resources). Sender implements aftercare.Sender; every
 // failure is an *aftercare.SendError:
 //
 //   - Transient: a 4xx reply, a failure to connect, greet, start TLS or
@@ -13,6 +13,10 @@
 //   - Permanent: a 5xx reply to MAIL, RCPT or DATA, or to the message;
 //   - Ambiguous: the whole message was sent but the server's answer never
 //     came (connection lost, timeout): the server may have queued it.
+//
+// Like every sender in notify/*, it imports the domain (the aftercare.Sender
+// contract) and never the scheduler or its dispatcher: `go list -deps`
+// shows no templates, YAML or cron behind a sender.
 package smtp
 
 import (
@@ -36,7 +40,6 @@ import (
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
 )
 
 // Name is the Receipt.Sender of messages sent by SMTP.
@@ -81,7 +84,7 @@ type Sender struct {
 	Now func() time.Time
 }
 
-var _ scheduler.Sender = (*Sender)(nil)
+var _ aftercare.Sender = (*Sender)(nil)
 
 // New checks cfg and returns a Sender. It returns an EINVALID
 // *aftercare.Error naming the setting to fix. It does not connect.

@@ -1,11 +1,15 @@
 // Package twilio sends SMS through Twilio's Messages API (twilio-go) and
 // reads Twilio's status callbacks.
 //
-// Sender implements scheduler.Sender and scheduler.Reconciler. Every failure
+// Sender implements aftercare.Sender and aftercare.Reconciler. Every failure
 // of Send is an *aftercare.SendError that says whether the message can be
 // retried (Transient), was refused for good (Permanent, with Twilio's code)
 // or may have been sent (Ambiguous: reconcile with Lookup, never resend
 // blindly). No twilio-go type leaves this package.
+//
+// Like every sender in notify/*, it imports the domain (the aftercare.Sender
+// contract) and never the scheduler or its dispatcher: `go list -deps`
+// shows no templates, YAML or cron behind a sender.
 package twilio
 
 import (
@@ -21,7 +25,6 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/scheduler"
 )
 
 // Name is the Receipt.Sender of messages sent through Twilio.
@@ -81,8 +84,8 @@ type Sender struct {
 }
 
 var (
-	_ scheduler.Sender     = (*Sender)(nil)
-	_ scheduler.Reconciler = (*Sender)(nil)
+	_ aftercare.Sender     = (*Sender)(nil)
+	_ aftercare.Reconciler = (*Sender)(nil)
 )
 
 // New checks cfg and returns a Sender. It returns an EINVALID

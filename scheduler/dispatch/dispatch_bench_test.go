@@ -1,4 +1,4 @@
-package scheduler_test
+package dispatch_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/store/sqlite/sqlitetest"
 	"github.com/aftercare/aftercare/store/storetest"
@@ -63,8 +64,8 @@ func benchDispatch(b *testing.B, n, concurrency int, latency time.Duration, rate
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: db, Owner: "bench/1", Concurrency: concurrency, Batch: 64 * concurrency,
-		Now: time.Now, Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw, Rate: rate}}}
+	d := &dispatch.Dispatcher{Store: db, Owner: "bench/1", Concurrency: concurrency, Batch: 64 * concurrency,
+		Now: time.Now, Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw, Rate: rate}}}
 	b.ResetTimer()
 	start := time.Now()
 	sent := 0
@@ -81,7 +82,7 @@ func benchDispatch(b *testing.B, n, concurrency int, latency time.Duration, rate
 	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msgs/s")
 }
 
-// go test ./scheduler -run '^$' -bench 'Dispatch/' -benchtime 1x
+// go test ./scheduler/dispatch -run '^$' -bench 'Dispatch/' -benchtime 1x
 //
 // The rate cases send 10 s worth of messages at the limit with 32 workers:
 // throughput is the limit, below what 32 workers reach without one
@@ -106,7 +107,7 @@ func BenchmarkDispatch(b *testing.B) {
 // of them may grow with the number pending. The million-message file is
 // built once (about 30 s) and cached in os.TempDir.
 //
-//	go test ./scheduler -run '^$' -bench DispatchMemory -benchtime 300x
+//	go test ./scheduler/dispatch -run '^$' -bench DispatchMemory -benchtime 300x
 func BenchmarkDispatchMemory(b *testing.B) {
 	const due = 256
 	for _, pending := range []int{10_000, 1_000_000} {
@@ -135,8 +136,8 @@ func BenchmarkDispatchMemory(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			d := &scheduler.Dispatcher{Store: db, Owner: "bench/1", Concurrency: 4,
-				Now: func() time.Time { return sqlitetest.Base }, Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
+			d := &dispatch.Dispatcher{Store: db, Owner: "bench/1", Concurrency: 4,
+				Now: func() time.Time { return sqlitetest.Base }, Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
 			tick := func() {
 				if n, err := d.Tick(ctx); err != nil || n != due {
 					b.Fatalf("tick sent %d (want %d): %v", n, due, err)
@@ -193,7 +194,7 @@ func rss(b *testing.B) int64 {
 // claims per second (Batch, 8 x Concurrency = 32); at 50/s the backlog
 // grows until the load stops, and the run waits for it to drain.
 //
-//	go test ./scheduler -run '^$' -bench DispatchLateness -benchtime 1x
+//	go test ./scheduler/dispatch -run '^$' -bench DispatchLateness -benchtime 1x
 func BenchmarkDispatchLateness(b *testing.B) {
 	for _, load := range []int{20, 50} {
 		b.Run(fmt.Sprintf("load=%d", load), func(b *testing.B) { benchLateness(b, load, 30*time.Second) })
@@ -235,8 +236,8 @@ func benchLateness(b *testing.B, load int, run time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &scheduler.Dispatcher{Store: db, Owner: "bench/1", Concurrency: 4, Now: time.Now,
-		Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
+	d := &dispatch.Dispatcher{Store: db, Owner: "bench/1", Concurrency: 4, Now: time.Now,
+		Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
 	jobs, err := scheduler.NewJobs(nil, scheduler.Job{Name: "dispatch", Spec: "@every 1s",
 		Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }})
 	if err != nil {

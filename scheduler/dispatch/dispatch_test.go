@@ -1,4 +1,4 @@
-package scheduler_test
+package dispatch_test
 
 import (
 	"context"
@@ -13,81 +13,12 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/outbox"
-	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/store/storetest"
 )
-
-// sendFixture is a clinic on a real SQLite file, a fake Twilio on loopback
-// and an outbox file for email, with a clock the test moves.
-type sendFixture struct {
-	*fixture
-	fake *twiliotest.Server
-	d    *scheduler.Dispatcher
-}
-
-func newSendFixture(t *testing.T) *sendFixture {
-	t.Helper()
-	f := newFixture(t)
-	fake := twiliotest.NewServer(t, twiliotest.WithClock(func() time.Time { return f.now }))
-	tw, err := twilio.New(twilio.Config{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, From: "+15005550006", BaseURL: fake.URL, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := func() time.Time { return f.now }
-	tw.Now = clock
-	box, err := outbox.New(filepath.Join(t.TempDir(), "outbox.jsonl"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &scheduler.Dispatcher{
-		Store:  f.db,
-		Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: tw}, aftercare.Email: {Name: "outbox", Sender: box}},
-		// One send at a time, in order: the welcome and pause-actives are
-		// due together, and tests that script the provider's next answer
-		// must know which message gets it (the welcome, the older id).
-		Now: clock, Owner: "test/1", Concurrency: 1,
-		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-		Jitter: func() float64 { return 0.5 },
-	}
-	return &sendFixture{fixture: f, fake: fake, d: d}
-}
-
-func (f *sendFixture) enroll(t *testing.T, phone string, email bool) *scheduler.EnrollResult {
-	t.Helper()
-	req := scheduler.EnrollRequest{Name: "Ana Ruiz", Phone: phone, TZ: "America/Los_Angeles", Lang: "en", Protocol: "microneedling",
-		TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
-	if email {
-		req.Email, req.EmailConsent = "ana@example.com", true
-	}
-	r, err := f.svc.Enroll(context.Background(), f.clinic, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func (f *sendFixture) tick(t *testing.T) int {
-	t.Helper()
-	n, err := f.d.Tick(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func (f *sendFixture) byStep(t *testing.T, step string, ch aftercare.Channel) *aftercare.Message {
-	t.Helper()
-	for _, m := range f.messages(t) {
-		if m.StepKey == step && m.Channel == ch && m.Occurrence == 0 {
-			return m
-		}
-	}
-	t.Fatalf("no %s message for step %s", ch, step)
-	return nil
-}
 
 func TestDispatchSendsOnTimeOnce(t *testing.T) {
 	t.Parallel()
@@ -249,7 +180,7 @@ func TestDispatchFailures(t *testing.T) {
 		}
 		f.now = f.now.Add(time.Hour)
 		f.tick(t)
-		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
+		rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
 		if n, err := rec.Run(context.Background()); err != nil || n != 0 {
 			t.Fatalf("reconcile: %d %v; the provider never took it", n, err)
 		}
@@ -265,7 +196,7 @@ func TestDispatchFailures(t *testing.T) {
 		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a dropped answer: %s, want unknown", m.Status)
 		}
-		rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
+		rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
 		if n, err := rec.Run(context.Background()); err != nil || n != 1 {
 			t.Fatalf("reconcile resolved %d, %v; want 1", n, err)
 		}
@@ -315,13 +246,13 @@ func TestDispatchTwoProcessesClaimOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	d2 := scheduler.Dispatcher{Store: other, Routes: f.d.Routes, Now: f.d.Now, Sleep: f.d.Sleep, Jitter: f.d.Jitter,
+	d2 := dispatch.Dispatcher{Store: other, Routes: f.d.Routes, Now: f.d.Now, Sleep: f.d.Sleep, Jitter: f.d.Jitter,
 		Owner: "test/2", Concurrency: 4, Batch: 3}
 	f.d.Batch = 3
 	var wg sync.WaitGroup
-	for _, d := range []*scheduler.Dispatcher{f.d, &d2} {
+	for _, d := range []*dispatch.Dispatcher{f.d, &d2} {
 		wg.Add(1)
-		go func(d *scheduler.Dispatcher) {
+		go func(d *dispatch.Dispatcher) {
 			defer wg.Done()
 			for i := 0; i < 10; i++ {
 				if _, err := d.Tick(context.Background()); err != nil {
@@ -409,8 +340,8 @@ func TestDispatchNeverEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	box.Now = clock
-	route := scheduler.Route{Name: "outbox", Sender: box}
-	d := &scheduler.Dispatcher{Store: f.db, Routes: map[aftercare.Channel]scheduler.Route{aftercare.SMS: route, aftercare.Email: route},
+	route := dispatch.Route{Name: "outbox", Sender: box}
+	d := &dispatch.Dispatcher{Store: f.db, Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: route, aftercare.Email: route},
 		Now: clock, Owner: "test/1", Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
 	for f.now.Before(start.Add(window + time.Second)) {
 		f.now = f.now.Add(1 + time.Duration(r.Int64N(int64(time.Second)))) // (0, 1 s], to the nanosecond

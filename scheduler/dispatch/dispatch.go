@@ -1,4 +1,4 @@
-package scheduler
+package dispatch
 
 import (
 	"context"
@@ -13,15 +13,14 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/templates"
 )
 
 // Route is how one channel is sent: a sender, its name in the delivery log,
 // and its rate limit.
 type Route struct {
-	Name   string  // "twilio", "smtp", "outbox"
-	Sender Sender  //
-	Rate   float64 // messages per second across all workers; 0 for no limit
+	Name   string           // "twilio", "smtp", "outbox"
+	Sender aftercare.Sender //
+	Rate   float64          // messages per second across all workers; 0 for no limit
 }
 
 // Dispatcher sends due messages. Each tick claims due messages in one
@@ -274,10 +273,10 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed, gen int)
 // skipped, expired or failed). It reports whether the text changed.
 func addNotice(c *aftercare.Claimed) bool {
 	m := c.Message
-	if m.Channel != aftercare.SMS || !c.FirstSMS || templates.HasOptOutNotice(m.Body, m.Lang) {
+	if m.Channel != aftercare.SMS || !c.FirstSMS || aftercare.HasOptOutNotice(m.Body, m.Lang) {
 		return false
 	}
-	m.Body, m.Segments = templates.WithOptOutNotice(m.Body, m.Lang)
+	m.Body, m.Segments = aftercare.WithOptOutNotice(m.Body, m.Lang)
 	return true
 }
 

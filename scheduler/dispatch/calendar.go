@@ -1,4 +1,4 @@
-package scheduler
+package dispatch
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/templates"
 )
 
 // CalendarEventLength is how long each event of the timeline calendar
@@ -97,7 +96,7 @@ func timelineCalendar(clinic *aftercare.Clinic, msgs []*aftercare.Message, domai
 		case oc.email != nil:
 			ev.Summary, ev.Description = strings.TrimSpace(oc.email.Subject), oc.email.Body
 		case oc.sms != nil:
-			body := strings.TrimSpace(strings.TrimSuffix(oc.sms.Body, templates.OptOutNotice(oc.sms.Lang)))
+			body := strings.TrimSpace(strings.TrimSuffix(oc.sms.Body, aftercare.OptOutNotice(oc.sms.Lang)))
 			ev.Summary, ev.Description = textTitle(body, clinic.Name), body
 		}
 		if ev.Summary == "" {

@@ -1,4 +1,4 @@
-package scheduler_test
+package dispatch_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
-	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/storetest"
 )
 
@@ -25,7 +25,7 @@ func TestDispatchLeaseLapsedNotSent(t *testing.T) {
 	sms.Rate = 1000 // every send waits for its turn first: the stall happens there
 	f.d.Routes[aftercare.SMS] = sms
 	f.d.Lease = 30 * time.Second
-	rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
+	rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
 	stalled := false
 	f.d.Sleep = func(ctx context.Context, _ time.Duration) error {
 		if !stalled {
@@ -59,7 +59,7 @@ func TestDispatchHeartbeatKeepsClaims(t *testing.T) {
 	var elapsed atomic.Int64
 	clock := func() time.Time { return f.now.Add(time.Duration(elapsed.Load())) }
 	f.d.Now = clock
-	rec := &scheduler.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: clock}
+	rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: clock}
 	ticks := make(chan time.Time)
 	ctx, stop := context.WithCancel(context.Background())
 	kept := make(chan struct{})
@@ -95,13 +95,13 @@ func TestDispatchHeartbeatKeepsClaims(t *testing.T) {
 
 // lookupCounter counts a sender's lookups.
 type lookupCounter struct {
-	scheduler.Sender
+	aftercare.Sender
 	n atomic.Int64
 }
 
 func (l *lookupCounter) Lookup(ctx context.Context, m *aftercare.Outgoing, since time.Time) (aftercare.Receipt, bool, error) {
 	l.n.Add(1)
-	return l.Sender.(scheduler.Reconciler).Lookup(ctx, m, since)
+	return l.Sender.(aftercare.Reconciler).Lookup(ctx, m, since)
 }
 
 // The reconciler pages through every unknown message, oldest first: with
@@ -134,12 +134,12 @@ func TestReconcilePagesThroughAll(t *testing.T) {
 		t.Fatalf("sent %d, want %d", n, lost+found)
 	}
 	counter := &lookupCounter{Sender: f.d.Routes[aftercare.SMS].Sender}
-	routes := map[aftercare.Channel]scheduler.Route{aftercare.SMS: {Name: "twilio", Sender: counter}}
+	routes := map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: counter}}
 	// The reconciler's clock moves on; f.now stays (the fake may still be
 	// reading it for the answers it dropped).
 	var later atomic.Int64
 	later.Store(int64(time.Minute))
-	rec := &scheduler.Reconciliation{Store: f.db, Routes: routes, Now: func() time.Time { return f.now.Add(time.Duration(later.Load())) }}
+	rec := &dispatch.Reconciliation{Store: f.db, Routes: routes, Now: func() time.Time { return f.now.Add(time.Duration(later.Load())) }}
 	if n, err := rec.Run(ctx); err != nil || n != found {
 		t.Fatalf("reconcile resolved %d, %v; want the %d newest, which the provider has", n, err, found)
 	}
@@ -147,7 +147,7 @@ func TestReconcilePagesThroughAll(t *testing.T) {
 		t.Errorf("%d lookups, want one per unknown message (%d)", got, lost+found)
 	}
 
-	later.Add(int64(scheduler.DefaultGiveUpAfter))
+	later.Add(int64(dispatch.DefaultGiveUpAfter))
 	counter.n.Store(0)
 	if n, err := rec.Run(ctx); err != nil || n != 0 || counter.n.Load() != 0 {
 		t.Fatalf("a week later: resolved %d with %d lookups, %v; want none looked up", n, counter.n.Load(), err)
@@ -156,8 +156,8 @@ func TestReconcilePagesThroughAll(t *testing.T) {
 	for _, m := range f.messages(t) {
 		if m.Status == aftercare.StatusUnknown {
 			unknown++
-			if !strings.Contains(m.Note, scheduler.GiveUpNote) {
-				t.Errorf("unknown message %d a week later has note %q, want %q", m.ID, m.Note, scheduler.GiveUpNote)
+			if !strings.Contains(m.Note, dispatch.GiveUpNote) {
+				t.Errorf("unknown message %d a week later has note %q, want %q", m.ID, m.Note, dispatch.GiveUpNote)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package scheduler
+package dispatch
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/templates"
 )
 
 // PageLinks makes the links to patients' own pages, /p/TOKEN under the
@@ -95,6 +94,6 @@ func (d *Dispatcher) addPageLink(ctx context.Context, c *aftercare.Claimed) (pag
 	if m.Channel != aftercare.SMS {
 		return u, false
 	}
-	m.Body, m.Segments = templates.WithPageLink(m.Body, m.Lang, u)
+	m.Body, m.Segments = aftercare.WithPageLink(m.Body, m.Lang, u)
 	return u, true
 }

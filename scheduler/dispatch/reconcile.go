@@ -1,4 +1,4 @@
-package scheduler
+package dispatch
 
 import (
 	"context"
@@ -111,7 +111,7 @@ func (r *Reconciliation) lookup(ctx context.Context, c *aftercare.Claimed, logge
 	if !ok {
 		return false, nil
 	}
-	lk, ok := route.Sender.(Reconciler)
+	lk, ok := route.Sender.(aftercare.Reconciler)
 	if !ok {
 		return false, nil
 	}

@@ -1,4 +1,4 @@
-package scheduler_test
+package dispatch_test
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func TestDispatchOptOutNoticeOnFirstSMSSent(t *testing.T) {
 	if _, err := f.svc.Enroll(ctx, f.clinic, req); err != nil {
 		t.Fatal(err)
 	}
-	notice := templates.OptOutNotice("en")
+	notice := aftercare.OptOutNotice("en")
 	if m := f.byStep(t, "one", aftercare.SMS); !strings.HasSuffix(m.Body, notice) {
 		t.Fatalf("the first planned text lacks the notice: %q", m.Body)
 	}
