@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/scheduler"
 )
 
@@ -38,6 +39,10 @@ type Server struct {
 	// Store is the whole store; every query it is asked is scoped to the
 	// signed-in principal's clinic.
 	Store aftercare.Store
+	// Accounts signs people in and keeps the rules of users, tokens and
+	// sign-in links: the same code the command line runs. Nil: Handler
+	// makes one of Store and Now at the production password cost.
+	Accounts *accounts.Service
 	// Service enrolls, previews, cancels, reschedules, imports and changes
 	// clinics and protocols: the same code the command line runs.
 	Service *scheduler.Service
@@ -72,6 +77,9 @@ type Server struct {
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
+	if s.Accounts == nil {
+		s.Accounts = &accounts.Service{Store: s.Store, Now: s.Now, Logger: s.Logger}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
