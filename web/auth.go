@@ -101,7 +101,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			p, err := s.tokenPrincipal(r.Context(), authz)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="aftercare"`)
-				writeError(w, err)
+				s.fail(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
@@ -259,17 +259,17 @@ func (s *Server) api(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 		p := principal(r)
 		if p == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="aftercare"`)
-			writeError(w, aftercare.Errorf(aftercare.EUNAUTHORIZED, "send Authorization: Bearer TOKEN, with a token from `aftercare token create`"))
+			s.fail(w, r, aftercare.Errorf(aftercare.EUNAUTHORIZED, "send Authorization: Bearer TOKEN, with a token from `aftercare token create`"))
 			return
 		}
 		if !p.Role.AtLeast(min) {
-			writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; you have %s", min, p.Role))
+			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; you have %s", min, p.Role))
 			return
 		}
 		if p.Session != nil && unsafeMethod(r.Method) {
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.Session.CSRF)) != 1 {
-				writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "send the page's CSRF token in X-CSRF-Token"))
+				s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "send the page's CSRF token in X-CSRF-Token"))
 				return
 			}
 		}
@@ -277,19 +277,6 @@ func (s *Server) api(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r)
 	}
-}
-
-// fail answers an error: JSON for the API and for clients that ask for
-// JSON, the app's error page otherwise.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if aftercare.ErrorCode(err) == aftercare.EINTERNAL {
-		s.logger().Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json") {
-		writeError(w, err)
-		return
-	}
-	s.renderError(w, r, err)
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a relative path

@@ -9,7 +9,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -112,58 +111,30 @@ func (s *Server) logger() *slog.Logger {
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		writeError(w, aftercare.Errorf(aftercare.EINVALID, "the body is not a form: %v", err))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "the body is not a form: %v", err))
 		return
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
 	full := s.PublicURL + r.URL.RequestURI()
 	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
 		s.logger().Warn("twilio status callback refused: bad or missing signature", "remote", r.RemoteAddr)
-		writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
 		return
 	}
 	sid, status, code, ok := s.Twilio.Parse(r.PostForm)
 	if !ok {
-		writeError(w, aftercare.Errorf(aftercare.EINVALID, "not a message status callback"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "not a message status callback"))
 		return
 	}
 	moved, err := s.Store.ApplyProviderStatus(r.Context(), sid, status, code, s.Now().UTC())
 	if err != nil {
 		s.logger().Error("applying a twilio status", "sid", sid, "err", err)
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	// moved is false for duplicates, late reports and reports kept for later.
 	s.logger().Info("twilio status", "sid", sid, "status", status, "code", code, "moved", moved)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// statusOf maps error codes to HTTP statuses; only this package does.
-func statusOf(code string) int {
-	switch code {
-	case aftercare.EINVALID:
-		return http.StatusBadRequest
-	case aftercare.EUNPROCESSABLE:
-		return http.StatusUnprocessableEntity
-	case aftercare.ENOTFOUND:
-		return http.StatusNotFound
-	case aftercare.ECONFLICT:
-		return http.StatusConflict
-	case aftercare.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case aftercare.EFORBIDDEN:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
-}
-
-func writeError(w http.ResponseWriter, err error) {
-	e := &aftercare.Error{Code: aftercare.ErrorCode(err), Message: aftercare.ErrorMessage(err)}
-	var ae *aftercare.Error
-	if errors.As(err, &ae) {
-		e.Field, e.Message = ae.Field, ae.Message
-	}
-	writeJSON(w, statusOf(e.Code), map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message, "field": e.Field}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
