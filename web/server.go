@@ -1,10 +1,21 @@
 // Package web is Aftercare's HTTP side: the staff web app (server-rendered
 // html/template, embedded assets), the JSON API under /api/v1, the provider
-// webhooks and the health check. It is the only package that maps
-// aftercare.Error codes to HTTP statuses.
+// webhooks and the health checks. It only speaks HTTP: the rules it applies
+// are accounts' (users, tokens, sessions) and scheduler's (everything
+// else). It is the only package that maps aftercare.Error codes to HTTP
+// statuses, all in errors.go.
 //
-// Files: server.go (wiring, errors), auth.go (sessions, tokens, CSRF,
-// roles), api*.go (JSON API), ui*.go with templates/ and static/ (the app).
+// Files, by who they serve:
+//
+//   - server.go (wiring, Twilio's status callback), errors.go (the one error
+//     writer), auth.go (sign-in, cookies, CSRF, roles), ratelimit.go,
+//     ready.go (/readyz), csvsafe.go, twilio_inbound.go (patients' texts)
+//   - api*.go: the JSON API (api.go routes and helpers, api_json.go its
+//     types)
+//   - ui.go (templates, rendering, forms) with templates/ and static/, then
+//     the app's pages by audience: ui_fd*.go the front desk's, ui_mgr*.go
+//     the manager's and admin's, ui_pt_*.go the patients' own (their page,
+//     an email's unsubscribe link)
 package web
 
 import (

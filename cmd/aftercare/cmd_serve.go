@@ -67,11 +67,16 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	instance := cfg.Instance
 	if instance == "" {
-		instance, _ = os.Hostname()
+		var err error
+		if instance, err = os.Hostname(); err != nil {
+			// The database path and the random run ID below still tell
+			// this serve's claims apart.
+			logger.Warn("no host name for the claim owner; set AFTERCARE_INSTANCE to name this serve", "err", err)
+		}
 	}
 	instance = strings.ReplaceAll(instance, "/", "-") + ":" + a.store.Path()
 	var runID [6]byte
-	rand.Read(runID[:])
+	rand.Read(runID[:]) // never fails: crypto/rand crashes the program instead (Go 1.24+)
 	owner := instance + "/" + hex.EncodeToString(runID[:])
 
 	if cfg.ClaimLease < 300*time.Millisecond {
@@ -142,8 +147,7 @@ func (a *app) serve(ctx context.Context) error {
 			publicURL(cfg, ln.Addr().String()) + "), which patients cannot open, and offers no one-click unsubscribe; set it to the https address patients reach")
 	}
 	if err := a.firstAdmin(ctx, accts, publicURL(cfg, ln.Addr().String()), logger); err != nil {
-		ln.Close()
-		return err
+		return errors.Join(err, ln.Close())
 	}
 	hs := newHTTPServer(srv.Handler(), serveLimits)
 	httpErr := make(chan error, 1)
@@ -164,7 +168,11 @@ func (a *app) serve(ctx context.Context) error {
 	defer cancel()
 	jobs.Stop(stopCtx)
 	endLease()
-	hs.Shutdown(stopCtx)
+	if err := hs.Shutdown(stopCtx); err != nil {
+		// Sends are recorded and claims released by now: only open HTTP
+		// connections are cut.
+		logger.Warn("HTTP connections still open at shutdown were closed", "err", err)
+	}
 	logger.Info("stopped")
 	return nil
 }
