@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/web"
 )
 
 // TestNewerLinkCancelsOlder: through the server, a link made before a
@@ -24,12 +23,12 @@ func TestNewerLinkCancelsOlder(t *testing.T) {
 	if err := app.DB.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	older, err := web.CreateSignInLink(ctx, app.DB, u, app.Now())
+	older, _, err := app.Accounts.CreateLink(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	app.Advance(time.Minute)
-	newer, err := web.CreateSignInLink(ctx, app.DB, u, app.Now())
+	newer, _, err := app.Accounts.CreateLink(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +52,7 @@ func TestAdminsDemotingEachOther(t *testing.T) {
 	x := &aftercare.User{ClinicID: app.Main.ID, Email: "x@main.example", Name: "Xavi", Role: aftercare.RoleAdmin}
 	y := &aftercare.User{ClinicID: app.Main.ID, Email: "y@main.example", Name: "Yara", Role: aftercare.RoleAdmin}
 	pw := "correct horse battery"
-	hash, _ := web.HashPassword(pw, web.PasswordCost)
+	hash, _ := app.Accounts.HashPassword(pw)
 	for _, u := range []*aftercare.User{x, y} {
 		u.PasswordHash = hash
 		if err := app.DB.CreateUser(ctx, u); err != nil {
@@ -120,7 +119,7 @@ func TestPurgeSignIns(t *testing.T) {
 	if err := app.DB.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	path, err := web.CreateSignInLink(ctx, app.DB, u, app.Now())
+	path, _, err := app.Accounts.CreateLink(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func TestPurgeSignIns(t *testing.T) {
 	if resp := newJarBrowser(t, app).PostForm(path, form); resp.Body.Close() != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("using the link: %d", resp.StatusCode)
 	}
-	n, err := web.PurgeSignIns(ctx, app.DB, app.Now())
+	n, err := app.Accounts.PurgeSignIns(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +137,7 @@ func TestPurgeSignIns(t *testing.T) {
 	if resp := live.Get("/"); resp.Body.Close() != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the live session after the purge: %d, want 200", resp.StatusCode)
 	}
-	if n, _ := web.PurgeSignIns(ctx, app.DB, app.Now()); n != 0 {
+	if n, _ := app.Accounts.PurgeSignIns(ctx); n != 0 {
 		t.Fatalf("a second purge removed %d rows, want 0", n)
 	}
 }

@@ -86,11 +86,11 @@ func (s *Server) routesAPI(mux *http.ServeMux) {
 		}
 		if len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			s.apiFail(w, r, &apiStatusError{Status: http.StatusMethodNotAllowed,
+			s.fail(w, r, &apiStatusError{Status: http.StatusMethodNotAllowed,
 				Err: aftercare.Errorf(aftercare.EINVALID, "%s %s is not supported: use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))})
 			return
 		}
-		s.apiFail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "no API route %s %s: docs/openapi.yaml lists them", r.Method, r.URL.Path))
+		s.fail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "no API route %s %s: docs/openapi.yaml lists them", r.Method, r.URL.Path))
 	}))
 }
 
@@ -142,26 +142,6 @@ type ProblemJSON struct {
 	Line    int    `json:"line"`
 	Column  int    `json:"column"`
 	Message string `json:"message"`
-}
-
-// apiFail answers err as JSON with its status. Internal errors are logged
-// and shown as a generic message.
-func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
-	code := aftercare.ErrorCode(err)
-	if code == aftercare.EINTERNAL {
-		s.logger().Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	body := ErrorDetailJSON{Code: code, Message: aftercare.ErrorMessage(err)}
-	var ae *aftercare.Error
-	if code != aftercare.EINTERNAL && errors.As(err, &ae) {
-		body.Field, body.Message = ae.Field, ae.Message
-	}
-	status := statusOf(code)
-	var se *apiStatusError
-	if errors.As(err, &se) {
-		status, body.Problems = se.Status, se.Problems
-	}
-	writeJSON(w, status, ErrorJSON{body})
 }
 
 // Sizes of request bodies. s.api caps every body at 16 MiB, which bounds

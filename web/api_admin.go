@@ -24,12 +24,12 @@ type ProtocolListJSON struct {
 func (s *Server) apiProtocols(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	if _, err := apiReadQuery(r); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	ps, err := s.Store.ListProtocols(r.Context(), p.Clinic.ID)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := ProtocolListJSON{Protocols: []ProtocolJSON{}}
@@ -46,21 +46,21 @@ func (s *Server) apiProtocol(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("slug")
 	q, err := apiReadQuery(r, "version")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	version := 0
 	if v, err := q.one("version"); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	} else if v != "" {
 		if version, err = strconv.Atoi(v); err != nil || version < 1 {
-			s.apiFail(w, r, aftercare.FieldErrorf("version", "version must be a whole number from 1, got %q", v))
+			s.fail(w, r, aftercare.FieldErrorf("version", "version must be a whole number from 1, got %q", v))
 			return
 		}
 	}
 	if aftercare.ValidateSlug("slug", slug) != nil {
-		s.apiFail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "there is no protocol %q", slug))
+		s.fail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "there is no protocol %q", slug))
 		return
 	}
 	// The store says whether it exists (404); the service parses it.
@@ -73,12 +73,12 @@ func (s *Server) apiProtocol(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cp, err := s.Service.Protocol(r.Context(), p.Clinic.ID, slug, stored.Version)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewProtocolDetailJSON(cp.Protocol))
@@ -135,12 +135,12 @@ func warningsJSON(warns []ptemplates.Problem) []ProblemJSON {
 func (s *Server) apiValidateProtocol(w http.ResponseWriter, r *http.Request) {
 	src, err := apiProtocolBody(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	pr, warns, err := ptemplates.ParseWithWarnings("", src)
 	if err != nil {
-		s.apiFail(w, r, apiProtocolProblems(err))
+		s.fail(w, r, apiProtocolProblems(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, ValidationJSON{true, pr.Slug, pr.Name, len(pr.Steps), pr.Languages, warningsJSON(warns)})
@@ -161,17 +161,17 @@ func (s *Server) apiImportProtocol(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	src, err := apiProtocolBody(r)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	_, warns, err := ptemplates.ParseWithWarnings("", src)
 	if err != nil {
-		s.apiFail(w, r, apiProtocolProblems(err))
+		s.fail(w, r, apiProtocolProblems(err))
 		return
 	}
 	stored, created, err := s.Service.ImportProtocol(r.Context(), p.Clinic.ID, "", src)
 	if err != nil {
-		s.apiFail(w, r, apiProtocolProblems(err))
+		s.fail(w, r, apiProtocolProblems(err))
 		return
 	}
 	status := http.StatusOK
@@ -185,7 +185,7 @@ func (s *Server) apiImportProtocol(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiClinic(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	if _, err := apiReadQuery(r); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewClinicJSON(p.Clinic)) // read for this request
@@ -255,7 +255,7 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 		err = aftercare.Errorf(aftercare.EINVALID, "nothing to change: give at least one setting")
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	ch := scheduler.ClinicChanges{Name: req.Name, Phone: req.Phone, TZ: req.TZ, Country: req.Country, Window: req.Window,
@@ -284,7 +284,7 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, ch, true)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if n := len(scheduler.NewWarnings(u.Warnings)); n > 0 {

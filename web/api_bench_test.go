@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
@@ -43,7 +44,7 @@ func BenchmarkAPIEnroll(b *testing.B) {
 		b.Fatal(err)
 	}
 	clinic, _ := db.FindClinic(ctx, "main")
-	token, _, err := web.CreateToken(ctx, db, clinic.ID, "load", aftercare.RoleFrontDesk, "bench")
+	token, _, err := (&accounts.Service{Store: db}).CreateToken(ctx, clinic.ID, "load", aftercare.RoleFrontDesk, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

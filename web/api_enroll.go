@@ -20,20 +20,20 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	var req scheduler.EnrollRequest
 	if err := apiDecode(r, &req); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	for field, v := range map[string]string{"phone": req.Phone, "email": req.Email, "tz": req.TZ, "lang": req.Lang,
 		"protocol": req.Protocol, "treated_at": req.TreatedAt} {
 		if err := apiCheckText(field, v, 200); err != nil {
-			s.apiFail(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 	}
 	req.Source = p.Actor()
 	res, err := s.Service.Enroll(r.Context(), p.Clinic, req)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	status := http.StatusOK
@@ -55,24 +55,24 @@ func (s *Server) apiEnrollments(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	q, err := apiReadQuery(r, "since", "patient", "limit", "cursor")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f := aftercare.EnrollmentFilter{ClinicID: p.Clinic.ID}
 	if f.Since, err = q.when("since", apiLocation(p.Clinic)); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if f.PatientID, err = q.id("patient"); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if f.Limit, err = q.limit(50, 500); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if f.BeforeID, err = apiReadEnrollmentCursor(q); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	limit := f.Limit
@@ -82,7 +82,7 @@ func (s *Server) apiEnrollments(w http.ResponseWriter, r *http.Request) {
 		err = aftercare.FieldErrorf("patient", "this clinic has no patient %d", f.PatientID)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := EnrollmentListJSON{Enrollments: []EnrollmentSummaryJSON{}}
@@ -104,12 +104,12 @@ func (s *Server) apiEnrollment(w http.ResponseWriter, r *http.Request) {
 		_, err = apiReadQuery(r)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	res, err := s.Service.Enrollment(r.Context(), p.Clinic.ID, id)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewEnrollmentJSON(res))
@@ -127,17 +127,17 @@ func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request) {
 		err = aftercare.Errorf(aftercare.EINVALID, "cancel takes no body")
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	n, err := s.Service.Cancel(r.Context(), p.Clinic.ID, id)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	res, err := s.Service.Enrollment(r.Context(), p.Clinic.ID, id)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, CancelJSON{NewEnrollmentJSON(res), n})
@@ -152,7 +152,7 @@ func (s *Server) apiReschedule(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	id, err := apiPathID(r, "id", "enrollment")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	var req RescheduleRequest
@@ -163,12 +163,12 @@ func (s *Server) apiReschedule(w http.ResponseWriter, r *http.Request) {
 		err = apiCheckText("treated_at", req.TreatedAt, 100)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	res, err := s.Service.Reschedule(r.Context(), p.Clinic, id, req.TreatedAt)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewEnrollmentJSON(res))
@@ -205,13 +205,13 @@ func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 		req.Name, err = aftercare.ValidateName(req.Name)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cp, msgs, err := s.Service.Preview(r.Context(), p.Clinic, scheduler.PreviewRequest{Protocol: strings.TrimSpace(req.Protocol),
 		Version: req.Version, TreatedAt: req.TreatedAt, TZ: req.TZ, Lang: req.Lang, Name: req.Name})
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	loc, _ := aftercare.LoadZone(req.TZ) // Preview loaded it already
@@ -235,7 +235,7 @@ func (s *Server) apiPatients(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	q, err := apiReadQuery(r, "q", "limit")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	text, err := q.one("q")
@@ -248,12 +248,12 @@ func (s *Server) apiPatients(w http.ResponseWriter, r *http.Request) {
 		limit, err = q.limit(20, 200)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	found, err := s.Store.SearchPatients(r.Context(), p.Clinic.ID, text, limit)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := PatientListJSON{Patients: []PatientJSON{}}
@@ -270,12 +270,12 @@ func (s *Server) apiPatient(w http.ResponseWriter, r *http.Request) {
 		_, err = apiReadQuery(r)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	pt, err := s.Store.FindPatient(r.Context(), p.Clinic.ID, id)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewPatientJSON(pt))
@@ -299,7 +299,7 @@ func (s *Server) apiUpdatePatient(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	id, err := apiPathID(r, "id", "patient")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	var req PatientUpdateRequest
@@ -318,7 +318,7 @@ func (s *Server) apiUpdatePatient(w http.ResponseWriter, r *http.Request) {
 		err = aftercare.Errorf(aftercare.EINVALID, "nothing to change: give at least one field")
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	pt, err := s.Service.UpdatePatient(r.Context(), p.Clinic, id, scheduler.PatientChanges{
@@ -327,7 +327,7 @@ func (s *Server) apiUpdatePatient(w http.ResponseWriter, r *http.Request) {
 		Source: p.Actor(),
 	})
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewPatientJSON(pt))
@@ -342,7 +342,7 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	q, err := apiReadQuery(r, "filename")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	name, err := q.one("filename")
@@ -354,19 +354,19 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		err = apiCheckText("filename", name, 100)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	// Read all of it first, so that a body cut short by the size limit
 	// enrolls nothing rather than the rows before the cut.
 	body, err := apiBody(r, 16<<20, "text/csv")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	rep, err := s.Service.Import(r.Context(), p.Clinic, bytes.NewReader(body), name, nil)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)

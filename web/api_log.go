@@ -100,18 +100,18 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q, err := apiReadQuery(r, "since", "until", "status", "channel", "protocol", "patient", "enrollment", "limit", "cursor")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f, err := s.apiMessageFilter(ctx, p, q)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if apiWantsCSV(r) {
 		for _, k := range []string{"limit", "cursor"} {
 			if q.v.Has(k) {
-				s.apiFail(w, r, aftercare.FieldErrorf(k, "%s pages the JSON list; the CSV export has every row the filter selects", k))
+				s.fail(w, r, aftercare.FieldErrorf(k, "%s pages the JSON list; the CSV export has every row the filter selects", k))
 				return
 			}
 		}
@@ -120,17 +120,17 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, err := q.limit(apiLogLimit, apiLogMaxLimit)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if f.AfterSendAt, f.AfterID, err = apiReadMessageCursor(q); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f.Limit = limit + 1 // one more says whether there is a next page
 	msgs, err := s.Store.ListMessages(ctx, f)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := MessageListJSON{Messages: make([]MessageJSON, 0, min(len(msgs), limit))}
@@ -190,7 +190,7 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	eid, err := apiPathID(r, "id", "enrollment")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	mid, err := apiPathID(r, "message_id", "message")
@@ -198,17 +198,17 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 		_, err = apiReadQuery(r)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	msgs, err := s.Store.ListMessages(ctx, aftercare.MessageFilter{ClinicID: p.Clinic.ID, EnrollmentID: eid})
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	i := slices.IndexFunc(msgs, func(m *aftercare.Message) bool { return m.ID == mid })
 	if i < 0 {
-		s.apiFail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "enrollment %d has no message %d in this clinic", eid, mid))
+		s.fail(w, r, aftercare.Errorf(aftercare.ENOTFOUND, "enrollment %d has no message %d in this clinic", eid, mid))
 		return
 	}
 	m := msgs[i]
@@ -218,12 +218,12 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 			loc = l
 		}
 	} else if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	attempts, err := s.Store.ListAttempts(ctx, p.Clinic.ID, m.ID)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := MessageDetailJSON{Message: NewMessageTextJSON(m, loc), Attempts: []AttemptJSON{}}
@@ -242,17 +242,17 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	q, err := apiReadQuery(r, "since", "until")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	since, until, err := apiRange(q, apiLocation(p.Clinic))
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := StatsJSON{Days: []DayStatJSON{}}
@@ -280,12 +280,12 @@ func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q, err := apiReadQuery(r, "since", "until", "limit", "cursor")
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f := aftercare.MessageFilter{ClinicID: p.Clinic.ID, Statuses: apiAttentionStates}
 	if f.Since, f.Until, err = apiRange(q, apiLocation(p.Clinic)); err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	limit, err := q.limit(apiLogLimit, apiLogMaxLimit)
@@ -293,13 +293,13 @@ func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
 		f.AfterSendAt, f.AfterID, err = apiReadMessageCursor(q)
 	}
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f.Limit = limit + 1
 	msgs, err := s.Store.ListMessages(ctx, f)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := AttentionListJSON{Items: []AttentionJSON{}}
@@ -315,7 +315,7 @@ func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			pt, err := s.Store.FindPatient(ctx, p.Clinic.ID, m.PatientID)
 			if err != nil {
-				s.apiFail(w, r, err)
+				s.fail(w, r, err)
 				return
 			}
 			pj = NewPatientJSON(pt)

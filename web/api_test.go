@@ -170,7 +170,7 @@ func TestAPIEnrollNothingPending(t *testing.T) {
 func TestAPIAuth(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	revoked, tok, err := web.CreateToken(context.Background(), w.DB, w.Main.ID, "old", aftercare.RoleAdmin, "test")
+	revoked, tok, err := w.Accounts.CreateToken(context.Background(), w.Main.ID, "old", aftercare.RoleAdmin, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

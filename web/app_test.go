@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/web"
@@ -30,11 +31,13 @@ type testApp struct {
 	t       testing.TB
 	DB      *sqlite.DB
 	Service *scheduler.Service
-	Server  *web.Server
-	HTTP    *httptest.Server
-	URL     string
-	Main    *aftercare.Clinic
-	Other   *aftercare.Clinic
+	// Accounts hashes at bcrypt's lowest cost: tests sign in a lot.
+	Accounts *accounts.Service
+	Server   *web.Server
+	HTTP     *httptest.Server
+	URL      string
+	Main     *aftercare.Clinic
+	Other    *aftercare.Clinic
 
 	mu  sync.Mutex
 	now time.Time
@@ -53,8 +56,6 @@ func (a *testApp) Advance(d time.Duration) {
 	a.now = a.now.Add(d)
 	a.mu.Unlock()
 }
-
-func init() { web.PasswordCost = bcrypt.MinCost } // tests sign in a lot
 
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
@@ -79,7 +80,8 @@ func newTestApp(t testing.TB) *testApp {
 	a.HTTP = httptest.NewServer(nil)
 	t.Cleanup(a.HTTP.Close)
 	a.URL = a.HTTP.URL
-	a.Server = &web.Server{Store: db, Service: a.Service, PublicURL: a.URL, Now: a.Now}
+	a.Accounts = &accounts.Service{Store: db, PasswordCost: bcrypt.MinCost, Now: a.Now}
+	a.Server = &web.Server{Store: db, Service: a.Service, Accounts: a.Accounts, PublicURL: a.URL, Now: a.Now}
 	a.HTTP.Config.Handler = a.Server.Handler()
 	return a
 }
@@ -89,7 +91,7 @@ func newTestApp(t testing.TB) *testApp {
 func (a *testApp) User(c *aftercare.Clinic, role aftercare.Role) (email, password string) {
 	a.t.Helper()
 	password = "correct horse battery"
-	hash, err := web.HashPassword(password, bcrypt.MinCost)
+	hash, err := a.Accounts.HashPassword(password)
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func (a *testApp) User(c *aftercare.Clinic, role aftercare.Role) (email, passwor
 // Token creates an API token of clinic c and returns the secret.
 func (a *testApp) Token(c *aftercare.Clinic, role aftercare.Role) string {
 	a.t.Helper()
-	secret, _, err := web.CreateToken(context.Background(), a.DB, c.ID, "test "+string(role), role, "test")
+	secret, _, err := a.Accounts.CreateToken(context.Background(), c.ID, "test "+string(role), role, "test")
 	if err != nil {
 		a.t.Fatal(err)
 	}

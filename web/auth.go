@@ -2,39 +2,23 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 )
 
-// Session and sign-in settings.
-const (
-	SessionCookie   = "aftercare_session"
-	sessionIdle     = 12 * time.Hour     // signed out after this long unused
-	sessionLifetime = 7 * 24 * time.Hour // and after this long whatever happens
-	touchEvery      = time.Minute        // SeenAt/ExpiresAt written at most this often
-	// LinkLifetime is how long a one-time sign-in link works.
-	LinkLifetime = 72 * time.Hour
-	// MinPassword is the shortest password accepted.
-	MinPassword = 10
-	// TokenPrefix starts every API token, so a leaked one is recognisable.
-	TokenPrefix = "act_"
-)
+// SessionCookie holds a signed-in browser's session secret; the session's
+// rules (lifetimes, expiry) are accounts.Service's.
+const SessionCookie = "aftercare_session"
 
 // Principal is who is making a request: a signed-in user (User and Session
 // set) or an API token (Token set). Every handler reads and writes only
@@ -67,101 +51,6 @@ func withPrincipal(ctx context.Context, p *Principal) context.Context {
 func principal(r *http.Request) *Principal {
 	p, _ := r.Context().Value(principalKey{}).(*Principal)
 	return p
-}
-
-// NewSecret returns a random URL-safe secret and the hex SHA-256 that is
-// stored in its place.
-func NewSecret() (secret, hash string) {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
-	secret = base64.RawURLEncoding.EncodeToString(b)
-	return secret, HashSecret(secret)
-}
-
-// HashSecret is the stored form of a session, token or link secret.
-func HashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// PasswordCost is bcrypt's cost for new password hashes.
-var PasswordCost = 12
-
-// HashPassword checks a new password and returns its bcrypt hash. EINVALID
-// (field "password") says what is wrong with it.
-func HashPassword(pw string, cost int) (string, error) {
-	if len([]rune(pw)) < MinPassword {
-		return "", aftercare.FieldErrorf("password", "use at least %d characters", MinPassword)
-	}
-	if len(pw) > 72 {
-		return "", aftercare.FieldErrorf("password", "use at most 72 bytes (bcrypt ignores the rest)")
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
-	if err != nil {
-		return "", aftercare.Errorf(aftercare.EINTERNAL, "hashing a password: %v", err)
-	}
-	return string(h), nil
-}
-
-// dummy holds the hash compared against when the email is unknown, so that
-// a wrong email takes as long as a wrong password: it has the cost of real
-// hashes (PasswordCost), made the first time it is needed at that cost.
-var dummy struct {
-	sync.Mutex
-	cost int
-	hash []byte
-}
-
-// dummyHash returns a bcrypt hash at PasswordCost.
-func dummyHash() []byte {
-	dummy.Lock()
-	defer dummy.Unlock()
-	if dummy.hash == nil || dummy.cost != PasswordCost {
-		h, err := bcrypt.GenerateFromPassword([]byte("not a real password"), PasswordCost)
-		if err != nil { // an out-of-range cost: bcrypt's default stands in
-			h, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
-		}
-		dummy.cost, dummy.hash = PasswordCost, h
-	}
-	return dummy.hash
-}
-
-// CreateToken makes an API token for a clinic and returns the secret, which
-// is shown once and never stored.
-func CreateToken(ctx context.Context, st aftercare.AccountStore, clinicID int64, name string, role aftercare.Role, by string) (string, *aftercare.Token, error) {
-	if strings.TrimSpace(name) == "" {
-		return "", nil, aftercare.FieldErrorf("name", "give the token a name that says what it is for, e.g. \"EHR integration\"")
-	}
-	if _, err := aftercare.ParseRole(string(role)); err != nil {
-		return "", nil, err
-	}
-	secret, _ := NewSecret()
-	secret = TokenPrefix + secret
-	t := &aftercare.Token{ClinicID: clinicID, Name: strings.TrimSpace(name), Role: role,
-		Hash: HashSecret(secret), Prefix: secret[:len(TokenPrefix)+6], CreatedBy: by}
-	if err := st.CreateToken(ctx, t); err != nil {
-		return "", nil, err
-	}
-	return secret, t, nil
-}
-
-// CreateSignInLink makes a one-time link for a user and returns its path
-// ("/link/SECRET"); the caller prefixes the public URL.
-func CreateSignInLink(ctx context.Context, st aftercare.AccountStore, u *aftercare.User, now time.Time) (string, error) {
-	secret, hash := NewSecret()
-	l := &aftercare.SignInLink{Hash: hash, UserID: u.ID, ClinicID: u.ClinicID, CreatedAt: now, ExpiresAt: now.Add(LinkLifetime)}
-	if err := st.CreateLink(ctx, l); err != nil {
-		return "", err
-	}
-	return "/link/" + secret, nil
-}
-
-// PurgeSignIns deletes what can no longer sign anyone in: sessions past
-// their idle expiry or their whole lifetime, and used, expired or cancelled
-// links. serve runs it hourly.
-func PurgeSignIns(ctx context.Context, st aftercare.AccountStore, now time.Time) (int64, error) {
-	now = now.UTC()
-	return st.PurgeSignIns(ctx, now, now.Add(-sessionLifetime))
 }
 
 // middleware wraps every route: security headers, cross-origin protection
@@ -212,7 +101,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			p, err := s.tokenPrincipal(r.Context(), authz)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="aftercare"`)
-				writeError(w, err)
+				s.fail(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
@@ -239,10 +128,7 @@ func (s *Server) tokenPrincipal(ctx context.Context, authz string) (*Principal, 
 	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return nil, aftercare.Errorf(aftercare.EUNAUTHORIZED, "use the header Authorization: Bearer TOKEN, with a token from `aftercare token create`")
 	}
-	t, err := s.Store.FindToken(ctx, HashSecret(strings.TrimSpace(secret)))
-	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND || (err == nil && !t.RevokedAt.IsZero()) {
-		return nil, aftercare.Errorf(aftercare.EUNAUTHORIZED, "the API token is unknown or revoked")
-	}
+	t, err := s.Accounts.UseToken(ctx, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -250,35 +136,11 @@ func (s *Server) tokenPrincipal(ctx context.Context, authz string) (*Principal, 
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now().UTC()
-	if now.Sub(t.LastUsedAt) >= touchEvery {
-		if err := s.Store.TouchToken(ctx, t.ID, now); err != nil {
-			s.logger().Warn("recording token use", "token", t.ID, "err", err)
-		}
-	}
 	return &Principal{Clinic: c, Role: t.Role, Token: t}, nil
 }
 
 func (s *Server) sessionPrincipal(ctx context.Context, secret string) (*Principal, error) {
-	expired := aftercare.Errorf(aftercare.EUNAUTHORIZED, "your session has ended; sign in again")
-	hash := HashSecret(secret)
-	sess, err := s.Store.FindSession(ctx, hash)
-	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
-		return nil, expired
-	}
-	if err != nil {
-		return nil, err
-	}
-	now := s.Now().UTC()
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.CreatedAt) >= sessionLifetime {
-		s.Store.DeleteSession(ctx, hash)
-		return nil, expired
-	}
-	u, err := s.Store.FindUser(ctx, sess.ClinicID, sess.UserID)
-	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND || (err == nil && !u.Active()) {
-		s.Store.DeleteSession(ctx, hash)
-		return nil, expired
-	}
+	sess, u, err := s.Accounts.Session(ctx, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -286,27 +148,17 @@ func (s *Server) sessionPrincipal(ctx context.Context, secret string) (*Principa
 	if err != nil {
 		return nil, err
 	}
-	if now.Sub(sess.SeenAt) >= touchEvery {
-		sess.SeenAt, sess.ExpiresAt = now, now.Add(sessionIdle)
-		if err := s.Store.TouchSession(ctx, hash, sess.SeenAt, sess.ExpiresAt); err != nil {
-			s.logger().Warn("touching a session", "err", err)
-		}
-	}
 	return &Principal{Clinic: c, Role: u.Role, User: u, Session: sess}, nil
 }
 
-// startSession signs u in: a new session row and its cookie.
+// startSession signs u in: a new session and its cookie.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *aftercare.User) error {
-	secret, hash := NewSecret()
-	csrf, _ := NewSecret()
-	now := s.Now().UTC()
-	sess := &aftercare.Session{Hash: hash, UserID: u.ID, ClinicID: u.ClinicID, CSRF: csrf,
-		CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(sessionIdle)}
-	if err := s.Store.CreateSession(r.Context(), sess); err != nil {
+	secret, _, err := s.Accounts.StartSession(r.Context(), u)
+	if err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLifetime / time.Second)})
+		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(accounts.SessionLifetime / time.Second)})
 	return nil
 }
 
@@ -407,17 +259,17 @@ func (s *Server) api(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 		p := principal(r)
 		if p == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="aftercare"`)
-			writeError(w, aftercare.Errorf(aftercare.EUNAUTHORIZED, "send Authorization: Bearer TOKEN, with a token from `aftercare token create`"))
+			s.fail(w, r, aftercare.Errorf(aftercare.EUNAUTHORIZED, "send Authorization: Bearer TOKEN, with a token from `aftercare token create`"))
 			return
 		}
 		if !p.Role.AtLeast(min) {
-			writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; you have %s", min, p.Role))
+			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "this needs the %s role; you have %s", min, p.Role))
 			return
 		}
 		if p.Session != nil && unsafeMethod(r.Method) {
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.Session.CSRF)) != 1 {
-				writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "send the page's CSRF token in X-CSRF-Token"))
+				s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "send the page's CSRF token in X-CSRF-Token"))
 				return
 			}
 		}
@@ -425,19 +277,6 @@ func (s *Server) api(min aftercare.Role, h http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r)
 	}
-}
-
-// fail answers an error: JSON for the API and for clients that ask for
-// JSON, the app's error page otherwise.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if aftercare.ErrorCode(err) == aftercare.EINTERNAL {
-		s.logger().Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json") {
-		writeError(w, err)
-		return
-	}
-	s.renderError(w, r, err)
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a relative path
@@ -525,21 +364,15 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		tooMany(email)
 		return
 	}
-	u, err := s.Store.FindUserByEmail(r.Context(), email)
-	if err != nil && aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
-		s.fail(w, r, err)
-		return
-	}
-	if u == nil || u.PasswordHash == "" || !u.Active() {
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(pw))
-		u = nil
-	} else if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) != nil {
-		u = nil
-	}
-	if u == nil {
+	u, err := s.Accounts.Authenticate(r.Context(), email, pw)
+	if errors.Is(err, accounts.ErrWrongPassword) {
 		s.logger().Info("sign-in failed", "email", aftercare.MaskEmail(email), "remote", ip)
 		page.Error = "The email or the password is wrong."
 		s.render(w, r, http.StatusUnauthorized, "signin", "Sign in", page)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.startSession(w, r, u); err != nil {
@@ -556,7 +389,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the form has expired; reload the page and try again"))
 			return
 		}
-		if err := s.Store.DeleteSession(r.Context(), p.Session.Hash); err != nil {
+		if err := s.Accounts.SignOut(r.Context(), p.Session); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -574,52 +407,26 @@ func (s *Server) useLink(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	secret := r.PathValue("secret")
 	page := LinkPage{Secret: secret, Field: map[string]string{}}
-	pw, again := r.PostFormValue("password"), r.PostFormValue("confirm")
-	hash, err := HashPassword(pw, PasswordCost)
-	if err == nil && pw != again {
-		err = aftercare.FieldErrorf("confirm", "the two passwords are not the same")
-	}
-	if err != nil {
+	u, err := s.Accounts.SetPassword(r.Context(), secret, r.PostFormValue("password"), r.PostFormValue("confirm"))
+	switch {
+	case errors.Is(err, accounts.ErrLinkUsed):
+		page.Error = "This link has expired or was already used. Ask your clinic's admin for a new one."
+		s.render(w, r, http.StatusGone, "link", "Choose a password", page)
+		return
+	case errors.Is(err, accounts.ErrDisabled):
+		page.Error = "This account is disabled. Ask your clinic's admin to turn it back on."
+		s.render(w, r, http.StatusForbidden, "link", "Choose a password", page)
+		return
+	case aftercare.InputError(err):
 		var ae *aftercare.Error
-		if e, ok := err.(*aftercare.Error); ok {
-			ae = e
-		}
-		if ae != nil && ae.Field != "" {
+		if errors.As(err, &ae) && ae.Field != "" {
 			page.Field[ae.Field] = ae.Message
 		} else {
 			page.Error = aftercare.ErrorMessage(err)
 		}
 		s.render(w, r, http.StatusBadRequest, "link", "Choose a password", page)
 		return
-	}
-	now := s.Now().UTC()
-	l, err := s.Store.UseLink(r.Context(), HashSecret(secret), now)
-	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
-		page.Error = "This link has expired or was already used. Ask your clinic's admin for a new one."
-		s.render(w, r, http.StatusGone, "link", "Choose a password", page)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.Store.FindUser(r.Context(), l.ClinicID, l.UserID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !u.Active() {
-		page.Error = "This account is disabled. Ask your clinic's admin to turn it back on."
-		s.render(w, r, http.StatusForbidden, "link", "Choose a password", page)
-		return
-	}
-	u.PasswordHash = hash
-	if err := s.Store.UpdateUser(r.Context(), u); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	// A new password signs every other browser out.
-	if err := s.Store.DeleteUserSessions(r.Context(), u.ClinicID, u.ID); err != nil {
+	case err != nil:
 		s.fail(w, r, err)
 		return
 	}

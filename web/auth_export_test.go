@@ -7,6 +7,3 @@ var SafeNext = safeNext
 
 // Limiters counts the sign-in rate limiters s holds.
 func (s *Server) Limiters() int { return s.auth.size() }
-
-// DummyHash is the hash an unknown email's password is compared against.
-var DummyHash = dummyHash

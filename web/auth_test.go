@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/web"
 )
 
@@ -74,7 +75,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if r := get(); r.StatusCode != http.StatusOK {
 		t.Fatalf("signed in: %d", r.StatusCode)
 	}
-	if _, err := app.DB.FindSession(context.Background(), web.HashSecret(c.Value)); err != nil {
+	if _, err := app.DB.FindSession(context.Background(), accounts.HashSecret(c.Value)); err != nil {
 		t.Fatalf("the session is not stored by its hash: %v", err)
 	}
 	app.Advance(11 * time.Hour)
@@ -85,7 +86,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if r := get(); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin") {
 		t.Fatalf("after 12 idle hours: %d %s, want the sign-in page", r.StatusCode, r.Header.Get("Location"))
 	}
-	if _, err := app.DB.FindSession(context.Background(), web.HashSecret(c.Value)); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+	if _, err := app.DB.FindSession(context.Background(), accounts.HashSecret(c.Value)); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Errorf("an expired session is still stored: %v", err)
 	}
 
@@ -104,7 +105,7 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	resp = b2.PostForm("/signout", url.Values{})
 	resp.Body.Close()
-	if _, err := app.DB.FindSession(context.Background(), web.HashSecret(secret)); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+	if _, err := app.DB.FindSession(context.Background(), accounts.HashSecret(secret)); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Errorf("sign out left the session stored: %v", err)
 	}
 }
@@ -118,7 +119,7 @@ func TestLinkWorksOnce(t *testing.T) {
 	if err := app.DB.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	path, err := web.CreateSignInLink(ctx, app.DB, u, app.Now())
+	path, _, err := app.Accounts.CreateLink(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}

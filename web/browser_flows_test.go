@@ -19,7 +19,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	gosmtp "github.com/emersion/go-smtp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/smtp"
@@ -27,7 +26,6 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
-	"github.com/aftercare/aftercare/web"
 )
 
 // Whole tasks done in a real browser, the way staff do them: the front
@@ -183,7 +181,7 @@ func bfSetClock(app *testApp, at time.Time) { app.Advance(at.Sub(app.Now())) }
 func bfUser(t *testing.T, app *testApp, c *aftercare.Clinic, role aftercare.Role, name, email string) (string, string) {
 	t.Helper()
 	const pw = "correct horse battery"
-	hash, err := web.HashPassword(pw, bcrypt.MinCost)
+	hash, err := app.Accounts.HashPassword(pw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the driver store/sqlite uses, for the bulk inserts
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/store/sqlite/sqlitetest"
@@ -96,7 +97,7 @@ func newLogBench(b *testing.B) *logBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hash, err := web.HashPassword("correct horse battery", 4)
+	hash, err := (&accounts.Service{PasswordCost: 4}).HashPassword("correct horse battery")
 	if err != nil {
 		b.Fatal(err)
 	}

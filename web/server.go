@@ -1,15 +1,25 @@
 // Package web is Aftercare's HTTP side: the staff web app (server-rendered
 // html/template, embedded assets), the JSON API under /api/v1, the provider
-// webhooks and the health check. It is the only package that maps
-// aftercare.Error codes to HTTP statuses.
+// webhooks and the health checks. It only speaks HTTP: the rules it applies
+// are accounts' (users, tokens, sessions) and scheduler's (everything
+// else). It is the only package that maps aftercare.Error codes to HTTP
+// statuses, all in errors.go.
 //
-// Files: server.go (wiring, errors), auth.go (sessions, tokens, CSRF,
-// roles), api*.go (JSON API), ui*.go with templates/ and static/ (the app).
+// Files, by who they serve:
+//
+//   - server.go (wiring, Twilio's status callback), errors.go (the one error
+//     writer), auth.go (sign-in, cookies, CSRF, roles), ratelimit.go,
+//     ready.go (/readyz), csvsafe.go, twilio_inbound.go (patients' texts)
+//   - api*.go: the JSON API (api.go routes and helpers, api_json.go its
+//     types)
+//   - ui.go (templates, rendering, forms) with templates/ and static/, then
+//     the app's pages by audience: ui_fd*.go the front desk's, ui_mgr*.go
+//     the manager's and admin's, ui_pt_*.go the patients' own (their page,
+//     an email's unsubscribe link)
 package web
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -17,6 +27,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
 )
@@ -39,6 +50,10 @@ type Server struct {
 	// Store is the whole store; every query it is asked is scoped to the
 	// signed-in principal's clinic.
 	Store aftercare.Store
+	// Accounts signs people in and keeps the rules of users, tokens and
+	// sign-in links: the same code the command line runs. Nil: Handler
+	// makes one of Store and Now at the production password cost.
+	Accounts *accounts.Service
 	// Service enrolls, previews, cancels, reschedules, imports and changes
 	// clinics and protocols: the same code the command line runs.
 	Service *scheduler.Service
@@ -73,6 +88,9 @@ type Server struct {
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
+	if s.Accounts == nil {
+		s.Accounts = &accounts.Service{Store: s.Store, Now: s.Now, Logger: s.Logger}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -105,58 +123,30 @@ func (s *Server) logger() *slog.Logger {
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		writeError(w, aftercare.Errorf(aftercare.EINVALID, "the body is not a form: %v", err))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "the body is not a form: %v", err))
 		return
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
 	full := s.PublicURL + r.URL.RequestURI()
 	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
 		s.logger().Warn("twilio status callback refused: bad or missing signature", "remote", r.RemoteAddr)
-		writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
 		return
 	}
 	sid, status, code, ok := s.Twilio.Parse(r.PostForm)
 	if !ok {
-		writeError(w, aftercare.Errorf(aftercare.EINVALID, "not a message status callback"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "not a message status callback"))
 		return
 	}
 	moved, err := s.Store.ApplyProviderStatus(r.Context(), sid, status, code, s.Now().UTC())
 	if err != nil {
 		s.logger().Error("applying a twilio status", "sid", sid, "err", err)
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	// moved is false for duplicates, late reports and reports kept for later.
 	s.logger().Info("twilio status", "sid", sid, "status", status, "code", code, "moved", moved)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// statusOf maps error codes to HTTP statuses; only this package does.
-func statusOf(code string) int {
-	switch code {
-	case aftercare.EINVALID:
-		return http.StatusBadRequest
-	case aftercare.EUNPROCESSABLE:
-		return http.StatusUnprocessableEntity
-	case aftercare.ENOTFOUND:
-		return http.StatusNotFound
-	case aftercare.ECONFLICT:
-		return http.StatusConflict
-	case aftercare.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case aftercare.EFORBIDDEN:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
-}
-
-func writeError(w http.ResponseWriter, err error) {
-	e := &aftercare.Error{Code: aftercare.ErrorCode(err), Message: aftercare.ErrorMessage(err)}
-	var ae *aftercare.Error
-	if errors.As(err, &ae) {
-		e.Field, e.Message = ae.Field, ae.Message
-	}
-	writeJSON(w, statusOf(e.Code), map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message, "field": e.Field}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -15,30 +15,30 @@ import (
 func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		writeError(w, aftercare.Errorf(aftercare.EINVALID, "the body is not a form of at most 64 KiB: %v", err))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "the body is not a form of at most 64 KiB: %v", err))
 		return
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
 	full := s.PublicURL + r.URL.RequestURI()
 	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
 		s.logger().Warn("twilio inbound text refused: bad or missing signature", "remote", r.RemoteAddr)
-		writeError(w, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
 		return
 	}
 	if s.Twilio.ParseInbound == nil || s.Inbound == nil {
-		writeError(w, aftercare.Errorf(aftercare.EINTERNAL, "inbound texts are not set up on this server"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINTERNAL, "inbound texts are not set up on this server"))
 		return
 	}
 	sms, ok := s.Twilio.ParseInbound(r.PostForm)
 	if !ok {
-		writeError(w, aftercare.Errorf(aftercare.EINVALID, "not an incoming message: MessageSid and From are required"))
+		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "not an incoming message: MessageSid and From are required"))
 		return
 	}
 	reply, dup, err := s.Inbound.Receive(r.Context(), sms)
 	if err != nil {
 		// Twilio retries on a 5xx: the reply is kept then, once.
 		s.logger().Error("receiving a text", "sid", sms.SID, "err", err)
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if dup {

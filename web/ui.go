@@ -224,10 +224,9 @@ func (fe FieldErrors) Add(err error) bool {
 	return true
 }
 
-// routesUI mounts the staff app's pages: the front desk's (ui_frontdesk.go:
-// home, enroll, patients, import) and the manager's and admin's
-// (ui_manager.go: delivery log, attention, chart, protocols, users, tokens,
-// settings).
+// routesUI mounts the staff app's pages: the front desk's (ui_fd.go: home,
+// enroll, patients, import) and the manager's and admin's (ui_mgr.go:
+// delivery log, attention, chart, protocols, users, tokens, settings).
 func (s *Server) routesUI(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.FileServerFS(static)

@@ -2,13 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/scheduler"
 )
 
@@ -88,7 +89,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := &aftercare.User{ClinicID: p.Clinic.ID, Email: email, Name: name, Role: role}
-	if err := s.Store.CreateUser(ctx, u); aftercare.ErrorCode(err) == aftercare.ECONFLICT {
+	if err := s.Accounts.AddUser(ctx, u, ""); aftercare.ErrorCode(err) == aftercare.ECONFLICT {
 		page.Errors["email"] = "someone already signs in with this email address (here or at another clinic)"
 		s.render(w, r, http.StatusConflict, "users", "Users", page)
 		return
@@ -104,8 +105,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
 // showLink makes a one-time sign-in link for u and renders the users page
 // with it: the only time the link is shown.
 func (s *Server) showLink(w http.ResponseWriter, r *http.Request, page *UsersPage, u *aftercare.User, done string) {
-	now := s.Now()
-	path, err := CreateSignInLink(r.Context(), s.Store, u, now)
+	path, expires, err := s.Accounts.CreateLink(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -116,7 +116,7 @@ func (s *Server) showLink(w http.ResponseWriter, r *http.Request, page *UsersPag
 	}
 	page.Form = UserForm{Role: string(aftercare.RoleFrontDesk)}
 	page.LinkFor, page.Link = u, s.linkBase(r)+path
-	page.Expires = mgrTime(now.Add(LinkLifetime), clinicZone(principal(r).Clinic), whenLayout)
+	page.Expires = mgrTime(expires, clinicZone(principal(r).Clinic), whenLayout)
 	page.Done = done
 	s.render(w, r, http.StatusOK, "users", "Users", page)
 }
@@ -146,13 +146,7 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 		page.Errors[""] = msg
 		s.render(w, r, status, "users", "Users", page)
 	}
-	// otherAdmins counts the clinic's active admins besides u.
-	otherAdmins := 0
-	for _, x := range page.Users {
-		if x.ID != u.ID && x.Active() && x.Role == aftercare.RoleAdmin {
-			otherAdmins++
-		}
-	}
+	onlyAdmin := fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first, or nobody could change settings, users or tokens.", u.Name)
 	action := r.PostFormValue("action")
 	switch action {
 	case "role":
@@ -165,27 +159,36 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 			s.redirect(w, r, "/users", "")
 			return
 		}
-		if u.Role == aftercare.RoleAdmin && u.Active() && otherAdmins == 0 {
-			refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first, or nobody could change settings, users or tokens.", u.Name))
+		_, err = s.Accounts.SetRole(ctx, u, role, p.User.ID)
+		if errors.Is(err, accounts.ErrLastAdmin) {
+			refuse(http.StatusConflict, onlyAdmin)
+			return
+		} else if err != nil {
+			s.fail(w, r, err)
 			return
 		}
-		u.Role = role
 	case "disable":
 		if !u.Active() {
 			s.redirect(w, r, "/users", "")
 			return
 		}
-		if u.Role == aftercare.RoleAdmin && otherAdmins == 0 {
+		_, err := s.Accounts.Disable(ctx, u)
+		if errors.Is(err, accounts.ErrLastAdmin) {
 			refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first.", u.Name))
 			return
+		} else if err != nil {
+			s.fail(w, r, err)
+			return
 		}
-		u.DisabledAt = s.Now().UTC()
 	case "enable":
 		if u.Active() {
 			s.redirect(w, r, "/users", "")
 			return
 		}
-		u.DisabledAt = time.Time{}
+		if _, err := s.Accounts.Enable(ctx, u); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	case "link":
 		if !u.Active() {
 			refuse(http.StatusConflict, fmt.Sprintf("%s is disabled: enable them before sending a sign-in link.", u.Name))
@@ -197,23 +200,6 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request) {
 	default:
 		refuse(http.StatusBadRequest, "unknown action: use the buttons of the list")
 		return
-	}
-	// The store checks the last admin again, in the write's transaction:
-	// another admin may be demoting us at this very moment.
-	if err := s.Store.UpdateUser(ctx, u); aftercare.ErrorCode(err) == aftercare.ECONFLICT {
-		refuse(http.StatusConflict, fmt.Sprintf("%s is the clinic's only admin: make someone else an admin first, or nobody could change settings, users or tokens.", u.Name))
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	// A disabled or re-roled user signs in again (their own session stays
-	// when admins change their own role: the role is read on every request).
-	if action == "disable" || u.ID != p.User.ID {
-		if err := s.Store.DeleteUserSessions(ctx, p.Clinic.ID, u.ID); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 	}
 	s.logger().Info("user changed", "clinic", p.Clinic.ID, "user", u.ID, "action", action, "role", u.Role, "by", p.Actor())
 	s.audit(r, aftercare.AuditUserChange, fmt.Sprintf("user %d", u.ID), action+" (role "+string(u.Role)+")")
@@ -267,7 +253,7 @@ func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
 		// Shown only when it is this clinic's live token: the cookie
 		// cannot make the page show any other text.
 		for _, t := range page.Tokens {
-			if strconv.FormatInt(t.ID, 10) == id && t.RevokedAt.IsZero() && t.Hash == HashSecret(secret) {
+			if strconv.FormatInt(t.ID, 10) == id && t.RevokedAt.IsZero() && t.Hash == accounts.HashSecret(secret) {
 				page.Secret, page.Made = secret, t
 			}
 		}
@@ -292,7 +278,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		page.Errors.Add(err)
 	}
 	if len(page.Errors) == 0 {
-		secret, t, err := CreateToken(ctx, s.Store, p.Clinic.ID, name, aftercare.Role(page.Form.Role), p.User.Email)
+		secret, t, err := s.Accounts.CreateToken(ctx, p.Clinic.ID, name, aftercare.Role(page.Form.Role), p.User.Email)
 		if err == nil {
 			s.logger().Info("token created", "clinic", p.Clinic.ID, "token", t.ID, "role", t.Role, "by", p.Actor())
 			s.audit(r, aftercare.AuditTokenCreate, fmt.Sprintf("token %d", t.ID), string(t.Role))

@@ -17,11 +17,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/store/sqlite"
-	"github.com/aftercare/aftercare/web"
 )
-
-func init() { web.PasswordCost = bcrypt.MinCost } // the tests hash passwords
 
 // accountsDB is newDB with the web app's address set, so that links are
 // predictable.
@@ -71,12 +69,12 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("user add printed no link on http://127.0.0.1:8080:\n%s", out)
 	}
 	st := openStore(t, db)
-	l, err := st.UseLink(ctx, web.HashSecret(m[2]), fixedNow.Add(time.Hour))
+	l, err := st.UseLink(ctx, accounts.HashSecret(m[2]), fixedNow.Add(time.Hour))
 	if err != nil {
 		t.Fatalf("the printed link does not work: %v", err)
 	}
-	if l.ExpiresAt.Sub(fixedNow) != web.LinkLifetime {
-		t.Errorf("link expires %v, want %v after now", l.ExpiresAt, web.LinkLifetime)
+	if l.ExpiresAt.Sub(fixedNow) != accounts.LinkLifetime {
+		t.Errorf("link expires %v, want %v after now", l.ExpiresAt, accounts.LinkLifetime)
 	}
 
 	// add --json, with AFTERCARE_PUBLIC_URL.
@@ -124,13 +122,13 @@ func TestUserCommands(t *testing.T) {
 	if m2 == nil || m2[2] == m[2] {
 		t.Fatalf("user link printed no new link:\n%s", out)
 	}
-	if _, err := st.UseLink(ctx, web.HashSecret(m2[2]), fixedNow); err != nil {
+	if _, err := st.UseLink(ctx, accounts.HashSecret(m2[2]), fixedNow); err != nil {
 		t.Errorf("the new link does not work: %v", err)
 	}
 
 	// disable: signed out everywhere, no more links; enable undoes it.
 	ana, _ := st.FindUserByEmail(ctx, "ana@glowskin.example")
-	sess := &aftercare.Session{Hash: web.HashSecret("ana's browser"), UserID: ana.ID, ClinicID: ana.ClinicID, CSRF: "x",
+	sess := &aftercare.Session{Hash: accounts.HashSecret("ana's browser"), UserID: ana.ID, ClinicID: ana.ClinicID, CSRF: "x",
 		CreatedAt: fixedNow, SeenAt: fixedNow, ExpiresAt: fixedNow.Add(time.Hour)}
 	if err := st.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
@@ -214,18 +212,18 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	if created.ID == 0 || created.Name != "EHR integration" || created.Role != "frontdesk" || created.Clinic != "main" ||
-		!strings.HasPrefix(created.Token, web.TokenPrefix) {
+		!strings.HasPrefix(created.Token, accounts.TokenPrefix) {
 		t.Fatalf("token create --json: %+v", created)
 	}
 	st := openStore(t, db)
-	tok, err := st.FindToken(ctx, web.HashSecret(created.Token))
+	tok, err := st.FindToken(ctx, accounts.HashSecret(created.Token))
 	if err != nil || tok.ID != created.ID || tok.CreatedBy != "cli" {
 		t.Fatalf("the printed token is not the stored one: %+v, %v", tok, err)
 	}
 
 	// Text: the secret once; a default name.
 	out := mustCLI(t, db, "token", "create", "--role", "manager")
-	secret := regexp.MustCompile(web.TokenPrefix + `[A-Za-z0-9_-]+`).FindString(out)
+	secret := regexp.MustCompile(accounts.TokenPrefix + `[A-Za-z0-9_-]+`).FindString(out)
 	if secret == "" || strings.Count(out, secret) != 1 || !strings.Contains(out, "token of 2026-11-22") {
 		t.Fatalf("token create printed:\n%s", out)
 	}
@@ -242,7 +240,7 @@ func TestTokenCommands(t *testing.T) {
 	if revoked.ID != 1 || revoked.Status != "revoked" || revoked.RevokedAt != "2026-11-22T18:00:00Z" {
 		t.Errorf("token revoke --json: %+v", revoked)
 	}
-	if tok, _ := st.FindToken(ctx, web.HashSecret(created.Token)); tok.RevokedAt.IsZero() {
+	if tok, _ := st.FindToken(ctx, accounts.HashSecret(created.Token)); tok.RevokedAt.IsZero() {
 		t.Error("the revoked token is not revoked in the store")
 	}
 	if out := mustCLI(t, db, "token", "revoke", "1"); !strings.Contains(out, "already revoked") {
@@ -279,7 +277,7 @@ func TestTokenCommands(t *testing.T) {
 			wantErr(t, strings.Join(tt.args, " "), err, tt.code, tt.words...)
 		})
 	}
-	if tok, _ := st.FindToken(ctx, web.HashSecret(theirs.Token)); tok == nil || !tok.RevokedAt.IsZero() {
+	if tok, _ := st.FindToken(ctx, accounts.HashSecret(theirs.Token)); tok == nil || !tok.RevokedAt.IsZero() {
 		t.Error("another clinic's token was revoked")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/notify/twilio"
@@ -66,11 +68,16 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	instance := cfg.Instance
 	if instance == "" {
-		instance, _ = os.Hostname()
+		var err error
+		if instance, err = os.Hostname(); err != nil {
+			// The database path and the random run ID below still tell
+			// this serve's claims apart.
+			logger.Warn("no host name for the claim owner; set AFTERCARE_INSTANCE to name this serve", "err", err)
+		}
 	}
 	instance = strings.ReplaceAll(instance, "/", "-") + ":" + a.store.Path()
 	var runID [6]byte
-	rand.Read(runID[:])
+	rand.Read(runID[:]) // never fails: crypto/rand crashes the program instead (Go 1.24+)
 	owner := instance + "/" + hex.EncodeToString(runID[:])
 
 	if cfg.ClaimLease < 300*time.Millisecond {
@@ -113,10 +120,11 @@ func (a *app) serve(ctx context.Context) error {
 	} else if n > 0 {
 		logger.Info("reconciled unknown messages at start", "resolved", n)
 	}
+	accts := &accounts.Service{Store: a.store, Now: a.now, Logger: logger}
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
 		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
-		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := web.PurgeSignIns(ctx, a.store, a.now()); return err }},
+		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }},
 		a.svc.PurgeJob("30 3 * * *"), // retention: nightly, when clinics are closed
 	)
 	if err != nil {
@@ -127,7 +135,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &web.Server{Store: a.store, Service: a.svc, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
+	srv := &web.Server{Store: a.store, Service: a.svc, Accounts: accts, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
 		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies,
 		Inbound: &scheduler.Inbound{Store: a.store, Dispatcher: d, ServerFrom: serverSender(cfg), Now: a.now, Logger: logger}}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -139,9 +147,8 @@ func (a *app) serve(ctx context.Context) error {
 		logger.Warn("AFTERCARE_PUBLIC_URL is not set: the unsubscribe link in every email points to this machine (" +
 			publicURL(cfg, ln.Addr().String()) + "), which patients cannot open, and offers no one-click unsubscribe; set it to the https address patients reach")
 	}
-	if err := a.firstAdmin(ctx, publicURL(cfg, ln.Addr().String()), logger); err != nil {
-		ln.Close()
-		return err
+	if err := a.firstAdmin(ctx, accts, publicURL(cfg, ln.Addr().String()), logger); err != nil {
+		return errors.Join(err, ln.Close())
 	}
 	hs := newHTTPServer(srv.Handler(), serveLimits)
 	httpErr := make(chan error, 1)
@@ -162,7 +169,11 @@ func (a *app) serve(ctx context.Context) error {
 	defer cancel()
 	jobs.Stop(stopCtx)
 	endLease()
-	hs.Shutdown(stopCtx)
+	if err := hs.Shutdown(stopCtx); err != nil {
+		// Sends are recorded and claims released by now: only open HTTP
+		// connections are cut.
+		logger.Warn("HTTP connections still open at shutdown were closed", "err", err)
+	}
 	logger.Info("stopped")
 	return nil
 }
@@ -171,39 +182,21 @@ func (a *app) serve(ctx context.Context) error {
 // default clinic with email AFTERCARE_ADMIN_EMAIL, and a one-time link to
 // choose the password, printed on standard output (the log is standard
 // error, and the link is a secret).
-func (a *app) firstAdmin(ctx context.Context, base string, logger *slog.Logger) error {
-	n, err := a.store.CountUsers(ctx)
-	if err != nil || n > 0 {
-		return err
-	}
-	email, err := aftercare.NormalizeEmail(a.cfg.AdminEmail)
-	if err == nil && email == "" {
-		err = aftercare.FieldErrorf("email", "it is empty")
-	}
-	if err != nil {
+func (a *app) firstAdmin(ctx context.Context, accts *accounts.Service, base string, logger *slog.Logger) error {
+	u, clinic, path, err := accts.FirstAdmin(ctx, a.cfg.AdminEmail)
+	var ae *aftercare.Error
+	if errors.As(err, &ae) && ae.Field == "email" {
 		return aftercare.Errorf(aftercare.EINVALID, "AFTERCARE_ADMIN_EMAIL=%q: %s; set it to the first admin's email address", a.cfg.AdminEmail, aftercare.ErrorMessage(err))
 	}
-	clinic, err := a.store.FindClinic(ctx, "")
-	if err != nil {
-		return err
-	}
-	u := &aftercare.User{ClinicID: clinic.ID, Email: email, Name: "Admin", Role: aftercare.RoleAdmin}
-	err = a.store.CreateUser(ctx, u)
-	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
-		// Another serve on this file made it first, and printed its link.
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	link, _, err := a.signInLink(ctx, u, base)
-	if err != nil {
+	if err != nil || u == nil {
+		// u is nil when there are users, or another serve on this file
+		// made the first admin at the same moment (and printed its link).
 		return err
 	}
 	// The link goes to standard output, the log to standard error: a log
 	// shipped elsewhere never carries the secret.
-	logger.Info("created the first admin; its sign-in link is on standard output, not in this log", "email", aftercare.MaskEmail(email), "clinic", clinic.Slug)
-	fmt.Fprintf(a.io.Out, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", link, email)
+	logger.Info("created the first admin; its sign-in link is on standard output, not in this log", "email", aftercare.MaskEmail(u.Email), "clinic", clinic.Slug)
+	fmt.Fprintf(a.io.Out, "\nNo users yet. Open this link once to choose the admin password: %s (sign in later as %s)\n\n", base+path, u.Email)
 	return nil
 }
 

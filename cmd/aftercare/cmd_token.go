@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/web"
 )
 
 // tokenJSON is an API token as `token list` and `token revoke` print it
@@ -95,7 +94,7 @@ needs frontdesk), and a name that says what it is for.`,
 			if !c.Flags().Changed("name") {
 				name = "token of " + a.now().UTC().Format("2006-01-02")
 			}
-			secret, t, err := web.CreateToken(ctx, a.store, a.clinic.ID, name, role, "cli")
+			secret, t, err := a.accountService().CreateToken(ctx, a.clinic.ID, name, role, "cli")
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/web"
+	"github.com/aftercare/aftercare/accounts"
 )
 
 // userJSON is a user as `user` commands print it with --json. Link is set
@@ -82,15 +83,18 @@ func publicURL(cfg Config, addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// accountService is the account rules over the opened store: the same
+// ones the web app applies.
+func (a *app) accountService() *accounts.Service { return accounts.New(a.store, a.now) }
+
 // signInLink makes a one-time sign-in link for u and returns its full URL
 // and expiry.
 func (a *app) signInLink(ctx context.Context, u *aftercare.User, base string) (string, time.Time, error) {
-	now := a.now().UTC()
-	path, err := web.CreateSignInLink(ctx, a.store, u, now)
+	path, expires, err := a.accountService().CreateLink(ctx, u)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return base + path, now.Add(web.LinkLifetime), nil
+	return base + path, expires, nil
 }
 
 // clinicUser finds a user of the clinic the command acts on by email. A
@@ -193,21 +197,21 @@ input (at least 10 characters) and no link is made.`,
 			if err := aftercare.CheckNameChars("name", name); err != nil {
 				return err
 			}
-			var hash string
+			var pw string
 			if pwStdin {
-				pw, err := readPassword(a.io.In)
-				if err != nil {
+				if pw, err = readPassword(a.io.In); err != nil {
 					return err
 				}
-				if hash, err = web.HashPassword(pw, web.PasswordCost); err != nil {
+				// Checked before the database is opened or created.
+				if err := accounts.ValidPassword(pw); err != nil {
 					return err
 				}
 			}
 			if err := a.open(ctx); err != nil {
 				return err
 			}
-			u := &aftercare.User{ClinicID: a.clinic.ID, Email: email, Name: strings.TrimSpace(name), Role: role, PasswordHash: hash}
-			if err := a.store.CreateUser(ctx, u); err != nil {
+			u := &aftercare.User{ClinicID: a.clinic.ID, Email: email, Name: strings.TrimSpace(name), Role: role}
+			if err := a.accountService().AddUser(ctx, u, pw); err != nil {
 				if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
 					return a.emailTaken(ctx, email)
 				}
@@ -217,7 +221,7 @@ input (at least 10 characters) and no link is made.`,
 				return err
 			}
 			out := a.userToJSON(u)
-			if hash == "" {
+			if u.PasswordHash == "" {
 				link, expires, err := a.signInLink(ctx, u, publicURL(a.cfg, a.cfg.HTTPAddr))
 				if err != nil {
 					return err
@@ -233,7 +237,7 @@ input (at least 10 characters) and no link is made.`,
 				return nil
 			}
 			a.printf("Send them this one-time link to choose a password (it works once, until %s):\n  %s\n",
-				a.local(a.now().Add(web.LinkLifetime)), out.Link)
+				a.local(a.now().Add(accounts.LinkLifetime)), out.Link)
 			return nil
 		},
 	}
@@ -369,28 +373,24 @@ func (a *app) setDisabled(disable bool) func(c *cobra.Command, args []string) er
 		if err != nil {
 			return err
 		}
-		changed := u.Active() == disable
+		svc := a.accountService()
+		var changed bool
+		if disable {
+			// Signs them out everywhere even when they were disabled
+			// already: it costs nothing and leaves no doubt.
+			changed, err = svc.Disable(ctx, u)
+		} else {
+			changed, err = svc.Enable(ctx, u)
+		}
+		if errors.Is(err, accounts.ErrLastAdmin) {
+			return aftercare.Errorf(aftercare.ECONFLICT, "%s is the only active admin of %s: add another admin first (`aftercare user add EMAIL --role admin`), or nobody could change its settings, users or tokens", u.Email, a.clinic.Slug)
+		}
+		if err != nil {
+			return err
+		}
 		if changed {
-			u.DisabledAt = time.Time{}
-			if disable {
-				u.DisabledAt = a.now().UTC()
-			}
-			err := a.store.UpdateUser(ctx, u)
-			if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
-				return aftercare.Errorf(aftercare.ECONFLICT, "%s is the only active admin of %s: add another admin first (`aftercare user add EMAIL --role admin`), or nobody could change its settings, users or tokens", u.Email, a.clinic.Slug)
-			}
-			if err != nil {
-				return err
-			}
 			detail := map[bool]string{true: "disabled", false: "enabled"}[disable]
 			if err := a.svc.Audit(ctx, u.ClinicID, aftercare.AuditUserChange, fmt.Sprintf("user %d", u.ID), detail); err != nil {
-				return err
-			}
-		}
-		if disable {
-			// Even when it was disabled already: signing out costs nothing
-			// and leaves no doubt.
-			if err := a.store.DeleteUserSessions(ctx, u.ClinicID, u.ID); err != nil {
 				return err
 			}
 		}

@@ -2,10 +2,10 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,10 +20,11 @@ import (
 // the principal's clinic: an id of another clinic's row is ENOTFOUND, which
 // the app shows as 404.
 //
-// Files: ui_frontdesk.go (routes and what the pages share), ui_fd_home.go
-// (today, patient search), ui_fd_enroll.go (enroll form and live preview),
+// Files: ui_fd.go (routes and what the pages share), ui_fd_home.go (today,
+// patient search), ui_fd_enroll.go (enroll form and live preview),
 // ui_fd_patient.go (patient card, edit, cancel, reschedule), ui_fd_import.go
-// (CSV import with progress).
+// (CSV import with progress), ui_fd_consent.go (consent changes),
+// ui_fd_inbox.go (patients' texts and answers).
 
 // routesFrontDesk mounts the front desk's pages.
 func (s *Server) routesFrontDesk(mux *http.ServeMux) {
@@ -172,11 +173,15 @@ func languageOptions(protocols []*aftercare.Protocol, extra ...string) []option 
 	for _, l := range extra {
 		add(l)
 	}
-	sort.Slice(codes, func(i, j int) bool {
-		if (codes[i] == "en") != (codes[j] == "en") {
-			return codes[i] == "en"
+	// English first, then the others by name.
+	slices.SortFunc(codes, func(a, b string) int {
+		switch {
+		case a == "en" && b != "en":
+			return -1
+		case b == "en" && a != "en":
+			return 1
 		}
-		return languageName(codes[i]) < languageName(codes[j])
+		return cmp.Compare(languageName(a), languageName(b))
 	})
 	out := make([]option, len(codes))
 	for i, c := range codes {

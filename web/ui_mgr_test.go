@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/accounts"
 	"github.com/aftercare/aftercare/scheduler"
-	"github.com/aftercare/aftercare/web"
 )
 
 // The practice manager's and admin's pages: each route against each role,
@@ -257,7 +257,7 @@ func TestManagerTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	mainAdmin := app.SignIn(app.Main, aftercare.RoleAdmin)
-	_, tok, err := web.CreateToken(ctx, app.DB, app.Main.ID, "Main booking feed", aftercare.RoleFrontDesk, "test")
+	_, tok, err := app.Accounts.CreateToken(ctx, app.Main.ID, "Main booking feed", aftercare.RoleFrontDesk, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1015,7 +1015,7 @@ func TestTokens(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no secret shown\n%s", body)
 	}
-	tok, err := app.DB.FindToken(ctx, web.HashSecret(m[1]))
+	tok, err := app.DB.FindToken(ctx, accounts.HashSecret(m[1]))
 	if err != nil || tok.ClinicID != app.Main.ID || tok.Name != "EHR integration" || tok.Role != aftercare.RoleFrontDesk || tok.CreatedBy != "admin@main.example" {
 		t.Fatalf("stored %+v %v", tok, err)
 	}
