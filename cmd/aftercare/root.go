@@ -22,6 +22,7 @@ const usageCode = "usage"
 // command needs them, the opened store and service.
 type app struct {
 	io  Streams
+	env Env
 	now func() time.Time
 
 	dbFlag     string
@@ -34,8 +35,10 @@ type app struct {
 	clinic *aftercare.Clinic
 }
 
-func run(ctx context.Context, args []string, io Streams, now func() time.Time) error {
-	a := &app{io: io, now: now}
+// run runs the command line args with the process's environment env,
+// streams and clock.
+func run(ctx context.Context, args []string, env Env, io Streams, now func() time.Time) error {
+	a := &app{io: io, env: env, now: now}
 	defer a.close()
 	// Whatever a command does is recorded in the audit log as the command
 	// line's.
@@ -81,7 +84,7 @@ and AFTERCARE_CLINIC_TZ; commands act on it unless --clinic SLUG names another.`
 // open opens the store, runs migrations, creates the first clinic and the
 // built-in protocols if needed, and resolves --clinic.
 func (a *app) open(ctx context.Context) error {
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(a.env)
 	if err != nil {
 		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
 	}
