@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -122,12 +122,11 @@ func parseDoc(filename string, src []byte) (*aftercare.Protocol, *parser, error)
 // sortProblems orders problems by position, keeping the order of those at
 // the same place.
 func sortProblems(ps []Problem) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.Line != b.Line {
-			return a.Line < b.Line
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		if c := cmp.Compare(a.Line, b.Line); c != 0 {
+			return c
 		}
-		return a.Col < b.Col
+		return cmp.Compare(a.Col, b.Col)
 	})
 }
 

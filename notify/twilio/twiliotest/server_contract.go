@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -40,7 +40,7 @@ func validateCreate(f url.Values) (int, string) {
 		}
 	}
 	if len(unknown) > 0 {
-		sort.Strings(unknown)
+		slices.Sort(unknown)
 		return CodeInvalidParameter, "Unknown parameters: " + strings.Join(unknown, ", ")
 	}
 	for k, v := range f {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -239,11 +239,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // sortNewestFirst orders by DateCreated descending; on equal times the
 // message stored later (higher SID sequence) comes first.
 func sortNewestFirst(ms []Message) {
-	sort.SliceStable(ms, func(i, j int) bool {
-		if !ms[i].DateCreated.Equal(ms[j].DateCreated) {
-			return ms[i].DateCreated.After(ms[j].DateCreated)
+	slices.SortStableFunc(ms, func(a, b Message) int {
+		if c := b.DateCreated.Compare(a.DateCreated); c != 0 {
+			return c
 		}
-		return ms[i].SID > ms[j].SID
+		return strings.Compare(b.SID, a.SID)
 	})
 }
 
