@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ func (a *app) printClinic(c *aftercare.Clinic) error {
 	if a.jsonOut {
 		return a.printJSON(clinicToJSON(c))
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	tw := a.table()
 	phone := c.Phone
 	if phone == "" {
 		phone = "(none: set one, patients are told to call it)"
@@ -178,7 +177,7 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 				}
 				return a.printJSON(out)
 			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			tw := a.table()
 			fmt.Fprintln(tw, "SLUG\tNAME\tTIME ZONE\tDEFAULT")
 			for _, c := range cs {
 				def := ""

@@ -107,7 +107,7 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 				w.Flush()
 				return w.Error()
 			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			tw := a.table()
 			fmt.Fprintln(tw, "ID\tENROLLMENT\tDUE (clinic time)\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR")
 			for _, m := range msgs {
 				e := m.Error

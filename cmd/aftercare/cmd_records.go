@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,7 +62,7 @@ both included.`,
 				}
 				return a.printJSON(out)
 			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			tw := a.table()
 			fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tSUBJECT\tDETAIL")
 			for _, e := range page.Entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.In(loc).Format("2006-01-02 15:04"), e.Actor, e.Action, e.Subject, e.Detail)
@@ -181,7 +180,7 @@ func (a *app) printConsent(ctx context.Context, patientID int64) error {
 		a.printf("No consent recorded.\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	tw := a.table()
 	fmt.Fprintln(tw, "WHEN\tCHANNEL\tCONSENT\tSOURCE\tUSER")
 	for _, e := range evs {
 		user := ""
