@@ -100,7 +100,10 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 				"alert-email": &ch.AlertEmail, "twilio-opt-out-replies": &ch.TwilioOptOutReplies,
 				"retention-days": &ch.RetentionDays, "patient-links": &ch.PatientLinks} {
 				if f.Changed(flag) {
-					v, _ := f.GetString(flag)
+					v, err := f.GetString(flag)
+					if err != nil {
+						return err
+					}
 					*dst, changed = &v, true
 				}
 			}

@@ -54,7 +54,10 @@ both included.`,
 			if err != nil {
 				return err
 			}
-			loc, _ := aftercare.LoadZone(a.clinic.TZ)
+			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
 				out := []auditJSON{}
 				for _, e := range page.Entries {
@@ -114,7 +117,10 @@ serve runs this every night; --dry-run only counts.`,
 			if dry {
 				verb = "Would purge"
 			}
-			loc, _ := aftercare.LoadZone(a.clinic.TZ)
+			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			if err != nil {
+				return err
+			}
 			a.printf("%s the texts of %d messages and %d replies settled before %s (%d days).\n",
 				verb, rep.Messages, rep.Replies, rep.Before.In(loc).Format("2006-01-02 15:04"), rep.RetentionDays)
 			return nil
@@ -174,7 +180,10 @@ func (a *app) printConsent(ctx context.Context, patientID int64) error {
 		}
 		return a.printJSON(map[string]any{"patient_id": p.ID, "sms": p.CanReceive(aftercare.SMS), "email": p.CanReceive(aftercare.Email), "events": out})
 	}
-	loc, _ := aftercare.LoadZone(a.clinic.TZ)
+	loc, err := aftercare.LoadZone(a.clinic.TZ)
+	if err != nil {
+		return err
+	}
 	a.printf("Patient %d, %s: SMS %s, email %s.\n", p.ID, p.Name, yesNo(p.CanReceive(aftercare.SMS)), yesNo(p.CanReceive(aftercare.Email)))
 	if len(evs) == 0 {
 		a.printf("No consent recorded.\n")

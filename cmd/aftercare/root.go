@@ -37,9 +37,14 @@ type app struct {
 
 // run runs the command line args with the process's environment env,
 // streams and clock.
-func run(ctx context.Context, args []string, env Env, io Streams, now func() time.Time) error {
+func run(ctx context.Context, args []string, env Env, io Streams, now func() time.Time) (err error) {
 	a := &app{io: io, env: env, now: now}
-	defer a.close()
+	defer func() {
+		// The command's own error, if any, is the one to report.
+		if cerr := a.close(); err == nil {
+			err = cerr
+		}
+	}()
 	// Whatever a command does is recorded in the audit log as the command
 	// line's.
 	ctx = aftercare.WithActor(ctx, aftercare.Actor{Label: "cli"})
@@ -48,7 +53,7 @@ func run(ctx context.Context, args []string, env Env, io Streams, now func() tim
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err != nil && aftercare.ErrorCode(err) == aftercare.EINTERNAL && strings.HasPrefix(err.Error(), "unknown command") {
 		return &aftercare.Error{Code: usageCode, Message: err.Error() + "; see `aftercare --help`"}
 	}
@@ -115,10 +120,16 @@ func (a *app) open(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) close() {
-	if a.store != nil {
-		a.store.Close()
+// close closes the store, if a command opened it. Closing checkpoints the
+// write-ahead log into the database file, so its error counts.
+func (a *app) close() error {
+	if a.store == nil {
+		return nil
 	}
+	if err := a.store.Close(); err != nil {
+		return fmt.Errorf("closing database %s: %w", a.store.Path(), err)
+	}
+	return nil
 }
 
 // needArgs is cobra.ExactArgs with a usage error that names what is missing.
