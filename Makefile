@@ -1,10 +1,13 @@
 # Helpers for people; CI runs .ci/run.
-.PHONY: help run test race lint bench screenshots
+.PHONY: help run preview test race lint bench screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-run: ## preview the built-in protocol on the embedded defaults
+run: ## serve the app (defaults: http://127.0.0.1:8080, ./aftercare.db; see `aftercare serve --help`)
+	go run ./cmd/aftercare serve
+
+preview: ## preview the built-in protocol on the embedded defaults
 	go run ./cmd/aftercare preview --protocol microneedling --treated-at 2026-03-07T17:30 --tz America/New_York
 
 test: ## run every test (the README's test command)

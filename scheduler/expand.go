@@ -6,8 +6,9 @@
 package scheduler
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,7 +87,7 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 			occs = append(occs, occurrence{step: i, n: n, at: t, notes: notes[n]})
 		}
 	}
-	sort.SliceStable(occs, func(a, b int) bool { return occs[a].at.Before(occs[b].at) })
+	slices.SortStableFunc(occs, func(a, b occurrence) int { return a.at.Compare(b.at) })
 
 	lang := p.Patient.Lang
 	// A clinic without a phone is still named where its phone would be, so
@@ -157,7 +158,7 @@ func Expand(p Plan) ([]*aftercare.Message, error) {
 		m.SendAt = m.SendAt.UTC()
 		m.NextAttemptAt = m.SendAt
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].SendAt.Before(out[b].SendAt) })
+	slices.SortStableFunc(out, func(a, b *aftercare.Message) int { return a.SendAt.Compare(b.SendAt) })
 	// Carriers expect the opt-out notice on the first text: it goes on
 	// the first SMS planned to go out. The dispatcher adds it to a later
 	// one if this one never reaches the provider.
@@ -233,12 +234,11 @@ func applyCap(out []*aftercare.Message, steps []*aftercare.Step, caps *capCounte
 			order = append(order, i)
 		}
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		pa, pb := steps[order[a]].Priority, steps[order[b]].Priority
-		if pa != pb {
-			return pa > pb
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := cmp.Compare(steps[b].Priority, steps[a].Priority); c != 0 {
+			return c
 		}
-		return out[order[a]].SendAt.Before(out[order[b]].SendAt)
+		return out[a].SendAt.Compare(out[b].SendAt)
 	})
 	for _, i := range order {
 		m, st := out[i], steps[i]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,7 +92,7 @@ func (s *Service) importFile(ctx context.Context, clinic *aftercare.Clinic, r io
 		return nil, aftercare.Errorf(aftercare.EINVALID, "%s line 1: missing column(s) %s; the header must name %s", name, strings.Join(missing, ", "), strings.Join(ImportColumns, ","))
 	}
 	for h := range col {
-		if !contains(ImportColumns, h) {
+		if !slices.Contains(ImportColumns, h) {
 			return nil, aftercare.Errorf(aftercare.EINVALID, "%s line 1: unknown column %q; the columns are %s", name, h, strings.Join(ImportColumns, ","))
 		}
 	}
@@ -543,13 +544,4 @@ func (im *importer) report(rep *ImportReport, c *chunk, created []bool) {
 			k++
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,7 +3,7 @@ package templates
 import (
 	"embed"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +33,6 @@ func Builtins() []Builtin {
 		}
 		out = append(out, Builtin{Slug: strings.TrimSuffix(name, ".yaml"), YAML: src})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
+	slices.SortFunc(out, func(a, b Builtin) int { return strings.Compare(a.Slug, b.Slug) })
 	return out
 }

@@ -1,9 +1,10 @@
 package templates
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,7 @@ func simulate(t *testing.T, p *aftercare.Protocol, treated time.Time, capPerDay 
 			all = append(all, &planned{step: s, n: n, planned: at, at: intoWindow(at)})
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
+	slices.SortStableFunc(all, func(a, b *planned) int { return a.at.Compare(b.at) })
 	expired := func(x *planned) bool {
 		if x.at.After(x.planned.Add(x.step.Expires)) {
 			x.skipped = "expired"
@@ -120,7 +121,7 @@ func simulate(t *testing.T, p *aftercare.Protocol, treated time.Time, capPerDay 
 				later = append(later, x)
 			}
 		}
-		sort.SliceStable(today, func(i, j int) bool { return today[i].step.Priority > today[j].step.Priority })
+		slices.SortStableFunc(today, func(a, b *planned) int { return cmp.Compare(b.step.Priority, a.step.Priority) })
 		used := 0
 		for _, x := range today {
 			switch {
@@ -135,10 +136,10 @@ func simulate(t *testing.T, p *aftercare.Protocol, treated time.Time, capPerDay 
 				later = append(later, x)
 			}
 		}
-		sort.SliceStable(later, func(i, j int) bool { return later[i].at.Before(later[j].at) })
+		slices.SortStableFunc(later, func(a, b *planned) int { return a.at.Compare(b.at) })
 		pending = later
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
+	slices.SortStableFunc(out, func(a, b planned) int { return a.at.Compare(b.at) })
 	return out
 }
 

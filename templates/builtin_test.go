@@ -5,7 +5,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -225,7 +225,7 @@ func TestBuiltinCoversEveryFact(t *testing.T) {
 			t.Errorf("%s is %q, which does not mention %q: update factSteps", id, row.fact, fs.word)
 		}
 		wantSeeds := seedRE.FindAllString(row.seeds, -1)
-		sort.Strings(wantSeeds)
+		slices.Sort(wantSeeds)
 		for _, key := range fs.steps {
 			if p.Step(key) == nil {
 				t.Errorf("%s: no step %q", id, key)
@@ -237,7 +237,7 @@ func TestBuiltinCoversEveryFact(t *testing.T) {
 				continue
 			}
 			gotSeeds := seedRE.FindAllString(line, -1)
-			sort.Strings(gotSeeds)
+			slices.Sort(gotSeeds)
 			if !reflect.DeepEqual(gotSeeds, wantSeeds) {
 				t.Errorf("%s above step %q names seeds %v, the table says %v", id, key, gotSeeds, wantSeeds)
 			}

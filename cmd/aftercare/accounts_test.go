@@ -26,8 +26,7 @@ import (
 func accountsDB(t *testing.T) string {
 	t.Helper()
 	db := newDB(t)
-	t.Setenv("AFTERCARE_HTTP_ADDR", "127.0.0.1:8080")
-	t.Setenv("AFTERCARE_PUBLIC_URL", "")
+	setEnv(db, map[string]string{"AFTERCARE_HTTP_ADDR": "127.0.0.1:8080", "AFTERCARE_PUBLIC_URL": ""})
 	return db
 }
 
@@ -59,6 +58,7 @@ func wantErr(t *testing.T, what string, err error, code string, words ...string)
 }
 
 func TestUserCommands(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := accountsDB(t)
 
@@ -78,7 +78,7 @@ func TestUserCommands(t *testing.T) {
 	}
 
 	// add --json, with AFTERCARE_PUBLIC_URL.
-	t.Setenv("AFTERCARE_PUBLIC_URL", "https://care.glowskin.example/")
+	setEnv(db, map[string]string{"AFTERCARE_PUBLIC_URL": "https://care.glowskin.example/"})
 	var added userJSON
 	if err := json.Unmarshal([]byte(mustCLI(t, db, "user", "add", "lee@glowskin.example", "--role", "manager", "--json")), &added); err != nil {
 		t.Fatal(err)
@@ -158,6 +158,7 @@ func TestUserCommands(t *testing.T) {
 }
 
 func TestUserCommandErrors(t *testing.T) {
+	t.Parallel()
 	db := accountsDB(t)
 	mustCLI(t, db, "user", "add", "ana@glowskin.example", "--role", "admin")
 	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York")
@@ -204,6 +205,7 @@ func TestUserCommandErrors(t *testing.T) {
 }
 
 func TestTokenCommands(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := accountsDB(t)
 
@@ -283,6 +285,7 @@ func TestTokenCommands(t *testing.T) {
 }
 
 func TestAccountCommandsHaveExamples(t *testing.T) {
+	t.Parallel()
 	db := accountsDB(t)
 	for _, c := range [][]string{{"user"}, {"user", "add"}, {"user", "list"}, {"user", "link"}, {"user", "disable"},
 		{"user", "enable"}, {"token"}, {"token", "create"}, {"token", "list"}, {"token", "revoke"}, {"serve"}} {
@@ -294,6 +297,7 @@ func TestAccountCommandsHaveExamples(t *testing.T) {
 }
 
 func TestPublicURL(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ public, addr, want string }{
 		{"", "127.0.0.1:8080", "http://127.0.0.1:8080"},
 		{"", ":8080", "http://localhost:8080"},
@@ -361,7 +365,7 @@ func startServe(t *testing.T, db string) (stdout, stderr *console, stop func()) 
 	stdout, stderr = newConsole(), newConsole()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--db", db, "serve"}, Streams{In: strings.NewReader(""), Out: stdout, Err: stderr},
+		done <- run(ctx, []string{"--db", db, "serve"}, envOf(db), Streams{In: strings.NewReader(""), Out: stdout, Err: stderr},
 			func() time.Time { return fixedNow })
 	}()
 	stdout.waitFor(t, regexp.MustCompile(`serving on`), done)
@@ -380,15 +384,14 @@ func startServe(t *testing.T, db string) (stdout, stderr *console, stop func()) 
 }
 
 func TestServeFirstAdminLink(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	dir := t.TempDir()
-	for k, v := range map[string]string{
+	setEnv(db, map[string]string{
 		"AFTERCARE_HTTP_ADDR": "127.0.0.1:0", "AFTERCARE_PUBLIC_URL": "", "AFTERCARE_OUTBOX": filepath.Join(dir, "outbox.jsonl"),
 		"AFTERCARE_ADMIN_EMAIL": "Owner@GlowSkin.example", "AFTERCARE_DISPATCH_SPEC": "@every 1h", "AFTERCARE_RECONCILE_SPEC": "@every 1h",
 		"TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "SMTP_HOST": "",
-	} {
-		t.Setenv(k, v)
-	}
+	})
 
 	stdout, stderr, stop := startServe(t, db)
 	m := stdout.waitFor(t, regexp.MustCompile(`No users yet\. Open this link once to choose the admin password: (http://127\.0\.0\.1:\d+/link/\S+) \(sign in later as (\S+)\)`), nil)
@@ -427,10 +430,12 @@ func TestServeFirstAdminLink(t *testing.T) {
 }
 
 func TestServeBadAdminEmail(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
-	t.Setenv("AFTERCARE_HTTP_ADDR", "127.0.0.1:0")
-	t.Setenv("AFTERCARE_OUTBOX", filepath.Join(t.TempDir(), "outbox.jsonl"))
-	t.Setenv("AFTERCARE_ADMIN_EMAIL", "not an email")
+	setEnv(db, map[string]string{
+		"AFTERCARE_HTTP_ADDR": "127.0.0.1:0", "AFTERCARE_OUTBOX": filepath.Join(t.TempDir(), "outbox.jsonl"),
+		"AFTERCARE_ADMIN_EMAIL": "not an email",
+	})
 	_, _, err := cli(t, db, "", "serve")
 	wantErr(t, "serve with a bad AFTERCARE_ADMIN_EMAIL", err, aftercare.EINVALID, "AFTERCARE_ADMIN_EMAIL", "email address")
 }

@@ -11,6 +11,7 @@ import (
 // A send window that moves messages is refused until --yes, and nothing is
 // saved meanwhile.
 func TestClinicSetChecksWindow(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	mustCLI(t, db, "clinic") // creates the clinic
 
@@ -68,6 +69,7 @@ func TestClinicSetChecksWindow(t *testing.T) {
 }
 
 func TestClinicSetShowTreatment(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	out := mustCLI(t, db, "clinic")
 	if !strings.Contains(out, `show treatment  no (messages say "your treatment"`) {

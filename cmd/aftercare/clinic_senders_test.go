@@ -12,6 +12,7 @@ import (
 // clinic a sender another has is a conflict that names the clinic that has
 // it, and saves nothing.
 func TestClinicSetSenderConflict(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	mustCLI(t, db, "clinic")
 	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ func (a *app) printClinic(c *aftercare.Clinic) error {
 	if a.jsonOut {
 		return a.printJSON(clinicToJSON(c))
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	tw := a.table()
 	phone := c.Phone
 	if phone == "" {
 		phone = "(none: set one, patients are told to call it)"
@@ -101,7 +100,10 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 				"alert-email": &ch.AlertEmail, "twilio-opt-out-replies": &ch.TwilioOptOutReplies,
 				"retention-days": &ch.RetentionDays, "patient-links": &ch.PatientLinks} {
 				if f.Changed(flag) {
-					v, _ := f.GetString(flag)
+					v, err := f.GetString(flag)
+					if err != nil {
+						return err
+					}
 					*dst, changed = &v, true
 				}
 			}
@@ -178,7 +180,7 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 				}
 				return a.printJSON(out)
 			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			tw := a.table()
 			fmt.Fprintln(tw, "SLUG\tNAME\tTIME ZONE\tDEFAULT")
 			for _, c := range cs {
 				def := ""

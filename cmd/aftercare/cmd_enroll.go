@@ -39,7 +39,10 @@ or the patient's local time (2026-03-07T17:30) read in --tz.`,
 			if err != nil {
 				return err
 			}
-			loc, _ := aftercare.LoadZone(req.TZ)
+			loc, err := aftercare.LoadZone(req.TZ)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
 				return a.printJSON(messagesJSON(msgs, loc))
 			}

@@ -98,16 +98,20 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 				return a.printJSON(out)
 			case csvOut:
 				w := csv.NewWriter(a.io.Out)
-				w.Write([]string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status", "send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"})
+				if err := w.Write([]string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status", "send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"}); err != nil {
+					return err
+				}
 				for _, m := range msgs {
 					r := web.NewMessageJSON(m)
-					w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
-						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, web.CSVSafe(r.ProviderID), web.CSVSafe(r.ErrorCode), web.CSVSafe(r.Error), strconv.Itoa(r.Attempts)})
+					if err := w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
+						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, web.CSVSafe(r.ProviderID), web.CSVSafe(r.ErrorCode), web.CSVSafe(r.Error), strconv.Itoa(r.Attempts)}); err != nil {
+						return err
+					}
 				}
 				w.Flush()
 				return w.Error()
 			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			tw := a.table()
 			fmt.Fprintln(tw, "ID\tENROLLMENT\tDUE (clinic time)\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR")
 			for _, m := range msgs {
 				e := m.Error

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +35,7 @@ func (a *app) protocolsCmd() *cobra.Command {
 			}
 			return a.printJSON(out)
 		}
-		tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+		tw := a.table()
 		fmt.Fprintln(tw, "SLUG\tVERSION\tSOURCE\tLANGUAGES\tNAME")
 		for _, p := range ps {
 			fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%s\n", p.Slug, p.Version, p.Source, strings.Join(p.Languages, ","), p.Name)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,7 +54,10 @@ both included.`,
 			if err != nil {
 				return err
 			}
-			loc, _ := aftercare.LoadZone(a.clinic.TZ)
+			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
 				out := []auditJSON{}
 				for _, e := range page.Entries {
@@ -63,7 +65,7 @@ both included.`,
 				}
 				return a.printJSON(out)
 			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			tw := a.table()
 			fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tSUBJECT\tDETAIL")
 			for _, e := range page.Entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.In(loc).Format("2006-01-02 15:04"), e.Actor, e.Action, e.Subject, e.Detail)
@@ -115,7 +117,10 @@ serve runs this every night; --dry-run only counts.`,
 			if dry {
 				verb = "Would purge"
 			}
-			loc, _ := aftercare.LoadZone(a.clinic.TZ)
+			loc, err := aftercare.LoadZone(a.clinic.TZ)
+			if err != nil {
+				return err
+			}
 			a.printf("%s the texts of %d messages and %d replies settled before %s (%d days).\n",
 				verb, rep.Messages, rep.Replies, rep.Before.In(loc).Format("2006-01-02 15:04"), rep.RetentionDays)
 			return nil
@@ -175,13 +180,16 @@ func (a *app) printConsent(ctx context.Context, patientID int64) error {
 		}
 		return a.printJSON(map[string]any{"patient_id": p.ID, "sms": p.CanReceive(aftercare.SMS), "email": p.CanReceive(aftercare.Email), "events": out})
 	}
-	loc, _ := aftercare.LoadZone(a.clinic.TZ)
+	loc, err := aftercare.LoadZone(a.clinic.TZ)
+	if err != nil {
+		return err
+	}
 	a.printf("Patient %d, %s: SMS %s, email %s.\n", p.ID, p.Name, yesNo(p.CanReceive(aftercare.SMS)), yesNo(p.CanReceive(aftercare.Email)))
 	if len(evs) == 0 {
 		a.printf("No consent recorded.\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	tw := a.table()
 	fmt.Fprintln(tw, "WHEN\tCHANNEL\tCONSENT\tSOURCE\tUSER")
 	for _, e := range evs {
 		user := ""

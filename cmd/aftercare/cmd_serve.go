@@ -91,9 +91,7 @@ func (a *app) serve(ctx context.Context) error {
 	a.svc.Pages = pages
 	d := &dispatch.Dispatcher{Store: a.store, Routes: routes, Now: a.now, Owner: owner,
 		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages, Lease: cfg.ClaimLease}
-	if cfg.Failpoint != "" {
-		d.Failpoint = failpoint(cfg.Failpoint)
-	}
+	d.Failpoint = a.failpointHook() // the crash test's, see testhook.go
 	rec := &dispatch.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
 	// The lease is held from before the first claim until after the last
 	// Tick has finished its sends and released the rest (shutdown below).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -134,23 +133,14 @@ itself is never shown again.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				out := []tokenJSON{}
-				for _, t := range tokens {
-					out = append(out, a.tokenToJSON(t))
-				}
-				return a.printJSON(out)
-			}
-			if len(tokens) == 0 {
-				a.printf("%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.\n", a.clinic.Slug)
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tSTATUS\tCREATED\tLAST USED")
-			for _, t := range tokens {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.Prefix, tokenStatus(t), a.local(t.CreatedAt), a.local(t.LastUsedAt))
-			}
-			return tw.Flush()
+			return printList(a, tokens, listing[*aftercare.Token, tokenJSON]{
+				json:   a.tokenToJSON,
+				empty:  fmt.Sprintf("%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.", a.clinic.Slug),
+				header: "ID\tNAME\tROLE\tPREFIX\tSTATUS\tCREATED\tLAST USED",
+				row: func(t *aftercare.Token) string {
+					return fmt.Sprintf("%d\t%s\t%s\t%s…\t%s\t%s\t%s", t.ID, t.Name, t.Role, t.Prefix, tokenStatus(t), a.local(t.CreatedAt), a.local(t.LastUsedAt))
+				},
+			})
 		},
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -277,23 +276,14 @@ STATUS is active, invited (has not chosen a password yet) or disabled.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				out := []userJSON{}
-				for _, u := range users {
-					out = append(out, a.userToJSON(u))
-				}
-				return a.printJSON(out)
-			}
-			if len(users) == 0 {
-				a.printf("%s has no users yet; add one with `aftercare user add EMAIL --role admin`.\n", a.clinic.Slug)
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSTATUS\tCREATED")
-			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, userStatus(u), a.local(u.CreatedAt))
-			}
-			return tw.Flush()
+			return printList(a, users, listing[*aftercare.User, userJSON]{
+				json:   a.userToJSON,
+				empty:  fmt.Sprintf("%s has no users yet; add one with `aftercare user add EMAIL --role admin`.", a.clinic.Slug),
+				header: "EMAIL\tNAME\tROLE\tSTATUS\tCREATED",
+				row: func(u *aftercare.User) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", u.Email, u.Name, u.Role, userStatus(u), a.local(u.CreatedAt))
+				},
+			})
 		},
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -34,9 +37,6 @@ type Config struct {
 	// heartbeat (renewed every third of it); a crashed serve's claims are
 	// taken over, as unknown, once it lapses.
 	ClaimLease time.Duration `envconfig:"AFTERCARE_CLAIM_LEASE" default:"30s"`
-	// Failpoint makes serve kill itself with SIGKILL at one point of
-	// dispatch; only the crash test sets it.
-	Failpoint string `envconfig:"AFTERCARE_FAILPOINT"`
 
 	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes,
 	// comma-separated) whose X-Forwarded-For names the client; without
@@ -57,8 +57,80 @@ type Config struct {
 	SMTPTLS      string `envconfig:"SMTP_TLS" default:"starttls"`
 }
 
-func loadConfig() (Config, error) {
+// Env looks up one variable of the environment run is given: os.LookupEnv
+// in main, a map in tests (MapEnv), so that tests leave the process's
+// environment alone and can run in parallel.
+type Env func(key string) (value string, ok bool)
+
+// MapEnv is an environment of the variables in m only.
+func MapEnv(m map[string]string) Env {
+	return func(key string) (string, bool) {
+		v, ok := m[key]
+		return v, ok
+	}
+}
+
+// loadConfig reads Config from env the way envconfig.Process("", &c) reads
+// it from the process's environment.
+//
+// envconfig v1.4.0 reads os.LookupEnv and nothing else (a way to pass a
+// lookup, kelseyhightower/envconfig#210, is not merged), and setting the
+// process's environment to feed it would undo the point of passing env
+// in. So this reads the same struct tags itself, for the kinds of field
+// Config has, with envconfig's rules: a variable set to "" is set (its
+// default is not used), integers in any base strconv.ParseInt(v, 0, ...)
+// reads, durations as time.ParseDuration, and errors as
+// *envconfig.ParseError, so messages are unchanged.
+// TestLoadConfigMatchesEnvconfig checks it against envconfig.Process.
+func loadConfig(env Env) (Config, error) {
 	var c Config
-	err := envconfig.Process("", &c)
-	return c, err
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		f, field := v.Type().Field(i), v.Field(i)
+		key := strings.ToUpper(f.Tag.Get("envconfig"))
+		if key == "" {
+			key = strings.ToUpper(f.Name)
+		}
+		value, ok := env(key)
+		if !ok {
+			if value, ok = f.Tag.Lookup("default"); !ok || value == "" {
+				continue
+			}
+		}
+		if err := setField(field, value); err != nil {
+			return Config{}, &envconfig.ParseError{KeyName: key, FieldName: f.Name, TypeName: field.Type().String(), Value: value, Err: err}
+		}
+	}
+	return c, nil
+}
+
+// setField converts value to field's type as envconfig does.
+func setField(field reflect.Value, value string) error {
+	switch {
+	case field.Type() == reflect.TypeFor[time.Duration]():
+		d, err := time.ParseDuration(value)
+		if err != nil {
+			return err
+		}
+		field.SetInt(int64(d))
+	case field.Kind() == reflect.String:
+		field.SetString(value)
+	case field.CanInt():
+		n, err := strconv.ParseInt(value, 0, field.Type().Bits())
+		if err != nil {
+			return err
+		}
+		field.SetInt(n)
+	case field.CanFloat():
+		x, err := strconv.ParseFloat(value, field.Type().Bits())
+		if err != nil {
+			return err
+		}
+		field.SetFloat(x)
+	default:
+		// A new kind of field in Config: teach setField, and
+		// TestLoadConfigMatchesEnvconfig, envconfig's rule for it.
+		panic("loadConfig: no rule for a field of type " + field.Type().String())
+	}
+	return nil
 }

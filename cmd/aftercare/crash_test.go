@@ -70,6 +70,8 @@ steps:
 var crashPatients = []string{"Ana Ruiz", "Bo Chen", "Cy Diaz"}
 
 func TestCrash(t *testing.T) {
+	// Not parallel: its serve processes keep leases on the wall clock, and
+	// the parallel tests start only once it is done.
 	if testing.Short() {
 		t.Skip("builds and runs the aftercare binary; skipped with -short")
 	}
@@ -213,6 +215,8 @@ func TestCrash(t *testing.T) {
 // and ends its lease; every message is sent exactly once and none is left
 // unknown.
 func TestRollingRestart(t *testing.T) {
+	// Not parallel: its serve processes keep leases on the wall clock, and
+	// the parallel tests start only once it is done.
 	if testing.Short() {
 		t.Skip("builds and runs the aftercare binary; skipped with -short")
 	}
@@ -361,7 +365,7 @@ func middayZone(now time.Time) string {
 func (w *crashWorld) cli(t *testing.T, args ...string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), append([]string{"--db", w.db}, args...), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, time.Now)
+	err := run(context.Background(), append([]string{"--db", w.db}, args...), envOf(w.db), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, time.Now)
 	if err != nil {
 		t.Fatalf("aftercare %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 	}

@@ -17,6 +17,7 @@ import (
 // error), and writes nothing; enrolling again what is stored is fine
 // however much of it is left to send.
 func TestEnrollNothingSent(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	ana := []string{"enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--email", "ana@example.com",
 		"--tz", "America/Los_Angeles", "--lang", "es", "--protocol", "microneedling"}
@@ -48,7 +49,7 @@ func TestEnrollNothingSent(t *testing.T) {
 	// Two months on, none of it is pending: the same command finds it.
 	var stdout, stderr bytes.Buffer
 	later := fixedNow.AddDate(0, 2, 0)
-	err := run(context.Background(), append([]string{"--db", db}, ok...), Streams{In: strings.NewReader(""), Out: &stdout, Err: &stderr},
+	err := run(context.Background(), append([]string{"--db", db}, ok...), envOf(db), Streams{In: strings.NewReader(""), Out: &stdout, Err: &stderr},
 		func() time.Time { return later })
 	if err != nil || !strings.Contains(stdout.String(), "already enrolled: existing enrollment 1") {
 		t.Errorf("enrolling again later: %v\n%s", err, stdout.String())
@@ -58,6 +59,7 @@ func TestEnrollNothingSent(t *testing.T) {
 // TestImportNothingSent: a row that would send nothing is reported with
 // its line, field and reason; the other rows are enrolled.
 func TestImportNothingSent(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	file := filepath.Join(t.TempDir(), "patients.csv")
 	os.WriteFile(file, []byte("name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n"+

@@ -10,6 +10,7 @@ import (
 // TestUserDisableLastAdmin: the CLI cannot disable the clinic's only
 // active admin; with a second admin it can.
 func TestUserDisableLastAdmin(t *testing.T) {
+	t.Parallel()
 	db := accountsDB(t)
 	mustCLI(t, db, "user", "add", "owner@glowskin.example", "--role", "admin")
 	_, _, err := cli(t, db, "", "user", "disable", "owner@glowskin.example")
@@ -25,6 +26,7 @@ func TestUserDisableLastAdmin(t *testing.T) {
 // TestUserAddRefusesInvisibleName: user add --name with a bidi override
 // is refused naming the character, and nothing is stored.
 func TestUserAddRefusesInvisibleName(t *testing.T) {
+	t.Parallel()
 	db := accountsDB(t)
 	_, _, err := cli(t, db, "", "user", "add", "eve@glowskin.example", "--role", "admin", "--name", "Eve\u202eRuiz")
 	wantErr(t, "user add with U+202E in the name", err, aftercare.EINVALID, "U+202E")

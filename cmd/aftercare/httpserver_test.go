@@ -38,6 +38,7 @@ func closedWithin(t *testing.T, c net.Conn, d time.Duration) bool {
 
 // TestServeLimitsSet: serve's server has every limit.
 func TestServeLimitsSet(t *testing.T) {
+	t.Parallel()
 	hs := newHTTPServer(http.NotFoundHandler(), serveLimits)
 	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.IdleTimeout <= 0 || hs.MaxHeaderBytes <= 0 || hs.MaxHeaderBytes > 1<<20 {
 		t.Fatalf("serve's http.Server: ReadHeaderTimeout %v, ReadTimeout %v, IdleTimeout %v, MaxHeaderBytes %d; want them all set",
@@ -50,6 +51,7 @@ func TestServeLimitsSet(t *testing.T) {
 // disconnected; headers past the limit get 431. No sleeping: the test
 // waits for the server to close the connection.
 func TestSlowClientCutOff(t *testing.T) {
+	t.Parallel()
 	addr := startLimited(t, httpLimits{ReadHeader: 200 * time.Millisecond, Read: time.Second, Idle: 200 * time.Millisecond, MaxHeaderBytes: 4 << 10})
 
 	slow, err := net.Dial("tcp", addr)

@@ -19,7 +19,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, time.Now)
+	err := run(ctx, os.Args[1:], os.LookupEnv, Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, time.Now)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aftercare:", aftercare.ErrorMessage(err))

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ var fixedNow = time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
 func cli(t *testing.T, db string, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err = run(context.Background(), append([]string{"--db", db}, args...), Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb},
+	err = run(context.Background(), append([]string{"--db", db}, args...), envOf(db), Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb},
 		func() time.Time { return fixedNow })
 	return out.String(), errb.String(), err
 }
@@ -39,11 +41,40 @@ func mustCLI(t *testing.T, db string, args ...string) string {
 	return out
 }
 
+// newDB returns the path of a new database whose environment names the
+// first clinic.
 func newDB(t *testing.T) string {
-	t.Setenv("AFTERCARE_CLINIC_NAME", "Glow Skin Studio")
-	t.Setenv("AFTERCARE_CLINIC_PHONE", "+1 415 555 0199")
-	t.Setenv("AFTERCARE_CLINIC_TZ", "America/Los_Angeles")
-	return filepath.Join(t.TempDir(), "aftercare.db")
+	db := filepath.Join(t.TempDir(), "aftercare.db")
+	t.Cleanup(func() { testEnvs.Delete(db) })
+	setEnv(db, map[string]string{
+		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",
+		"AFTERCARE_CLINIC_PHONE": "+1 415 555 0199",
+		"AFTERCARE_CLINIC_TZ":    "America/Los_Angeles",
+	})
+	return db
+}
+
+// testEnvs is the environment each test database's commands run with
+// (db path -> map[string]string), as an installation is its database and
+// its environment. Tests leave the process's environment alone, so that
+// they can run in parallel.
+var testEnvs sync.Map
+
+// setEnv sets variables of db's environment for the commands run after.
+func setEnv(db string, vars map[string]string) {
+	env := map[string]string{}
+	if old, ok := testEnvs.Load(db); ok {
+		env = maps.Clone(old.(map[string]string))
+	}
+	maps.Copy(env, vars)
+	testEnvs.Store(db, env)
+}
+
+// envOf is db's environment (empty for a database newDB did not make).
+func envOf(db string) Env {
+	env, _ := testEnvs.Load(db)
+	m, _ := env.(map[string]string)
+	return MapEnv(m)
 }
 
 func golden(t *testing.T, name, got string) {
@@ -65,6 +96,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestPreviewGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ protocol, lang, treated, tz string }{
 		{"microneedling", "en", "2026-03-07T17:30", "America/New_York"},
 		{"microneedling", "es", "2026-03-07T17:30", "America/New_York"},
@@ -99,6 +131,7 @@ func TestPreviewGolden(t *testing.T) {
 }
 
 func TestEnrollCommand(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	args := []string{"enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--email", "ana@example.com",
 		"--tz", "America/Los_Angeles", "--lang", "es", "--protocol", "microneedling", "--treated-at", "2026-11-22T15:00",
@@ -146,6 +179,7 @@ func TestEnrollCommand(t *testing.T) {
 }
 
 func TestErrorsSayWhatToFix(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	tests := []struct {
 		name string
@@ -174,6 +208,7 @@ func TestErrorsSayWhatToFix(t *testing.T) {
 }
 
 func TestEveryCommandHasHelp(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	root := (&app{}).rootCmd()
 	cmds := allCommands(root)
@@ -189,6 +224,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 }
 
 func TestClinicCommands(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	out := mustCLI(t, db, "clinic")
 	if !strings.Contains(out, "Glow Skin Studio") || !strings.Contains(out, "08:00-21:00") || !strings.Contains(out, "+14155550199") {
@@ -210,6 +246,7 @@ func TestClinicCommands(t *testing.T) {
 }
 
 func TestProtocolFileCommands(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "peel.yaml")
@@ -241,6 +278,7 @@ func TestProtocolFileCommands(t *testing.T) {
 }
 
 func TestImportCommand(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	file := filepath.Join(t.TempDir(), "patients.csv")
 	os.WriteFile(file, []byte("name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n"+
@@ -274,6 +312,7 @@ func allCommands(c *cobra.Command) [][]string {
 // TestProtocolWarnings: validate and import print a protocol's warnings on
 // stderr (and under "warnings" with --json) and still accept it.
 func TestProtocolWarnings(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	file := filepath.Join(t.TempDir(), "peel.yaml")
 	os.WriteFile(file, []byte("slug: peel\nname: Peel\nlanguages: [en]\nsteps:\n  - key: spf\n    channels: [sms]\n    after: 0s\n    text:\n      en:\n        sms: \"Your peel is done: SPF\"\n"), 0o644)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -85,4 +86,40 @@ func occ(m *aftercare.Message) string {
 		return ""
 	}
 	return fmt.Sprintf(" #%d", m.Occurrence+1)
+}
+
+// table returns the writer of the command line's tables: columns separated
+// by tabs, aligned with two spaces. Flush it when done.
+func (a *app) table() *tabwriter.Writer {
+	return tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+}
+
+// listing is how a list command prints its items.
+type listing[T, J any] struct {
+	json   func(T) J      // an item as --json prints it
+	empty  string         // the line printed when there are none
+	header string         // the table's header, columns separated by tabs
+	row    func(T) string // an item's row, columns separated by tabs
+}
+
+// printList prints items: with --json a JSON array (empty, not null, when
+// there are none); otherwise the table, or l.empty when there are none.
+func printList[T, J any](a *app, items []T, l listing[T, J]) error {
+	if a.jsonOut {
+		out := make([]J, 0, len(items))
+		for _, it := range items {
+			out = append(out, l.json(it))
+		}
+		return a.printJSON(out)
+	}
+	if len(items) == 0 {
+		a.printf("%s\n", l.empty)
+		return nil
+	}
+	tw := a.table()
+	fmt.Fprintln(tw, l.header)
+	for _, it := range items {
+		fmt.Fprintln(tw, l.row(it))
+	}
+	return tw.Flush()
 }

@@ -16,7 +16,7 @@ import (
 func (a *app) linkSigner(ctx context.Context) (*aftercare.Signer, error) {
 	key, err := a.store.Secret(ctx, "link-key", func() []byte {
 		b := make([]byte, 32)
-		rand.Read(b)
+		rand.Read(b) // never returns an error: since Go 1.24 it crashes the program instead
 		return b
 	})
 	if err != nil {

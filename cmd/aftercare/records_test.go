@@ -16,7 +16,7 @@ import (
 func cliAt(t *testing.T, db string, now time.Time, args ...string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), append([]string{"--db", db}, args...), Streams{In: strings.NewReader(""), Out: &out, Err: &errb},
+	err := run(context.Background(), append([]string{"--db", db}, args...), envOf(db), Streams{In: strings.NewReader(""), Out: &out, Err: &errb},
 		func() time.Time { return now })
 	if err != nil {
 		t.Fatalf("aftercare %s: %v", strings.Join(args, " "), err)
@@ -29,6 +29,7 @@ func cliAt(t *testing.T, db string, now time.Time, args ...string) string {
 // patient change records a withdrawn event; `audit` filters by the
 // clinic's days, both included.
 func TestConsentAndAudit(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	mustCLI(t, db, "enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--email", "ana@example.com",
 		"--tz", "America/Los_Angeles", "--protocol", "microneedling", "--treated-at", "2026-11-22T09:00", "--sms-consent", "--email-consent")
@@ -79,6 +80,7 @@ func TestConsentAndAudit(t *testing.T) {
 // TestClinicSetRecords: the four settings of two-way messaging and records
 // are set, shown and refused when wrong, naming the field.
 func TestClinicSetRecords(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	out := mustCLI(t, db, "clinic")
 	for _, want := range []string{"alert email             (none", "retention               keep message texts", "patient links           no"} {
@@ -123,6 +125,7 @@ func TestClinicSetRecords(t *testing.T) {
 // every message, state and count, and logs itself; a clinic keeping its
 // texts purges nothing.
 func TestPurge(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	if out := mustCLI(t, db, "purge"); !strings.Contains(out, "keeps message texts (retention 0): nothing purged") {
 		t.Errorf("purge with retention 0: %s", out)

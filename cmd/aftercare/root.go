@@ -22,6 +22,7 @@ const usageCode = "usage"
 // command needs them, the opened store and service.
 type app struct {
 	io  Streams
+	env Env
 	now func() time.Time
 
 	dbFlag     string
@@ -34,9 +35,16 @@ type app struct {
 	clinic *aftercare.Clinic
 }
 
-func run(ctx context.Context, args []string, io Streams, now func() time.Time) error {
-	a := &app{io: io, now: now}
-	defer a.close()
+// run runs the command line args with the process's environment env,
+// streams and clock.
+func run(ctx context.Context, args []string, env Env, io Streams, now func() time.Time) (err error) {
+	a := &app{io: io, env: env, now: now}
+	defer func() {
+		// The command's own error, if any, is the one to report.
+		if cerr := a.close(); err == nil {
+			err = cerr
+		}
+	}()
 	// Whatever a command does is recorded in the audit log as the command
 	// line's.
 	ctx = aftercare.WithActor(ctx, aftercare.Actor{Label: "cli"})
@@ -45,7 +53,7 @@ func run(ctx context.Context, args []string, io Streams, now func() time.Time) e
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err != nil && aftercare.ErrorCode(err) == aftercare.EINTERNAL && strings.HasPrefix(err.Error(), "unknown command") {
 		return &aftercare.Error{Code: usageCode, Message: err.Error() + "; see `aftercare --help`"}
 	}
@@ -81,7 +89,7 @@ and AFTERCARE_CLINIC_TZ; commands act on it unless --clinic SLUG names another.`
 // open opens the store, runs migrations, creates the first clinic and the
 // built-in protocols if needed, and resolves --clinic.
 func (a *app) open(ctx context.Context) error {
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(a.env)
 	if err != nil {
 		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
 	}
@@ -112,10 +120,16 @@ func (a *app) open(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) close() {
-	if a.store != nil {
-		a.store.Close()
+// close closes the store, if a command opened it. Closing checkpoints the
+// write-ahead log into the database file, so its error counts.
+func (a *app) close() error {
+	if a.store == nil {
+		return nil
 	}
+	if err := a.store.Close(); err != nil {
+		return fmt.Errorf("closing database %s: %w", a.store.Path(), err)
+	}
+	return nil
 }
 
 // needArgs is cobra.ExactArgs with a usage error that names what is missing.

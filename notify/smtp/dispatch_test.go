@@ -7,7 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +87,7 @@ func TestDispatchEmailsUnsubscribeAndCalendar(t *testing.T) {
 		Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "outbox", Sender: box}, aftercare.Email: {Name: "smtp", Sender: sender}},
 		Sleep:  func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		Links:  dispatch.SignedLinks{Signer: signer, BaseURL: "https://care.example.com"}, Messages: db}
-	sort.Slice(emailTimes, func(i, j int) bool { return emailTimes[i].Before(emailTimes[j]) })
+	slices.SortFunc(emailTimes, time.Time.Compare)
 	var sentAt []time.Time
 	for _, at := range emailTimes {
 		if at.After(now) {

@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
@@ -40,4 +41,26 @@ func BenchmarkTwilioSendParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkTwilioSendConcurrency32 is BenchmarkTwilioSend from 32
+// goroutines sharing one Sender, whatever GOMAXPROCS: the conns metric
+// shows whether keep-alive connections are reused (about 32) or churned
+// (hundreds); see transport.go.
+func BenchmarkTwilioSendConcurrency32(b *testing.B) {
+	srv := twiliotest.NewServer(b, twiliotest.WithoutRecording())
+	s := newSender(b, srv)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		m := outgoing(patient)
+		for pb.Next() {
+			if _, err := s.Send(ctx, m); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(srv.Connections()), "conns")
 }

@@ -6,7 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/twilio/twilio-go/client"
@@ -49,7 +49,7 @@ func exactSignature(authToken, fullURL string, params map[string]string, signatu
 	for k := range params {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	mac := hmac.New(sha1.New, []byte(authToken))
 	mac.Write([]byte(fullURL))
 	for _, k := range keys {

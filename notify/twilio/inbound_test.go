@@ -5,7 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"net/url"
-	"sort"
+	"slices"
 	"testing"
 
 	"github.com/aftercare/aftercare/notify/twilio"
@@ -33,7 +33,7 @@ func hmacSignature(token, fullURL string, form url.Values) string {
 	for k := range form {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	s := fullURL
 	for _, k := range keys {
 		s += k + form.Get(k)

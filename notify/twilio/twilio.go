@@ -128,9 +128,7 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 32
-	return &Sender{cfg: cfg, target: rewriteTarget(cfg.BaseURL), base: t, Now: time.Now}, nil
+	return &Sender{cfg: cfg, target: rewriteTarget(cfg.BaseURL), base: newPool(), Now: time.Now}, nil
 }
 
 // newCall returns the transport and the twilio-go API client for one Send

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,7 +24,7 @@ func Signature(authToken, fullURL string, form url.Values) string {
 	for k := range form {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var b strings.Builder
 	b.WriteString(fullURL)
 	for _, k := range keys {
