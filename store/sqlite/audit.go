@@ -94,22 +94,3 @@ func (db *DB) ListAudit(ctx context.Context, f aftercare.AuditFilter) ([]*afterc
 	}
 	return out, dbError("list audit", rows.Err())
 }
-
-// recordConsent inserts a consent event and its audit entry inside tx: the
-// history and the log are written with the change they record.
-func recordConsent(ctx context.Context, tx *sqlx.Tx, ev *aftercare.ConsentEvent) error {
-	if err := tx.QueryRowxContext(ctx, insertConsentEvent, ev.ClinicID, ev.PatientID, string(ev.Channel), string(ev.Action),
-		ts(ev.At), ev.Source, ev.UserID, ev.Note).Scan(&ev.ID); err != nil {
-		return err
-	}
-	return execAudit(ctx, tx, consentAudit(ev))
-}
-
-// consentAudit is the audit entry of a consent event. The note (a
-// patient's reply) stays out of it: the log holds no message text.
-func consentAudit(ev *aftercare.ConsentEvent) *aftercare.AuditEntry {
-	return &aftercare.AuditEntry{
-		ClinicID: ev.ClinicID, UserID: ev.UserID, Actor: ev.Source, Action: aftercare.AuditConsent,
-		Subject: fmt.Sprintf("patient %d", ev.PatientID), Detail: fmt.Sprintf("%s %s", ev.Channel, ev.Action), At: ev.At,
-	}
-}
