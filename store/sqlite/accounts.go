@@ -111,20 +111,8 @@ const listUsers = `SELECT ` + userColumns + ` FROM users WHERE clinic_id = ? ORD
 // ListUsers returns the clinic's users, disabled ones included, ordered by
 // email. It returns only internal errors.
 func (db *DB) ListUsers(ctx context.Context, clinicID int64) ([]*aftercare.User, error) {
-	rows, err := db.reader.QueryContext(ctx, listUsers, clinicID)
-	if err != nil {
-		return nil, dbError("list users", err)
-	}
-	defer rows.Close()
-	us := []*aftercare.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbError("list users", err)
-		}
-		us = append(us, u)
-	}
-	return us, dbError("list users", rows.Err())
+	us, err := queryAll(ctx, db.reader, scanUser, listUsers, clinicID)
+	return us, dbError("list users", err)
 }
 
 const (

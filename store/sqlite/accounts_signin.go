@@ -194,20 +194,8 @@ const listTokens = `SELECT ` + tokenColumns + ` FROM tokens WHERE clinic_id = ? 
 // ListTokens returns the clinic's tokens, revoked ones included, newest
 // first. It returns only internal errors.
 func (db *DB) ListTokens(ctx context.Context, clinicID int64) ([]*aftercare.Token, error) {
-	rows, err := db.reader.QueryContext(ctx, listTokens, clinicID)
-	if err != nil {
-		return nil, dbError("list tokens", err)
-	}
-	defer rows.Close()
-	ts := []*aftercare.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, dbError("list tokens", err)
-		}
-		ts = append(ts, t)
-	}
-	return ts, dbError("list tokens", rows.Err())
+	ts, err := queryAll(ctx, db.reader, scanToken, listTokens, clinicID)
+	return ts, dbError("list tokens", err)
 }
 
 // revokeToken keeps the first revocation time.

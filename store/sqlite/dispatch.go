@@ -42,18 +42,8 @@ func scanClaimed(rows *sqlx.Rows) (*aftercare.Claimed, string, error) {
 	var p aftercare.Patient
 	var c aftercare.Clinic
 	var enrollmentStatus string
-	err := rows.Scan(&m.ID, &m.ClinicID, &m.EnrollmentID, &m.PatientID, &m.StepKey, &m.Occurrence, &m.Channel,
-		&m.Lang, &m.Status, (*dbTime)(&m.SendAt), (*dbTime)(&m.ExpiresAt), &m.Note, &m.Subject, &m.Body,
-		&m.Segments, &m.Attempts, (*dbTime)(&m.NextAttemptAt), (*dbTime)(&m.ClaimedAt), &m.ClaimedBy,
-		(*dbTime)(&m.SentAt), (*dbTime)(&m.DeliveredAt), &m.Sender, &m.ProviderID, &m.ProviderState,
-		&m.ErrorCode, &m.Error, (*dbTime)(&m.CreatedAt), (*dbTime)(&m.UpdatedAt),
-		&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
-		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
-		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
-		&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
-		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt),
-		&c.SMSFrom, &c.EmailFrom, &c.ShowTreatment,
-		&c.AlertEmail, &c.TwilioOptOutReplies, &c.RetentionDays, &c.PatientLinks, &enrollmentStatus)
+	dest := clinicDest(patientDest(messageDest(make([]any, 0, 64), &m), &p), &c)
+	err := rows.Scan(append(dest, &enrollmentStatus)...)
 	if err != nil {
 		return nil, "", err
 	}

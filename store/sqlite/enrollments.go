@@ -18,11 +18,16 @@ const enrollmentColumns = `e.id, e.clinic_id, e.patient_id, e.protocol_id, p.slu
 // enrollmentFrom joins the protocol, whose slug and version an Enrollment carries.
 const enrollmentFrom = ` FROM enrollments e JOIN protocols p ON p.id = e.protocol_id`
 
-func scanEnrollment(s scanner) (*aftercare.Enrollment, error) {
-	var e aftercare.Enrollment
-	err := s.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.ProtocolID, &e.ProtocolSlug, &e.ProtocolVersion,
+// enrollmentDest appends the scan destinations of enrollmentColumns in e to dst.
+func enrollmentDest(dst []any, e *aftercare.Enrollment) []any {
+	return append(dst, &e.ID, &e.ClinicID, &e.PatientID, &e.ProtocolID, &e.ProtocolSlug, &e.ProtocolVersion,
 		(*dbTime)(&e.TreatedAt), &e.Status, &e.Key, &e.Source, (*dbTime)(&e.CreatedAt), (*dbTime)(&e.UpdatedAt),
 		(*dbTime)(&e.CancelledAt))
+}
+
+func scanEnrollment(s scanner) (*aftercare.Enrollment, error) {
+	var e aftercare.Enrollment
+	err := s.Scan(enrollmentDest(make([]any, 0, 13), &e)...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +125,8 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 		var planned []byte
 		var plannedNext time.Time
 		s := &aftercare.EnrollmentSummary{Enrollment: &e, Patient: &p}
-		err := rows.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.ProtocolID, &e.ProtocolSlug, &e.ProtocolVersion,
-			(*dbTime)(&e.TreatedAt), &e.Status, &e.Key, &e.Source, (*dbTime)(&e.CreatedAt), (*dbTime)(&e.UpdatedAt),
-			(*dbTime)(&e.CancelledAt),
-			&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
-			(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
-			(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
-			&s.Pending, &s.Done, &s.Problems, (*dbTime)(&s.NextSendAt), &planned, (*dbTime)(&plannedNext))
+		dest := patientDest(enrollmentDest(make([]any, 0, 34), &e), &p)
+		err := rows.Scan(append(dest, &s.Pending, &s.Done, &s.Problems, (*dbTime)(&s.NextSendAt), &planned, (*dbTime)(&plannedNext))...)
 		if err != nil {
 			return nil, dbError("list enrollments", err)
 		}

@@ -284,150 +284,153 @@ var (
 		"next_attempt_at", "created_at", "updated_at"}
 )
 
-// enrollTx does EnrollBatch's work inside its transaction. It reads what the
-// batch needs with a few IN (...) queries per clinic, decides every row in
-// memory, then writes them with multi-row INSERTs. IDs are assigned here
-// (MAX(id)+1 onwards, which is what SQLite would pick): the transaction holds
-// the write lock, and knowing the IDs up front lets messages be inserted in
+// enrollTx does EnrollBatch's work inside its transaction, in three steps:
+// load reads what the batch refers to with a few IN (...) queries per
+// clinic, decide works out every row in memory, and write stores them with
+// multi-row INSERTs. IDs are assigned in decide and write (MAX(id)+1
+// onwards, which is what SQLite would pick): the transaction holds the
+// write lock, and knowing the IDs up front lets messages be inserted in
 // bulk without reading anything back.
 func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Time) error {
-	// What the batch refers to, clinic by clinic.
-	type group struct {
-		protocols []int64
-		keys      []string
+	b := &enrollBatch{
+		items:     items,
+		now:       now,
+		protocols: map[idKey]protocolRef{},
+		stored:    map[ckey]*storedEnrollment{},
+		byMatch:   map[ckey]*patientState{},
+		byID:      map[int64]*patientState{},
 	}
-	groups := map[int64]*group{}
-	var clinics []int64
-	for i := range items {
-		it := &items[i]
-		g := groups[it.clinicID]
-		if g == nil {
-			g = &group{}
-			groups[it.clinicID] = g
-			clinics = append(clinics, it.clinicID)
-		}
-		g.protocols = append(g.protocols, it.ne.Enrollment.ProtocolID)
-		g.keys = append(g.keys, it.ne.Enrollment.Key)
+	if err := b.load(ctx, tx); err != nil {
+		return err
 	}
+	if err := b.decide(ctx, tx); err != nil {
+		return err
+	}
+	return b.write(ctx, tx)
+}
 
-	type protocolRef struct {
-		slug    string
-		version int
-	}
-	protocols := map[idKey]protocolRef{}
-	stored := map[ckey]*storedEnrollment{} // by clinic and enrollment key
-	byMatch := map[ckey]*patientState{}    // by clinic and match key
-	byID := map[int64]*patientState{}
+// enrollBatch is one EnrollBatch inside its transaction: what load read and
+// what decide made of it.
+type enrollBatch struct {
+	items []enrollItem
+	now   time.Time
 
-	addPatients := func(rows *sqlx.Rows) error {
-		defer rows.Close()
-		for rows.Next() {
-			p, mk, err := scanPatientMK(rows)
-			if err != nil {
-				return err
-			}
-			if byID[p.ID] == nil {
-				st := &patientState{p: *p}
-				byID[p.ID] = st
-				byMatch[ckey{p.ClinicID, mk}] = st
-			}
-		}
-		return rows.Err()
-	}
-	query := func(q string, clinic int64, in any) (*sqlx.Rows, error) {
-		q, args, err := sqlx.In(q, clinic, in)
-		if err != nil {
-			return nil, err
-		}
-		return tx.QueryxContext(ctx, q, args...)
-	}
+	// load
+	clinics   []int64                    // the batch's clinics, in first-seen order
+	protocols map[idKey]protocolRef      // the protocols the batch names
+	stored    map[ckey]*storedEnrollment // by clinic and enrollment key
+	byMatch   map[ckey]*patientState     // by clinic and match key
+	byID      map[int64]*patientState    // by patient id
 
-	for _, cid := range clinics {
-		g := groups[cid]
-		err := chunks(dedupe(g.protocols), func(ids []int64) error {
-			rows, err := query(batchProtocols, cid, ids)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
+	// decide
+	newPatients, dirtyPatients []*patientState
+	newEnrollments             []*enrollItem
+	consents                   [][]any // consent_events rows: the consent each enrollment gave
+}
+
+// protocolRef is what an Enrollment carries of its protocol.
+type protocolRef struct {
+	slug    string
+	version int
+}
+
+// load reads the batch's protocols, the enrollments the clinics already
+// have with the batch's keys, and the patients: those the new enrollments
+// match and those of the enrollments already stored. ENOTFOUND names the
+// first item whose protocol is not its clinic's.
+func (b *enrollBatch) load(ctx context.Context, tx *sqlx.Tx) error {
+	protocolsOf, keysOf := map[int64][]int64{}, map[int64][]string{}
+	for i := range b.items {
+		it := &b.items[i]
+		if _, seen := keysOf[it.clinicID]; !seen {
+			b.clinics = append(b.clinics, it.clinicID)
+		}
+		protocolsOf[it.clinicID] = append(protocolsOf[it.clinicID], it.ne.Enrollment.ProtocolID)
+		keysOf[it.clinicID] = append(keysOf[it.clinicID], it.ne.Enrollment.Key)
+	}
+	for _, cid := range b.clinics {
+		err := chunks(dedupe(protocolsOf[cid]), func(ids []int64) error {
+			return eachRowIn(ctx, tx, func(rows *sqlx.Rows) error {
 				var id int64
 				var ref protocolRef
 				if err := rows.Scan(&id, &ref.slug, &ref.version); err != nil {
 					return err
 				}
-				protocols[idKey{cid, id}] = ref
-			}
-			return rows.Err()
+				b.protocols[idKey{cid, id}] = ref
+				return nil
+			}, batchProtocols, cid, ids)
 		})
 		if err != nil {
 			return err
 		}
-		err = chunks(dedupe(g.keys), func(keys []string) error {
-			rows, err := query(batchEnrollments, cid, keys)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
+		err = chunks(dedupe(keysOf[cid]), func(keys []string) error {
+			return eachRowIn(ctx, tx, func(rows *sqlx.Rows) error {
 				e, err := scanEnrollment(rows)
-				if err != nil {
-					return err
+				if err == nil {
+					b.stored[ckey{cid, e.Key}] = &storedEnrollment{e: e}
 				}
-				stored[ckey{cid, e.Key}] = &storedEnrollment{e: e}
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for i := range items {
-		it := &items[i]
-		if _, ok := protocols[idKey{it.clinicID, it.ne.Enrollment.ProtocolID}]; !ok {
-			return itemError(i, len(items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
-		}
-	}
-
-	// The patients: those the new enrollments match, and those of the
-	// enrollments already stored.
-	for _, cid := range clinics {
-		var mks []string
-		var ids []int64
-		for i := range items {
-			it := &items[i]
-			if it.clinicID != cid {
-				continue
-			}
-			if se := stored[ckey{cid, it.ne.Enrollment.Key}]; se != nil {
-				ids = append(ids, se.e.PatientID)
-			} else {
-				mks = append(mks, it.ne.Patient.MatchKey())
-			}
-		}
-		err := chunks(dedupe(mks), func(mks []string) error {
-			rows, err := query(batchPatientsMK, cid, mks)
-			if err != nil {
 				return err
-			}
-			return addPatients(rows)
-		})
-		if err != nil {
-			return err
-		}
-		err = chunks(dedupe(ids), func(ids []int64) error {
-			rows, err := query(batchPatientsID, cid, ids)
-			if err != nil {
-				return err
-			}
-			return addPatients(rows)
+			}, batchEnrollments, cid, keys)
 		})
 		if err != nil {
 			return err
 		}
 	}
+	for i := range b.items {
+		it := &b.items[i]
+		if _, ok := b.protocols[idKey{it.clinicID, it.ne.Enrollment.ProtocolID}]; !ok {
+			return itemError(i, len(b.items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
+		}
+	}
+	for _, cid := range b.clinics {
+		if err := b.loadPatients(ctx, tx, cid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	// Decide, in batch order.
+// loadPatients reads clinic cid's patients the batch refers to: by match
+// key for new enrollments, by id for those stored already.
+func (b *enrollBatch) loadPatients(ctx context.Context, tx *sqlx.Tx, cid int64) error {
+	var mks []string
+	var ids []int64
+	for i := range b.items {
+		it := &b.items[i]
+		if it.clinicID != cid {
+			continue
+		}
+		if se := b.stored[ckey{cid, it.ne.Enrollment.Key}]; se != nil {
+			ids = append(ids, se.e.PatientID)
+		} else {
+			mks = append(mks, it.ne.Patient.MatchKey())
+		}
+	}
+	add := func(rows *sqlx.Rows) error {
+		p, mk, err := scanPatientMK(rows)
+		if err == nil && b.byID[p.ID] == nil {
+			st := &patientState{p: *p}
+			b.byID[p.ID] = st
+			b.byMatch[ckey{p.ClinicID, mk}] = st
+		}
+		return err
+	}
+	err := chunks(dedupe(mks), func(mks []string) error {
+		return eachRowIn(ctx, tx, add, batchPatientsMK, cid, mks)
+	})
+	if err != nil {
+		return err
+	}
+	return chunks(dedupe(ids), func(ids []int64) error {
+		return eachRowIn(ctx, tx, add, batchPatientsID, cid, ids)
+	})
+}
+
+// decide goes through the batch in order: an item whose key is stored
+// (or came earlier in the batch) takes the stored enrollment; any other is
+// a new enrollment, of a new patient or of a matched one that may gain
+// zone, language and consent. Patients and enrollments get their IDs here.
+func (b *enrollBatch) decide(ctx context.Context, tx *sqlx.Tx) error {
 	var nextPatient, nextEnrollment int64
 	for _, q := range []struct {
 		q  string
@@ -438,48 +441,33 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 		}
 		*q.to++
 	}
-	var newPatients, dirtyPatients []*patientState
-	var newEnrollments []*enrollItem
-	var consents [][]any // consent_events rows: the consent each enrollment gave
-	for i := range items {
-		it := &items[i]
+	now := b.now
+	for i := range b.items {
+		it := &b.items[i]
 		ne, cid := it.ne, it.clinicID
 		k := ckey{cid, ne.Enrollment.Key}
-		if se := stored[k]; se != nil {
+		if se := b.stored[k]; se != nil {
 			it.enroll = se.e
 			it.patient = se.patient
 			if it.patient == nil {
-				it.patient = byID[se.e.PatientID]
+				it.patient = b.byID[se.e.PatientID]
 			}
 			continue
 		}
-		mk := ckey{cid, ne.Patient.MatchKey()}
-		st := byMatch[mk]
+		st := b.byMatch[ckey{cid, ne.Patient.MatchKey()}]
 		if st == nil {
-			st = &patientState{p: *ne.Patient, isNew: true}
-			p := &st.p
-			p.ID, p.ClinicID, p.CreatedAt, p.UpdatedAt = nextPatient, cid, now, now
-			p.SMSConsent.At, p.EmailConsent.At = norm(p.SMSConsent.At), norm(p.EmailConsent.At)
-			p.SMSOptOutAt, p.EmailOptOut = norm(p.SMSOptOutAt), norm(p.EmailOptOut)
+			st = b.newPatient(ne, cid, nextPatient)
 			nextPatient++
-			byMatch[mk] = st
-			byID[p.ID] = st
-			newPatients = append(newPatients, st)
-			for _, ch := range []aftercare.Channel{aftercare.SMS, aftercare.Email} {
-				if (ch == aftercare.SMS && p.SMSConsent.Given()) || (ch == aftercare.Email && p.EmailConsent.Given()) {
-					consents = append(consents, consentGiven(p, ch, ne.UserID))
-				}
-			}
 		} else {
 			wasDirty := st.dirty
 			for _, ch := range st.merge(ne.Patient, now) {
-				consents = append(consents, consentGiven(&st.p, ch, ne.UserID))
+				b.consents = append(b.consents, consentGiven(&st.p, ch, ne.UserID))
 			}
 			if st.dirty && !wasDirty {
-				dirtyPatients = append(dirtyPatients, st)
+				b.dirtyPatients = append(b.dirtyPatients, st)
 			}
 		}
-		ref := protocols[idKey{cid, ne.Enrollment.ProtocolID}]
+		ref := b.protocols[idKey{cid, ne.Enrollment.ProtocolID}]
 		e := *ne.Enrollment
 		e.ID, e.ClinicID, e.PatientID = nextEnrollment, cid, st.p.ID
 		e.ProtocolSlug, e.ProtocolVersion = ref.slug, ref.version
@@ -488,35 +476,59 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 		e.CreatedAt, e.UpdatedAt, e.CancelledAt = now, now, time.Time{}
 		nextEnrollment++
 		it.created, it.enroll, it.patient = true, &e, st
-		stored[k] = &storedEnrollment{e: &e, patient: st}
-		newEnrollments = append(newEnrollments, it)
+		b.stored[k] = &storedEnrollment{e: &e, patient: st}
+		b.newEnrollments = append(b.newEnrollments, it)
 	}
+	return nil
+}
 
-	// Write: parents first, for the foreign keys.
-	nowS := formatTime(now)
-	if len(newPatients) > 0 {
-		b := newBulk(tx, "patients", patientInsertColumns)
-		defer b.close()
-		for _, st := range newPatients {
+// newPatient is ne's patient, new to clinic cid, with id id, and the
+// consent it gives.
+func (b *enrollBatch) newPatient(ne *aftercare.NewEnrollment, cid, id int64) *patientState {
+	st := &patientState{p: *ne.Patient, isNew: true}
+	p := &st.p
+	p.ID, p.ClinicID, p.CreatedAt, p.UpdatedAt = id, cid, b.now, b.now
+	p.SMSConsent.At, p.EmailConsent.At = norm(p.SMSConsent.At), norm(p.EmailConsent.At)
+	p.SMSOptOutAt, p.EmailOptOut = norm(p.SMSOptOutAt), norm(p.EmailOptOut)
+	b.byMatch[ckey{cid, ne.Patient.MatchKey()}] = st
+	b.byID[p.ID] = st
+	b.newPatients = append(b.newPatients, st)
+	for _, ch := range []aftercare.Channel{aftercare.SMS, aftercare.Email} {
+		if (ch == aftercare.SMS && p.SMSConsent.Given()) || (ch == aftercare.Email && p.EmailConsent.Given()) {
+			b.consents = append(b.consents, consentGiven(p, ch, ne.UserID))
+		}
+	}
+	return st
+}
+
+// write stores what decide decided, parents first for the foreign keys:
+// patients (new, then changed), consent events, then the enrollments and
+// their messages.
+func (b *enrollBatch) write(ctx context.Context, tx *sqlx.Tx) error {
+	nowS := formatTime(b.now)
+	if len(b.newPatients) > 0 {
+		pb := newBulk(tx, "patients", patientInsertColumns)
+		defer pb.close()
+		for _, st := range b.newPatients {
 			p := &st.p
-			err := b.add(ctx, p.ID, p.ClinicID, p.MatchKey(), p.Name, p.Phone, p.Email, p.TZ, p.Lang,
+			err := pb.add(ctx, p.ID, p.ClinicID, p.MatchKey(), p.Name, p.Phone, p.Email, p.TZ, p.Lang,
 				ts(p.SMSConsent.At), p.SMSConsent.Source, ts(p.EmailConsent.At), p.EmailConsent.Source,
 				ts(p.SMSOptOutAt), ts(p.EmailOptOut), nowS, nowS)
 			if err != nil {
 				return err
 			}
 		}
-		if err := b.flush(ctx); err != nil {
+		if err := pb.flush(ctx); err != nil {
 			return err
 		}
 	}
-	if len(dirtyPatients) > 0 {
+	if len(b.dirtyPatients) > 0 {
 		stmt, err := tx.PreparexContext(ctx, updatePatient)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		for _, st := range dirtyPatients {
+		for _, st := range b.dirtyPatients {
 			p := &st.p
 			_, err := stmt.ExecContext(ctx, p.TZ, p.Lang, ts(p.SMSConsent.At), p.SMSConsent.Source,
 				ts(p.EmailConsent.At), p.EmailConsent.Source, ts(p.SMSOptOutAt), ts(p.EmailOptOut), ts(p.UpdatedAt), p.ID)
@@ -525,46 +537,54 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 			}
 		}
 	}
-	if len(consents) > 0 {
-		b := newBulk(tx, "consent_events", consentEventColumns)
-		defer b.close()
-		for _, row := range consents {
-			if err := b.add(ctx, row...); err != nil {
+	if len(b.consents) > 0 {
+		cb := newBulk(tx, "consent_events", consentEventColumns)
+		defer cb.close()
+		for _, row := range b.consents {
+			if err := cb.add(ctx, row...); err != nil {
 				return err
 			}
 		}
-		if err := b.flush(ctx); err != nil {
+		if err := cb.flush(ctx); err != nil {
 			return err
 		}
 	}
-	if len(newEnrollments) == 0 {
+	if len(b.newEnrollments) == 0 {
 		return nil
 	}
-	// Messages get their IDs in (send time, batch order) order, so that the
-	// batch's rows go into the indexes kept in send time order
-	// (messages_due, messages_log_status) as ascending runs rather than at
-	// random: each index page is visited once per batch, not once per
-	// message. Within an enrollment, whose plan is in send time order, IDs
-	// still follow the plan. Pending messages due Horizon or more from now
-	// are not rows but kept on their enrollment (plan.go).
-	type planned struct {
-		it   *enrollItem
-		k    int
-		seq  int   // batch order
-		send int64 // Unix milliseconds (send times are stored to the millisecond)
-	}
+	return b.writeEnrollments(ctx, tx, nowS)
+}
+
+// plannedRow is a message of the batch, in the order messages get IDs.
+type plannedRow struct {
+	it   *enrollItem
+	k    int   // index in it.ne.Messages
+	seq  int   // batch order
+	send int64 // Unix milliseconds (send times are stored to the millisecond)
+}
+
+// writeEnrollments gives the new enrollments' messages their IDs and texts,
+// keeps those far ahead on their enrollment (plan.go), and writes the
+// enrollments, the texts and the other messages as rows.
+//
+// Messages get their IDs in (send time, batch order) order, so that the
+// batch's rows go into the indexes kept in send time order (messages_due,
+// messages_log_status) as ascending runs rather than at random: each index
+// page is visited once per batch, not once per message. Within an
+// enrollment, whose plan is in send time order, IDs still follow the plan.
+func (b *enrollBatch) writeEnrollments(ctx context.Context, tx *sqlx.Tx, nowS string) error {
 	total := 0
-	for _, it := range newEnrollments {
+	for _, it := range b.newEnrollments {
 		total += len(it.ne.Messages)
 	}
-	all := make([]planned, 0, total)
-	for _, it := range newEnrollments {
+	all := make([]plannedRow, 0, total)
+	for _, it := range b.newEnrollments {
 		it.msgIDs = make([]int64, len(it.ne.Messages))
 		for k, m := range it.ne.Messages {
-			all = append(all, planned{it, k, len(all), m.SendAt.UnixMilli()})
+			all = append(all, plannedRow{it, k, len(all), m.SendAt.UnixMilli()})
 		}
 	}
-	slices.SortFunc(all, func(a, b planned) int {
+	slices.SortFunc(all, func(a, b plannedRow) int {
 		if c := cmp.Compare(a.send, b.send); c != 0 {
 			return c
 		}
@@ -588,7 +608,7 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 		if err != nil {
 			return err
 		}
-		if keeps(m, now) {
+		if keeps(m, b.now) {
 			send, expires, _ := plannedTimes(m)
 			ks := kept[pm.it]
 			if ks == nil {
@@ -604,7 +624,7 @@ func enrollTx(ctx context.Context, tx *sqlx.Tx, items []enrollItem, now time.Tim
 
 	eb := newBulk(tx, "enrollments", enrollmentInsertColumns)
 	defer eb.close()
-	for _, it := range newEnrollments {
+	for _, it := range b.newEnrollments {
 		var plannedCol, plannedNext any  // NULL: none
 		if ks := kept[it]; len(ks) > 0 { // in send time order, as all
 			plannedCol, plannedNext = appendPlanned(make([]byte, 0, 48*len(ks)), ks), formatTime(ks[0].sendAt)

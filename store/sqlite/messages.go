@@ -23,13 +23,18 @@ const messageColumns = `m.id, m.clinic_id, m.enrollment_id, m.patient_id, m.step
 // messages the outer loop, in the order of the index that finds them.
 const messageText = ` LEFT JOIN message_texts t ON t.id = m.text_id`
 
-func scanMessage(s scanner) (*aftercare.Message, error) {
-	var m aftercare.Message
-	err := s.Scan(&m.ID, &m.ClinicID, &m.EnrollmentID, &m.PatientID, &m.StepKey, &m.Occurrence, &m.Channel,
+// messageDest appends the scan destinations of messageColumns in m to dst.
+func messageDest(dst []any, m *aftercare.Message) []any {
+	return append(dst, &m.ID, &m.ClinicID, &m.EnrollmentID, &m.PatientID, &m.StepKey, &m.Occurrence, &m.Channel,
 		&m.Lang, &m.Status, (*dbTime)(&m.SendAt), (*dbTime)(&m.ExpiresAt), &m.Note, &m.Subject, &m.Body,
 		&m.Segments, &m.Attempts, (*dbTime)(&m.NextAttemptAt), (*dbTime)(&m.ClaimedAt), &m.ClaimedBy,
 		(*dbTime)(&m.SentAt), (*dbTime)(&m.DeliveredAt), &m.Sender, &m.ProviderID, &m.ProviderState,
 		&m.ErrorCode, &m.Error, (*dbTime)(&m.CreatedAt), (*dbTime)(&m.UpdatedAt))
+}
+
+func scanMessage(s scanner) (*aftercare.Message, error) {
+	var m aftercare.Message
+	err := s.Scan(messageDest(make([]any, 0, 28), &m)...)
 	if err != nil {
 		return nil, err
 	}

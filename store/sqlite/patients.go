@@ -150,11 +150,18 @@ func (db *DB) UpdatePatient(ctx context.Context, p *aftercare.Patient, events ..
 const patientColumns = `id, clinic_id, name, phone, email, tz, lang, sms_consent_at, sms_consent_source,
 	email_consent_at, email_consent_source, sms_opt_out_at, email_opt_out_at, created_at, updated_at`
 
-func scanPatient(s scanner) (*aftercare.Patient, error) {
-	var p aftercare.Patient
-	err := s.Scan(&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
+// patientDest appends the scan destinations of patientColumns in p to dst:
+// the one list of a patient's columns, for every query that reads one
+// (alone, with its match key, with its enrollment, with a claimed message).
+func patientDest(dst []any, p *aftercare.Patient) []any {
+	return append(dst, &p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
 		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
 		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt))
+}
+
+func scanPatient(s scanner) (*aftercare.Patient, error) {
+	var p aftercare.Patient
+	err := s.Scan(patientDest(make([]any, 0, 15), &p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -226,9 +233,7 @@ func (db *DB) FindPatientsByMatchKey(ctx context.Context, clinicID int64, keys [
 func scanPatientMK(s scanner) (*aftercare.Patient, string, error) {
 	var p aftercare.Patient
 	var mk string
-	err := s.Scan(&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
-		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
-		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt), &mk)
+	err := s.Scan(append(patientDest(make([]any, 0, 16), &p), &mk)...)
 	if err != nil {
 		return nil, "", err
 	}
