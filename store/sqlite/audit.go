@@ -79,18 +79,9 @@ func (db *DB) ListAudit(ctx context.Context, f aftercare.AuditFilter) ([]*afterc
 		args = append(args, b, b, f.BeforeID)
 	}
 	args = append(args, limit)
-	rows, err := db.reader.QueryxContext(ctx, fmt.Sprintf(listAudit, cond.String()), args...)
-	if err != nil {
-		return nil, dbError("list audit", err)
-	}
-	defer rows.Close()
-	out := []*aftercare.AuditEntry{}
-	for rows.Next() {
+	out, err := queryAll(ctx, db.reader, func(s scanner) (*aftercare.AuditEntry, error) {
 		e := &aftercare.AuditEntry{}
-		if err := rows.Scan(&e.ID, &e.ClinicID, &e.UserID, &e.Actor, &e.Action, &e.Subject, &e.Detail, (*dbTime)(&e.At)); err != nil {
-			return nil, dbError("list audit", err)
-		}
-		out = append(out, e)
-	}
-	return out, dbError("list audit", rows.Err())
+		return e, s.Scan(&e.ID, &e.ClinicID, &e.UserID, &e.Actor, &e.Action, &e.Subject, &e.Detail, (*dbTime)(&e.At))
+	}, fmt.Sprintf(listAudit, cond.String()), args...)
+	return out, dbError("list audit", err)
 }

@@ -100,20 +100,10 @@ func checkConsentEvent(ev *aftercare.ConsentEvent) error {
 
 // ListConsentEvents returns a patient's consent history, oldest first.
 func (db *DB) ListConsentEvents(ctx context.Context, clinicID, patientID int64) ([]*aftercare.ConsentEvent, error) {
-	rows, err := db.reader.QueryxContext(ctx, selectConsentEvents, clinicID, patientID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*aftercare.ConsentEvent
-	for rows.Next() {
+	return queryAll(ctx, db.reader, func(s scanner) (*aftercare.ConsentEvent, error) {
 		e := &aftercare.ConsentEvent{}
-		if err := rows.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.Channel, &e.Action, (*dbTime)(&e.At), &e.Source, &e.UserID, &e.Note); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, s.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.Channel, &e.Action, (*dbTime)(&e.At), &e.Source, &e.UserID, &e.Note)
+	}, selectConsentEvents, clinicID, patientID)
 }
 
 // recordProviderOptOut records, in the consent history, the opt-out a

@@ -114,20 +114,7 @@ func (db *DB) ListReplies(ctx context.Context, f aftercare.ReplyFilter) ([]*afte
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := db.reader.QueryxContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*aftercare.Reply
-	for rows.Next() {
-		r, err := scanReply(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.reader, scanReply, q, args...)
 }
 
 // CountUnread counts the clinic's unread replies.

@@ -176,18 +176,6 @@ func (db *DB) listMessages(ctx context.Context, qr sqlx.QueryerContext, f afterc
 		args = append(args, f.Limit)
 	}
 
-	rows, err := qr.QueryxContext(ctx, q.String(), args...)
-	if err != nil {
-		return nil, dbError("list messages", err)
-	}
-	defer rows.Close()
-	ms := []*aftercare.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, dbError("list messages", err)
-		}
-		ms = append(ms, m)
-	}
-	return ms, dbError("list messages", rows.Err())
+	ms, err := queryAll(ctx, qr, scanMessage, q.String(), args...)
+	return ms, dbError("list messages", err)
 }

@@ -53,20 +53,8 @@ func (db *DB) SearchPatients(ctx context.Context, clinicID int64, q string, limi
 	if len(digits) < 3 {
 		digits = ""
 	}
-	rows, err := db.reader.QueryContext(ctx, searchPatients, clinicID, name, digits, email, limit)
-	if err != nil {
-		return nil, dbError("search patients", err)
-	}
-	defer rows.Close()
-	ps := []*aftercare.Patient{}
-	for rows.Next() {
-		p, err := scanPatient(rows)
-		if err != nil {
-			return nil, dbError("search patients", err)
-		}
-		ps = append(ps, p)
-	}
-	return ps, dbError("search patients", rows.Err())
+	ps, err := queryAll(ctx, db.reader, scanPatient, searchPatients, clinicID, name, digits, email, limit)
+	return ps, dbError("search patients", err)
 }
 
 const (
@@ -205,23 +193,13 @@ func (db *DB) FindPatientByMatchKey(ctx context.Context, clinicID int64, key str
 func (db *DB) FindPatientsByMatchKey(ctx context.Context, clinicID int64, keys []string) (map[string]*aftercare.Patient, error) {
 	found := make(map[string]*aftercare.Patient)
 	err := chunks(dedupe(keys), func(keys []string) error {
-		q, args, err := sqlx.In(batchPatientsMK, clinicID, keys)
-		if err != nil {
-			return err
-		}
-		rows, err := db.reader.QueryxContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRowIn(ctx, db.reader, func(rows *sqlx.Rows) error {
 			p, mk, err := scanPatientMK(rows)
-			if err != nil {
-				return err
+			if err == nil {
+				found[mk] = p
 			}
-			found[mk] = p
-		}
-		return rows.Err()
+			return err
+		}, batchPatientsMK, clinicID, keys)
 	})
 	if err != nil {
 		return nil, dbError("find patients", err)

@@ -266,7 +266,11 @@ func messageIDs(ctx context.Context, tx *sqlx.Tx, n int) (int64, error) {
 }
 
 // mergeKept adds kept to ms (both in (SendAt, ID) order) as ListMessages
-// would have returned them had they been rows, for filter f.
+// would have returned them had they been rows, for filter f. Its
+// conditions repeat listMessages' SQL in Go: change both together. The
+// storetest case FarAhead/FiltersAgreeWithRows lists near (row) and far
+// (kept) messages through every MessageFilter field and fails when the two
+// disagree.
 func mergeKept(ms, kept []*aftercare.Message, slugs map[int64]string, f aftercare.MessageFilter) []*aftercare.Message {
 	n := len(ms)
 	for _, m := range kept {

@@ -14,6 +14,35 @@
 //
 // Times are stored as UTC text to the millisecond, so times read back are
 // UTC and truncated to the millisecond.
+//
+// # Files
+//
+// One file per contract of the root package, named after its noun:
+// clinics.go (aftercare.ClinicStore), protocols.go, patients.go,
+// enrollments*.go, messages.go, dispatch*.go, accounts*.go, consent.go,
+// secrets.go, audit.go, retention.go, inbox.go; store/storetest checks each
+// in the file of the same name. plan.go keeps far-ahead messages on their
+// enrollment. Two hand-written fast paths stand in files of their own, each
+// headed by why and the benchmark that justifies it: timefast.go (time
+// text) and plancodec.go (the planned column). query.go, bulk.go and text.go
+// are helpers the files share.
+//
+// # Why not more of sqlx
+//
+// sqlx is used for its transactions (Tx, Get into a single value) and In,
+// which expands IN (?) for a slice; not for named queries, Select or struct
+// scans. The domain types carry no db tags and should not: they belong to
+// the root package, which knows no SQL. Their times are stored as text
+// and read through dbTime, and their consents, windows and claims are
+// nested structs spread over columns, so a struct scan would need a row
+// type per table and a copy into the domain type; and the hot queries
+// (ClaimDue, the import) would pay sqlx's reflection per row. Instead each
+// noun has one list of scan destinations (patientDest, messageDest, ...)
+// that every query reading it appends to, and queryAll, eachRow and
+// eachRowIn (query.go) hold the rows loop of the list methods and the
+// import; the loops left inline (dispatch, plan, retention) fold their rows
+// into maps, counts or updates within a transaction as they go. Queries use positional ? parameters, as named
+// constants next to the method that runs them.
 package sqlite
 
 import (

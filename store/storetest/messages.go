@@ -20,6 +20,7 @@ var messageGroups = []testGroup{
 	{"FarAhead", []testCase{
 		{"ListedClaimedOnTime", testFarAhead},
 		{"Cancelled", testFarAheadCancelled},
+		{"FiltersAgreeWithRows", testFarAheadFilters},
 	}},
 }
 
