@@ -168,7 +168,7 @@ WHERE enrollment_id = ? AND status = 'pending'`
 // Notes of messages cancelled by the store.
 const (
 	cancelledNote   = "enrollment cancelled"
-	rescheduledNote = "rescheduled" // store.go's EnrollmentStore.Reschedule
+	rescheduledNote = "rescheduled" // enrollment.go's EnrollmentStore.Reschedule
 )
 
 // CancelEnrollment marks the clinic's enrollment id cancelled at at (the
@@ -231,7 +231,7 @@ WHERE id = ?`
 )
 
 // Reschedule saves e's new TreatedAt and Key (e is found by ClinicID and ID)
-// and applies plan, all or nothing, as store.go's EnrollmentStore describes:
+// and applies plan, all or nothing, as enrollment.go's EnrollmentStore describes:
 // a planned message whose stored twin (same step, occurrence and channel) is
 // pending or skipped, or was cancelled by an earlier Reschedule (note
 // "rescheduled"), takes the plan's status, language, times, note and text; a

@@ -12,7 +12,7 @@ import (
 )
 
 // Enroll writes ne's patient, enrollment and messages in one transaction, as
-// store.go's EnrollmentStore describes: the patient is matched by MatchKey
+// enrollment.go's EnrollmentStore describes: the patient is matched by MatchKey
 // (and then gains the new zone and language and any consent or opt-out it did
 // not have; none is ever removed), and an enrollment whose Key the clinic
 // already has is not written again: created is false and ne.Enrollment and

@@ -105,7 +105,7 @@ func testFarAheadFilters(t *testing.T, s aftercare.Store) {
 	}
 }
 
-// filterMessages is MessageFilter's contract (store.go's doc comments),
+// filterMessages is MessageFilter's contract (its doc comments in message.go),
 // applied in the test to messages in (SendAt, ID) order.
 func filterMessages(ms []*aftercare.Message, f aftercare.MessageFilter, slugs map[int64]string) []*aftercare.Message {
 	var out []*aftercare.Message
