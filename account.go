@@ -114,7 +114,9 @@ type SignInLink struct {
 	UsedAt    time.Time
 }
 
-// AccountStore keeps users, sessions, API tokens and sign-in links.
+// AccountStore keeps accounts: users and the ways they sign in (sessions,
+// API tokens, sign-in links). One contract, since every credential names
+// its user and a user's change (password, role, disabling) cancels them.
 type AccountStore interface {
 	// CreateUser stores u and sets its ID and times. ECONFLICT when the
 	// email is taken (in any clinic).
@@ -175,44 +177,4 @@ type AccountStore interface {
 	// created at or before createdBefore, and links used or expired, and
 	// returns how many rows went (a periodic job of serve).
 	PurgeSignIns(ctx context.Context, now, createdBefore time.Time) (int64, error)
-}
-
-// EnrollmentFilter selects enrollments for ListEnrollments. Zero fields do
-// not filter.
-type EnrollmentFilter struct {
-	ClinicID  int64 // required
-	PatientID int64
-	Since     time.Time // CreatedAt >= Since
-	// Keyset pagination, newest first: rows with ID < BeforeID.
-	BeforeID int64
-	Limit    int // 0: 50
-}
-
-// EnrollmentSummary is one row of an enrollment list: the enrollment, its
-// patient, and how far its messages have got.
-type EnrollmentSummary struct {
-	Enrollment *Enrollment
-	Patient    *Patient
-	Pending    int // pending or sending
-	Done       int // sent, delivered
-	Problems   int // failed, undelivered, unknown, expired
-	NextSendAt time.Time
-}
-
-// PatientStore finds and changes patients and lists enrollments.
-type PatientStore interface {
-	// ListEnrollments returns enrollments matching f, newest first, with
-	// their patients and message counts.
-	ListEnrollments(ctx context.Context, f EnrollmentFilter) ([]*EnrollmentSummary, error)
-	// SearchPatients finds the clinic's patients whose name contains q
-	// (case-insensitive), whose phone contains q's digits (at least 3), or
-	// whose email contains q; most recently updated first, at most limit.
-	SearchPatients(ctx context.Context, clinicID int64, q string, limit int) ([]*Patient, error)
-	// UpdatePatient saves p's Name, Phone, Email, TZ, Lang, consents and
-	// opt-outs (by ClinicID and ID), recomputes its match key and sets
-	// UpdatedAt. The consent events given (the changes of consent it
-	// makes) are recorded in the same transaction, with p's clinic and id
-	// and At defaulting to now. ENOTFOUND; ECONFLICT when another patient
-	// of the clinic has the same name, phone and email.
-	UpdatePatient(ctx context.Context, p *Patient, events ...*ConsentEvent) error
 }

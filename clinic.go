@@ -1,6 +1,7 @@
 package aftercare
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -200,3 +201,19 @@ func LoadZone(name string) (*time.Location, error) {
 // the zone file every time: twice per row of an import). Only valid names
 // are kept, so it holds at most the few hundred IANA zones.
 var zones sync.Map // name -> *time.Location
+
+// ClinicStore keeps clinics and their settings.
+type ClinicStore interface {
+	// CreateClinic stores c and sets its ID and times. ECONFLICT if the slug
+	// is taken. If c.Default is set, every other clinic stops being the default.
+	CreateClinic(ctx context.Context, c *Clinic) error
+	// FindClinic returns the clinic with that slug, or the default clinic for
+	// slug "". ENOTFOUND when there is none.
+	FindClinic(ctx context.Context, slug string) (*Clinic, error)
+	// FindClinicByID returns the clinic with that id. ENOTFOUND.
+	FindClinicByID(ctx context.Context, id int64) (*Clinic, error)
+	// ListClinics returns every clinic ordered by slug.
+	ListClinics(ctx context.Context) ([]*Clinic, error)
+	// UpdateClinic saves c's settings (by ID) and sets UpdatedAt. ENOTFOUND.
+	UpdateClinic(ctx context.Context, c *Clinic) error
+}

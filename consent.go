@@ -47,13 +47,7 @@ type ConsentStore interface {
 	SetConsent(ctx context.Context, ev *ConsentEvent) (changed bool, err error)
 	// ListConsentEvents returns a patient's consent history, oldest first.
 	ListConsentEvents(ctx context.Context, clinicID, patientID int64) ([]*ConsentEvent, error)
-}
-
-// SecretStore keeps the server's own secrets (the key that signs
-// unsubscribe and patient-page links) in the database, so that every
-// process sharing it signs alike and a restart keeps links working.
-type SecretStore interface {
-	// Secret returns the secret stored under name, storing gen() there
-	// first when there is none (the first caller wins a race).
-	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
+	// OptedOut reports whether the patient has opted out of channel ch: the
+	// dispatcher's last look before it hands a text to a provider.
+	OptedOut(ctx context.Context, clinicID, patientID int64, ch Channel) (bool, error)
 }

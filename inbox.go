@@ -109,7 +109,4 @@ type InboxStore interface {
 	// CountAnswers counts the patient's messages with one of stepKeys
 	// planned at or after since, whatever their state.
 	CountAnswers(ctx context.Context, clinicID, patientID int64, stepKeys []string, since time.Time) (int, error)
-	// OptedOut reports whether the patient has opted out of channel ch: the
-	// dispatcher's last look before it hands a text to a provider.
-	OptedOut(ctx context.Context, clinicID, patientID int64, ch Channel) (bool, error)
 }

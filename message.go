@@ -1,6 +1,7 @@
 package aftercare
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -131,4 +132,36 @@ type Attempt struct {
 	Error          string
 	Latency        time.Duration
 	Outcome        Status // the state the message moved to
+}
+
+// MessageFilter selects messages for ListMessages. Zero fields do not filter.
+type MessageFilter struct {
+	ClinicID     int64 // required
+	EnrollmentID int64
+	PatientID    int64
+	Statuses     []Status
+	Channel      Channel
+	ProtocolSlug string
+	Since, Until time.Time // SendAt in [Since, Until)
+	// Keyset pagination: rows strictly after (AfterSendAt, AfterID) in
+	// (SendAt, ID) order.
+	AfterSendAt time.Time
+	AfterID     int64
+	Limit       int // 0: no limit
+}
+
+// MessageStore reads messages, the delivery log. Messages are written by
+// EnrollmentStore (planned), DispatchStore (sent, with their attempts) and
+// InboxStore (answers to replies).
+type MessageStore interface {
+	// ListMessages returns the messages matching f ordered by SendAt, ID.
+	//
+	// With f.EnrollmentID or f.PatientID, every message of that enrollment
+	// or patient. Without (the clinic's delivery log), a store may leave
+	// out pending messages that have never been tried and are due a day
+	// or more after its latest ClaimDue's now: it need not keep an
+	// index of the weeks of reminders it has planned ahead (store/sqlite
+	// keeps them on their enrollments until they come near, see its
+	// Horizon). Every other message is listed.
+	ListMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 }

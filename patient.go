@@ -1,6 +1,7 @@
 package aftercare
 
 import (
+	"context"
 	"net/mail"
 	"strings"
 	"time"
@@ -161,4 +162,28 @@ func MaskEmail(e string) string {
 		return "***"
 	}
 	return e[:1] + "***" + e[at:]
+}
+
+// PatientStore finds and changes a clinic's patients. Patients are written
+// by Enroll (EnrollmentStore) and their consent by SetConsent
+// (ConsentStore); here they are looked up and edited.
+type PatientStore interface {
+	// FindPatient returns a patient. ENOTFOUND.
+	FindPatient(ctx context.Context, clinicID, id int64) (*Patient, error)
+	// FindPatientByMatchKey returns the patient with that MatchKey. ENOTFOUND.
+	FindPatientByMatchKey(ctx context.Context, clinicID int64, key string) (*Patient, error)
+	// FindPatientsByMatchKey returns the patients whose MatchKey is one of
+	// keys, by MatchKey; keys of no patient are absent from the map.
+	FindPatientsByMatchKey(ctx context.Context, clinicID int64, keys []string) (map[string]*Patient, error)
+	// SearchPatients finds the clinic's patients whose name contains q
+	// (case-insensitive), whose phone contains q's digits (at least 3), or
+	// whose email contains q; most recently updated first, at most limit.
+	SearchPatients(ctx context.Context, clinicID int64, q string, limit int) ([]*Patient, error)
+	// UpdatePatient saves p's Name, Phone, Email, TZ, Lang, consents and
+	// opt-outs (by ClinicID and ID), recomputes its match key and sets
+	// UpdatedAt. The consent events given (the changes of consent it
+	// makes) are recorded in the same transaction, with p's clinic and id
+	// and At defaulting to now. ENOTFOUND; ECONFLICT when another patient
+	// of the clinic has the same name, phone and email.
+	UpdatePatient(ctx context.Context, p *Patient, events ...*ConsentEvent) error
 }

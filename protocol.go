@@ -1,6 +1,7 @@
 package aftercare
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -263,4 +264,20 @@ func (p *Protocol) HasLanguage(lang string) bool {
 		}
 	}
 	return false
+}
+
+// ProtocolStore keeps versioned protocols. The store does not parse YAML: it
+// returns what was saved, and templates.Parse turns Protocol.YAML into steps.
+type ProtocolStore interface {
+	// SaveProtocol stores p as the next version of (p.ClinicID, p.Slug) and
+	// sets ID, Version and CreatedAt. Name, Source, Languages, YAML and
+	// SHA256 are stored as given; Steps are not stored (they live in YAML).
+	SaveProtocol(ctx context.Context, p *Protocol) error
+	// FindProtocol returns one version of a slug, the latest for version 0.
+	// ENOTFOUND when there is none.
+	FindProtocol(ctx context.Context, clinicID int64, slug string, version int) (*Protocol, error)
+	// FindProtocolByID returns a protocol version by id. ENOTFOUND.
+	FindProtocolByID(ctx context.Context, clinicID, id int64) (*Protocol, error)
+	// ListProtocols returns the latest version of each slug, ordered by slug.
+	ListProtocols(ctx context.Context, clinicID int64) ([]*Protocol, error)
 }

@@ -1,6 +1,7 @@
 package aftercare
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -69,4 +70,13 @@ func (s *Signer) mac(purpose string, body []byte) []byte {
 	h.Write([]byte{0})
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// SecretStore keeps the server's own secrets (the key that signs
+// unsubscribe and patient-page links) in the database, so that every
+// process sharing it signs alike and a restart keeps links working.
+type SecretStore interface {
+	// Secret returns the secret stored under name, storing gen() there
+	// first when there is none (the first caller wins a race).
+	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
 }

@@ -79,37 +79,9 @@ func (db *DB) ListAudit(ctx context.Context, f aftercare.AuditFilter) ([]*afterc
 		args = append(args, b, b, f.BeforeID)
 	}
 	args = append(args, limit)
-	rows, err := db.reader.QueryxContext(ctx, fmt.Sprintf(listAudit, cond.String()), args...)
-	if err != nil {
-		return nil, dbError("list audit", err)
-	}
-	defer rows.Close()
-	out := []*aftercare.AuditEntry{}
-	for rows.Next() {
+	out, err := queryAll(ctx, db.reader, func(s scanner) (*aftercare.AuditEntry, error) {
 		e := &aftercare.AuditEntry{}
-		if err := rows.Scan(&e.ID, &e.ClinicID, &e.UserID, &e.Actor, &e.Action, &e.Subject, &e.Detail, (*dbTime)(&e.At)); err != nil {
-			return nil, dbError("list audit", err)
-		}
-		out = append(out, e)
-	}
-	return out, dbError("list audit", rows.Err())
-}
-
-// recordConsent inserts a consent event and its audit entry inside tx: the
-// history and the log are written with the change they record.
-func recordConsent(ctx context.Context, tx *sqlx.Tx, ev *aftercare.ConsentEvent) error {
-	if err := tx.QueryRowxContext(ctx, insertConsentEvent, ev.ClinicID, ev.PatientID, string(ev.Channel), string(ev.Action),
-		ts(ev.At), ev.Source, ev.UserID, ev.Note).Scan(&ev.ID); err != nil {
-		return err
-	}
-	return execAudit(ctx, tx, consentAudit(ev))
-}
-
-// consentAudit is the audit entry of a consent event. The note (a
-// patient's reply) stays out of it: the log holds no message text.
-func consentAudit(ev *aftercare.ConsentEvent) *aftercare.AuditEntry {
-	return &aftercare.AuditEntry{
-		ClinicID: ev.ClinicID, UserID: ev.UserID, Actor: ev.Source, Action: aftercare.AuditConsent,
-		Subject: fmt.Sprintf("patient %d", ev.PatientID), Detail: fmt.Sprintf("%s %s", ev.Channel, ev.Action), At: ev.At,
-	}
+		return e, s.Scan(&e.ID, &e.ClinicID, &e.UserID, &e.Actor, &e.Action, &e.Subject, &e.Detail, (*dbTime)(&e.At))
+	}, fmt.Sprintf(listAudit, cond.String()), args...)
+	return out, dbError("list audit", err)
 }

@@ -100,38 +100,10 @@ func checkConsentEvent(ev *aftercare.ConsentEvent) error {
 
 // ListConsentEvents returns a patient's consent history, oldest first.
 func (db *DB) ListConsentEvents(ctx context.Context, clinicID, patientID int64) ([]*aftercare.ConsentEvent, error) {
-	rows, err := db.reader.QueryxContext(ctx, selectConsentEvents, clinicID, patientID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*aftercare.ConsentEvent
-	for rows.Next() {
+	return queryAll(ctx, db.reader, func(s scanner) (*aftercare.ConsentEvent, error) {
 		e := &aftercare.ConsentEvent{}
-		if err := rows.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.Channel, &e.Action, (*dbTime)(&e.At), &e.Source, &e.UserID, &e.Note); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-var _ aftercare.SecretStore = (*DB)(nil)
-
-// Secret returns the secret stored under name, storing gen() first when
-// there is none.
-func (db *DB) Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error) {
-	var v []byte
-	err := db.write(ctx, "secret", func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &v, `SELECT value FROM secrets WHERE name = ?`, name)
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		v = gen()
-		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?)`, name, v)
-		return err
-	})
-	return v, err
+		return e, s.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.Channel, &e.Action, (*dbTime)(&e.At), &e.Source, &e.UserID, &e.Note)
+	}, selectConsentEvents, clinicID, patientID)
 }
 
 // recordProviderOptOut records, in the consent history, the opt-out a
@@ -152,4 +124,41 @@ func recordProviderOptOut(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome
 	}
 	return recordConsent(ctx, tx, &aftercare.ConsentEvent{ClinicID: o.ClinicID, PatientID: patientID, Channel: ch,
 		Action: aftercare.ConsentWithdrawn, At: at, Source: source})
+}
+
+const optedOut = `SELECT sms_opt_out_at IS NOT NULL, email_opt_out_at IS NOT NULL FROM patients WHERE clinic_id = ? AND id = ?`
+
+// OptedOut reports whether the patient opted out of ch: one read by
+// primary key, cheap enough to ask before every send.
+func (db *DB) OptedOut(ctx context.Context, clinicID, patientID int64, ch aftercare.Channel) (bool, error) {
+	var sms, email bool
+	err := db.reader.QueryRowxContext(ctx, optedOut, clinicID, patientID).Scan(&sms, &email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, notFound("no patient %d in this clinic", patientID)
+	} else if err != nil {
+		return false, err
+	}
+	if ch == aftercare.Email {
+		return email, nil
+	}
+	return sms, nil
+}
+
+// recordConsent inserts a consent event and its audit entry inside tx: the
+// history and the log are written with the change they record.
+func recordConsent(ctx context.Context, tx *sqlx.Tx, ev *aftercare.ConsentEvent) error {
+	if err := tx.QueryRowxContext(ctx, insertConsentEvent, ev.ClinicID, ev.PatientID, string(ev.Channel), string(ev.Action),
+		ts(ev.At), ev.Source, ev.UserID, ev.Note).Scan(&ev.ID); err != nil {
+		return err
+	}
+	return execAudit(ctx, tx, consentAudit(ev))
+}
+
+// consentAudit is the audit entry of a consent event. The note (a
+// patient's reply) stays out of it: the log holds no message text.
+func consentAudit(ev *aftercare.ConsentEvent) *aftercare.AuditEntry {
+	return &aftercare.AuditEntry{
+		ClinicID: ev.ClinicID, UserID: ev.UserID, Actor: ev.Source, Action: aftercare.AuditConsent,
+		Subject: fmt.Sprintf("patient %d", ev.PatientID), Detail: fmt.Sprintf("%s %s", ev.Channel, ev.Action), At: ev.At,
+	}
 }

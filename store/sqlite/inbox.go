@@ -46,7 +46,6 @@ const (
 	status, send_at, expires_at, note, text_id, segments, attempts, next_attempt_at, claimed_at, claimed_by, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	countAnswers = `SELECT COUNT(*) FROM messages WHERE clinic_id = ? AND patient_id = ? AND step_key IN (?) AND send_at >= ?`
-	optedOut     = `SELECT sms_opt_out_at IS NOT NULL, email_opt_out_at IS NOT NULL FROM patients WHERE clinic_id = ? AND id = ?`
 )
 
 // AddReply stores a reply unless its provider id is stored already.
@@ -115,20 +114,7 @@ func (db *DB) ListReplies(ctx context.Context, f aftercare.ReplyFilter) ([]*afte
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := db.reader.QueryxContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*aftercare.Reply
-	for rows.Next() {
-		r, err := scanReply(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.reader, scanReply, q, args...)
 }
 
 // CountUnread counts the clinic's unread replies.
@@ -248,20 +234,4 @@ func (db *DB) CountAnswers(ctx context.Context, clinicID, patientID int64, stepK
 	var n int
 	err = db.reader.GetContext(ctx, &n, q, args...)
 	return n, err
-}
-
-// OptedOut reports whether the patient opted out of ch: one read by
-// primary key, cheap enough to ask before every send.
-func (db *DB) OptedOut(ctx context.Context, clinicID, patientID int64, ch aftercare.Channel) (bool, error) {
-	var sms, email bool
-	err := db.reader.QueryRowxContext(ctx, optedOut, clinicID, patientID).Scan(&sms, &email)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, notFound("no patient %d in this clinic", patientID)
-	} else if err != nil {
-		return false, err
-	}
-	if ch == aftercare.Email {
-		return email, nil
-	}
-	return sms, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -17,115 +16,7 @@ import (
 // return when the caller gives no limit.
 const DefaultListLimit = 50
 
-// listEnrollments reads one page of the clinic's enrollments (the inner
-// query walks enrollments' (clinic_id, id) index, or enrollments_patient
-// for one patient, newest first, and stops at the limit) and then, for that
-// page only, their protocols, patients and the counts of their messages
-// (found through messages' (enrollment_id, ...) key), with the messages
-// kept on them (plan.go), which are pending and later than any pending row.
-// %s is the inner
-// query's extra conditions.
-const listEnrollments = `SELECT e.id, e.clinic_id, e.patient_id, e.protocol_id, p.slug, p.version, e.treated_at,
-	e.status, e.idem_key, e.source, e.created_at, e.updated_at, e.cancelled_at,
-	pt.id, pt.clinic_id, pt.name, pt.phone, pt.email, pt.tz, pt.lang, pt.sms_consent_at, pt.sms_consent_source,
-	pt.email_consent_at, pt.email_consent_source, pt.sms_opt_out_at, pt.email_opt_out_at, pt.created_at, pt.updated_at,
-	COALESCE(SUM(m.status IN ('pending', 'sending')), 0),
-	COALESCE(SUM(m.status IN ('sent', 'delivered')), 0),
-	COALESCE(SUM(m.status IN ('failed', 'undelivered', 'unknown', 'expired')), 0),
-	MIN(CASE WHEN m.status = 'pending' THEN m.send_at END), e.planned, e.planned_next
-FROM (SELECT id FROM enrollments WHERE clinic_id = ?%s ORDER BY id DESC LIMIT ?) page
-JOIN enrollments e ON e.id = page.id
-JOIN protocols p ON p.id = e.protocol_id
-JOIN patients pt ON pt.id = e.patient_id
-LEFT JOIN messages m ON m.enrollment_id = e.id
-GROUP BY e.id
-ORDER BY e.id DESC`
-
 const patientExists = `SELECT COUNT(*) FROM patients WHERE clinic_id = ? AND id = ?`
-
-// ListEnrollments returns the enrollments matching f, newest (highest ID)
-// first, each with its patient and the counts of its messages: Pending
-// (pending or sending), Done (sent or delivered), Problems (failed,
-// undelivered, unknown or expired) and NextSendAt, the earliest send time
-// of a pending message. Pass the last row's ID as f.BeforeID for the next
-// page. It returns EINVALID when f.ClinicID is 0 or f.Limit is negative,
-// and ENOTFOUND when f.PatientID is not one of the clinic's patients.
-func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter) ([]*aftercare.EnrollmentSummary, error) {
-	if f.ClinicID == 0 {
-		return nil, invalid("listing enrollments needs a clinic")
-	}
-	if f.Limit < 0 {
-		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
-	}
-	var cond strings.Builder
-	args := []any{f.ClinicID}
-	if f.PatientID != 0 {
-		cond.WriteString(` AND patient_id = ?`)
-		args = append(args, f.PatientID)
-	}
-	if !f.Since.IsZero() {
-		cond.WriteString(` AND created_at >= ?`)
-		args = append(args, formatTime(f.Since))
-	}
-	if f.BeforeID != 0 {
-		cond.WriteString(` AND id < ?`)
-		args = append(args, f.BeforeID)
-	}
-	args = append(args, limit)
-	q := strings.Replace(listEnrollments, "%s", cond.String(), 1)
-
-	rows, err := db.reader.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, dbError("list enrollments", err)
-	}
-	defer rows.Close()
-	out := []*aftercare.EnrollmentSummary{}
-	for rows.Next() {
-		var e aftercare.Enrollment
-		var p aftercare.Patient
-		var planned []byte
-		var plannedNext time.Time
-		s := &aftercare.EnrollmentSummary{Enrollment: &e, Patient: &p}
-		err := rows.Scan(&e.ID, &e.ClinicID, &e.PatientID, &e.ProtocolID, &e.ProtocolSlug, &e.ProtocolVersion,
-			(*dbTime)(&e.TreatedAt), &e.Status, &e.Key, &e.Source, (*dbTime)(&e.CreatedAt), (*dbTime)(&e.UpdatedAt),
-			(*dbTime)(&e.CancelledAt),
-			&p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
-			(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
-			(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt),
-			&s.Pending, &s.Done, &s.Problems, (*dbTime)(&s.NextSendAt), &planned, (*dbTime)(&plannedNext))
-		if err != nil {
-			return nil, dbError("list enrollments", err)
-		}
-		// Messages kept on the enrollment (plan.go) are pending too.
-		kept, err := plannedCount(planned)
-		if err != nil {
-			return nil, dbError("list enrollments", fmt.Errorf("enrollment %d: %w", e.ID, err))
-		}
-		s.Pending += kept
-		if !plannedNext.IsZero() && (s.NextSendAt.IsZero() || plannedNext.Before(s.NextSendAt)) {
-			s.NextSendAt = plannedNext
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list enrollments", err)
-	}
-	if len(out) == 0 && f.PatientID != 0 {
-		// Nothing, or not this clinic's patient: only the second is an error.
-		var n int
-		if err := db.reader.GetContext(ctx, &n, patientExists, f.ClinicID, f.PatientID); err != nil {
-			return nil, dbError("list enrollments", err)
-		}
-		if n == 0 {
-			return nil, notFound("no patient %d in this clinic", f.PatientID)
-		}
-	}
-	return out, nil
-}
 
 // searchPatients matches the name within the match key, which holds it
 // lower-cased by Go (aftercare.Patient.MatchKey: name|phone|email), so that
@@ -162,20 +53,8 @@ func (db *DB) SearchPatients(ctx context.Context, clinicID int64, q string, limi
 	if len(digits) < 3 {
 		digits = ""
 	}
-	rows, err := db.reader.QueryContext(ctx, searchPatients, clinicID, name, digits, email, limit)
-	if err != nil {
-		return nil, dbError("search patients", err)
-	}
-	defer rows.Close()
-	ps := []*aftercare.Patient{}
-	for rows.Next() {
-		p, err := scanPatient(rows)
-		if err != nil {
-			return nil, dbError("search patients", err)
-		}
-		ps = append(ps, p)
-	}
-	return ps, dbError("search patients", rows.Err())
+	ps, err := queryAll(ctx, db.reader, scanPatient, searchPatients, clinicID, name, digits, email, limit)
+	return ps, dbError("search patients", err)
 }
 
 const (
@@ -254,4 +133,87 @@ func (db *DB) UpdatePatient(ctx context.Context, p *aftercare.Patient, events ..
 	p.SMSConsent.At, p.EmailConsent.At = norm(p.SMSConsent.At), norm(p.EmailConsent.At)
 	p.SMSOptOutAt, p.EmailOptOut = norm(p.SMSOptOutAt), norm(p.EmailOptOut)
 	return nil
+}
+
+const patientColumns = `id, clinic_id, name, phone, email, tz, lang, sms_consent_at, sms_consent_source,
+	email_consent_at, email_consent_source, sms_opt_out_at, email_opt_out_at, created_at, updated_at`
+
+// patientDest appends the scan destinations of patientColumns in p to dst:
+// the one list of a patient's columns, for every query that reads one
+// (alone, with its match key, with its enrollment, with a claimed message).
+func patientDest(dst []any, p *aftercare.Patient) []any {
+	return append(dst, &p.ID, &p.ClinicID, &p.Name, &p.Phone, &p.Email, &p.TZ, &p.Lang,
+		(*dbTime)(&p.SMSConsent.At), &p.SMSConsent.Source, (*dbTime)(&p.EmailConsent.At), &p.EmailConsent.Source,
+		(*dbTime)(&p.SMSOptOutAt), (*dbTime)(&p.EmailOptOut), (*dbTime)(&p.CreatedAt), (*dbTime)(&p.UpdatedAt))
+}
+
+func scanPatient(s scanner) (*aftercare.Patient, error) {
+	var p aftercare.Patient
+	err := s.Scan(patientDest(make([]any, 0, 15), &p)...)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+const (
+	findPatient           = `SELECT ` + patientColumns + ` FROM patients WHERE clinic_id = ? AND id = ?`
+	findPatientByMatchKey = `SELECT ` + patientColumns + ` FROM patients WHERE clinic_id = ? AND match_key = ?`
+)
+
+// FindPatient returns the clinic's patient with that id. It returns
+// ENOTFOUND when the clinic has no such patient.
+func (db *DB) FindPatient(ctx context.Context, clinicID, id int64) (*aftercare.Patient, error) {
+	p, err := scanPatient(db.reader.QueryRowContext(ctx, findPatient, clinicID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no patient %d in this clinic", id)
+	}
+	if err != nil {
+		return nil, dbError("find patient", err)
+	}
+	return p, nil
+}
+
+// FindPatientByMatchKey returns the clinic's patient whose
+// aftercare.Patient.MatchKey is key. It returns ENOTFOUND when there is none.
+func (db *DB) FindPatientByMatchKey(ctx context.Context, clinicID int64, key string) (*aftercare.Patient, error) {
+	p, err := scanPatient(db.reader.QueryRowContext(ctx, findPatientByMatchKey, clinicID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("no such patient in this clinic")
+	}
+	if err != nil {
+		return nil, dbError("find patient", err)
+	}
+	return p, nil
+}
+
+// FindPatientsByMatchKey returns the clinic's patients whose
+// aftercare.Patient.MatchKey is one of keys, by MatchKey, with a few IN (...)
+// queries however many keys there are; keys of no patient are absent.
+func (db *DB) FindPatientsByMatchKey(ctx context.Context, clinicID int64, keys []string) (map[string]*aftercare.Patient, error) {
+	found := make(map[string]*aftercare.Patient)
+	err := chunks(dedupe(keys), func(keys []string) error {
+		return eachRowIn(ctx, db.reader, func(rows *sqlx.Rows) error {
+			p, mk, err := scanPatientMK(rows)
+			if err == nil {
+				found[mk] = p
+			}
+			return err
+		}, batchPatientsMK, clinicID, keys)
+	})
+	if err != nil {
+		return nil, dbError("find patients", err)
+	}
+	return found, nil
+}
+
+// scanPatientMK scans patientColumns and match_key.
+func scanPatientMK(s scanner) (*aftercare.Patient, string, error) {
+	var p aftercare.Patient
+	var mk string
+	err := s.Scan(append(patientDest(make([]any, 0, 16), &p), &mk)...)
+	if err != nil {
+		return nil, "", err
+	}
+	return &p, mk, nil
 }

@@ -14,11 +14,39 @@
 //
 // Times are stored as UTC text to the millisecond, so times read back are
 // UTC and truncated to the millisecond.
+//
+// # Files
+//
+// One file per contract of the root package, named after its noun:
+// clinics.go (aftercare.ClinicStore), protocols.go, patients.go,
+// enrollments*.go, messages.go, dispatch*.go, accounts*.go, consent.go,
+// secrets.go, audit.go, retention.go, inbox.go; store/storetest checks each
+// in the file of the same name. plan.go keeps far-ahead messages on their
+// enrollment. Two hand-written fast paths stand in files of their own, each
+// headed by why and the benchmark that justifies it: timefast.go (time
+// text) and plancodec.go (the planned column). query.go, bulk.go and text.go
+// are helpers the files share.
+//
+// # Why not more of sqlx
+//
+// sqlx is used for its transactions (Tx, Get into a single value) and In,
+// which expands IN (?) for a slice; not for named queries, Select or struct
+// scans. The domain types carry no db tags and should not: they belong to
+// the root package, which knows no SQL. Their times are stored as text
+// and read through dbTime, and their consents, windows and claims are
+// nested structs spread over columns, so a struct scan would need a row
+// type per table and a copy into the domain type; and the hot queries
+// (ClaimDue, the import) would pay sqlx's reflection per row. Instead each
+// noun has one list of scan destinations (patientDest, messageDest, ...)
+// that every query reading it appends to, and queryAll, eachRow and
+// eachRowIn (query.go) hold the rows loop of the list methods and the
+// import; the loops left inline (dispatch, plan, retention) fold their rows
+// into maps, counts or updates within a transaction as they go. Queries use positional ? parameters, as named
+// constants next to the method that runs them.
 package sqlite
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -326,128 +354,4 @@ func uniqueMessage(msg string) string {
 		return "that secret is in use already: make a new one"
 	}
 	return "it clashes with a stored row (" + msg + ")"
-}
-
-// Times.
-
-// timeFormat is how times are stored: UTC, fixed width, so that text order
-// is time order.
-const timeFormat = "2006-01-02T15:04:05.000Z"
-
-// norm returns t as it is stored and read back: UTC, to the millisecond.
-func norm(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Millisecond)
-}
-
-// ts returns t as a stored value: its text, or NULL for the zero time.
-func ts(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return formatTime(t)
-}
-
-// formatTime returns the stored text of t ("" for the zero time). It is
-// t.UTC().Format(timeFormat), written out by hand because bulk imports format
-// three times per message.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	t = t.UTC()
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.Format(timeFormat)
-	}
-	h, mi, sec := t.Clock()
-	var b [len(timeFormat)]byte
-	put := func(at, v, width int) {
-		for i := at + width - 1; i >= at; i-- {
-			b[i] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	put(0, y, 4)
-	b[4] = '-'
-	put(5, int(mo), 2)
-	b[7] = '-'
-	put(8, d, 2)
-	b[10] = 'T'
-	put(11, h, 2)
-	b[13] = ':'
-	put(14, mi, 2)
-	b[16] = ':'
-	put(17, sec, 2)
-	b[19] = '.'
-	put(20, t.Nanosecond()/1e6, 3)
-	b[23] = 'Z'
-	return string(b[:])
-}
-
-// parseTime reads a stored time; "" is the zero time.
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	// The fast path reads the fixed layout; anything else goes to time.Parse,
-	// which also explains what is wrong.
-	num := func(from, to int) int {
-		n := 0
-		for i := from; i < to; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return -1
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
-	}
-	if len(s) == len(timeFormat) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
-		s[16] == ':' && s[19] == '.' && s[23] == 'Z' {
-		y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19), num(20, 23)
-		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
-			sec >= 0 && sec <= 59 && ms >= 0 {
-			t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*1e6, time.UTC)
-			if t.Day() == d { // not 31 April
-				return t, nil
-			}
-		}
-	}
-	t, err := time.Parse(timeFormat, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlite: stored time %q: %w", s, err)
-	}
-	return t, nil
-}
-
-// dbTime scans a stored time (text or NULL) into a time.Time:
-// rows.Scan((*dbTime)(&m.SendAt)).
-type dbTime time.Time
-
-// Scan implements sql.Scanner.
-func (d *dbTime) Scan(v any) error {
-	var s string
-	switch v := v.(type) {
-	case nil:
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	default:
-		return fmt.Errorf("sqlite: cannot read a time from %T", v)
-	}
-	t, err := parseTime(s)
-	*d = dbTime(t)
-	return err
-}
-
-// Value implements driver.Valuer.
-func (d dbTime) Value() (driver.Value, error) { return ts(time.Time(d)), nil }
-
-// scanner is a row: *sql.Row or *sql.Rows.
-type scanner interface {
-	Scan(dest ...any) error
 }

@@ -10,12 +10,8 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
-// accountGroups check aftercare.AccountStore and FindClinicByID.
+// accountGroups check aftercare.AccountStore.
 var accountGroups = []testGroup{
-	{"FindClinicByID", []testCase{
-		{"OK", testFindClinicByIDOK},
-		{"ErrNotFound", testFindClinicByIDErrNotFound},
-	}},
 	{"CreateUser", []testCase{
 		{"OK", testCreateUserOK},
 		{"ErrConflictEmail", testCreateUserErrConflict},
@@ -118,22 +114,6 @@ func createLink(t *testing.T, s aftercare.Store, u *aftercare.User, name string,
 }
 
 // Clinics by id.
-
-func testFindClinicByIDOK(t *testing.T, s aftercare.Store) {
-	createClinic(t, s, "a", true)
-	b := createClinic(t, s, "b", false)
-	got, err := s.FindClinicByID(context.Background(), b.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	same(t, "FindClinicByID", got, b)
-}
-
-func testFindClinicByIDErrNotFound(t *testing.T, s aftercare.Store) {
-	createClinic(t, s, "a", true)
-	_, err := s.FindClinicByID(context.Background(), 4242)
-	wantCode(t, "FindClinicByID(4242)", err, aftercare.ENOTFOUND)
-}
 
 // Users.
 

@@ -9,9 +9,9 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
-// guardGroups check what keeps accounts safe: only the newest sign-in link
-// works, a new password cancels links, and a clinic never loses its last
-// active admin, even to two admins demoting each other at once.
+// guardGroups check the rules AccountStore keeps across its methods: newer
+// links cancel older, a password change cancels links, a clinic keeps an
+// admin, old sign-ins are purged.
 var guardGroups = []testGroup{
 	{"CreateLink", []testCase{
 		{"CancelsOlder", testCreateLinkCancelsOlder},

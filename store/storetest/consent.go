@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -9,8 +8,8 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
-// Consent history (ConsentStore) and the server's secrets (SecretStore).
-
+// consentGroups check aftercare.ConsentStore, and the consent history Enroll
+// and UpdatePatient write.
 var consentGroups = []testGroup{
 	{"SetConsent", []testCase{
 		{"WithdrawCancelsThatChannel", testSetConsentWithdraw},
@@ -18,13 +17,16 @@ var consentGroups = []testGroup{
 		{"ErrNotFound", testSetConsentErrNotFound},
 		{"ErrInvalid", testSetConsentErrInvalid},
 	}},
-	{"ClinicMessagingSettings", []testCase{
-		{"RoundTrip", testClinicMessagingSettings},
+	{"ConsentHistory", []testCase{
+		{"EnrollRecordsConsentGiven", testConsentAtEnroll},
+		{"UpdatePatientRecordsEvents", testConsentAtUpdate},
 	}},
-	{"Secret", []testCase{
-		{"MadeOnceKept", testSecret},
+	{"OptedOut", []testCase{
+		{"FollowsConsent", testOptedOut},
 	}},
 }
+
+// Consent history (ConsentStore) and the server's secrets (SecretStore).
 
 // testSetConsentWithdraw: an opt-out cancels the patient's pending messages
 // on that channel, near and far ahead (kept on the enrollment), and none of
@@ -136,47 +138,81 @@ func testSetConsentErrInvalid(t *testing.T, s aftercare.Store) {
 	}
 }
 
-func testSecret(t *testing.T, s aftercare.Store) {
+// testConsentAtEnroll: an enrollment records the consent it gives, per
+// channel, with its source and the staff user; enrolling the patient again
+// records only consent that is new.
+func testConsentAtEnroll(t *testing.T, s aftercare.Store) {
 	ctx := context.Background()
-	calls := 0
-	gen := func() []byte { calls++; return bytes.Repeat([]byte{byte(calls)}, 32) }
-	a, err := s.Secret(ctx, "links", gen)
-	if err != nil || len(a) != 32 {
-		t.Fatalf("first: %v %v", a, err)
+	c, proto := setup(t, s, "a")
+	ne := Enrollment(c.ID, proto.ID, 1, t0, 2)
+	ne.Patient.EmailConsent = aftercare.Consent{}
+	ne.Patient.SMSConsent.Source = "web:ana@a.example"
+	ne.UserID = 42
+	enroll(t, s, ne)
+	evs, err := s.ListConsentEvents(ctx, c.ID, ne.Patient.ID)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("history after enrolling with SMS consent: %v %v", evs, err)
 	}
-	b, err := s.Secret(ctx, "links", gen)
-	if err != nil || !bytes.Equal(a, b) || calls != 1 {
-		t.Fatalf("second call gave %v (gen called %d times), want the stored %v", b, calls, a)
+	if e := evs[0]; e.Channel != aftercare.SMS || e.Action != aftercare.ConsentGiven || e.Source != "web:ana@a.example" ||
+		e.UserID != 42 || !e.At.Equal(ne.Patient.SMSConsent.At) || e.PatientID != ne.Patient.ID {
+		t.Errorf("event: %s", dump(e))
 	}
-	if c, _ := s.Secret(ctx, "other", gen); bytes.Equal(a, c) {
-		t.Error("two names share a secret")
+	// The same patient, another treatment, email consent now too.
+	again := Enrollment(c.ID, proto.ID, 1, t0.Add(24*time.Hour), 2)
+	again.Patient.SMSConsent.Source = "cli"
+	enroll(t, s, again)
+	evs, _ = s.ListConsentEvents(ctx, c.ID, ne.Patient.ID)
+	if len(evs) != 2 || evs[1].Channel != aftercare.Email || evs[1].Source != "import:patients.csv" || evs[1].UserID != 0 {
+		t.Errorf("history after a second enrollment: %v", evs)
 	}
 }
 
-// testClinicMessagingSettings: the settings of two-way messaging round-trip
-// through CreateClinic, UpdateClinic, FindClinic and ListClinics.
-func testClinicMessagingSettings(t *testing.T, s aftercare.Store) {
+// testConsentAtUpdate: the events UpdatePatient is given are recorded with
+// the change, under the patient's clinic and id.
+func testConsentAtUpdate(t *testing.T, s aftercare.Store) {
 	ctx := context.Background()
-	c := Clinic("settings")
-	if err := s.CreateClinic(ctx, c); err != nil {
+	c, proto := setup(t, s, "a")
+	ne := Enrollment(c.ID, proto.ID, 1, t0, 2)
+	enroll(t, s, ne)
+	p := *ne.Patient
+	p.SMSOptOutAt = t0.Add(time.Hour)
+	ev := &aftercare.ConsentEvent{Channel: aftercare.SMS, Action: aftercare.ConsentWithdrawn, At: t0.Add(time.Hour), Source: "web:ana@a.example", UserID: 3}
+	if err := s.UpdatePatient(ctx, &p, ev); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.FindClinic(ctx, "settings")
-	if err != nil || got.AlertEmail != "" || got.TwilioOptOutReplies || got.RetentionDays != 0 || got.PatientLinks {
-		t.Fatalf("defaults: %+v %v", got, err)
+	evs, _ := s.ListConsentEvents(ctx, c.ID, p.ID)
+	if len(evs) != 3 || evs[2].UserID != 3 || evs[2].Action != aftercare.ConsentWithdrawn || evs[2].PatientID != p.ID || evs[2].ClinicID != c.ID {
+		t.Fatalf("history: %v", evs)
 	}
-	got.AlertEmail, got.TwilioOptOutReplies, got.RetentionDays, got.PatientLinks = "nurse@clinic.example.com", true, 90, true
-	if err := s.UpdateClinic(ctx, got); err != nil {
+	// A bad event writes nothing, the patient's change included.
+	p.Name = "Someone Else"
+	if err := s.UpdatePatient(ctx, &p, &aftercare.ConsentEvent{Channel: "fax", Action: aftercare.ConsentGiven, Source: "cli"}); aftercare.ErrorCode(err) != aftercare.EINVALID {
+		t.Fatalf("a bad event: %v, want EINVALID", err)
+	}
+	if got, _ := s.FindPatient(ctx, c.ID, p.ID); got.Name != ne.Patient.Name {
+		t.Errorf("the patient was saved with a bad event: %q", got.Name)
+	}
+}
+
+func testOptedOut(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c, proto := setup(t, s, "a")
+	ne := Enrollment(c.ID, proto.ID, 1, t0, 2)
+	enroll(t, s, ne)
+	if out, err := s.OptedOut(ctx, c.ID, ne.Patient.ID, aftercare.SMS); err != nil || out {
+		t.Fatalf("OptedOut before STOP = %v, %v", out, err)
+	}
+	if _, err := s.SetConsent(ctx, &aftercare.ConsentEvent{ClinicID: c.ID, PatientID: ne.Patient.ID, Channel: aftercare.SMS,
+		Action: aftercare.ConsentWithdrawn, At: t0, Source: "sms:STOP"}); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.FindClinicByID(ctx, got.ID)
-	if err != nil || again.AlertEmail != "nurse@clinic.example.com" || !again.TwilioOptOutReplies || again.RetentionDays != 90 || !again.PatientLinks {
-		t.Fatalf("after update: %+v %v", again, err)
+	if out, _ := s.OptedOut(ctx, c.ID, ne.Patient.ID, aftercare.SMS); !out {
+		t.Error("OptedOut(sms) after STOP = false")
 	}
-	cs, _ := s.ListClinics(ctx)
-	for _, x := range cs {
-		if x.ID == got.ID && (x.RetentionDays != 90 || !x.PatientLinks) {
-			t.Errorf("ListClinics: %+v", x)
-		}
+	if out, _ := s.OptedOut(ctx, c.ID, ne.Patient.ID, aftercare.Email); out {
+		t.Error("OptedOut(email) after an SMS STOP = true")
+	}
+	if _, err := s.OptedOut(ctx, c.ID+1000, ne.Patient.ID, aftercare.SMS); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Errorf("another clinic: %v, want ENOTFOUND", err)
 	}
 }

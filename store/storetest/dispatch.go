@@ -2,12 +2,35 @@ package storetest
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/aftercare/aftercare"
 )
+
+// dispatchGroups check aftercare.DispatchStore (leases and unknown messages
+// in dispatch_leases.go, first emails in dispatch_first_email.go).
+var dispatchGroups = []testGroup{
+	{"ClaimDue", []testCase{
+		{"FirstSMS", testClaimFirstSMS},
+		{"FirstEmail", testClaimFirstEmail},
+	}},
+	{"ClaimLease", []testCase{
+		{"RenewalKeepsClaims", testLeaseRenewalKeepsClaims},
+		{"TakeoverAfterLapse", testLeaseTakeoverAfterLapse},
+		{"EndAndOrphans", testLeaseEndAndOrphans},
+		{"ErrInvalid", testLeaseErrInvalid},
+	}},
+	{"ListUnknown", []testCase{
+		{"Pages", testUnknownPages},
+	}},
+	{"ProviderStatus", []testCase{
+		{"Forward", testProviderStatusForward},
+		{"BeforeOutcome", testProviderStatusBeforeOutcome},
+		{"BeforeResolve", testProviderStatusBeforeResolve},
+		{"ErrInvalid", testProviderStatusErrInvalid},
+	}},
+}
 
 // Provider status reports (DispatchStore.ApplyProviderStatus).
 
@@ -148,116 +171,6 @@ func testProviderStatusErrInvalid(t *testing.T, s aftercare.Store) {
 	wantCode(t, "an empty provider id", err, aftercare.EINVALID)
 	_, err = s.ApplyProviderStatus(context.Background(), "SM05", "read", "", t0)
 	wantCode(t, "an unknown status", err, aftercare.EINVALID)
-}
-
-// testFarAhead: messages planned weeks ahead are every reader's as any
-// other (however the store keeps them): an enrollment's and a patient's
-// listings have them with the ids Enroll set, ListEnrollments counts them
-// as pending, ClaimDue claims each once it is due and not before, and the
-// ids of later enrollments never repeat theirs.
-func testFarAhead(t *testing.T, s aftercare.Store) {
-	ctx := context.Background()
-	c, proto := setup(t, s, "a")
-	ne := Enrollment(c.ID, proto.ID, 1, t0, 2)
-	far := []time.Time{t0.Add(10 * 24 * time.Hour), t0.Add(20 * 24 * time.Hour)}
-	for k, m := range ne.Messages {
-		m.SendAt, m.ExpiresAt = far[k], far[k].Add(aftercare.DefaultExpires)
-	}
-	enroll(t, s, ne)
-	ids := []int64{ne.Messages[0].ID, ne.Messages[1].ID}
-	if ids[0] == 0 || ids[1] == 0 || ids[0] == ids[1] {
-		t.Fatalf("Enroll set ids %v", ids)
-	}
-	later := Enrollment(c.ID, proto.ID, 2, t0, 4)
-	enroll(t, s, later)
-	for _, m := range later.Messages {
-		if m.ID == ids[0] || m.ID == ids[1] {
-			t.Fatalf("message id %d given twice", m.ID)
-		}
-	}
-	for _, f := range []aftercare.MessageFilter{{EnrollmentID: ne.Enrollment.ID}, {PatientID: ne.Patient.ID},
-		{PatientID: ne.Patient.ID, Statuses: []aftercare.Status{aftercare.StatusPending}, Since: t0.Add(15 * 24 * time.Hour)}} {
-		f.ClinicID = c.ID
-		got := listMessages(t, s, f)
-		want := ne.Messages
-		if !f.Since.IsZero() {
-			want = want[1:]
-		}
-		if len(got) != len(want) {
-			t.Fatalf("ListMessages(%+v): %d messages, want %d", f, len(got), len(want))
-		}
-		for i, m := range got {
-			w := want[i]
-			if m.ID != w.ID || !m.SendAt.Equal(w.SendAt) || m.Status != aftercare.StatusPending || m.Body != w.Body ||
-				!m.ExpiresAt.Equal(w.ExpiresAt) || m.EnrollmentID != ne.Enrollment.ID || m.PatientID != ne.Patient.ID {
-				t.Fatalf("ListMessages(%+v)[%d] = %s, want %s", f, i, dump(m), dump(w))
-			}
-		}
-	}
-	sums, err := s.ListEnrollments(ctx, aftercare.EnrollmentFilter{ClinicID: c.ID, PatientID: ne.Patient.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sums) != 1 || sums[0].Pending != 2 || !sums[0].NextSendAt.Equal(far[0]) {
-		t.Fatalf("ListEnrollments: %s; want 2 pending, next at %v", dump(sums), far[0])
-	}
-
-	// The later enrollment's messages (12 h and 24 h after t0) go first;
-	// the far ones not before their time, then each once.
-	claim := func(at time.Time) []int64 {
-		t.Helper()
-		cs, err := s.ClaimDue(ctx, at, "far-test", 100)
-		if err != nil {
-			t.Fatalf("ClaimDue(%v): %v", at, err)
-		}
-		var got []int64
-		for _, c := range cs {
-			if c.Message.EnrollmentID == ne.Enrollment.ID {
-				got = append(got, c.Message.ID)
-			}
-		}
-		return got
-	}
-	for _, step := range []struct {
-		at   time.Time
-		want []int64
-	}{
-		{t0.Add(2 * 24 * time.Hour), nil},
-		{far[0].Add(-time.Second), nil},
-		{far[0], ids[:1]},
-		{far[0].Add(time.Hour), nil},
-		{far[1], ids[1:]},
-		{far[1].Add(time.Hour), nil},
-	} {
-		if got := claim(step.at); !slices.Equal(got, step.want) {
-			t.Fatalf("ClaimDue at %v claimed %v of the far messages, want %v", step.at, got, step.want)
-		}
-	}
-}
-
-// testFarAheadCancelled: cancelling an enrollment cancels its messages
-// planned weeks ahead too, and counts them; none is claimed afterwards.
-func testFarAheadCancelled(t *testing.T, s aftercare.Store) {
-	ctx := context.Background()
-	c, proto := setup(t, s, "a")
-	ne := Enrollment(c.ID, proto.ID, 1, t0, 6)
-	for k, m := range ne.Messages {
-		m.SendAt = t0.Add(time.Duration(k*5+1) * 24 * time.Hour)
-		m.ExpiresAt = m.SendAt.Add(aftercare.DefaultExpires)
-	}
-	enroll(t, s, ne)
-	n, err := s.CancelEnrollment(ctx, c.ID, ne.Enrollment.ID, t0.Add(time.Hour))
-	if err != nil || n != 6 {
-		t.Fatalf("CancelEnrollment: %d, %v; want 6 cancelled", n, err)
-	}
-	for _, m := range listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: ne.Enrollment.ID}) {
-		if m.Status != aftercare.StatusCancelled {
-			t.Fatalf("message %d is %s after cancelling", m.ID, m.Status)
-		}
-	}
-	if cs, err := s.ClaimDue(ctx, t0.Add(60*24*time.Hour), "far-test", 100); err != nil || len(cs) != 0 {
-		t.Fatalf("ClaimDue after cancelling: %d claimed, %v", len(cs), err)
-	}
 }
 
 // testClaimFirstSMS: ClaimDue marks the first SMS of each enrollment that

@@ -8,8 +8,7 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
-// Patients' replies and the answers to them (InboxStore).
-
+// inboxGroups check aftercare.InboxStore.
 var inboxGroups = []testGroup{
 	{"AddReply", []testCase{
 		{"OKAndReplayIgnored", testAddReplyOK},
@@ -31,10 +30,9 @@ var inboxGroups = []testGroup{
 		{"ClaimedOrPending", testAddReplyMessage},
 		{"ErrNotFound", testAddReplyMessageErrNotFound},
 	}},
-	{"OptedOut", []testCase{
-		{"FollowsConsent", testOptedOut},
-	}},
 }
+
+// Patients' replies and the answers to them (InboxStore).
 
 func reply(c *aftercare.Clinic, sid, body string, at time.Time) *aftercare.Reply {
 	return &aftercare.Reply{ClinicID: c.ID, From: "+14155550199", To: "+14155550100", Body: body, ProviderID: sid,
@@ -301,28 +299,5 @@ func testAddReplyMessageErrNotFound(t *testing.T, s aftercare.Store) {
 	m := &aftercare.Message{ClinicID: other.ID, EnrollmentID: ne.Enrollment.ID, StepKey: aftercare.StepReplyStaff, Channel: aftercare.SMS, Body: "hi"}
 	if err := s.AddReplyMessage(context.Background(), m, ""); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Errorf("another clinic's enrollment: %v, want ENOTFOUND", err)
-	}
-}
-
-func testOptedOut(t *testing.T, s aftercare.Store) {
-	ctx := context.Background()
-	c, proto := setup(t, s, "a")
-	ne := Enrollment(c.ID, proto.ID, 1, t0, 2)
-	enroll(t, s, ne)
-	if out, err := s.OptedOut(ctx, c.ID, ne.Patient.ID, aftercare.SMS); err != nil || out {
-		t.Fatalf("OptedOut before STOP = %v, %v", out, err)
-	}
-	if _, err := s.SetConsent(ctx, &aftercare.ConsentEvent{ClinicID: c.ID, PatientID: ne.Patient.ID, Channel: aftercare.SMS,
-		Action: aftercare.ConsentWithdrawn, At: t0, Source: "sms:STOP"}); err != nil {
-		t.Fatal(err)
-	}
-	if out, _ := s.OptedOut(ctx, c.ID, ne.Patient.ID, aftercare.SMS); !out {
-		t.Error("OptedOut(sms) after STOP = false")
-	}
-	if out, _ := s.OptedOut(ctx, c.ID, ne.Patient.ID, aftercare.Email); out {
-		t.Error("OptedOut(email) after an SMS STOP = true")
-	}
-	if _, err := s.OptedOut(ctx, c.ID+1000, ne.Patient.ID, aftercare.SMS); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
-		t.Errorf("another clinic: %v, want ENOTFOUND", err)
 	}
 }

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
@@ -11,11 +10,9 @@ import (
 
 // patientGroups check aftercare.PatientStore.
 var patientGroups = []testGroup{
-	{"ListEnrollments", []testCase{
-		{"Summary", testListEnrollmentsSummary},
-		{"Pages", testListEnrollmentsPages},
-		{"Filters", testListEnrollmentsFilters},
-		{"ErrInvalid", testListEnrollmentsErrInvalid},
+	{"FindPatient", []testCase{
+		{"ErrNotFound", testFindPatientErrNotFound},
+		{"ByMatchKeys", testFindPatientsByMatchKey},
 	}},
 	{"SearchPatients", []testCase{
 		{"Matches", testSearchPatients},
@@ -32,23 +29,6 @@ var patientGroups = []testGroup{
 	}},
 }
 
-func listEnrollments(t *testing.T, s aftercare.Store, f aftercare.EnrollmentFilter) []*aftercare.EnrollmentSummary {
-	t.Helper()
-	es, err := s.ListEnrollments(context.Background(), f)
-	if err != nil {
-		t.Fatalf("ListEnrollments(%+v): %v", f, err)
-	}
-	return es
-}
-
-func enrollmentIDs(es []*aftercare.EnrollmentSummary) []int64 {
-	ids := []int64{}
-	for _, e := range es {
-		ids = append(ids, e.Enrollment.ID)
-	}
-	return ids
-}
-
 func findPatient(t *testing.T, s aftercare.Store, clinicID, id int64) *aftercare.Patient {
 	t.Helper()
 	p, err := s.FindPatient(context.Background(), clinicID, id)
@@ -56,99 +36,6 @@ func findPatient(t *testing.T, s aftercare.Store, clinicID, id int64) *aftercare
 		t.Fatalf("FindPatient(%d, %d): %v", clinicID, id, err)
 	}
 	return p
-}
-
-func testListEnrollmentsSummary(t *testing.T, s aftercare.Store) {
-	c, proto := setup(t, s, "a")
-	st := func(ss ...aftercare.Status) []aftercare.Status { return ss }
-	// Messages are 12 hours apart, two per step: the first pending one is
-	// the third (t0+24h); the sending one before it is not pending.
-	busy := withStatuses(t, s, c.ID, proto.ID, 1, st(aftercare.StatusSent, aftercare.StatusSending, aftercare.StatusPending,
-		aftercare.StatusDelivered, aftercare.StatusFailed, aftercare.StatusUndelivered, aftercare.StatusUnknown,
-		aftercare.StatusExpired, aftercare.StatusSkipped, aftercare.StatusCancelled, aftercare.StatusPending)...)
-	empty := Enrollment(c.ID, proto.ID, 2, t0, 0)
-	enroll(t, s, empty)
-
-	got := listEnrollments(t, s, aftercare.EnrollmentFilter{ClinicID: c.ID})
-	if len(got) != 2 {
-		t.Fatalf("%d enrollments, want 2", len(got))
-	}
-	want := []*aftercare.EnrollmentSummary{
-		{Enrollment: findEnrollment(t, s, c.ID, empty.Enrollment.ID), Patient: findPatient(t, s, c.ID, empty.Patient.ID)},
-		{Enrollment: findEnrollment(t, s, c.ID, busy.Enrollment.ID), Patient: findPatient(t, s, c.ID, busy.Patient.ID),
-			Pending: 3, Done: 2, Problems: 4, NextSendAt: t0.Add(24 * time.Hour)},
-	}
-	same(t, "summaries, newest first", got, want)
-	for i := range got {
-		same(t, "summary", got[i], want[i])
-	}
-	wantUTC(t, "NextSendAt", got[1].NextSendAt)
-}
-
-func testListEnrollmentsPages(t *testing.T, s aftercare.Store) {
-	c, proto := setup(t, s, "a")
-	var ids []int64
-	for i := range 7 {
-		ne := Enrollment(c.ID, proto.ID, i, t0, 2)
-		enroll(t, s, ne)
-		ids = append(ids, ne.Enrollment.ID)
-	}
-	slices.Reverse(ids)
-	same(t, "every enrollment, newest first", enrollmentIDs(listEnrollments(t, s, aftercare.EnrollmentFilter{ClinicID: c.ID})), ids)
-
-	var paged []int64
-	f := aftercare.EnrollmentFilter{ClinicID: c.ID, Limit: 3}
-	for pages := 0; ; pages++ {
-		if pages > 5 {
-			t.Fatal("pagination does not end")
-		}
-		page := listEnrollments(t, s, f)
-		paged = append(paged, enrollmentIDs(page)...)
-		if len(page) < f.Limit {
-			break
-		}
-		f.BeforeID = page[len(page)-1].Enrollment.ID
-	}
-	same(t, "the pages put together", paged, ids)
-}
-
-func testListEnrollmentsFilters(t *testing.T, s aftercare.Store) {
-	c, proto := setup(t, s, "a")
-	first := Enrollment(c.ID, proto.ID, 1, t0, 2)
-	enroll(t, s, first)
-	other := Enrollment(c.ID, proto.ID, 2, t0, 2)
-	enroll(t, s, other)
-	again := Enrollment(c.ID, proto.ID, 1, t0.Add(30*24*time.Hour), 2) // patient 1, treated again
-	enroll(t, s, again)
-	if again.Patient.ID != first.Patient.ID {
-		t.Fatal("fixture: the second treatment has another patient")
-	}
-
-	got := listEnrollments(t, s, aftercare.EnrollmentFilter{ClinicID: c.ID, PatientID: first.Patient.ID})
-	same(t, "the patient's enrollments", enrollmentIDs(got), []int64{again.Enrollment.ID, first.Enrollment.ID})
-	for _, e := range got {
-		same(t, "the patient of each", e.Patient, findPatient(t, s, c.ID, first.Patient.ID))
-	}
-	got = listEnrollments(t, s, aftercare.EnrollmentFilter{ClinicID: c.ID, Since: other.Enrollment.CreatedAt.In(elsewhere)})
-	var want []int64
-	for _, ne := range []*aftercare.NewEnrollment{again, other, first} {
-		if !ne.Enrollment.CreatedAt.Before(other.Enrollment.CreatedAt) {
-			want = append(want, ne.Enrollment.ID)
-		}
-	}
-	same(t, "enrollments since the second was created", enrollmentIDs(got), want)
-	got = listEnrollments(t, s, aftercare.EnrollmentFilter{ClinicID: c.ID, PatientID: first.Patient.ID, BeforeID: again.Enrollment.ID})
-	same(t, "the patient's enrollments before the latest", enrollmentIDs(got), []int64{first.Enrollment.ID})
-}
-
-func testListEnrollmentsErrInvalid(t *testing.T, s aftercare.Store) {
-	c, _ := setup(t, s, "a")
-	_, err := s.ListEnrollments(context.Background(), aftercare.EnrollmentFilter{})
-	wantCode(t, "ListEnrollments without a clinic", err, aftercare.EINVALID)
-	_, err = s.ListEnrollments(context.Background(), aftercare.EnrollmentFilter{ClinicID: c.ID, Limit: -1})
-	wantCode(t, "ListEnrollments with limit -1", err, aftercare.EINVALID)
-	_, err = s.ListEnrollments(context.Background(), aftercare.EnrollmentFilter{ClinicID: c.ID, PatientID: 4242})
-	wantCode(t, "ListEnrollments of patient 4242", err, aftercare.ENOTFOUND)
 }
 
 // searchFixture enrolls three patients of clinic a and, in clinic b, one
@@ -323,46 +210,39 @@ func testTenantPatientsIsolated(t *testing.T, s aftercare.Store) {
 	same(t, "A's patient", findPatient(t, s, a.ID, ne.Patient.ID), ne.Patient)
 }
 
-// testRescheduleRevivesUnplanned: a message cancelled because a plan no
-// longer had it (consent withdrawn) is planned again when a later plan has
-// it (consent given again); one cancelled for another reason is history.
-func testRescheduleRevivesUnplanned(t *testing.T, s aftercare.Store) {
+func testFindPatientErrNotFound(t *testing.T, s aftercare.Store) {
+	c, _ := setup(t, s, "a")
+	_, err := s.FindPatient(context.Background(), c.ID, 4242)
+	wantCode(t, "FindPatient(4242)", err, aftercare.ENOTFOUND)
+	_, err = s.FindPatientByMatchKey(context.Background(), c.ID, "nobody||")
+	wantCode(t, "FindPatientByMatchKey(nobody)", err, aftercare.ENOTFOUND)
+	_, err = s.FindEnrollment(context.Background(), c.ID, 4242)
+	wantCode(t, "FindEnrollment(4242)", err, aftercare.ENOTFOUND)
+}
+
+// FindPatientsByMatchKey finds the clinic's patients of the keys it has,
+// once each, and no other clinic's.
+func testFindPatientsByMatchKey(t *testing.T, s aftercare.Store) {
 	ctx := context.Background()
-	c, proto := setup(t, s, "a")
-	day := 24 * time.Hour
-	ne := Enrollment(c.ID, proto.ID, 1, t0, 0)
-	ne.Messages = []*aftercare.Message{
-		planned("a", aftercare.SMS, aftercare.StatusPending, t0.Add(day), "A"),
-		planned("b", aftercare.Email, aftercare.StatusPending, t0.Add(day), "B"),
-		planned("c", aftercare.SMS, aftercare.StatusCancelled, t0.Add(2*day), "C"),
-	}
-	enroll(t, s, ne)
-	before := byIdent(ne.Messages)
-	e := *ne.Enrollment
+	a, protoA := setup(t, s, "a")
+	b, protoB := setup(t, s, "b")
+	one, two := Enrollment(a.ID, protoA.ID, 1, t0, 2), Enrollment(a.ID, protoA.ID, 2, t0, 2)
+	enroll(t, s, one)
+	enroll(t, s, two)
+	elsewhere := Enrollment(b.ID, protoB.ID, 3, t0, 2)
+	enroll(t, s, elsewhere)
 
-	// Without SMS: a is cancelled.
-	if err := s.Reschedule(ctx, &e, []*aftercare.Message{planned("b", aftercare.Email, aftercare.StatusPending, t0.Add(day), "B")}, t0); err != nil {
+	keys := []string{one.Patient.MatchKey(), "nobody||", elsewhere.Patient.MatchKey(), two.Patient.MatchKey(), one.Patient.MatchKey()}
+	got, err := s.FindPatientsByMatchKey(ctx, a.ID, keys)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got := byIdent(listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.ID}))
-	if m := got["a#0/sms"]; m.Status != aftercare.StatusCancelled || m.Note != "rescheduled" {
-		t.Fatalf("a after a plan without it: %s %q, want cancelled \"rescheduled\"", m.Status, m.Note)
-	}
-
-	// With SMS again: a is pending again (the same row); c stays cancelled.
-	plan := []*aftercare.Message{
-		planned("a", aftercare.SMS, aftercare.StatusPending, t0.Add(day), "A again"),
-		planned("b", aftercare.Email, aftercare.StatusPending, t0.Add(day), "B"),
-		planned("c", aftercare.SMS, aftercare.StatusPending, t0.Add(2*day), "C again"),
-	}
-	if err := s.Reschedule(ctx, &e, plan, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	got = byIdent(listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.ID}))
-	if m := got["a#0/sms"]; m.ID != before["a#0/sms"].ID || m.Status != aftercare.StatusPending || m.Body != "A again" || m.Note != "" {
-		t.Errorf("a planned again: id %d %s %q note %q; want id %d pending \"A again\" without note", m.ID, m.Status, m.Body, m.Note, before["a#0/sms"].ID)
-	}
-	if m := got["c#0/sms"]; m.Status != aftercare.StatusCancelled || m.Body != "C" {
-		t.Errorf("c (cancelled, not by a plan): %s %q, want it left cancelled", m.Status, m.Body)
+	same(t, "FindPatientsByMatchKey", got, map[string]*aftercare.Patient{
+		one.Patient.MatchKey(): one.Patient,
+		two.Patient.MatchKey(): two.Patient,
+	})
+	got, err = s.FindPatientsByMatchKey(ctx, a.ID, nil)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("FindPatientsByMatchKey(no keys) = %v, %v", got, err)
 	}
 }

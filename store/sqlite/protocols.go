@@ -126,18 +126,6 @@ ORDER BY slug`
 // ListProtocols returns the latest version of each of the clinic's protocols,
 // ordered by slug. It returns only internal errors.
 func (db *DB) ListProtocols(ctx context.Context, clinicID int64) ([]*aftercare.Protocol, error) {
-	rows, err := db.reader.QueryContext(ctx, listProtocols, clinicID)
-	if err != nil {
-		return nil, dbError("list protocols", err)
-	}
-	defer rows.Close()
-	ps := []*aftercare.Protocol{}
-	for rows.Next() {
-		p, err := scanProtocol(rows)
-		if err != nil {
-			return nil, dbError("list protocols", err)
-		}
-		ps = append(ps, p)
-	}
-	return ps, dbError("list protocols", rows.Err())
+	ps, err := queryAll(ctx, db.reader, scanProtocol, listProtocols, clinicID)
+	return ps, dbError("list protocols", err)
 }

@@ -15,11 +15,16 @@ const clinicColumns = `id, slug, name, phone, country, tz, window_start, window_
 	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment,
 	alert_email, twilio_opt_out_replies, retention_days, patient_links`
 
-func scanClinic(s scanner) (*aftercare.Clinic, error) {
-	var c aftercare.Clinic
-	err := s.Scan(&c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
+// clinicDest appends the scan destinations of clinicColumns in c to dst.
+func clinicDest(dst []any, c *aftercare.Clinic) []any {
+	return append(dst, &c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
 		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt), &c.SMSFrom, &c.EmailFrom, &c.ShowTreatment,
 		&c.AlertEmail, &c.TwilioOptOutReplies, &c.RetentionDays, &c.PatientLinks)
+}
+
+func scanClinic(s scanner) (*aftercare.Clinic, error) {
+	var c aftercare.Clinic
+	err := s.Scan(clinicDest(make([]any, 0, 20), &c)...)
 	if err != nil {
 		return nil, err
 	}
@@ -112,20 +117,8 @@ const listClinics = `SELECT ` + clinicColumns + ` FROM clinics ORDER BY slug`
 // ListClinics returns every clinic ordered by slug. It returns only internal
 // errors.
 func (db *DB) ListClinics(ctx context.Context) ([]*aftercare.Clinic, error) {
-	rows, err := db.reader.QueryContext(ctx, listClinics)
-	if err != nil {
-		return nil, dbError("list clinics", err)
-	}
-	defer rows.Close()
-	cs := []*aftercare.Clinic{}
-	for rows.Next() {
-		c, err := scanClinic(rows)
-		if err != nil {
-			return nil, dbError("list clinics", err)
-		}
-		cs = append(cs, c)
-	}
-	return cs, dbError("list clinics", rows.Err())
+	cs, err := queryAll(ctx, db.reader, scanClinic, listClinics)
+	return cs, dbError("list clinics", err)
 }
 
 const updateClinic = `UPDATE clinics SET slug = ?, name = ?, phone = ?, country = ?, tz = ?,
