@@ -133,12 +133,17 @@ func negated(before string) bool {
 	return len(f) > 0 && negations[f[len(f)-1]]
 }
 
-var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// stripMarks returns a new transformer that removes accents. A Transformer
+// chain keeps state between calls, so each text gets its own: one shared
+// by concurrent requests corrupts its buffers (and panicked in the tests).
+func stripMarks() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // normalize lower-cases text, removes accents, turns punctuation into
 // spaces (apostrophes vanish: "don't" is "don t") and collapses spaces.
 func normalize(s string) string {
-	if t, _, err := transform.String(stripMarks, s); err == nil {
+	if t, _, err := transform.String(stripMarks(), s); err == nil {
 		s = t
 	}
 	s = strings.ToLower(s)

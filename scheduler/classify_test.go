@@ -1,8 +1,10 @@
 package scheduler_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aftercare/aftercare"
@@ -117,4 +119,30 @@ func TestClassifyReplyRedFlags(t *testing.T) {
 			t.Errorf("%q: kind %s, want %s", tt.in, got.Kind, wantKind)
 		}
 	}
+}
+
+// TestClassifyReplyConcurrent: texts arriving at once are read alike (a
+// shared accent-stripping transformer once corrupted them).
+func TestClassifyReplyConcurrent(t *testing.T) {
+	t.Parallel()
+	texts := []string{"Tengo fiebre y me duele la cara", "STOP", "¿Puedo usar retinol?", "pus on my cheek", "Ayúdenme, está hinchado"}
+	want := make([]scheduler.Classification, len(texts))
+	for i, s := range texts {
+		want[i] = scheduler.ClassifyReply(s)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 200; n++ {
+				i := n % len(texts)
+				if got := scheduler.ClassifyReply(texts[i]); !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("%q read as %+v, want %+v", texts[i], got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
