@@ -16,9 +16,11 @@ test: ## run every test (the README's test command)
 race: ## run every test under the race detector
 	go test -race ./...
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, go mod tidy and golangci-lint (.golangci.yaml; installs the pinned version)
 	test -z "$$(gofmt -l .)"
 	go vet ./...
+	go mod tidy -diff
+	./.ci/golangci-lint run ./...
 
 bench: ## the benchmarks behind docs/performance.md (minutes; builds 1M-message files in $$TMPDIR once)
 	go test ./scheduler -run '^$$' -bench 'Import' -benchtime 100000x -timeout 30m

@@ -154,11 +154,11 @@ func ParseWindow(s string) (Window, error) {
 	}
 	start, err := ParseClock(strings.TrimSpace(a))
 	if err != nil {
-		return Window{}, FieldErrorf("window", "send window %q: %s", s, err.(*Error).Message)
+		return Window{}, FieldErrorf("window", "send window %q: %s", s, ErrorMessage(err))
 	}
 	end, err := ParseClock(strings.TrimSpace(b))
 	if err != nil {
-		return Window{}, FieldErrorf("window", "send window %q: %s", s, err.(*Error).Message)
+		return Window{}, FieldErrorf("window", "send window %q: %s", s, ErrorMessage(err))
 	}
 	w := Window{start, end}
 	return w, w.Validate()

@@ -69,7 +69,7 @@ func (s *Service) importFile(ctx context.Context, clinic *aftercare.Clinic, r io
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
 	header, err := cr.Read()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil, aftercare.Errorf(aftercare.EINVALID, "%s is empty: the first line must name the columns %s", name, strings.Join(ImportColumns, ","))
 	} else if err != nil {
 		return nil, aftercare.Errorf(aftercare.EINVALID, "%s: %v", name, err)
@@ -189,14 +189,14 @@ func (im *importer) run(ctx context.Context, cr *csv.Reader, progress func(done 
 		}
 		return nil
 	}
-	defer finish()
+	defer func() { _ = finish() }() // an early return carries its own error
 
 	read := 0
 	for eof := false; !eof; {
 		c := &chunk{}
 		for len(c.rows) < im.batch {
 			row, err := im.read(cr)
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				eof = true
 				break
 			}
@@ -266,7 +266,7 @@ func (im *importer) run(ctx context.Context, cr *csv.Reader, progress func(done 
 // broken as a row error, io.EOF at the end, or the reader's error.
 func (im *importer) read(cr *csv.Reader) (*importRow, error) {
 	rec, err := cr.Read()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	line, _ := cr.FieldPos(0)

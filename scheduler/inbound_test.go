@@ -243,12 +243,12 @@ func TestInboundTenantIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := f.svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "b", Name: "Clinic B", Phone: "+1 415 555 0122", TZ: "America/Los_Angeles"}, false)
-	if err != nil {
+	if _, err := f.svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "b", Name: "Clinic B", Phone: "+1 415 555 0122", TZ: "America/Los_Angeles"}, false); err != nil {
 		t.Fatal(err)
 	}
 	ownB := "+1 415 555 0133"
-	if b, err = f.svc.UpdateClinic(ctx, "b", scheduler.ClinicChanges{SMSFrom: &ownB}); err != nil {
+	b, err := f.svc.UpdateClinic(ctx, "b", scheduler.ClinicChanges{SMSFrom: &ownB})
+	if err != nil {
 		t.Fatal(err)
 	}
 	f.clinic = a

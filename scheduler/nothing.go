@@ -96,7 +96,7 @@ func whyNothing(cp *Compiled, p *aftercare.Patient, treated time.Time, msgs []*a
 	if len(used) == 1 {
 		// A one-channel protocol, and the patient cannot get that channel.
 		ch := used[0]
-		var other aftercare.Channel = aftercare.SMS
+		other := aftercare.SMS
 		if ch == aftercare.SMS {
 			other = aftercare.Email
 		}

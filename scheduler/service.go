@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -243,7 +244,7 @@ func applyClinicChanges(c *aftercare.Clinic, ch ClinicChanges) (err error) {
 		c.SMSFrom = strings.TrimSpace(*ch.SMSFrom)
 		if c.SMSFrom != "" && !strings.HasPrefix(c.SMSFrom, "MG") {
 			e164, err := aftercare.NormalizePhone(c.SMSFrom, c.Country)
-			if ae, ok := err.(*aftercare.Error); ok {
+			if ae := (*aftercare.Error)(nil); errors.As(err, &ae) {
 				return aftercare.FieldErrorf("sms_from", "%s", ae.Message)
 			}
 			c.SMSFrom = e164

@@ -45,7 +45,7 @@ func TestAPIProtocolWarnings(t *testing.T) {
 	check("import", imp.Warnings)
 	res := w.do(w.Mgr, "POST", "/api/v1/protocols/validate", protocolYAML("chemical-peel", "v1"), yaml...)
 	res.decode(t, http.StatusOK, &v)
-	if v.Warnings == nil || len(v.Warnings) != 0 || !strings.Contains(string(res.Body), `"warnings":[]`) {
+	if v.Warnings == nil || len(v.Warnings) != 0 || !strings.Contains(res.Body, `"warnings":[]`) {
 		t.Errorf("no warnings: %s", res.Body)
 	}
 }

@@ -60,7 +60,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	if s.PublicURL != "" {
 		if u, err := url.Parse(s.PublicURL); err == nil && u.Host != "" {
-			cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+			if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+				s.logger().Warn("AFTERCARE_PUBLIC_URL is not an origin cross-origin checks can trust", "err", err)
+			}
 		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -243,7 +242,7 @@ number and reason; valid rows are enrolled. Re-running the same file creates
 no duplicates. Use - to read stdin.`,
 		Args: needArgs(1, "one CSV file"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var r io.Reader = a.io.In
+			r := a.io.In
 			name := "stdin"
 			if args[0] != "-" {
 				f, err := os.Open(args[0])

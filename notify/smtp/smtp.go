@@ -379,14 +379,14 @@ func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, erro
 		from = m.From // the clinic's own address (Clinic.EmailFrom)
 	}
 	if err := msg.FromFormat(oneLine(m.ClinicName), from); err != nil {
-		return nil, fmt.Errorf("sender address %q: %v", from, err)
+		return nil, fmt.Errorf("sender address %q: %w", from, err)
 	}
 	to, err := mail.ParseAddress(m.To)
 	if err != nil || to.Name != "" || to.Address != m.To {
 		return nil, fmt.Errorf("%q is not an email address", aftercare.MaskEmail(m.To))
 	}
 	if err := msg.AddToFormat(oneLine(m.ToName), m.To); err != nil {
-		return nil, fmt.Errorf("%q is not an email address: %v", aftercare.MaskEmail(m.To), err)
+		return nil, fmt.Errorf("%q is not an email address: %w", aftercare.MaskEmail(m.To), err)
 	}
 	msg.Subject(oneLine(m.Subject))
 	msg.SetMessageIDWithValue(msgID)
@@ -412,7 +412,7 @@ func (s *Sender) compose(m *aftercare.Outgoing, msgID string) (*gomail.Msg, erro
 		// The timeline (the first email only): calendar apps offer to add it.
 		if err := msg.AttachReader("aftercare.ics", bytes.NewReader(m.Calendar),
 			gomail.WithFileContentType(calendarType)); err != nil {
-			return nil, fmt.Errorf("attaching the calendar: %v", err)
+			return nil, fmt.Errorf("attaching the calendar: %w", err)
 		}
 	}
 	return msg, nil

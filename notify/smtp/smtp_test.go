@@ -94,7 +94,7 @@ func parse(t *testing.T, data string) parsed {
 	var types []string
 	for {
 		part, err := r.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

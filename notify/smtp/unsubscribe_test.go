@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -187,7 +188,7 @@ func mixedParts(t *testing.T, data string) (alternative []string, atts []attachm
 	r := multipart.NewReader(msg.Body, params["boundary"])
 	for {
 		part, err := r.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -198,7 +199,7 @@ func mixedParts(t *testing.T, data string) (alternative []string, atts []attachm
 			ar := multipart.NewReader(part, cp["boundary"])
 			for {
 				ap, err := ar.NextPart()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {

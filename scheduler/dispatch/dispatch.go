@@ -171,7 +171,7 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 // batch (there may be more due).
 func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 	if ctx.Err() != nil {
-		return 0, false, nil
+		return 0, false, nil //nolint:nilerr // a stopped tick is not a failure: serve is shutting down
 	}
 	gen, err := d.ensureLease(ctx)
 	if err != nil {

@@ -85,9 +85,6 @@ func unfold(s string) string {
 	return strings.ReplaceAll(s, "\r\n\t", "")
 }
 
-// icsProperty is one content line of a parsed calendar.
-type icsProperty struct{ Name, Value string }
-
 // parseICS is a minimal RFC 5545 reader for tests: it checks the line
 // ends and lengths, unfolds, and returns each VEVENT's properties with
 // their TEXT values unescaped.

@@ -170,7 +170,7 @@ func unusedTexts(ctx context.Context, tx *sqlx.Tx, texts map[int64]bool) error {
 	if _, err := tx.ExecContext(ctx, createPurgeTexts); err != nil {
 		return err
 	}
-	defer tx.ExecContext(ctx, dropPurgeTexts)
+	defer func() { _, _ = tx.ExecContext(ctx, dropPurgeTexts) }() // a temp table goes with its connection anyway
 	if _, err := tx.ExecContext(ctx, `DELETE FROM temp.purge_texts`); err != nil {
 		return err
 	}

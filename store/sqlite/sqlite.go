@@ -170,17 +170,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.writer.SetConnMaxLifetime(0)
 	db.writer.SetConnMaxIdleTime(0)
 	if err := db.writer.PingContext(ctx); err != nil {
-		db.writer.Close()
+		_ = db.writer.Close() // the open failed: its error is the one to return
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 	if err := db.migrate(ctx, o.migrations); err != nil {
-		db.writer.Close()
+		_ = db.writer.Close() // the open failed: its error is the one to return
 		return nil, err
 	}
 	// Refresh the planner's statistics where tables have grown, in bounded
 	// time (SQLite's advice for long-lived connections).
 	if _, err := db.writer.ExecContext(ctx, `PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002`); err != nil {
-		db.writer.Close()
+		_ = db.writer.Close() // the open failed: its error is the one to return
 		return nil, fmt.Errorf("sqlite: optimize %s: %w", abs, err)
 	}
 	// Checkpoint the WAL into the file once it holds 40 MiB rather than
@@ -190,7 +190,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// each time (measured: the import's writer 12-15% faster). The setting
 	// belongs to the connection, which the writer pool keeps open.
 	if _, err := db.writer.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000`); err != nil {
-		db.writer.Close()
+		_ = db.writer.Close() // the open failed: its error is the one to return
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 
@@ -202,13 +202,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		"_stmt_cache_size": {"32"},
 	}))
 	if err != nil {
-		db.writer.Close()
+		_ = db.writer.Close() // the open failed: its error is the one to return
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 	db.reader.SetMaxOpenConns(o.readers)
 	db.reader.SetMaxIdleConns(o.readers)
 	if err := db.reader.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the open failed: its error is the one to return
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 	return db, nil
@@ -249,7 +249,7 @@ func (db *DB) Close() error {
 	}
 	if db.writer != nil {
 		// Best effort: lets SQLite refresh the planner's statistics.
-		db.writer.Exec("PRAGMA optimize")
+		_, _ = db.writer.Exec("PRAGMA optimize")
 		errs = append(errs, db.writer.Close())
 	}
 	return errors.Join(errs...)
