@@ -136,9 +136,7 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			// and enrolling again returns the stored enrollment.
 			name: "AlreadyEnrolledNothingPending",
 			setup: func(t *testing.T, f *fixture) {
-				if _, err := f.Svc.Enroll(ctx, f.Clinic, ana()); err != nil {
-					t.Fatal(err)
-				}
+				f.enrollAna(t)
 				f.Now = f.Now.AddDate(0, 2, 0)
 			},
 			edit: func(r *scheduler.EnrollRequest) {},
@@ -148,10 +146,7 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			// enrollment, not an error.
 			name: "AlreadyEnrolledOptedOut",
 			setup: func(t *testing.T, f *fixture) {
-				r, err := f.Svc.Enroll(ctx, f.Clinic, ana())
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := f.enrollAna(t)
 				if _, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes, EmailOptOut: &yes}); err != nil {
 					t.Fatal(err)
 				}
@@ -229,11 +224,8 @@ func TestRescheduleNothingLeft(t *testing.T) {
 	ctx := context.Background()
 	t.Run("AllInPast", func(t *testing.T) {
 		f := newFixture(t)
-		r, err := f.Svc.Enroll(ctx, f.Clinic, ana())
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.Svc.Reschedule(ctx, f.Clinic, r.Enrollment.ID, "2026-09-01T10:00")
+		r := f.enrollAna(t)
+		_, err := f.Svc.Reschedule(ctx, f.Clinic, r.Enrollment.ID, "2026-09-01T10:00")
 		var ae *aftercare.Error
 		if !asErr(err, &ae) || ae.Code != aftercare.EUNPROCESSABLE || ae.Field != "treated_at" ||
 			!strings.Contains(ae.Message, "still to send would be due before now") || !strings.Contains(ae.Message, "Tue 1 Sep 2026") {

@@ -12,17 +12,6 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-// enrollAna enrolls ana() (Spanish, both channels, treated 2026-11-22 15:00
-// in Los Angeles, after the fixture's now) and returns the result.
-func (f *fixture) enrollAna(t *testing.T) *scheduler.EnrollResult {
-	t.Helper()
-	r, err := f.Svc.Enroll(context.Background(), f.Clinic, ana())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 func (f *fixture) patient(t *testing.T, id int64) *aftercare.Patient {
 	t.Helper()
 	p, err := f.DB.FindPatient(context.Background(), f.Clinic.ID, id)

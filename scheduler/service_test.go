@@ -23,15 +23,23 @@ func ana() scheduler.EnrollRequest {
 		Lang: "es", Protocol: "microneedling", TreatedAt: "2026-11-22T15:00", SMSConsent: true, EmailConsent: true, Source: "test"}
 }
 
+// enrollAna enrolls ana() (Spanish, both channels, treated 2026-11-22 15:00
+// in Los Angeles, after the fixture's now) and returns the result.
+func (f *fixture) enrollAna(t *testing.T) *scheduler.EnrollResult {
+	t.Helper()
+	r, err := f.Svc.Enroll(context.Background(), f.Clinic, ana())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestEnroll(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	t.Run("OKAndIdempotent", func(t *testing.T) {
 		f := newFixture(t)
-		r1, err := f.Svc.Enroll(ctx, f.Clinic, ana())
-		if err != nil {
-			t.Fatal(err)
-		}
+		r1 := f.enrollAna(t)
 		if !r1.Created || r1.Enrollment.ID == 0 || r1.Patient.Phone != "+14155550100" || len(r1.Messages) == 0 {
 			t.Fatalf("first enroll: %+v", r1)
 		}
@@ -42,10 +50,7 @@ func TestEnroll(t *testing.T) {
 		}
 		n := len(f.Messages(t))
 		f.Now = f.Now.Add(time.Minute)
-		r2, err := f.Svc.Enroll(ctx, f.Clinic, ana())
-		if err != nil {
-			t.Fatal(err)
-		}
+		r2 := f.enrollAna(t)
 		if r2.Created || r2.Enrollment.ID != r1.Enrollment.ID || r2.Patient.ID != r1.Patient.ID {
 			t.Errorf("second enroll created %v id %d, want the same enrollment %d", r2.Created, r2.Enrollment.ID, r1.Enrollment.ID)
 		}
@@ -94,10 +99,7 @@ func TestCancelAndReschedule(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	r, err := f.Svc.Enroll(ctx, f.Clinic, ana())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.enrollAna(t)
 	id := r.Enrollment.ID
 
 	// The first message goes out (simulated by moving it through the store's
@@ -185,17 +187,7 @@ func TestProtocolVersions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	src := []byte(`slug: peel
-name: Peel
-languages: [en]
-steps:
-  - key: spf
-    channels: [sms]
-    after: 0s
-    text:
-      en:
-        sms: "{{.ClinicName}}: SPF"
-`)
+	src := []byte(peelYAML)
 	p1, created, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "peel.yaml", src)
 	if err != nil || !created || p1.Version != 1 {
 		t.Fatalf("first import: %+v %v %v", p1, created, err)
