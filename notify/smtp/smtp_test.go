@@ -36,6 +36,22 @@ func newSender(t testing.TB, srv *mailServer, mod ...func(*smtp.Config)) *smtp.S
 	return s
 }
 
+// sendOne sends m through a fresh sender to a fresh mail server, failing the
+// test unless the send succeeds and the server receives exactly one
+// message, which it returns raw and parsed.
+func sendOne(t *testing.T, m *aftercare.Outgoing) (received, parsed) {
+	t.Helper()
+	srv := newMailServer(t)
+	if _, err := newSender(t, srv).Send(context.Background(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := srv.messages()
+	if len(got) != 1 {
+		t.Fatalf("server received %d messages, want 1", len(got))
+	}
+	return got[0], parse(t, got[0].Data)
+}
+
 func outgoing(to string) *aftercare.Outgoing {
 	return &aftercare.Outgoing{
 		MessageID:   42,
@@ -241,18 +257,12 @@ func TestSend(t *testing.T) {
 // sender, in the envelope and the From header.
 func TestSendClinicFrom(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.From = "care@downtown-spa.example"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	got := srv.messages()
-	if len(got) != 1 || got[0].From != m.From {
+	got, p := sendOne(t, m)
+	if got.From != m.From {
 		t.Fatalf("envelope sender %+v, want %s", got, m.From)
 	}
-	p := parse(t, got[0].Data)
 	if a, err := mail.ParseAddress(p.msg.Header.Get("From")); err != nil || a.Address != m.From || a.Name != "Downtown Spa" {
 		t.Errorf("From %q (%v)", p.msg.Header.Get("From"), err)
 	}
@@ -261,26 +271,20 @@ func TestSendClinicFrom(t *testing.T) {
 // A name or subject with a line break must not add a header.
 func TestSendHeaderInjection(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.ToName = "Ana\r\nBcc: evil@attacker.test"
 	m.ClinicName = "Spa\nX-Injected: yes"
 	m.Subject = "Day 1\r\nBcc: evil2@attacker.test\r\n\r\nforged body"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	got := srv.messages()
-	if len(got) != 1 || len(got[0].To) != 1 {
+	got, p := sendOne(t, m)
+	if len(got.To) != 1 {
 		t.Fatalf("received %+v; want one message to one recipient", got)
 	}
-	p := parse(t, got[0].Data)
 	for _, h := range []string{"Bcc", "X-Injected"} {
 		if _, ok := p.msg.Header[h]; ok {
 			t.Errorf("header %s was injected: %q", h, p.msg.Header[h])
 		}
 	}
-	for _, line := range strings.Split(got[0].Data, "\r\n") {
+	for _, line := range strings.Split(got.Data, "\r\n") {
 		if strings.HasPrefix(line, "Bcc:") || strings.HasPrefix(line, "X-Injected:") || line == "forged body" {
 			t.Errorf("raw message has the line %q", line)
 		}
