@@ -15,24 +15,19 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/smtp"
 )
 
-var epoch = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+var epoch = notifytest.Epoch
 
 const from = "aftercare@clinic.test"
 
 func newSender(t testing.TB, srv *mailServer, mod ...func(*smtp.Config)) *smtp.Sender {
 	t.Helper()
 	cfg := smtp.Config{Host: "127.0.0.1", Port: srv.port(), From: from, TLS: "none", Timeout: 5 * time.Second, HELO: "aftercare.test"}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	s, err := smtp.New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	s.Now = func() time.Time { return epoch }
+	s := notifytest.New(t, smtp.New, cfg, mod...)
+	s.Now = notifytest.Clock
 	return s
 }
 
@@ -66,15 +61,6 @@ func outgoing(to string) *aftercare.Outgoing {
 		ExpiresAt:   epoch.Add(time.Hour),
 		Attempt:     2,
 	}
-}
-
-func sendError(t *testing.T, err error) *aftercare.SendError {
-	t.Helper()
-	var se *aftercare.SendError
-	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T) is not an *aftercare.SendError", err, err)
-	}
-	return se
 }
 
 type parsed struct {
@@ -326,7 +312,7 @@ func TestSendFailures(t *testing.T) {
 				}
 			})
 			_, err := s.Send(context.Background(), outgoing(tt.to))
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind || se.Code != tt.code || se.Message == "" || se.OptOut {
 				t.Errorf("SendError = {%s %q %q optout=%v}; want {%s %q}", se.Kind, se.Code, se.Message, se.OptOut, tt.kind, tt.code)
@@ -363,7 +349,7 @@ func TestSendSessionRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.Send(context.Background(), outgoing("ana@example.com"))
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != aftercare.Transient || se.Code != tt.code {
 				t.Errorf("SendError = %+v; want transient %q", se, tt.code)
@@ -379,7 +365,7 @@ func TestSendNoReplyIsAmbiguous(t *testing.T) {
 	srv := newMailServer(t)
 	s := newSender(t, srv, func(c *smtp.Config) { c.Timeout = 300 * time.Millisecond })
 	_, err := s.Send(context.Background(), outgoing("hangdata@example.com"))
-	se := sendError(t, err)
+	se := notifytest.SendError(t, err)
 	if se.Kind != aftercare.Ambiguous || !strings.Contains(se.Message, "no reply") {
 		t.Errorf("SendError = %+v; want ambiguous, no reply", se)
 	}
@@ -410,7 +396,7 @@ func TestSendCancelled(t *testing.T) {
 				cancel()
 			}()
 			_, err := s.Send(ctx, outgoing(tt.to))
-			if se := sendError(t, err); se.Kind != tt.kind {
+			if se := notifytest.SendError(t, err); se.Kind != tt.kind {
 				t.Errorf("SendError = %+v; want %s", se, tt.kind)
 			}
 			if !errors.Is(err, context.Canceled) {
@@ -425,7 +411,7 @@ func TestSendCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := s.Send(ctx, outgoing("ana@example.com"))
-		if se := sendError(t, err); se.Kind != aftercare.Transient || !errors.Is(err, context.Canceled) {
+		if se := notifytest.SendError(t, err); se.Kind != aftercare.Transient || !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v; want transient wrapping context.Canceled", err)
 		}
 		if n := srv.sessionCount(); n != 0 {
@@ -463,7 +449,7 @@ func TestSendAuth(t *testing.T) {
 				}
 				return
 			}
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind || se.Code != tt.code {
 				t.Errorf("SendError = %+v; want %s %s", se, tt.kind, tt.code)
@@ -514,7 +500,7 @@ func TestSendTLS(t *testing.T) {
 				}
 				return
 			}
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind {
 				t.Errorf("SendError = %+v; want %s", se, tt.kind)
@@ -563,7 +549,7 @@ func TestSendWrongChannelIsPermanent(t *testing.T) {
 	m := outgoing("+14155550199")
 	m.Channel = aftercare.SMS
 	_, err := s.Send(context.Background(), m)
-	if se := sendError(t, err); se.Kind != aftercare.Permanent {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent {
 		t.Errorf("SendError = %+v; want permanent", se)
 	}
 }

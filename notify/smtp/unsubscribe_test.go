@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 )
 
 const link = "https://care.example.com/u/AAAAAAAAAAcAAAAAAAAAKgAAAABp.sig-nat_ure"
@@ -133,7 +134,7 @@ func TestSendBadUnsubscribeLink(t *testing.T) {
 		m := outgoing("ana@example.com")
 		m.UnsubscribeURL = bad
 		_, err := s.Send(context.Background(), m)
-		if se := sendError(t, err); se.Kind != aftercare.Permanent {
+		if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent {
 			t.Errorf("%q: %v, want a permanent failure", bad, err)
 		}
 	}
