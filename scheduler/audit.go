@@ -100,49 +100,51 @@ func DayRange(tz, since, until string) (from, to time.Time, err error) {
 // clinicChanged names the settings that differ between a and b, for the
 // audit log (names only: no values).
 func clinicChanged(a, b *aftercare.Clinic) string {
-	var out []string
-	add := func(changed bool, name string) {
-		if changed {
-			out = append(out, name)
-		}
-	}
-	add(a.Name != b.Name, "name")
-	add(a.Phone != b.Phone, "phone")
-	add(a.Country != b.Country, "country")
-	add(a.TZ != b.TZ, "tz")
-	add(a.Window != b.Window, "window")
-	add(a.DailyCap != b.DailyCap, "daily_cap")
-	add(a.EmailFallback != b.EmailFallback, "email_fallback")
-	add(a.ShowTreatment != b.ShowTreatment, "show_treatment")
-	add(a.SMSFrom != b.SMSFrom, "sms_from")
-	add(a.EmailFrom != b.EmailFrom, "email_from")
-	add(a.AlertEmail != b.AlertEmail, "alert_email")
-	add(a.TwilioOptOutReplies != b.TwilioOptOutReplies, "twilio_opt_out_replies")
-	add(a.RetentionDays != b.RetentionDays, fmt.Sprintf("retention_days (%d)", b.RetentionDays))
-	add(a.PatientLinks != b.PatientLinks, "patient_links")
+	var out changeList
+	out.add(a.Name != b.Name, "name")
+	out.add(a.Phone != b.Phone, "phone")
+	out.add(a.Country != b.Country, "country")
+	out.add(a.TZ != b.TZ, "tz")
+	out.add(a.Window != b.Window, "window")
+	out.add(a.DailyCap != b.DailyCap, "daily_cap")
+	out.add(a.EmailFallback != b.EmailFallback, "email_fallback")
+	out.add(a.ShowTreatment != b.ShowTreatment, "show_treatment")
+	out.add(a.SMSFrom != b.SMSFrom, "sms_from")
+	out.add(a.EmailFrom != b.EmailFrom, "email_from")
+	out.add(a.AlertEmail != b.AlertEmail, "alert_email")
+	out.add(a.TwilioOptOutReplies != b.TwilioOptOutReplies, "twilio_opt_out_replies")
+	out.add(a.RetentionDays != b.RetentionDays, fmt.Sprintf("retention_days (%d)", b.RetentionDays))
+	out.add(a.PatientLinks != b.PatientLinks, "patient_links")
 	if len(out) == 0 {
 		return "nothing changed"
 	}
-	return "changed " + strings.Join(out, ", ")
+	return out.String()
 }
 
 // patientChanged names what an update changed on a patient (names only).
 func patientChanged(a, b *aftercare.Patient) string {
-	var out []string
-	add := func(changed bool, name string) {
-		if changed {
-			out = append(out, name)
-		}
-	}
-	add(a.Name != b.Name, "name")
-	add(a.Phone != b.Phone, "phone")
-	add(a.Email != b.Email, "email")
-	add(a.TZ != b.TZ, "tz")
-	add(a.Lang != b.Lang, "lang")
-	add(a.SMSConsent.Given() != b.SMSConsent.Given() || !a.SMSOptOutAt.Equal(b.SMSOptOutAt), "sms consent")
-	add(a.EmailConsent.Given() != b.EmailConsent.Given() || !a.EmailOptOut.Equal(b.EmailOptOut), "email consent")
-	return "changed " + strings.Join(out, ", ")
+	var out changeList
+	out.add(a.Name != b.Name, "name")
+	out.add(a.Phone != b.Phone, "phone")
+	out.add(a.Email != b.Email, "email")
+	out.add(a.TZ != b.TZ, "tz")
+	out.add(a.Lang != b.Lang, "lang")
+	out.add(a.SMSConsent.Given() != b.SMSConsent.Given() || !a.SMSOptOutAt.Equal(b.SMSOptOutAt), "sms consent")
+	out.add(a.EmailConsent.Given() != b.EmailConsent.Given() || !a.EmailOptOut.Equal(b.EmailOptOut), "email consent")
+	return out.String()
 }
+
+// changeList collects the names (never the values) of what an update
+// changed, for the audit log.
+type changeList []string
+
+func (l *changeList) add(changed bool, name string) {
+	if changed {
+		*l = append(*l, name)
+	}
+}
+
+func (l changeList) String() string { return "changed " + strings.Join(l, ", ") }
 
 // consentEvents are the consent history of a staff change from a to b: a
 // given or withdrawn event per channel whose consent or opt-out moved.

@@ -18,20 +18,20 @@ func TestConsentHistory(t *testing.T) {
 	anaCtx := aftercare.WithActor(context.Background(), aftercare.Actor{UserID: 7, Label: "web:ana@glow.example"})
 	req := ana()
 	req.Source = "web:ana@glow.example"
-	r, err := f.svc.Enroll(anaCtx, f.clinic, req)
+	r, err := f.Svc.Enroll(anaCtx, f.Clinic, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, _ := f.db.ListConsentEvents(context.Background(), f.clinic.ID, r.Patient.ID)
+	evs, _ := f.DB.ListConsentEvents(context.Background(), f.Clinic.ID, r.Patient.ID)
 	if len(evs) != 2 || evs[0].UserID != 7 || evs[0].Source != "web:ana@glow.example" || evs[0].Action != aftercare.ConsentGiven {
 		t.Fatalf("after enroll: %v", evs)
 	}
 	bea := aftercare.WithActor(context.Background(), aftercare.Actor{UserID: 9, Label: "web:bea@glow.example"})
-	if _, err := f.svc.UpdatePatient(bea, f.clinic, r.Patient.ID, scheduler.PatientChanges{
+	if _, err := f.Svc.UpdatePatient(bea, f.Clinic, r.Patient.ID, scheduler.PatientChanges{
 		SMSOptOut: ptr(true), EmailConsent: ptr(false), Name: ptr("Ana María Ruiz"), Source: "web:bea@glow.example"}); err != nil {
 		t.Fatal(err)
 	}
-	evs, _ = f.db.ListConsentEvents(context.Background(), f.clinic.ID, r.Patient.ID)
+	evs, _ = f.DB.ListConsentEvents(context.Background(), f.Clinic.ID, r.Patient.ID)
 	if len(evs) != 4 {
 		t.Fatalf("after the change: %v", evs)
 	}
@@ -43,7 +43,7 @@ func TestConsentHistory(t *testing.T) {
 	if evs[2].Channel == evs[3].Channel {
 		t.Errorf("both events are of %s", evs[2].Channel)
 	}
-	es, _ := f.db.ListAudit(context.Background(), aftercare.AuditFilter{ClinicID: f.clinic.ID})
+	es, _ := f.DB.ListAudit(context.Background(), aftercare.AuditFilter{ClinicID: f.Clinic.ID})
 	var update *aftercare.AuditEntry
 	for _, e := range es {
 		if e.Action == aftercare.AuditPatientUpdate {
@@ -55,10 +55,10 @@ func TestConsentHistory(t *testing.T) {
 	}
 	// Nothing changed: no event, no entry.
 	n := len(es)
-	if _, err := f.svc.UpdatePatient(bea, f.clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: ptr(true)}); err != nil {
+	if _, err := f.Svc.UpdatePatient(bea, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if es, _ := f.db.ListAudit(context.Background(), aftercare.AuditFilter{ClinicID: f.clinic.ID}); len(es) != n {
+	if es, _ := f.DB.ListAudit(context.Background(), aftercare.AuditFilter{ClinicID: f.Clinic.ID}); len(es) != n {
 		t.Errorf("an unchanged patient was audited: %v", es[0])
 	}
 }

@@ -18,21 +18,20 @@ import (
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 )
 
-const serverFrom = "+15005550006" // the send fixture's TWILIO_FROM
-
 type inboundFixture struct {
-	*sendFixture
+	*schedtest.SendFixture
 	in  *scheduler.Inbound
 	sid int
 }
 
 func newInboundFixture(t *testing.T) *inboundFixture {
 	t.Helper()
-	f := newSendFixture(t)
-	in := &scheduler.Inbound{Store: f.db, Dispatcher: f.d, ServerFrom: serverFrom, Now: func() time.Time { return f.now }}
-	return &inboundFixture{sendFixture: f, in: in}
+	f := schedtest.NewSend(t)
+	in := &scheduler.Inbound{Store: f.DB, Dispatcher: f.D, ServerFrom: schedtest.From, Now: f.Clock}
+	return &inboundFixture{SendFixture: f, in: in}
 }
 
 // text receives a text from a number to a number, with a fresh SID.
@@ -49,21 +48,21 @@ func (f *inboundFixture) text(t *testing.T, from, to, body string) *aftercare.Re
 // setClinic changes the default clinic's settings in the store.
 func (f *inboundFixture) setClinic(t *testing.T, change func(c *aftercare.Clinic)) {
 	t.Helper()
-	c, err := f.db.FindClinic(context.Background(), "")
+	c, err := f.DB.FindClinic(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(c)
-	if err := f.db.UpdateClinic(context.Background(), c); err != nil {
+	if err := f.DB.UpdateClinic(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	f.clinic = c
+	f.Clinic = c
 }
 
 // sentTo returns the bodies the fake Twilio took for a number.
 func (f *inboundFixture) sentTo(number string) []string {
 	var out []string
-	for _, m := range f.fake.Messages() {
+	for _, m := range f.Fake.Messages() {
 		if m.To == number {
 			out = append(out, m.Body)
 		}
@@ -79,21 +78,21 @@ const anaPhone = "+14155550100"
 func TestStopRace(t *testing.T) {
 	t.Parallel()
 	f := newInboundFixture(t)
-	f.enroll(t, anaPhone, false)
-	f.d.Failpoint = func(point string) {
+	f.Enroll(t, anaPhone, false)
+	f.D.Failpoint = func(point string) {
 		if point == "after-claim" {
-			f.d.Failpoint = nil
-			f.text(t, anaPhone, serverFrom, "STOP")
+			f.D.Failpoint = nil
+			f.text(t, anaPhone, schedtest.From, "STOP")
 		}
 	}
-	if n := f.tick(t); n != 2 {
+	if n := f.Tick(t); n != 2 {
 		t.Fatalf("tick handled %d, want the two claimed", n)
 	}
 	got := f.sentTo(anaPhone)
 	if len(got) != 1 || !strings.Contains(got[0], "no more texts") {
 		t.Fatalf("Twilio got %q, want only the opt-out confirmation", got)
 	}
-	for _, m := range f.messages(t) {
+	for _, m := range f.Messages(t) {
 		switch {
 		case m.StepKey == aftercare.StepReplyStop:
 			if m.Status != aftercare.StatusSent {
@@ -125,28 +124,28 @@ func TestInboundStop(t *testing.T) {
 			if tt.twilioAnswer {
 				f.setClinic(t, func(c *aftercare.Clinic) { c.TwilioOptOutReplies = true })
 			}
-			e := f.enroll(t, anaPhone, false)
-			r := f.text(t, anaPhone, serverFrom, tt.body)
+			e := f.Enroll(t, anaPhone, false)
+			r := f.text(t, anaPhone, schedtest.From, tt.body)
 			if r.Kind != aftercare.ReplyStop || r.PatientID != e.Patient.ID {
 				t.Fatalf("reply %+v", r)
 			}
-			p, _ := f.db.FindPatient(context.Background(), f.clinic.ID, e.Patient.ID)
+			p, _ := f.DB.FindPatient(context.Background(), f.Clinic.ID, e.Patient.ID)
 			if p.SMSOptOutAt.IsZero() {
 				t.Fatal("not opted out")
 			}
-			evs, _ := f.db.ListConsentEvents(context.Background(), f.clinic.ID, p.ID)
+			evs, _ := f.DB.ListConsentEvents(context.Background(), f.Clinic.ID, p.ID)
 			if last := evs[len(evs)-1]; last.Source != tt.source || last.Note != tt.body {
 				t.Errorf("consent event %+v", last)
 			}
 			if got := f.sentTo(anaPhone); (len(got) == 1) != tt.confirmed || len(got) > 1 {
 				t.Errorf("sent %q; confirmation wanted: %v", got, tt.confirmed)
 			}
-			if n := f.tick(t); n != 0 || len(f.sentTo(anaPhone)) > 1 {
+			if n := f.Tick(t); n != 0 || len(f.sentTo(anaPhone)) > 1 {
 				t.Errorf("after STOP the dispatcher sent %d", n)
 			}
 			// START: back in, confirmed.
-			f.text(t, anaPhone, serverFrom, "start")
-			p, _ = f.db.FindPatient(context.Background(), f.clinic.ID, e.Patient.ID)
+			f.text(t, anaPhone, schedtest.From, "start")
+			p, _ = f.DB.FindPatient(context.Background(), f.Clinic.ID, e.Patient.ID)
 			if !p.CanReceive(aftercare.SMS) {
 				t.Error("START did not opt back in")
 			}
@@ -158,8 +157,8 @@ func TestInboundStop(t *testing.T) {
 func TestInboundReplay(t *testing.T) {
 	t.Parallel()
 	f := newInboundFixture(t)
-	f.enroll(t, anaPhone, false)
-	sms := scheduler.InboundSMS{SID: "SMdup", From: anaPhone, To: serverFrom, Body: "HELP"}
+	f.Enroll(t, anaPhone, false)
+	sms := scheduler.InboundSMS{SID: "SMdup", From: anaPhone, To: schedtest.From, Body: "HELP"}
 	if _, dup, err := f.in.Receive(context.Background(), sms); err != nil || dup {
 		t.Fatal(dup, err)
 	}
@@ -174,8 +173,8 @@ func TestInboundReplay(t *testing.T) {
 func TestInboundHelp(t *testing.T) {
 	t.Parallel()
 	f := newInboundFixture(t)
-	f.enroll(t, anaPhone, false)
-	f.text(t, anaPhone, serverFrom, "help")
+	f.Enroll(t, anaPhone, false)
+	f.text(t, anaPhone, schedtest.From, "help")
 	got := f.sentTo(anaPhone)
 	if len(got) != 1 {
 		t.Fatalf("sent %q", got)
@@ -193,7 +192,7 @@ func TestInboundHelp(t *testing.T) {
 
 func (f *inboundFixture) byStepAny(t *testing.T, step string) *aftercare.Message {
 	t.Helper()
-	for _, m := range f.messages(t) {
+	for _, m := range f.Messages(t) {
 		if m.StepKey == step {
 			return m
 		}
@@ -207,27 +206,27 @@ func (f *inboundFixture) byStepAny(t *testing.T, step string) *aftercare.Message
 func TestInboundAutoAnswerOncePerDay(t *testing.T) {
 	t.Parallel()
 	f := newInboundFixture(t)
-	e := f.enroll(t, anaPhone, false)
-	f.tick(t)
+	e := f.Enroll(t, anaPhone, false)
+	f.Tick(t)
 	before := len(f.sentTo(anaPhone))
-	r := f.text(t, anaPhone, serverFrom, "Thanks! Can I wear makeup tomorrow?")
-	f.text(t, anaPhone, serverFrom, "also, is sunscreen ok?")
+	r := f.text(t, anaPhone, schedtest.From, "Thanks! Can I wear makeup tomorrow?")
+	f.text(t, anaPhone, schedtest.From, "also, is sunscreen ok?")
 	if got := f.sentTo(anaPhone)[before:]; len(got) != 1 || !strings.Contains(got[0], "we read replies during opening hours") {
 		t.Fatalf("automatic answers %q, want one", got)
 	}
 	if r.StepKey != "" || r.MessageID == 0 || r.EnrollmentID != e.Enrollment.ID {
 		t.Errorf("reply not matched to the SMS it answers: %+v", r)
 	}
-	stored, _ := f.db.FindReply(context.Background(), f.clinic.ID, r.ID)
+	stored, _ := f.DB.FindReply(context.Background(), f.Clinic.ID, r.ID)
 	if stored.StepKey != "welcome" && stored.StepKey != "pause-actives" {
 		t.Errorf("answered step %q", stored.StepKey)
 	}
-	f.now = f.now.Add(24 * time.Hour)
-	f.text(t, anaPhone, serverFrom, "one more question")
+	f.Now = f.Now.Add(24 * time.Hour)
+	f.text(t, anaPhone, schedtest.From, "one more question")
 	if got := f.sentTo(anaPhone)[before:]; len(got) != 2 {
 		t.Errorf("next day: %d automatic answers, want 2", len(got))
 	}
-	if n, _ := f.db.CountUnread(context.Background(), f.clinic.ID); n != 3 {
+	if n, _ := f.DB.CountUnread(context.Background(), f.Clinic.ID); n != 3 {
 		t.Errorf("unread %d, want 3", n)
 	}
 }
@@ -239,35 +238,35 @@ func TestInboundTenantIsolation(t *testing.T) {
 	f := newInboundFixture(t)
 	ctx := context.Background()
 	ownA := "+1 415 555 0111"
-	a, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: &ownA})
+	a, err := f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: &ownA})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "b", Name: "Clinic B", Phone: "+1 415 555 0122", TZ: "America/Los_Angeles"}, false); err != nil {
+	if _, err := f.Svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "b", Name: "Clinic B", Phone: "+1 415 555 0122", TZ: "America/Los_Angeles"}, false); err != nil {
 		t.Fatal(err)
 	}
 	ownB := "+1 415 555 0133"
-	b, err := f.svc.UpdateClinic(ctx, "b", scheduler.ClinicChanges{SMSFrom: &ownB})
+	b, err := f.Svc.UpdateClinic(ctx, "b", scheduler.ClinicChanges{SMSFrom: &ownB})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clinic = a
-	f.enroll(t, anaPhone, false)
-	f.clinic = b
-	eb := f.enroll(t, anaPhone, false)
+	f.Clinic = a
+	f.Enroll(t, anaPhone, false)
+	f.Clinic = b
+	eb := f.Enroll(t, anaPhone, false)
 	r := f.text(t, anaPhone, "+14155550133", "is this normal?")
 	if r.ClinicID != b.ID || r.PatientID != eb.Patient.ID {
 		t.Fatalf("reply went to clinic %d patient %d, want B's (%d, %d)", r.ClinicID, r.PatientID, b.ID, eb.Patient.ID)
 	}
-	if n, _ := f.db.CountUnread(ctx, a.ID); n != 0 {
+	if n, _ := f.DB.CountUnread(ctx, a.ID); n != 0 {
 		t.Errorf("clinic A sees %d replies", n)
 	}
-	if rs, _ := f.db.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: b.ID}); len(rs) != 1 {
+	if rs, _ := f.DB.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: b.ID}); len(rs) != 1 {
 		t.Errorf("clinic B lists %d replies", len(rs))
 	}
 	// A STOP to A's number opts out of A only.
 	f.text(t, anaPhone, "+14155550111", "STOP")
-	if p, _ := f.db.FindPatient(ctx, b.ID, eb.Patient.ID); !p.SMSOptOutAt.IsZero() {
+	if p, _ := f.DB.FindPatient(ctx, b.ID, eb.Patient.ID); !p.SMSOptOutAt.IsZero() {
 		t.Error("a STOP to clinic A opted the patient out of clinic B")
 	}
 }
@@ -278,15 +277,15 @@ func TestInboundUnknownSender(t *testing.T) {
 	t.Parallel()
 	f := newInboundFixture(t)
 	stranger := "+14155550177"
-	r := f.text(t, stranger, serverFrom, "who is this?")
-	if r.PatientID != 0 || r.ClinicID != f.clinic.ID || r.AutoAnswered {
+	r := f.text(t, stranger, schedtest.From, "who is this?")
+	if r.PatientID != 0 || r.ClinicID != f.Clinic.ID || r.AutoAnswered {
 		t.Errorf("unknown sender: %+v", r)
 	}
-	f.text(t, stranger, serverFrom, "INFO")
+	f.text(t, stranger, schedtest.From, "INFO")
 	if got := f.sentTo(stranger); len(got) != 1 || !strings.Contains(got[0], "Msg & data rates may apply") {
 		t.Errorf("INFO from a stranger answered %q", got)
 	}
-	if n, _ := f.db.CountUnread(context.Background(), f.clinic.ID); n != 2 {
+	if n, _ := f.DB.CountUnread(context.Background(), f.Clinic.ID); n != 2 {
 		t.Errorf("unread %d, want 2", n)
 	}
 }
@@ -303,15 +302,15 @@ func TestInboundRedFlagEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Routes[aftercare.Email] = dispatch.Route{Name: "smtp", Sender: sender}
+	f.D.Routes[aftercare.Email] = dispatch.Route{Name: "smtp", Sender: sender}
 	alert := "nurse@glow.example"
 	f.setClinic(t, func(c *aftercare.Clinic) { c.AlertEmail = alert })
-	f.enroll(t, anaPhone, false)
-	f.tick(t)
-	f.text(t, anaPhone, serverFrom, "thanks")
-	f.now = time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC) // 23:30 in Los Angeles: quiet hours
+	f.Enroll(t, anaPhone, false)
+	f.Tick(t)
+	f.text(t, anaPhone, schedtest.From, "thanks")
+	f.Now = time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC) // 23:30 in Los Angeles: quiet hours
 	before := len(f.sentTo(anaPhone))
-	r := f.text(t, anaPhone, serverFrom, "Tengo pus y me duele mucho")
+	r := f.text(t, anaPhone, schedtest.From, "Tengo pus y me duele mucho")
 	if !r.RedFlag || r.Kind != aftercare.ReplyRedFlag || r.RedFlagWords != "pain, pus" && r.RedFlagWords != "pus, pain" {
 		t.Errorf("reply %+v", r)
 	}
@@ -323,7 +322,7 @@ func TestInboundRedFlagEndToEnd(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].to != alert || !strings.Contains(msgs[0].data, "Tengo pus") || !strings.Contains(msgs[0].data, "warning sign") {
 		t.Fatalf("alert emails: %+v", msgs)
 	}
-	rs, _ := f.db.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: f.clinic.ID})
+	rs, _ := f.DB.ListReplies(ctx, aftercare.ReplyFilter{ClinicID: f.Clinic.ID})
 	if len(rs) != 2 || rs[0].ID != r.ID {
 		t.Errorf("the red flag is not first in the inbox: %+v", rs)
 	}
@@ -335,16 +334,16 @@ func TestStaffAnswer(t *testing.T) {
 	t.Parallel()
 	f := newInboundFixture(t)
 	ctx := context.Background()
-	e := f.enroll(t, anaPhone, false)
-	m, err := f.in.Answer(ctx, f.clinic.ID, e.Patient.ID, 1, "Yes, makeup is fine after 24 hours as your sheet says.")
+	e := f.Enroll(t, anaPhone, false)
+	m, err := f.in.Answer(ctx, f.Clinic.ID, e.Patient.ID, 1, "Yes, makeup is fine after 24 hours as your sheet says.")
 	if err != nil || m.StepKey != aftercare.StepReplyStaff {
 		t.Fatal(m, err)
 	}
 	if got := f.sentTo(anaPhone); len(got) != 1 || !strings.HasPrefix(got[0], "Glow Skin Studio: Yes") {
 		t.Errorf("sent %q", got)
 	}
-	f.now = time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC) // 23:30 in Los Angeles
-	m, err = f.in.Answer(ctx, f.clinic.ID, e.Patient.ID, 1, "Call us tomorrow")
+	f.Now = time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC) // 23:30 in Los Angeles
+	m, err = f.in.Answer(ctx, f.Clinic.ID, e.Patient.ID, 1, "Call us tomorrow")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,11 +353,11 @@ func TestStaffAnswer(t *testing.T) {
 	if len(f.sentTo(anaPhone)) != 1 {
 		t.Error("sent during quiet hours")
 	}
-	f.text(t, anaPhone, serverFrom, "STOP")
-	if _, err := f.in.Answer(ctx, f.clinic.ID, e.Patient.ID, 1, "hello?"); aftercare.ErrorCode(err) != aftercare.EUNPROCESSABLE {
+	f.text(t, anaPhone, schedtest.From, "STOP")
+	if _, err := f.in.Answer(ctx, f.Clinic.ID, e.Patient.ID, 1, "hello?"); aftercare.ErrorCode(err) != aftercare.EUNPROCESSABLE {
 		t.Errorf("answer after STOP: %v, want EUNPROCESSABLE", err)
 	}
-	if _, err := f.in.Answer(ctx, f.clinic.ID, e.Patient.ID, 1, "  "); aftercare.ErrorCode(err) != aftercare.EINVALID {
+	if _, err := f.in.Answer(ctx, f.Clinic.ID, e.Patient.ID, 1, "  "); aftercare.ErrorCode(err) != aftercare.EINVALID {
 		t.Errorf("empty answer: %v, want EINVALID", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 )
 
 // peelYAML is a protocol that sends only SMS.
@@ -23,20 +24,12 @@ steps:
         sms: "{{.ClinicName}}: SPF"
 `
 
-func (f *fixture) importPeel(t *testing.T) {
+// importPeel imports the one-message peel protocol into the fixture's clinic.
+func importPeel(t *testing.T, f *schedtest.Fixture) {
 	t.Helper()
-	if _, _, err := f.svc.ImportProtocol(context.Background(), f.clinic.ID, "peel.yaml", []byte(peelYAML)); err != nil {
+	if _, _, err := f.Svc.ImportProtocol(context.Background(), f.Clinic.ID, "peel.yaml", []byte(peelYAML)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func (f *fixture) enrollments(t *testing.T) []*aftercare.EnrollmentSummary {
-	t.Helper()
-	es, err := f.db.ListEnrollments(context.Background(), aftercare.EnrollmentFilter{ClinicID: f.clinic.ID, Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return es
 }
 
 // TestNothingSentNothingEnrolled: an enrollment whose plan has no pending
@@ -71,12 +64,12 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			// Bo consented to SMS only, and texted STOP on Monday.
 			name: "OptedOut",
 			setup: func(t *testing.T, f *fixture) {
-				r, err := f.svc.Enroll(ctx, f.clinic, bo("2026-11-22T09:00"))
+				r, err := f.Svc.Enroll(ctx, f.Clinic, bo("2026-11-22T09:00"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.now = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
-				if _, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes}); err != nil {
+				f.Now = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+				if _, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -93,11 +86,11 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			setup: func(t *testing.T, f *fixture) {
 				req := ana()
 				req.EmailConsent = false
-				r, err := f.svc.Enroll(ctx, f.clinic, req)
+				r, err := f.Svc.Enroll(ctx, f.Clinic, req)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes}); err != nil {
+				if _, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -122,7 +115,7 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 		},
 		{
 			name:  "ConsentOnUnusedChannel",
-			setup: func(t *testing.T, f *fixture) { f.importPeel(t) },
+			setup: func(t *testing.T, f *fixture) { importPeel(t, f.Fixture) },
 			edit: func(r *scheduler.EnrollRequest) {
 				r.Protocol, r.Lang, r.SMSConsent = "peel", "en", false
 			},
@@ -131,7 +124,7 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 		},
 		{
 			name:  "ConsentOnUnusedChannelNoPhone",
-			setup: func(t *testing.T, f *fixture) { f.importPeel(t) },
+			setup: func(t *testing.T, f *fixture) { importPeel(t, f.Fixture) },
 			edit: func(r *scheduler.EnrollRequest) {
 				r.Protocol, r.Lang, r.Phone, r.SMSConsent = "peel", "en", "", false
 			},
@@ -143,10 +136,8 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			// and enrolling again returns the stored enrollment.
 			name: "AlreadyEnrolledNothingPending",
 			setup: func(t *testing.T, f *fixture) {
-				if _, err := f.svc.Enroll(ctx, f.clinic, ana()); err != nil {
-					t.Fatal(err)
-				}
-				f.now = f.now.AddDate(0, 2, 0)
+				f.enrollAna(t)
+				f.Now = f.Now.AddDate(0, 2, 0)
 			},
 			edit: func(r *scheduler.EnrollRequest) {},
 		},
@@ -155,11 +146,8 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			// enrollment, not an error.
 			name: "AlreadyEnrolledOptedOut",
 			setup: func(t *testing.T, f *fixture) {
-				r, err := f.svc.Enroll(ctx, f.clinic, ana())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes, EmailOptOut: &yes}); err != nil {
+				r := f.enrollAna(t)
+				if _, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSOptOut: &yes, EmailOptOut: &yes}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -177,10 +165,10 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, f)
 			}
-			before, msgs := len(f.enrollments(t)), len(f.messages(t))
+			before, msgs := len(f.Enrollments(t)), len(f.Messages(t))
 			req := ana()
 			tt.edit(&req)
-			res, err := f.svc.Enroll(ctx, f.clinic, req)
+			res, err := f.Svc.Enroll(ctx, f.Clinic, req)
 			if tt.field == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -191,7 +179,7 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 				if res.Created && pending(res.Messages) == 0 {
 					t.Errorf("created with nothing pending")
 				}
-				if !res.Created && (len(f.enrollments(t)) != before || len(f.messages(t)) != msgs) {
+				if !res.Created && (len(f.Enrollments(t)) != before || len(f.Messages(t)) != msgs) {
 					t.Errorf("enrolling again stored something")
 				}
 				return
@@ -206,7 +194,7 @@ func TestNothingSentNothingEnrolled(t *testing.T) {
 					t.Errorf("message %q lacks %q", ae.Message, w)
 				}
 			}
-			if len(f.enrollments(t)) != before || len(f.messages(t)) != msgs {
+			if len(f.Enrollments(t)) != before || len(f.Messages(t)) != msgs {
 				t.Errorf("a refused enrollment was stored")
 			}
 		})
@@ -236,17 +224,14 @@ func TestRescheduleNothingLeft(t *testing.T) {
 	ctx := context.Background()
 	t.Run("AllInPast", func(t *testing.T) {
 		f := newFixture(t)
-		r, err := f.svc.Enroll(ctx, f.clinic, ana())
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.svc.Reschedule(ctx, f.clinic, r.Enrollment.ID, "2026-09-01T10:00")
+		r := f.enrollAna(t)
+		_, err := f.Svc.Reschedule(ctx, f.Clinic, r.Enrollment.ID, "2026-09-01T10:00")
 		var ae *aftercare.Error
 		if !asErr(err, &ae) || ae.Code != aftercare.EUNPROCESSABLE || ae.Field != "treated_at" ||
 			!strings.Contains(ae.Message, "still to send would be due before now") || !strings.Contains(ae.Message, "Tue 1 Sep 2026") {
 			t.Fatalf("got %v, want EUNPROCESSABLE on treated_at saying every message would be due before now", err)
 		}
-		got, err := f.svc.Enrollment(ctx, f.clinic.ID, r.Enrollment.ID)
+		got, err := f.Svc.Enrollment(ctx, f.Clinic.ID, r.Enrollment.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,29 +240,29 @@ func TestRescheduleNothingLeft(t *testing.T) {
 				got.Enrollment.TreatedAt, pending(got.Messages), r.Enrollment.TreatedAt, pending(r.Messages))
 		}
 		// A move that leaves something to send still works.
-		if _, err := f.svc.Reschedule(ctx, f.clinic, r.Enrollment.ID, "2026-11-29T15:00"); err != nil {
+		if _, err := f.Svc.Reschedule(ctx, f.Clinic, r.Enrollment.ID, "2026-11-29T15:00"); err != nil {
 			t.Errorf("a good move: %v", err)
 		}
 	})
 	t.Run("AllSent", func(t *testing.T) {
 		// Peel's one message goes out; moving the treatment would plan it
 		// again, but it went out already and is not sent twice.
-		f := newSendFixture(t)
-		f.importPeel(t)
-		req := bo(f.now.Format(time.RFC3339))
+		f := schedtest.NewSend(t)
+		importPeel(t, f.Fixture)
+		req := bo(f.Now.Format(time.RFC3339))
 		req.Protocol = "peel"
-		r, err := f.svc.Enroll(ctx, f.clinic, req)
+		r, err := f.Svc.Enroll(ctx, f.Clinic, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := f.tick(t); n != 1 {
+		if n := f.Tick(t); n != 1 {
 			t.Fatalf("tick sent %d, want 1", n)
 		}
-		_, err = f.svc.Reschedule(ctx, f.clinic, r.Enrollment.ID, "2026-11-29T15:00")
+		_, err = f.Svc.Reschedule(ctx, f.Clinic, r.Enrollment.ID, "2026-11-29T15:00")
 		if aftercare.ErrorCode(err) != aftercare.ECONFLICT || !strings.Contains(aftercare.ErrorMessage(err), "went out already") {
 			t.Fatalf("got %v, want ECONFLICT saying every message went out", err)
 		}
-		got, err := f.svc.Enrollment(ctx, f.clinic.ID, r.Enrollment.ID)
+		got, err := f.Svc.Enrollment(ctx, f.Clinic.ID, r.Enrollment.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,23 +299,23 @@ func TestImportNothingSent(t *testing.T) {
 			}
 		}
 	}
-	rep, err := f.svc.Import(ctx, f.clinic, strings.NewReader(file), "day.csv", nil)
+	rep, err := f.Svc.Import(ctx, f.Clinic, strings.NewReader(file), "day.csv", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check(rep, 3, 0)
-	es, msgs := len(f.enrollments(t)), len(f.messages(t))
+	es, msgs := len(f.Enrollments(t)), len(f.Messages(t))
 	if es != 3 {
 		t.Fatalf("%d enrollments stored, want 3", es)
 	}
 
-	f.now = f.now.AddDate(0, 2, 0) // every message of the file is past
-	rep, err = f.svc.Import(ctx, f.clinic, strings.NewReader(file), "day.csv", nil)
+	f.Now = f.Now.AddDate(0, 2, 0) // every message of the file is past
+	rep, err = f.Svc.Import(ctx, f.Clinic, strings.NewReader(file), "day.csv", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check(rep, 0, 3)
-	if len(f.enrollments(t)) != es || len(f.messages(t)) != msgs {
+	if len(f.Enrollments(t)) != es || len(f.Messages(t)) != msgs {
 		t.Errorf("a re-run stored something")
 	}
 }

@@ -7,18 +7,9 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
-	"github.com/aftercare/aftercare/scheduler/dispatch"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 	"github.com/aftercare/aftercare/templates"
 )
-
-func testPages(t *testing.T, store aftercare.MessageStore) *dispatch.PageLinks {
-	t.Helper()
-	signer, err := aftercare.NewSigner([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &dispatch.PageLinks{Signer: signer, PublicURL: "https://care.glowskin.example", Store: store}
-}
 
 // TestPageLinkPreview: the preview of a clinic with links on shows a
 // placeholder as long as a real link on its first text, and counts its
@@ -26,13 +17,13 @@ func testPages(t *testing.T, store aftercare.MessageStore) *dispatch.PageLinks {
 func TestPageLinkPreview(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	pages := testPages(t, f.db)
-	f.svc.Pages = pages
+	pages := schedtest.Pages(t, f.DB)
+	f.Svc.Pages = pages
 	req := scheduler.PreviewRequest{Protocol: "microneedling", TreatedAt: "2026-11-22T15:00", TZ: "America/Los_Angeles", Lang: "es"}
 	real := pages.URLFor(1, 123456, nil)
 	for _, on := range []bool{true, false} {
-		f.clinic.PatientLinks = on
-		_, msgs, err := f.svc.Preview(context.Background(), f.clinic, req)
+		f.Clinic.PatientLinks = on
+		_, msgs, err := f.Svc.Preview(context.Background(), f.Clinic, req)
 		if err != nil {
 			t.Fatal(err)
 		}

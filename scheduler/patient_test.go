@@ -12,20 +12,9 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-// enrollAna enrolls ana() (Spanish, both channels, treated 2026-11-22 15:00
-// in Los Angeles, after the fixture's now) and returns the result.
-func (f *fixture) enrollAna(t *testing.T) *scheduler.EnrollResult {
-	t.Helper()
-	r, err := f.svc.Enroll(context.Background(), f.clinic, ana())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 func (f *fixture) patient(t *testing.T, id int64) *aftercare.Patient {
 	t.Helper()
-	p, err := f.db.FindPatient(context.Background(), f.clinic.ID, id)
+	p, err := f.DB.FindPatient(context.Background(), f.Clinic.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,16 +38,16 @@ func TestUpdatePatient(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		r := f.enrollAna(t)
-		before := byIdent(f.messages(t))
-		f.now = f.now.Add(time.Minute)
-		p, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr(" EN ")})
+		before := byIdent(f.Messages(t))
+		f.Now = f.Now.Add(time.Minute)
+		p, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr(" EN ")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Lang != "en" || !p.UpdatedAt.Equal(f.now) {
-			t.Fatalf("patient lang %q updated %v, want en at %v", p.Lang, p.UpdatedAt, f.now)
+		if p.Lang != "en" || !p.UpdatedAt.Equal(f.Now) {
+			t.Fatalf("patient lang %q updated %v, want en at %v", p.Lang, p.UpdatedAt, f.Now)
 		}
-		after := f.messages(t)
+		after := f.Messages(t)
 		if len(after) != len(before) {
 			t.Fatalf("%d messages after the change, %d before: want the same rows", len(after), len(before))
 		}
@@ -81,11 +70,11 @@ func TestUpdatePatient(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		r := f.enrollAna(t)
-		if _, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{TZ: ptr("America/New_York")}); err != nil {
+		if _, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{TZ: ptr("America/New_York")}); err != nil {
 			t.Fatal(err)
 		}
 		ny, _ := time.LoadLocation("America/New_York")
-		m := byIdent(f.messages(t))["morning-care#0/sms"]
+		m := byIdent(f.Messages(t))["morning-care#0/sms"]
 		if m == nil || m.Status != aftercare.StatusPending {
 			t.Fatalf("morning-care: %+v", m)
 		}
@@ -99,15 +88,15 @@ func TestUpdatePatient(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		r := f.enrollAna(t)
-		before := byIdent(f.messages(t))
-		p, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{SMSConsent: ptr(false)})
+		before := byIdent(f.Messages(t))
+		p, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSConsent: ptr(false)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.SMSConsent.Given() || !p.EmailConsent.Given() {
 			t.Fatalf("consents after withdrawing SMS: %+v", p)
 		}
-		for _, m := range f.messages(t) {
+		for _, m := range f.Messages(t) {
 			if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
 				t.Errorf("%s still pending after SMS consent was withdrawn", m.Ident())
 			}
@@ -116,15 +105,15 @@ func TestUpdatePatient(t *testing.T) {
 			}
 		}
 
-		f.now = f.now.Add(time.Minute)
-		p, err = f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{SMSConsent: ptr(true), Source: "web:front@glow.example"})
+		f.Now = f.Now.Add(time.Minute)
+		p, err = f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{SMSConsent: ptr(true), Source: "web:front@glow.example"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.SMSConsent != (aftercare.Consent{At: f.now, Source: "web:front@glow.example"}) {
+		if p.SMSConsent != (aftercare.Consent{At: f.Now, Source: "web:front@glow.example"}) {
 			t.Errorf("SMS consent %+v, want now from the web", p.SMSConsent)
 		}
-		for _, m := range f.messages(t) {
+		for _, m := range f.Messages(t) {
 			if m.Status != before[m.Ident()].Status {
 				t.Errorf("%s: %s after consent was given again, was %s", m.Ident(), m.Status, before[m.Ident()].Status)
 			}
@@ -137,17 +126,17 @@ func TestUpdatePatient(t *testing.T) {
 		r := f.enrollAna(t)
 		// Two hours after the treatment nothing has been sent (no
 		// dispatcher here): first-hours (30 min after) is overdue.
-		f.now = r.Enrollment.TreatedAt.Add(2 * time.Hour)
-		old := byIdent(f.messages(t))["first-hours#0/sms"]
-		if _, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("en")}); err != nil {
+		f.Now = r.Enrollment.TreatedAt.Add(2 * time.Hour)
+		old := byIdent(f.Messages(t))["first-hours#0/sms"]
+		if _, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("en")}); err != nil {
 			t.Fatal(err)
 		}
-		m := byIdent(f.messages(t))["first-hours#0/sms"]
+		m := byIdent(f.Messages(t))["first-hours#0/sms"]
 		if m.Status != aftercare.StatusPending || m.Lang != "en" || m.Body == old.Body {
 			t.Fatalf("first-hours: %s %s %q; want it still pending, in English", m.Status, m.Lang, m.Note)
 		}
-		if !m.SendAt.Equal(f.now) || !m.ExpiresAt.Equal(old.ExpiresAt) {
-			t.Errorf("first-hours at %v expiring %v; want now (%v), expiring as before (%v)", m.SendAt, m.ExpiresAt, f.now, old.ExpiresAt)
+		if !m.SendAt.Equal(f.Now) || !m.ExpiresAt.Equal(old.ExpiresAt) {
+			t.Errorf("first-hours at %v expiring %v; want now (%v), expiring as before (%v)", m.SendAt, m.ExpiresAt, f.Now, old.ExpiresAt)
 		}
 	})
 
@@ -156,7 +145,7 @@ func TestUpdatePatient(t *testing.T) {
 		f := newFixture(t)
 		r := f.enrollAna(t)
 		ch := scheduler.PatientChanges{Name: ptr("  Ana   Ruiz Díaz "), Phone: ptr("(415) 555-0111"), Email: ptr("")}
-		p, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, ch)
+		p, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, ch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +155,7 @@ func TestUpdatePatient(t *testing.T) {
 		// Enrolling the patient as they are now finds the enrollment.
 		req := ana()
 		req.Name, req.Phone, req.Email, req.EmailConsent = p.Name, p.Phone, "", false
-		again, err := f.svc.Enroll(ctx, f.clinic, req)
+		again, err := f.Svc.Enroll(ctx, f.Clinic, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +163,7 @@ func TestUpdatePatient(t *testing.T) {
 			t.Errorf("enrolling with the new details: created %v, enrollment %d; want enrollment %d found", again.Created, again.Enrollment.ID, r.Enrollment.ID)
 		}
 		// Without an email address, email messages are no longer planned.
-		for _, m := range f.messages(t) {
+		for _, m := range f.Messages(t) {
 			if m.Channel == aftercare.Email && m.Status == aftercare.StatusPending {
 				t.Errorf("%s pending without an email address", m.Ident())
 			}
@@ -185,8 +174,8 @@ func TestUpdatePatient(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		r := f.enrollAna(t)
-		f.now = f.now.Add(time.Hour)
-		p, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("es"), SMSConsent: ptr(true)})
+		f.Now = f.Now.Add(time.Hour)
+		p, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("es"), SMSConsent: ptr(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,9 +203,9 @@ func TestUpdatePatient(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			r := f.enrollAna(t)
-			before := f.messages(t)
-			f.now = f.now.Add(time.Minute)
-			_, err := f.svc.UpdatePatient(ctx, f.clinic, r.Patient.ID, tt.ch)
+			before := f.Messages(t)
+			f.Now = f.Now.Add(time.Minute)
+			_, err := f.Svc.UpdatePatient(ctx, f.Clinic, r.Patient.ID, tt.ch)
 			var ae *aftercare.Error
 			if aftercare.ErrorCode(err) != aftercare.EINVALID || !asErr(err, &ae) || ae.Field != tt.field {
 				t.Fatalf("got %v, want EINVALID on field %s", err, tt.field)
@@ -224,7 +213,7 @@ func TestUpdatePatient(t *testing.T) {
 			if p := f.patient(t, r.Patient.ID); !reflect.DeepEqual(p, r.Patient) {
 				t.Errorf("a rejected change wrote the patient: %+v", p)
 			}
-			if after := f.messages(t); !reflect.DeepEqual(after, before) {
+			if after := f.Messages(t); !reflect.DeepEqual(after, before) {
 				t.Errorf("a rejected change wrote messages")
 			}
 		})
@@ -236,20 +225,20 @@ func TestUpdatePatient(t *testing.T) {
 		f.enrollAna(t)
 		bo := ana()
 		bo.Name, bo.Phone, bo.Email = "Bo Chen", "+1 415 555 0101", "bo@example.com"
-		rb, err := f.svc.Enroll(ctx, f.clinic, bo)
+		rb, err := f.Svc.Enroll(ctx, f.Clinic, bo)
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := f.messages(t)
+		before := f.Messages(t)
 		ch := scheduler.PatientChanges{Name: ptr("ana ruiz"), Phone: ptr("+1 415 555 0100"), Email: ptr("ANA@example.com")}
-		_, err = f.svc.UpdatePatient(ctx, f.clinic, rb.Patient.ID, ch)
+		_, err = f.Svc.UpdatePatient(ctx, f.Clinic, rb.Patient.ID, ch)
 		if aftercare.ErrorCode(err) != aftercare.ECONFLICT {
 			t.Fatalf("taking another patient's details: %v, want ECONFLICT", err)
 		}
 		if p := f.patient(t, rb.Patient.ID); !reflect.DeepEqual(p, rb.Patient) {
 			t.Errorf("a refused change wrote the patient: %+v", p)
 		}
-		if !reflect.DeepEqual(f.messages(t), before) {
+		if !reflect.DeepEqual(f.Messages(t), before) {
 			t.Errorf("a refused change wrote messages")
 		}
 	})
@@ -258,11 +247,11 @@ func TestUpdatePatient(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		r := f.enrollAna(t)
-		other, err := f.svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "other", Name: "Other", Phone: "+14155550177", TZ: "UTC"}, false)
+		other, err := f.Svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "other", Name: "Other", Phone: "+14155550177", TZ: "UTC"}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.svc.UpdatePatient(ctx, other, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("en")})
+		_, err = f.Svc.UpdatePatient(ctx, other, r.Patient.ID, scheduler.PatientChanges{Lang: ptr("en")})
 		if aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 			t.Fatalf("another clinic changes the patient: %v, want ENOTFOUND", err)
 		}

@@ -1,81 +1,37 @@
 package scheduler_test
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
-	"github.com/aftercare/aftercare/store/sqlite"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 )
 
-// fixture is a service on a real SQLite file with a clock the test moves.
-type fixture struct {
-	svc    *scheduler.Service
-	db     *sqlite.DB
-	clinic *aftercare.Clinic
-	now    time.Time
-}
+// fixture is the shared fixture (a service on a real SQLite file with a
+// clock the test moves), named here so these tests can add methods to it.
+type fixture struct{ *schedtest.Fixture }
 
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	ctx := context.Background()
-	f := &fixture{now: time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aftercare.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	clock := func() time.Time { return f.now }
-	db.Now = clock
-	f.db = db
-	f.svc = scheduler.NewService(db, clock)
-	if err := f.svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow Skin Studio", Phone: "+1 415 555 0199", TZ: "America/Los_Angeles"}); err != nil {
-		t.Fatal(err)
-	}
-	if f.clinic, err = db.FindClinic(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
+func newFixture(t *testing.T) *fixture { return &fixture{schedtest.New(t)} }
 
 func ana() scheduler.EnrollRequest {
 	return scheduler.EnrollRequest{Name: "Ana Ruiz", Phone: "+1 415 555 0100", Email: "ana@example.com", TZ: "America/Los_Angeles",
 		Lang: "es", Protocol: "microneedling", TreatedAt: "2026-11-22T15:00", SMSConsent: true, EmailConsent: true, Source: "test"}
 }
 
-// count returns how many rows a table has, through the store's own listing.
-// messages returns every message of the clinic, enrollment by enrollment
-// (the clinic's log may leave out pending messages far ahead), in (SendAt,
-// ID) order.
-func (f *fixture) messages(t *testing.T) []*aftercare.Message {
+// enrollAna enrolls ana() (Spanish, both channels, treated 2026-11-22 15:00
+// in Los Angeles, after the fixture's now) and returns the result.
+func (f *fixture) enrollAna(t *testing.T) *scheduler.EnrollResult {
 	t.Helper()
-	ctx := context.Background()
-	es, err := f.db.ListEnrollments(ctx, aftercare.EnrollmentFilter{ClinicID: f.clinic.ID, Limit: 1000})
+	r, err := f.Svc.Enroll(context.Background(), f.Clinic, ana())
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := []*aftercare.Message{}
-	for _, e := range es {
-		ms, err := f.db.ListMessages(ctx, aftercare.MessageFilter{ClinicID: f.clinic.ID, EnrollmentID: e.Enrollment.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, ms...)
-	}
-	slices.SortFunc(msgs, func(a, b *aftercare.Message) int {
-		if c := a.SendAt.Compare(b.SendAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return msgs
+	return r
 }
 
 func TestEnroll(t *testing.T) {
@@ -83,10 +39,7 @@ func TestEnroll(t *testing.T) {
 	ctx := context.Background()
 	t.Run("OKAndIdempotent", func(t *testing.T) {
 		f := newFixture(t)
-		r1, err := f.svc.Enroll(ctx, f.clinic, ana())
-		if err != nil {
-			t.Fatal(err)
-		}
+		r1 := f.enrollAna(t)
 		if !r1.Created || r1.Enrollment.ID == 0 || r1.Patient.Phone != "+14155550100" || len(r1.Messages) == 0 {
 			t.Fatalf("first enroll: %+v", r1)
 		}
@@ -95,16 +48,13 @@ func TestEnroll(t *testing.T) {
 				t.Errorf("%s: lang %s body %q", m.Ident(), m.Lang, m.Body)
 			}
 		}
-		n := len(f.messages(t))
-		f.now = f.now.Add(time.Minute)
-		r2, err := f.svc.Enroll(ctx, f.clinic, ana())
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := len(f.Messages(t))
+		f.Now = f.Now.Add(time.Minute)
+		r2 := f.enrollAna(t)
 		if r2.Created || r2.Enrollment.ID != r1.Enrollment.ID || r2.Patient.ID != r1.Patient.ID {
 			t.Errorf("second enroll created %v id %d, want the same enrollment %d", r2.Created, r2.Enrollment.ID, r1.Enrollment.ID)
 		}
-		if got := len(f.messages(t)); got != n || len(r2.Messages) != n {
+		if got := len(f.Messages(t)); got != n || len(r2.Messages) != n {
 			t.Errorf("messages after re-enroll: %d stored, %d returned, want %d", got, len(r2.Messages), n)
 		}
 	})
@@ -133,12 +83,12 @@ func TestEnroll(t *testing.T) {
 			f := newFixture(t)
 			req := ana()
 			tt.edit(&req)
-			_, err := f.svc.Enroll(ctx, f.clinic, req)
+			_, err := f.Svc.Enroll(ctx, f.Clinic, req)
 			var ae *aftercare.Error
 			if aftercare.ErrorCode(err) != aftercare.EINVALID || !asErr(err, &ae) || ae.Field != tt.field {
 				t.Fatalf("got %v, want EINVALID on field %s", err, tt.field)
 			}
-			if n := len(f.messages(t)); n != 0 {
+			if n := len(f.Messages(t)); n != 0 {
 				t.Errorf("a rejected enrollment wrote %d messages", n)
 			}
 		})
@@ -149,16 +99,13 @@ func TestCancelAndReschedule(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	r, err := f.svc.Enroll(ctx, f.clinic, ana())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.enrollAna(t)
 	id := r.Enrollment.ID
 
 	// The first message goes out (simulated by moving it through the store's
 	// history is the dispatcher's job; here we check the pending ones move).
-	f.now = f.now.Add(30 * time.Minute)
-	res, err := f.svc.Reschedule(ctx, f.clinic, id, "2026-11-29T15:00")
+	f.Now = f.Now.Add(30 * time.Minute)
+	res, err := f.Svc.Reschedule(ctx, f.Clinic, id, "2026-11-29T15:00")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,26 +118,26 @@ func TestCancelAndReschedule(t *testing.T) {
 			t.Errorf("%s still due %s, before the new treatment time", m.Ident(), m.SendAt)
 		}
 	}
-	if _, err := f.svc.Reschedule(ctx, f.clinic, id, "someday"); aftercare.ErrorCode(err) != aftercare.EINVALID {
+	if _, err := f.Svc.Reschedule(ctx, f.Clinic, id, "someday"); aftercare.ErrorCode(err) != aftercare.EINVALID {
 		t.Errorf("bad time: %v", err)
 	}
 
-	n, err := f.svc.Cancel(ctx, f.clinic.ID, id)
+	n, err := f.Svc.Cancel(ctx, f.Clinic.ID, id)
 	if err != nil || n == 0 {
 		t.Fatalf("cancel: %d, %v", n, err)
 	}
-	for _, m := range f.messages(t) {
+	for _, m := range f.Messages(t) {
 		if m.Status == aftercare.StatusPending {
 			t.Errorf("%s still pending after cancel", m.Ident())
 		}
 	}
-	if n, err := f.svc.Cancel(ctx, f.clinic.ID, id); err != nil || n != 0 {
+	if n, err := f.Svc.Cancel(ctx, f.Clinic.ID, id); err != nil || n != 0 {
 		t.Errorf("second cancel: %d, %v; want 0, nil", n, err)
 	}
-	if _, err := f.svc.Reschedule(ctx, f.clinic, id, "2026-12-01T15:00"); aftercare.ErrorCode(err) != aftercare.ECONFLICT {
+	if _, err := f.Svc.Reschedule(ctx, f.Clinic, id, "2026-12-01T15:00"); aftercare.ErrorCode(err) != aftercare.ECONFLICT {
 		t.Errorf("reschedule a cancelled enrollment: %v, want ECONFLICT", err)
 	}
-	if _, err := f.svc.Cancel(ctx, f.clinic.ID, id+1000); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+	if _, err := f.Svc.Cancel(ctx, f.Clinic.ID, id+1000); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Errorf("cancel unknown: %v, want ENOTFOUND", err)
 	}
 }
@@ -208,7 +155,7 @@ func TestImport(t *testing.T) {
 		"Di Eve,+1 415 555 0102,,Moon/Base,en,microneedling,2026-11-22T16:00,yes,no\n" +
 		"Ed Fox,+1 415 555 0103,,America/Los_Angeles,en,microneedling,2026-11-22T16:00,maybe,no\n" +
 		"Ana Ruiz,+1 415 555 0100,ana@example.com,America/Los_Angeles,es,microneedling,2026-11-22T15:00,yes,yes\n"
-	rep, err := f.svc.Import(ctx, f.clinic, strings.NewReader(file), "day.csv", nil)
+	rep, err := f.Svc.Import(ctx, f.Clinic, strings.NewReader(file), "day.csv", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,16 +168,16 @@ func TestImport(t *testing.T) {
 			t.Errorf("error %d: %+v, want line %d with a reason", i, e, wantLines[i])
 		}
 	}
-	n := len(f.messages(t))
-	rep, err = f.svc.Import(ctx, f.clinic, strings.NewReader(file), "day.csv", nil)
+	n := len(f.Messages(t))
+	rep, err = f.Svc.Import(ctx, f.Clinic, strings.NewReader(file), "day.csv", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Enrolled != 0 || rep.Existing != 3 || len(f.messages(t)) != n {
-		t.Errorf("re-run: %+v and %d messages (was %d): want nothing new", rep, len(f.messages(t)), n)
+	if rep.Enrolled != 0 || rep.Existing != 3 || len(f.Messages(t)) != n {
+		t.Errorf("re-run: %+v and %d messages (was %d): want nothing new", rep, len(f.Messages(t)), n)
 	}
 	for _, bad := range []string{"", "name,phone\nAna,+14155550100\n", "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent,shoe\n"} {
-		if _, err := f.svc.Import(ctx, f.clinic, strings.NewReader(bad), "bad.csv", nil); aftercare.ErrorCode(err) != aftercare.EINVALID {
+		if _, err := f.Svc.Import(ctx, f.Clinic, strings.NewReader(bad), "bad.csv", nil); aftercare.ErrorCode(err) != aftercare.EINVALID {
 			t.Errorf("file %q: %v, want EINVALID", bad, err)
 		}
 	}
@@ -240,43 +187,33 @@ func TestProtocolVersions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	src := []byte(`slug: peel
-name: Peel
-languages: [en]
-steps:
-  - key: spf
-    channels: [sms]
-    after: 0s
-    text:
-      en:
-        sms: "{{.ClinicName}}: SPF"
-`)
-	p1, created, err := f.svc.ImportProtocol(ctx, f.clinic.ID, "peel.yaml", src)
+	src := []byte(peelYAML)
+	p1, created, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "peel.yaml", src)
 	if err != nil || !created || p1.Version != 1 {
 		t.Fatalf("first import: %+v %v %v", p1, created, err)
 	}
 	req := ana()
 	req.Protocol, req.Lang = "peel", "en"
-	r, err := f.svc.Enroll(ctx, f.clinic, req)
+	r, err := f.Svc.Enroll(ctx, f.Clinic, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, created, _ := f.svc.ImportProtocol(ctx, f.clinic.ID, "peel.yaml", src); created {
+	if _, created, _ := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "peel.yaml", src); created {
 		t.Error("an identical file made a new version")
 	}
 	v2 := []byte(strings.Replace(string(src), "SPF", "SPF 30", 1))
-	p2, created, err := f.svc.ImportProtocol(ctx, f.clinic.ID, "peel.yaml", v2)
+	p2, created, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "peel.yaml", v2)
 	if err != nil || !created || p2.Version != 2 {
 		t.Fatalf("second import: %+v %v %v", p2, created, err)
 	}
-	got, err := f.svc.Enrollment(ctx, f.clinic.ID, r.Enrollment.ID)
+	got, err := f.Svc.Enrollment(ctx, f.Clinic.ID, r.Enrollment.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Enrollment.ProtocolVersion != 1 {
 		t.Errorf("enrollment moved to version %d, want 1", got.Enrollment.ProtocolVersion)
 	}
-	if _, _, err := f.svc.ImportProtocol(ctx, f.clinic.ID, "bad.yaml", []byte("slug: [")); aftercare.ErrorCode(err) != aftercare.EINVALID {
+	if _, _, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "bad.yaml", []byte("slug: [")); aftercare.ErrorCode(err) != aftercare.EINVALID {
 		t.Errorf("bad file: %v", err)
 	}
 }
@@ -286,26 +223,26 @@ func TestClinicSettings(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	s := func(v string) *string { return &v }
-	c, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{Window: s("09:00-20:00"), DailyCap: s("2")})
+	c, err := f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{Window: s("09:00-20:00"), DailyCap: s("2")})
 	if err != nil || c.Window.String() != "09:00-20:00" || c.DailyCap != 2 {
 		t.Fatalf("update: %+v %v", c, err)
 	}
 	// A bad setting among good ones saves nothing.
-	if _, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{Name: s("New Name"), Window: s("21:00-08:00")}); aftercare.ErrorCode(err) != aftercare.EINVALID {
+	if _, err := f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{Name: s("New Name"), Window: s("21:00-08:00")}); aftercare.ErrorCode(err) != aftercare.EINVALID {
 		t.Fatalf("bad window: %v", err)
 	}
-	c, _ = f.db.FindClinic(ctx, "")
+	c, _ = f.DB.FindClinic(ctx, "")
 	if c.Name != "Glow Skin Studio" {
 		t.Errorf("name changed to %q by a rejected update", c.Name)
 	}
-	if _, err := f.svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "downtown", Name: "Downtown", TZ: "America/New_York"}, false); err != nil {
+	if _, err := f.Svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "downtown", Name: "Downtown", TZ: "America/New_York"}, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "downtown", Name: "Again", TZ: "America/New_York"}, false); aftercare.ErrorCode(err) != aftercare.ECONFLICT {
+	if _, err := f.Svc.AddClinic(ctx, scheduler.ClinicDefaults{Slug: "downtown", Name: "Again", TZ: "America/New_York"}, false); aftercare.ErrorCode(err) != aftercare.ECONFLICT {
 		t.Errorf("duplicate slug: %v", err)
 	}
-	d, _ := f.db.FindClinic(ctx, "downtown")
-	if ps, _ := f.db.ListProtocols(ctx, d.ID); len(ps) != 2 {
+	d, _ := f.DB.FindClinic(ctx, "downtown")
+	if ps, _ := f.DB.ListProtocols(ctx, d.ID); len(ps) != 2 {
 		t.Errorf("a new clinic should have the 2 built-in protocols, has %d", len(ps))
 	}
 }
@@ -317,28 +254,28 @@ func TestClinicSenders(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	s := func(v string) *string { return &v }
-	c, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s("(415) 555-0177"), EmailFrom: s(" Care@Glow.Example ")})
+	c, err := f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s("(415) 555-0177"), EmailFrom: s(" Care@Glow.Example ")})
 	if err != nil || c.SMSFrom != "+14155550177" || c.EmailFrom != "care@glow.example" {
 		t.Fatalf("update: %+v %v", c, err)
 	}
 	sid := "MG" + strings.Repeat("0123456789abcdef", 2)
-	if c, err = f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s(sid)}); err != nil || c.SMSFrom != sid {
+	if c, err = f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s(sid)}); err != nil || c.SMSFrom != sid {
 		t.Fatalf("messaging service: %+v %v", c, err)
 	}
 	for name, ch := range map[string]scheduler.ClinicChanges{
 		"sms_from":   {SMSFrom: s("12")},
 		"email_from": {EmailFrom: s("Glow <care@glow.example>")},
 	} {
-		_, err := f.svc.UpdateClinic(ctx, "", ch)
+		_, err := f.Svc.UpdateClinic(ctx, "", ch)
 		var e *aftercare.Error
 		if !asErr(err, &e) || e.Field != name {
 			t.Errorf("%s: %v, want an error on that field", name, err)
 		}
 	}
-	if c, _ = f.db.FindClinic(ctx, ""); c.SMSFrom != sid || c.EmailFrom != "care@glow.example" {
+	if c, _ = f.DB.FindClinic(ctx, ""); c.SMSFrom != sid || c.EmailFrom != "care@glow.example" {
 		t.Errorf("a rejected change was stored: %+v", c)
 	}
-	if c, err = f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s(""), EmailFrom: s("")}); err != nil || c.SMSFrom != "" || c.EmailFrom != "" {
+	if c, err = f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{SMSFrom: s(""), EmailFrom: s("")}); err != nil || c.SMSFrom != "" || c.EmailFrom != "" {
 		t.Errorf("clearing: %+v %v", c, err)
 	}
 }

@@ -49,7 +49,7 @@ func TestCheckSettings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			p := *f.clinic
+			p := *f.Clinic
 			var err error
 			if p.Window, err = aftercare.ParseWindow(tt.window); err != nil {
 				t.Fatal(err)
@@ -58,7 +58,7 @@ func TestCheckSettings(t *testing.T) {
 			if tt.rename {
 				p.Name = "Glow Skin Studio & Spa"
 			}
-			ws, err := f.svc.CheckSettings(context.Background(), f.clinic, &p)
+			ws, err := f.Svc.CheckSettings(context.Background(), f.Clinic, &p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestCheckSettings(t *testing.T) {
 func TestCheckSettingsOldWarnings(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ws, err := f.svc.CheckSettings(context.Background(), f.clinic, f.clinic)
+	ws, err := f.Svc.CheckSettings(context.Background(), f.Clinic, f.Clinic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,30 +147,30 @@ func TestCheckedUpdateClinic(t *testing.T) {
 	f := newFixture(t)
 	window, name := "10:00-11:00", "Glow Two"
 	ch := scheduler.ClinicChanges{Window: &window, Name: &name}
-	u, err := f.svc.CheckedUpdateClinic(ctx, "", ch, false)
+	u, err := f.Svc.CheckedUpdateClinic(ctx, "", ch, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u.Saved || len(scheduler.NewWarnings(u.Warnings)) == 0 {
 		t.Fatalf("saved %v with %d new warnings, want unsaved with some", u.Saved, len(scheduler.NewWarnings(u.Warnings)))
 	}
-	if c, _ := f.db.FindClinic(ctx, ""); c.Window != f.clinic.Window || c.Name != f.clinic.Name {
+	if c, _ := f.DB.FindClinic(ctx, ""); c.Window != f.Clinic.Window || c.Name != f.Clinic.Name {
 		t.Fatalf("stored after an unconfirmed change: %s %q", c.Window, c.Name)
 	}
-	if u, err = f.svc.CheckedUpdateClinic(ctx, "", ch, true); err != nil || !u.Saved || len(u.Warnings) == 0 {
+	if u, err = f.Svc.CheckedUpdateClinic(ctx, "", ch, true); err != nil || !u.Saved || len(u.Warnings) == 0 {
 		t.Fatalf("confirmed: saved %v, %d warnings, %v", u != nil && u.Saved, len(u.Warnings), err)
 	}
-	if c, _ := f.db.FindClinic(ctx, ""); c.Window.String() != window || c.Name != name {
+	if c, _ := f.DB.FindClinic(ctx, ""); c.Window.String() != window || c.Name != name {
 		t.Fatalf("stored after a confirmed change: %s %q", c.Window, c.Name)
 	}
 	// A rename is not checked at all.
 	name = "Glow Three"
-	if u, err = f.svc.CheckedUpdateClinic(ctx, "", scheduler.ClinicChanges{Name: &name}, false); err != nil || !u.Saved || u.Warnings != nil {
+	if u, err = f.Svc.CheckedUpdateClinic(ctx, "", scheduler.ClinicChanges{Name: &name}, false); err != nil || !u.Saved || u.Warnings != nil {
 		t.Fatalf("rename: saved %v, warnings %v, %v", u != nil && u.Saved, u.Warnings, err)
 	}
 	// Bad input is refused before any check.
 	bad := "11:00-10:00"
-	if _, err := f.svc.CheckedUpdateClinic(ctx, "", scheduler.ClinicChanges{Window: &bad}, true); aftercare.ErrorCode(err) != aftercare.EINVALID {
+	if _, err := f.Svc.CheckedUpdateClinic(ctx, "", scheduler.ClinicChanges{Window: &bad}, true); aftercare.ErrorCode(err) != aftercare.EINVALID {
 		t.Fatalf("bad window: %v", err)
 	}
 }
@@ -179,24 +179,24 @@ func TestShowTreatmentChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	if f.clinic.ShowTreatment {
+	if f.Clinic.ShowTreatment {
 		t.Fatal("a new clinic names treatments")
 	}
 	for _, tc := range []struct {
 		in   string
 		want bool
 	}{{"yes", true}, {"no", false}, {"on", true}} {
-		c, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{ShowTreatment: &tc.in})
+		c, err := f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{ShowTreatment: &tc.in})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, _ := f.db.FindClinic(ctx, "")
+		stored, _ := f.DB.FindClinic(ctx, "")
 		if c.ShowTreatment != tc.want || stored.ShowTreatment != tc.want {
 			t.Errorf("%q: ShowTreatment %v, stored %v, want %v", tc.in, c.ShowTreatment, stored.ShowTreatment, tc.want)
 		}
 	}
 	bad := "maybe"
-	_, err := f.svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{ShowTreatment: &bad})
+	_, err := f.Svc.UpdateClinic(ctx, "", scheduler.ClinicChanges{ShowTreatment: &bad})
 	if ae, ok := err.(*aftercare.Error); !ok || ae.Code != aftercare.EINVALID || ae.Field != "show_treatment" {
 		t.Fatalf("maybe: %v", err)
 	}

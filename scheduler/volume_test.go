@@ -29,21 +29,21 @@ steps:
       en:
         sms: "{{.ClinicName}}: {{.FirstName}}, use your eye drops now."
 `
-	_, _, err := f.svc.ImportProtocol(ctx, f.clinic.ID, "four-a-day.yaml", []byte(doc))
+	_, _, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "four-a-day.yaml", []byte(doc))
 	if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(aftercare.ErrorMessage(err), templates.TooOften("drops", 1, 120)) {
 		t.Fatalf("import: %v; want EINVALID saying %q", err, templates.TooOften("drops", 1, 120))
 	}
-	if _, err := f.db.FindProtocol(ctx, f.clinic.ID, "four-a-day", 0); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+	if _, err := f.DB.FindProtocol(ctx, f.Clinic.ID, "four-a-day", 0); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Errorf("a refused protocol was stored: %v", err)
 	}
 	// For thirty days it imports, and enrolls.
 	doc = strings.Replace(doc, "to_day: 120", "to_day: 30", 1)
-	if _, _, err := f.svc.ImportProtocol(ctx, f.clinic.ID, "four-a-day.yaml", []byte(doc)); err != nil {
+	if _, _, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "four-a-day.yaml", []byte(doc)); err != nil {
 		t.Fatalf("import for 30 days: %v", err)
 	}
 	req := ana()
 	req.Protocol, req.Lang = "four-a-day", "en"
-	r, err := f.svc.Enroll(ctx, f.clinic, req)
+	r, err := f.Svc.Enroll(ctx, f.Clinic, req)
 	if err != nil {
 		t.Fatalf("enroll: %v", err)
 	}

@@ -16,10 +16,11 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/outbox"
 )
 
-var epoch = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+var epoch = notifytest.Epoch
 
 func readRecords(t *testing.T, path string) []outbox.Record {
 	t.Helper()
@@ -62,7 +63,7 @@ func TestSend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.Now = func() time.Time { return epoch }
+			s.Now = notifytest.Clock
 			r, err := s.Send(context.Background(), &tt.m)
 			if err != nil {
 				t.Fatalf("Send: %v", err)

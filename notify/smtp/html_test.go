@@ -173,22 +173,13 @@ func FuzzBodyHTML(f *testing.F) {
 // paragraphs, a heading and a list, and no <br> from the hard wraps.
 func TestSendHTMLPart(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.Lang = "es"
 	m.Body = "Hola, Ana:\n\nSu cita de microneedling en Glow es el sábado 14 de marzo\na las 15:00.\n\n" +
 		"Antes de la cita\n\nComo le indicó su especialista, deje de usar desde hoy y hasta la\ncita:\n" +
 		"- el retinol y otros retinoides;\n- los ácidos exfoliantes (AHA, BHA,\n  ácido glicólico).\n\n" +
 		"Más información en https://glow.example/cuidados.\n\nSu equipo de Glow\n"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	got := srv.messages()
-	if len(got) != 1 {
-		t.Fatalf("server received %d messages, want 1", len(got))
-	}
-	p := parse(t, got[0].Data) // checks both parts are UTF-8
+	_, p := sendOne(t, m) // parse checks both parts are UTF-8
 	if p.text != m.Body {
 		t.Errorf("text part %q; want the body as written %q", p.text, m.Body)
 	}

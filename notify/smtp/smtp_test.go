@@ -15,25 +15,36 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/smtp"
 )
 
-var epoch = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+var epoch = notifytest.Epoch
 
 const from = "aftercare@clinic.test"
 
 func newSender(t testing.TB, srv *mailServer, mod ...func(*smtp.Config)) *smtp.Sender {
 	t.Helper()
 	cfg := smtp.Config{Host: "127.0.0.1", Port: srv.port(), From: from, TLS: "none", Timeout: 5 * time.Second, HELO: "aftercare.test"}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	s, err := smtp.New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	s.Now = func() time.Time { return epoch }
+	s := notifytest.New(t, smtp.New, cfg, mod...)
+	s.Now = notifytest.Clock
 	return s
+}
+
+// sendOne sends m through a fresh sender to a fresh mail server, failing the
+// test unless the send succeeds and the server receives exactly one
+// message, which it returns raw and parsed.
+func sendOne(t *testing.T, m *aftercare.Outgoing) (received, parsed) {
+	t.Helper()
+	srv := newMailServer(t)
+	if _, err := newSender(t, srv).Send(context.Background(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := srv.messages()
+	if len(got) != 1 {
+		t.Fatalf("server received %d messages, want 1", len(got))
+	}
+	return got[0], parse(t, got[0].Data)
 }
 
 func outgoing(to string) *aftercare.Outgoing {
@@ -50,15 +61,6 @@ func outgoing(to string) *aftercare.Outgoing {
 		ExpiresAt:   epoch.Add(time.Hour),
 		Attempt:     2,
 	}
-}
-
-func sendError(t *testing.T, err error) *aftercare.SendError {
-	t.Helper()
-	var se *aftercare.SendError
-	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T) is not an *aftercare.SendError", err, err)
-	}
-	return se
 }
 
 type parsed struct {
@@ -241,18 +243,12 @@ func TestSend(t *testing.T) {
 // sender, in the envelope and the From header.
 func TestSendClinicFrom(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.From = "care@downtown-spa.example"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	got := srv.messages()
-	if len(got) != 1 || got[0].From != m.From {
+	got, p := sendOne(t, m)
+	if got.From != m.From {
 		t.Fatalf("envelope sender %+v, want %s", got, m.From)
 	}
-	p := parse(t, got[0].Data)
 	if a, err := mail.ParseAddress(p.msg.Header.Get("From")); err != nil || a.Address != m.From || a.Name != "Downtown Spa" {
 		t.Errorf("From %q (%v)", p.msg.Header.Get("From"), err)
 	}
@@ -261,26 +257,20 @@ func TestSendClinicFrom(t *testing.T) {
 // A name or subject with a line break must not add a header.
 func TestSendHeaderInjection(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.ToName = "Ana\r\nBcc: evil@attacker.test"
 	m.ClinicName = "Spa\nX-Injected: yes"
 	m.Subject = "Day 1\r\nBcc: evil2@attacker.test\r\n\r\nforged body"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	got := srv.messages()
-	if len(got) != 1 || len(got[0].To) != 1 {
+	got, p := sendOne(t, m)
+	if len(got.To) != 1 {
 		t.Fatalf("received %+v; want one message to one recipient", got)
 	}
-	p := parse(t, got[0].Data)
 	for _, h := range []string{"Bcc", "X-Injected"} {
 		if _, ok := p.msg.Header[h]; ok {
 			t.Errorf("header %s was injected: %q", h, p.msg.Header[h])
 		}
 	}
-	for _, line := range strings.Split(got[0].Data, "\r\n") {
+	for _, line := range strings.Split(got.Data, "\r\n") {
 		if strings.HasPrefix(line, "Bcc:") || strings.HasPrefix(line, "X-Injected:") || line == "forged body" {
 			t.Errorf("raw message has the line %q", line)
 		}
@@ -322,7 +312,7 @@ func TestSendFailures(t *testing.T) {
 				}
 			})
 			_, err := s.Send(context.Background(), outgoing(tt.to))
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind || se.Code != tt.code || se.Message == "" || se.OptOut {
 				t.Errorf("SendError = {%s %q %q optout=%v}; want {%s %q}", se.Kind, se.Code, se.Message, se.OptOut, tt.kind, tt.code)
@@ -359,7 +349,7 @@ func TestSendSessionRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.Send(context.Background(), outgoing("ana@example.com"))
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != aftercare.Transient || se.Code != tt.code {
 				t.Errorf("SendError = %+v; want transient %q", se, tt.code)
@@ -375,7 +365,7 @@ func TestSendNoReplyIsAmbiguous(t *testing.T) {
 	srv := newMailServer(t)
 	s := newSender(t, srv, func(c *smtp.Config) { c.Timeout = 300 * time.Millisecond })
 	_, err := s.Send(context.Background(), outgoing("hangdata@example.com"))
-	se := sendError(t, err)
+	se := notifytest.SendError(t, err)
 	if se.Kind != aftercare.Ambiguous || !strings.Contains(se.Message, "no reply") {
 		t.Errorf("SendError = %+v; want ambiguous, no reply", se)
 	}
@@ -406,7 +396,7 @@ func TestSendCancelled(t *testing.T) {
 				cancel()
 			}()
 			_, err := s.Send(ctx, outgoing(tt.to))
-			if se := sendError(t, err); se.Kind != tt.kind {
+			if se := notifytest.SendError(t, err); se.Kind != tt.kind {
 				t.Errorf("SendError = %+v; want %s", se, tt.kind)
 			}
 			if !errors.Is(err, context.Canceled) {
@@ -421,7 +411,7 @@ func TestSendCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := s.Send(ctx, outgoing("ana@example.com"))
-		if se := sendError(t, err); se.Kind != aftercare.Transient || !errors.Is(err, context.Canceled) {
+		if se := notifytest.SendError(t, err); se.Kind != aftercare.Transient || !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v; want transient wrapping context.Canceled", err)
 		}
 		if n := srv.sessionCount(); n != 0 {
@@ -459,7 +449,7 @@ func TestSendAuth(t *testing.T) {
 				}
 				return
 			}
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind || se.Code != tt.code {
 				t.Errorf("SendError = %+v; want %s %s", se, tt.kind, tt.code)
@@ -510,7 +500,7 @@ func TestSendTLS(t *testing.T) {
 				}
 				return
 			}
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind {
 				t.Errorf("SendError = %+v; want %s", se, tt.kind)
@@ -559,7 +549,7 @@ func TestSendWrongChannelIsPermanent(t *testing.T) {
 	m := outgoing("+14155550199")
 	m.Channel = aftercare.SMS
 	_, err := s.Send(context.Background(), m)
-	if se := sendError(t, err); se.Kind != aftercare.Permanent {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent {
 		t.Errorf("SendError = %+v; want permanent", se)
 	}
 }

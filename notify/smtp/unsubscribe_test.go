@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 )
 
 const link = "https://care.example.com/u/AAAAAAAAAAcAAAAAAAAAKgAAAABp.sig-nat_ure"
@@ -65,14 +66,9 @@ func checkUnsubscribe(t *testing.T, h mail.Header, wantLink, sender string, oneC
 
 func TestSendListUnsubscribe(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.UnsubscribeURL = link
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	p := parse(t, srv.messages()[0].Data)
+	_, p := sendOne(t, m)
 	checkUnsubscribe(t, p.msg.Header, link, from, true)
 	want := m.Body + "\n\nTo stop these emails: " + link
 	if strings.TrimRight(p.text, "\n") != want {
@@ -87,26 +83,17 @@ func TestSendListUnsubscribe(t *testing.T) {
 // email comes from, the clinic's own when it has one.
 func TestSendListUnsubscribeClinicFrom(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.From, m.UnsubscribeURL = "care@downtown-spa.example", link
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	checkUnsubscribe(t, parse(t, srv.messages()[0].Data).msg.Header, link, m.From, true)
+	_, p := sendOne(t, m)
+	checkUnsubscribe(t, p.msg.Header, link, m.From, true)
 }
 
 func TestSendListUnsubscribeSpanish(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.Lang, m.UnsubscribeURL = "es", link
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	p := parse(t, srv.messages()[0].Data)
+	_, p := sendOne(t, m)
 	if !strings.HasSuffix(strings.TrimRight(p.text, "\n"), "Para dejar de recibir estos correos: "+link) {
 		t.Errorf("text part lacks the Spanish stop line:\n%s", p.text)
 	}
@@ -119,24 +106,15 @@ func TestSendListUnsubscribeSpanish(t *testing.T) {
 // link is offered but not as one-click, which RFC 8058 allows only over https.
 func TestSendListUnsubscribeHTTP(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
 	m := outgoing("ana@example.com")
 	m.UnsubscribeURL = "http://127.0.0.1:8080/u/tok.sig"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	checkUnsubscribe(t, parse(t, srv.messages()[0].Data).msg.Header, m.UnsubscribeURL, from, false)
+	_, p := sendOne(t, m)
+	checkUnsubscribe(t, p.msg.Header, m.UnsubscribeURL, from, false)
 }
 
 func TestSendNoUnsubscribeWithoutLink(t *testing.T) {
 	t.Parallel()
-	srv := newMailServer(t)
-	s := newSender(t, srv)
-	if _, err := s.Send(context.Background(), outgoing("ana@example.com")); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	p := parse(t, srv.messages()[0].Data)
+	_, p := sendOne(t, outgoing("ana@example.com"))
 	if h := p.msg.Header; h.Get("List-Unsubscribe") != "" || h.Get("List-Unsubscribe-Post") != "" {
 		t.Errorf("unsubscribe headers without a link: %q %q", h.Get("List-Unsubscribe"), h.Get("List-Unsubscribe-Post"))
 	}
@@ -156,7 +134,7 @@ func TestSendBadUnsubscribeLink(t *testing.T) {
 		m := outgoing("ana@example.com")
 		m.UnsubscribeURL = bad
 		_, err := s.Send(context.Background(), m)
-		if se := sendError(t, err); se.Kind != aftercare.Permanent {
+		if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent {
 			t.Errorf("%q: %v, want a permanent failure", bad, err)
 		}
 	}

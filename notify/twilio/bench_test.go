@@ -28,19 +28,7 @@ func BenchmarkTwilioSend(b *testing.B) {
 // BenchmarkTwilioSendParallel is BenchmarkTwilioSend from GOMAXPROCS
 // goroutines sharing one Sender.
 func BenchmarkTwilioSendParallel(b *testing.B) {
-	srv := twiliotest.NewServer(b, twiliotest.WithoutRecording())
-	s := newSender(b, srv)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		m := outgoing(patient)
-		for pb.Next() {
-			if _, err := s.Send(ctx, m); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	sendParallel(b, 1)
 }
 
 // BenchmarkTwilioSendConcurrency32 is BenchmarkTwilioSend from 32
@@ -48,11 +36,18 @@ func BenchmarkTwilioSendParallel(b *testing.B) {
 // shows whether keep-alive connections are reused (about 32) or churned
 // (hundreds); see transport.go.
 func BenchmarkTwilioSendConcurrency32(b *testing.B) {
+	srv := sendParallel(b, (32+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0))
+	b.ReportMetric(float64(srv.Connections()), "conns")
+}
+
+// sendParallel sends from parallelism×GOMAXPROCS goroutines sharing one
+// Sender and returns the fake they sent to.
+func sendParallel(b *testing.B, parallelism int) *twiliotest.Server {
 	srv := twiliotest.NewServer(b, twiliotest.WithoutRecording())
 	s := newSender(b, srv)
 	ctx := context.Background()
 	b.ReportAllocs()
-	b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.SetParallelism(parallelism)
 	b.RunParallel(func(pb *testing.PB) {
 		m := outgoing(patient)
 		for pb.Next() {
@@ -62,5 +57,5 @@ func BenchmarkTwilioSendConcurrency32(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(srv.Connections()), "conns")
+	return srv
 }

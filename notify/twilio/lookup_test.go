@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 )
@@ -152,7 +153,7 @@ func TestLookupAfterAmbiguousSend(t *testing.T) {
 			s := newSender(t, srv, func(c *twilio.Config) { c.Timeout = 200 * time.Millisecond })
 			m := outgoing(patient)
 			_, err := s.Send(context.Background(), m)
-			if se := sendError(t, err); se.Kind != aftercare.Ambiguous {
+			if se := notifytest.SendError(t, err); se.Kind != aftercare.Ambiguous {
 				t.Fatalf("Send error = %+v; want ambiguous", se)
 			}
 			r, found, err := s.Lookup(context.Background(), m, now)

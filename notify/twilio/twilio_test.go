@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 )
@@ -24,7 +25,7 @@ const (
 	patient    = "+14155550199"
 )
 
-var epoch = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+var epoch = notifytest.Epoch
 
 func newSender(t testing.TB, srv *twiliotest.Server, mod ...func(*twilio.Config)) *twilio.Sender {
 	t.Helper()
@@ -35,14 +36,8 @@ func newSender(t testing.TB, srv *twiliotest.Server, mod ...func(*twilio.Config)
 		BaseURL:    srv.URL,
 		Timeout:    5 * time.Second,
 	}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	s, err := twilio.New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	s.Now = func() time.Time { return epoch }
+	s := notifytest.New(t, twilio.New, cfg, mod...)
+	s.Now = notifytest.Clock
 	return s
 }
 
@@ -66,15 +61,6 @@ func noViolations(t *testing.T, srv *twiliotest.Server) {
 	if v := srv.Violations(); len(v) > 0 {
 		t.Errorf("requests broke the Twilio contract:\n%s", strings.Join(v, "\n"))
 	}
-}
-
-func sendError(t *testing.T, err error) *aftercare.SendError {
-	t.Helper()
-	var se *aftercare.SendError
-	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T) is not an *aftercare.SendError", err, err)
-	}
-	return se
 }
 
 func TestNew(t *testing.T) {
@@ -245,7 +231,7 @@ func TestSendFailures(t *testing.T) {
 			srv.NextFor(patient, tt.reply)
 			s := newSender(t, srv)
 			_, err := s.Send(context.Background(), outgoing(patient))
-			se := sendError(t, err)
+			se := notifytest.SendError(t, err)
 			t.Logf("error: %v", err)
 			if se.Kind != tt.kind || se.Code != tt.code || se.OptOut != tt.optOut || se.RetryAfter != tt.retryAfter {
 				t.Errorf("SendError = {Kind:%s Code:%q OptOut:%v RetryAfter:%s Message:%q}; want {%s %q %v %s}",
@@ -270,7 +256,7 @@ func TestSendWrongCredentialsIsPermanent(t *testing.T) {
 	srv := twiliotest.NewServer(t)
 	s := newSender(t, srv, func(c *twilio.Config) { c.AuthToken = "ffffffffffffffffffffffffffffffff" })
 	_, err := s.Send(context.Background(), outgoing(patient))
-	if se := sendError(t, err); se.Kind != aftercare.Permanent || se.Code != "20003" {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent || se.Code != "20003" {
 		t.Errorf("SendError = %+v; want permanent 20003", se)
 	}
 }
@@ -281,7 +267,7 @@ func TestSendNoAnswerIsAmbiguous(t *testing.T) {
 	srv.NextFor(patient, twiliotest.Hang())
 	s := newSender(t, srv, func(c *twilio.Config) { c.Timeout = 100 * time.Millisecond })
 	_, err := s.Send(context.Background(), outgoing(patient))
-	se := sendError(t, err)
+	se := notifytest.SendError(t, err)
 	if se.Kind != aftercare.Ambiguous || !strings.Contains(se.Message, "no answer") {
 		t.Errorf("SendError = %+v; want ambiguous, no answer", se)
 	}
@@ -307,7 +293,7 @@ func TestSendCancelledInFlightIsAmbiguous(t *testing.T) {
 		cancel()
 	}()
 	_, err := s.Send(ctx, outgoing(patient))
-	if se := sendError(t, err); se.Kind != aftercare.Ambiguous {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Ambiguous {
 		t.Errorf("SendError = %+v; want ambiguous", se)
 	}
 	if !errors.Is(err, context.Canceled) {
@@ -322,7 +308,7 @@ func TestSendCancelledBeforeIsTransient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := s.Send(ctx, outgoing(patient))
-	if se := sendError(t, err); se.Kind != aftercare.Transient {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Transient {
 		t.Errorf("SendError = %+v; want transient", se)
 	}
 	if !errors.Is(err, context.Canceled) {
@@ -354,7 +340,7 @@ func TestSendUnreachableIsTransient(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.Send(context.Background(), outgoing(patient))
-			if se := sendError(t, err); se.Kind != aftercare.Transient {
+			if se := notifytest.SendError(t, err); se.Kind != aftercare.Transient {
 				t.Errorf("SendError = %+v; want transient", se)
 			}
 		})
@@ -368,7 +354,7 @@ func TestSendWrongChannelIsPermanent(t *testing.T) {
 	m := outgoing("ana@example.com")
 	m.Channel = aftercare.Email
 	_, err := s.Send(context.Background(), m)
-	if se := sendError(t, err); se.Kind != aftercare.Permanent {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent {
 		t.Errorf("SendError = %+v; want permanent", se)
 	}
 	if srv.Requests() != 0 {
@@ -383,7 +369,7 @@ func TestSendInvalidNumberRefusedByContract(t *testing.T) {
 	srv := twiliotest.NewServer(t)
 	s := newSender(t, srv)
 	_, err := s.Send(context.Background(), outgoing("4155550199"))
-	if se := sendError(t, err); se.Kind != aftercare.Permanent || se.Code != "21211" {
+	if se := notifytest.SendError(t, err); se.Kind != aftercare.Permanent || se.Code != "21211" {
 		t.Errorf("SendError = %+v; want permanent 21211", se)
 	}
 }

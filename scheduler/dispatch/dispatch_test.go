@@ -16,41 +16,42 @@ import (
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/store/storetest"
 )
 
 func TestDispatchSendsOnTimeOnce(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
-	f.enroll(t, "+1 415 555 0100", false)
-	if n := f.tick(t); n != 2 {
+	f := schedtest.NewSend(t)
+	f.Enroll(t, "+1 415 555 0100", false)
+	if n := f.Tick(t); n != 2 {
 		t.Fatalf("first tick sent %d, want the two due messages (welcome, pause-actives)", n)
 	}
-	m := f.byStep(t, "welcome", aftercare.SMS)
+	m := f.ByStep(t, "welcome", aftercare.SMS)
 	if m.Status != aftercare.StatusSent || !strings.HasPrefix(m.ProviderID, "SM") || m.Sender != "twilio" || m.Attempts != 1 {
 		t.Fatalf("after send: %+v", m)
 	}
-	if f.tick(t) != 0 || f.fake.Count() != 2 {
-		t.Fatalf("a second tick at the same time sent again (fake count %d)", f.fake.Count())
+	if f.Tick(t) != 0 || f.Fake.Count() != 2 {
+		t.Fatalf("a second tick at the same time sent again (fake count %d)", f.Fake.Count())
 	}
-	if v := f.fake.Violations(); len(v) > 0 {
+	if v := f.Fake.Violations(); len(v) > 0 {
 		t.Fatalf("requests broke Twilio's contract: %v", v)
 	}
 	// Never before its time: the 30-minute step is not sent at 29 minutes.
-	f.now = f.now.Add(29 * time.Minute)
-	if n := f.tick(t); n != 0 {
+	f.Now = f.Now.Add(29 * time.Minute)
+	if n := f.Tick(t); n != 0 {
 		t.Errorf("sent %d messages before their time", n)
 	}
-	f.now = f.now.Add(time.Minute)
-	if n := f.tick(t); n != 1 {
+	f.Now = f.Now.Add(time.Minute)
+	if n := f.Tick(t); n != 1 {
 		t.Errorf("at 30 minutes sent %d, want 1", n)
 	}
-	at, err := f.db.ListAttempts(context.Background(), f.clinic.ID, m.ID)
+	at, err := f.DB.ListAttempts(context.Background(), f.Clinic.ID, m.ID)
 	if err != nil || len(at) != 1 || at[0].Outcome != aftercare.StatusSent || at[0].ProviderID != m.ProviderID {
 		t.Errorf("attempts: %+v %v", at, err)
 	}
-	sent := f.fake.Messages()[0]
+	sent := f.Fake.Messages()[0]
 	if sent.To != "+14155550100" || !strings.Contains(sent.Body, "Glow Skin Studio") {
 		t.Errorf("the provider got To %s body %q", sent.To, sent.Body)
 	}
@@ -60,18 +61,18 @@ func TestDispatchSendsOnTimeOnce(t *testing.T) {
 // rather than from the server's TWILIO_FROM.
 func TestDispatchClinicSender(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
+	f := schedtest.NewSend(t)
 	own := "+1 415 555 0177"
-	c, err := f.svc.UpdateClinic(context.Background(), "", scheduler.ClinicChanges{SMSFrom: &own})
+	c, err := f.Svc.UpdateClinic(context.Background(), "", scheduler.ClinicChanges{SMSFrom: &own})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clinic = c
-	f.enroll(t, "+1 415 555 0100", false)
-	if n := f.tick(t); n != 2 {
+	f.Clinic = c
+	f.Enroll(t, "+1 415 555 0100", false)
+	if n := f.Tick(t); n != 2 {
 		t.Fatalf("tick sent %d, want 2 (welcome, pause-actives)", n)
 	}
-	if got := f.fake.Messages()[0].Params.Get("From"); got != "+14155550177" {
+	if got := f.Fake.Messages()[0].Params.Get("From"); got != "+14155550177" {
 		t.Errorf("sent from %q, want the clinic's own number", got)
 	}
 }
@@ -79,30 +80,30 @@ func TestDispatchClinicSender(t *testing.T) {
 func TestDispatchFailures(t *testing.T) {
 	t.Parallel()
 	t.Run("TransientRetriesAfterBackoff", func(t *testing.T) {
-		f := newSendFixture(t)
-		f.enroll(t, "+1 415 555 0100", false)
-		f.fake.Next(twiliotest.RateLimited("30"))
-		f.tick(t)
-		m := f.byStep(t, "welcome", aftercare.SMS)
-		if m.Status != aftercare.StatusPending || m.ErrorCode == "" || m.NextAttemptAt.Sub(f.now) < 30*time.Second {
-			t.Fatalf("after 429: %s code %q next in %s", m.Status, m.ErrorCode, m.NextAttemptAt.Sub(f.now))
+		f := schedtest.NewSend(t)
+		f.Enroll(t, "+1 415 555 0100", false)
+		f.Fake.Next(twiliotest.RateLimited("30"))
+		f.Tick(t)
+		m := f.ByStep(t, "welcome", aftercare.SMS)
+		if m.Status != aftercare.StatusPending || m.ErrorCode == "" || m.NextAttemptAt.Sub(f.Now) < 30*time.Second {
+			t.Fatalf("after 429: %s code %q next in %s", m.Status, m.ErrorCode, m.NextAttemptAt.Sub(f.Now))
 		}
-		if f.tick(t) != 0 {
+		if f.Tick(t) != 0 {
 			t.Fatal("retried before the backoff")
 		}
-		f.now = f.now.Add(31 * time.Second)
-		f.tick(t)
-		m = f.byStep(t, "welcome", aftercare.SMS)
+		f.Now = f.Now.Add(31 * time.Second)
+		f.Tick(t)
+		m = f.ByStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusSent || m.Attempts != 2 {
 			t.Errorf("after retry: %s, %d attempts", m.Status, m.Attempts)
 		}
 	})
 	t.Run("TransientPastExpiryExpires", func(t *testing.T) {
-		f := newSendFixture(t)
-		f.enroll(t, "+1 415 555 0100", false)
-		f.fake.Next(twiliotest.RateLimited("86400"))
-		f.tick(t)
-		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
+		f := schedtest.NewSend(t)
+		f.Enroll(t, "+1 415 555 0100", false)
+		f.Fake.Next(twiliotest.RateLimited("86400"))
+		f.Tick(t)
+		if m := f.ByStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
 			t.Errorf("a retry past the expiry: %s, want expired", m.Status)
 		}
 	})
@@ -112,20 +113,20 @@ func TestDispatchFailures(t *testing.T) {
 		optOut bool
 	}{{"Err21211InvalidTo", 21211, false}, {"Err21614NotMobile", 21614, false}, {"Err30006Landline", 30006, false}, {"Err21610OptedOut", 21610, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newSendFixture(t)
-			f.enroll(t, "+1 415 555 0100", true)
-			f.fake.Next(twiliotest.TwilioError(400, tc.code, "refused"))
-			f.tick(t)
-			m := f.byStep(t, "welcome", aftercare.SMS)
+			f := schedtest.NewSend(t)
+			f.Enroll(t, "+1 415 555 0100", true)
+			f.Fake.Next(twiliotest.TwilioError(400, tc.code, "refused"))
+			f.Tick(t)
+			m := f.ByStep(t, "welcome", aftercare.SMS)
 			if m.Status != aftercare.StatusFailed || m.ErrorCode == "" || !strings.Contains(m.ErrorCode, "21") && !strings.Contains(m.ErrorCode, "30") {
 				t.Fatalf("permanent %d: %s code %q", tc.code, m.Status, m.ErrorCode)
 			}
-			p, _ := f.db.FindPatient(context.Background(), f.clinic.ID, m.PatientID)
+			p, _ := f.DB.FindPatient(context.Background(), f.Clinic.ID, m.PatientID)
 			if p.SMSOptOutAt.IsZero() == tc.optOut {
 				t.Errorf("opted out = %v, want %v", !p.SMSOptOutAt.IsZero(), tc.optOut)
 			}
 			// The consent history keeps the opt-out Twilio reported.
-			evs, _ := f.db.ListConsentEvents(context.Background(), f.clinic.ID, m.PatientID)
+			evs, _ := f.DB.ListConsentEvents(context.Background(), f.Clinic.ID, m.PatientID)
 			last := evs[len(evs)-1]
 			if withdrawn := last.Action == aftercare.ConsentWithdrawn; withdrawn != tc.optOut ||
 				tc.optOut && (last.Source != "twilio:21610" || last.Channel != aftercare.SMS || !last.At.Equal(p.SMSOptOutAt)) {
@@ -133,31 +134,31 @@ func TestDispatchFailures(t *testing.T) {
 			}
 			if tc.optOut {
 				// Later texts are skipped at claim time, not sent.
-				f.now = f.now.Add(2 * time.Hour)
-				before := f.fake.Count()
-				f.tick(t)
-				if f.fake.Count() != before {
+				f.Now = f.Now.Add(2 * time.Hour)
+				before := f.Fake.Count()
+				f.Tick(t)
+				if f.Fake.Count() != before {
 					t.Error("a text went to a patient who opted out")
 				}
-				if m := f.byStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusSkipped {
+				if m := f.ByStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusSkipped {
 					t.Errorf("text after opt-out: %s, want skipped", m.Status)
 				}
 			}
 		})
 	}
 	t.Run("EmailFallbackForSMSOnlyStep", func(t *testing.T) {
-		f := newSendFixture(t)
-		f.enroll(t, "+1 415 555 0100", true)
-		f.tick(t)                           // welcome goes out on both channels
-		f.now = f.now.Add(30 * time.Minute) // first-hours is SMS only, and alone due now
-		f.fake.Next(twiliotest.TwilioError(400, 21614, "not a mobile number"))
-		f.tick(t)
-		if m := f.byStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusFailed {
+		f := schedtest.NewSend(t)
+		f.Enroll(t, "+1 415 555 0100", true)
+		f.Tick(t)                           // welcome goes out on both channels
+		f.Now = f.Now.Add(30 * time.Minute) // first-hours is SMS only, and alone due now
+		f.Fake.Next(twiliotest.TwilioError(400, 21614, "not a mobile number"))
+		f.Tick(t)
+		if m := f.ByStep(t, "first-hours", aftercare.SMS); m.Status != aftercare.StatusFailed {
 			t.Fatalf("first-hours: %s, want failed", m.Status)
 		}
-		f.tick(t) // the fallback email is due now
+		f.Tick(t) // the fallback email is due now
 		var fallback int
-		for _, m := range f.messages(t) {
+		for _, m := range f.Messages(t) {
 			if m.Channel == aftercare.Email && strings.Contains(m.Note, "fallback") {
 				fallback++
 				if m.Status != aftercare.StatusUndelivered || m.Sender != "outbox" {
@@ -170,61 +171,61 @@ func TestDispatchFailures(t *testing.T) {
 		}
 	})
 	t.Run("AmbiguousIsUnknownNeverResent", func(t *testing.T) {
-		f := newSendFixture(t)
-		f.enroll(t, "+1 415 555 0100", false)
-		f.fake.Next(twiliotest.ServerErrorHTML(500))
-		f.tick(t)
-		m := f.byStep(t, "welcome", aftercare.SMS)
+		f := schedtest.NewSend(t)
+		f.Enroll(t, "+1 415 555 0100", false)
+		f.Fake.Next(twiliotest.ServerErrorHTML(500))
+		f.Tick(t)
+		m := f.ByStep(t, "welcome", aftercare.SMS)
 		if m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a 500: %s, want unknown", m.Status)
 		}
-		f.now = f.now.Add(time.Hour)
-		f.tick(t)
-		rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
+		f.Now = f.Now.Add(time.Hour)
+		f.Tick(t)
+		rec := &dispatch.Reconciliation{Store: f.DB, Routes: f.D.Routes, Now: func() time.Time { return f.Now }}
 		if n, err := rec.Run(context.Background()); err != nil || n != 0 {
 			t.Fatalf("reconcile: %d %v; the provider never took it", n, err)
 		}
-		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
+		if m := f.ByStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
 			t.Errorf("unknown message: %s after %d attempts: it must stay unknown, not resent", m.Status, m.Attempts)
 		}
 	})
 	t.Run("AcceptedThenDroppedIsReconciled", func(t *testing.T) {
-		f := newSendFixture(t)
-		f.enroll(t, "+1 415 555 0100", false)
-		f.fake.Next(twiliotest.AcceptThenDrop())
-		f.tick(t)
-		if m := f.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown {
+		f := schedtest.NewSend(t)
+		f.Enroll(t, "+1 415 555 0100", false)
+		f.Fake.Next(twiliotest.AcceptThenDrop())
+		f.Tick(t)
+		if m := f.ByStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusUnknown {
 			t.Fatalf("after a dropped answer: %s, want unknown", m.Status)
 		}
-		rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
+		rec := &dispatch.Reconciliation{Store: f.DB, Routes: f.D.Routes, Now: func() time.Time { return f.Now }}
 		if n, err := rec.Run(context.Background()); err != nil || n != 1 {
 			t.Fatalf("reconcile resolved %d, %v; want 1", n, err)
 		}
-		m := f.byStep(t, "welcome", aftercare.SMS)
+		m := f.ByStep(t, "welcome", aftercare.SMS)
 		// The fake holds the welcome it accepted and pause-actives, sent after it.
-		if m.Status != aftercare.StatusSent || m.ProviderID == "" || f.fake.Count() != 2 {
-			t.Errorf("reconciled: %s %q, fake count %d, want 2", m.Status, m.ProviderID, f.fake.Count())
+		if m.Status != aftercare.StatusSent || m.ProviderID == "" || f.Fake.Count() != 2 {
+			t.Errorf("reconciled: %s %q, fake count %d, want 2", m.Status, m.ProviderID, f.Fake.Count())
 		}
 	})
 }
 
 func TestDispatchSettlesWhatMustNotGo(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
-	r := f.enroll(t, "+1 415 555 0100", false)
-	if _, err := f.svc.Cancel(context.Background(), f.clinic.ID, r.Enrollment.ID); err != nil {
+	f := schedtest.NewSend(t)
+	r := f.Enroll(t, "+1 415 555 0100", false)
+	if _, err := f.Svc.Cancel(context.Background(), f.Clinic.ID, r.Enrollment.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.now = f.now.Add(30 * 24 * time.Hour)
-	if n := f.tick(t); n != 0 || f.fake.Count() != 0 {
+	f.Now = f.Now.Add(30 * 24 * time.Hour)
+	if n := f.Tick(t); n != 0 || f.Fake.Count() != 0 {
 		t.Errorf("a cancelled enrollment sent %d", n)
 	}
 	// A pending message whose time is long past is expired, not sent.
-	g := newSendFixture(t)
-	g.enroll(t, "+1 415 555 0100", false)
-	g.now = g.now.Add(13 * time.Hour)
-	g.tick(t)
-	if m := g.byStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
+	g := schedtest.NewSend(t)
+	g.Enroll(t, "+1 415 555 0100", false)
+	g.Now = g.Now.Add(13 * time.Hour)
+	g.Tick(t)
+	if m := g.ByStep(t, "welcome", aftercare.SMS); m.Status != aftercare.StatusExpired {
 		t.Errorf("13 hours late: %s, want expired", m.Status)
 	}
 }
@@ -233,24 +234,24 @@ func TestDispatchSettlesWhatMustNotGo(t *testing.T) {
 // be: every message is sent exactly once.
 func TestDispatchTwoProcessesClaimOnce(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
+	f := schedtest.NewSend(t)
 	for i := 0; i < 20; i++ {
 		req := scheduler.EnrollRequest{Name: "Patient " + string(rune('A'+i)), Phone: "+1 415 555 01" + string(rune('0'+i/10)) + string(rune('0'+i%10)),
-			TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
-		if _, err := f.svc.Enroll(context.Background(), f.clinic, req); err != nil {
+			TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: f.Now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+		if _, err := f.Svc.Enroll(context.Background(), f.Clinic, req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	other, err := sqlite.Open(context.Background(), f.db.Path())
+	other, err := sqlite.Open(context.Background(), f.DB.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	d2 := dispatch.Dispatcher{Store: other, Routes: f.d.Routes, Now: f.d.Now, Sleep: f.d.Sleep, Jitter: f.d.Jitter,
+	d2 := dispatch.Dispatcher{Store: other, Routes: f.D.Routes, Now: f.D.Now, Sleep: f.D.Sleep, Jitter: f.D.Jitter,
 		Owner: "test/2", Concurrency: 4, Batch: 3}
-	f.d.Batch = 3
+	f.D.Batch = 3
 	var wg sync.WaitGroup
-	for _, d := range []*dispatch.Dispatcher{f.d, &d2} {
+	for _, d := range []*dispatch.Dispatcher{f.D, &d2} {
 		wg.Add(1)
 		go func(d *dispatch.Dispatcher) {
 			defer wg.Done()
@@ -263,31 +264,31 @@ func TestDispatchTwoProcessesClaimOnce(t *testing.T) {
 	}
 	wg.Wait()
 	seen := map[string]int{}
-	for _, m := range f.fake.Messages() {
+	for _, m := range f.Fake.Messages() {
 		seen[m.To+m.Body]++
 	}
-	if f.fake.Count() != 40 || len(seen) != 40 {
-		t.Errorf("fake got %d messages, %d distinct; want 40 (20 patients, 2 texts due each) once each", f.fake.Count(), len(seen))
+	if f.Fake.Count() != 40 || len(seen) != 40 {
+		t.Errorf("fake got %d messages, %d distinct; want 40 (20 patients, 2 texts due each) once each", f.Fake.Count(), len(seen))
 	}
 }
 
 func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
+	f := schedtest.NewSend(t)
 	for i := 0; i < 6; i++ {
 		req := scheduler.EnrollRequest{Name: "P " + string(rune('A'+i)), Phone: "+1 415 555 020" + string(rune('0'+i)),
-			TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
-		if _, err := f.svc.Enroll(context.Background(), f.clinic, req); err != nil {
+			TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: f.Now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+		if _, err := f.Svc.Enroll(context.Background(), f.Clinic, req); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)
-	f.fake.Next(twiliotest.Reply{Release: release, Arrived: arrived})
-	f.d.Concurrency = 1
+	f.Fake.Next(twiliotest.Reply{Release: release, Arrived: arrived})
+	f.D.Concurrency = 1
 	done := make(chan int)
-	go func() { n, _ := f.d.Tick(ctx); done <- n }()
+	go func() { n, _ := f.D.Tick(ctx); done <- n }()
 	<-arrived // one send is in flight
 	cancel()  // shutdown: no new sends; the one in flight must finish
 	close(release)
@@ -295,7 +296,7 @@ func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
 		t.Errorf("sent %d during shutdown, want only the one in flight", n)
 	}
 	counts := map[aftercare.Status]int{}
-	for _, m := range f.messages(t) {
+	for _, m := range f.Messages(t) {
 		if m.StepKey == "welcome" {
 			counts[m.Status]++
 		}
@@ -313,38 +314,38 @@ func TestDispatchShutdownLeavesNothingClaimed(t *testing.T) {
 func TestDispatchNeverEarly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
-	p, err := f.db.FindProtocol(ctx, f.clinic.ID, "microneedling", 0)
+	f := schedtest.New(t)
+	p, err := f.DB.FindProtocol(ctx, f.Clinic.ID, "microneedling", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(3, 14))
-	start, window := f.now, 2*time.Minute
+	start, window := f.Now, 2*time.Minute
 	dueAt := map[int64]time.Time{}
 	for i := range 100 {
-		ne := storetest.Enrollment(f.clinic.ID, p.ID, i, start.Add(-time.Hour), 2) // a text and an email
+		ne := storetest.Enrollment(f.Clinic.ID, p.ID, i, start.Add(-time.Hour), 2) // a text and an email
 		for _, m := range ne.Messages {
 			m.SendAt = start.Add(time.Duration(r.Int64N(window.Milliseconds())) * time.Millisecond)
 			m.ExpiresAt = m.SendAt.Add(aftercare.DefaultExpires)
 		}
-		if _, err := f.db.Enroll(ctx, ne); err != nil {
+		if _, err := f.DB.Enroll(ctx, ne); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range ne.Messages {
 			dueAt[m.ID] = m.SendAt
 		}
 	}
-	clock := func() time.Time { return f.now }
+	clock := func() time.Time { return f.Now }
 	box, err := outbox.New(filepath.Join(t.TempDir(), "outbox.jsonl"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	box.Now = clock
 	route := dispatch.Route{Name: "outbox", Sender: box}
-	d := &dispatch.Dispatcher{Store: f.db, Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: route, aftercare.Email: route},
+	d := &dispatch.Dispatcher{Store: f.DB, Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: route, aftercare.Email: route},
 		Now: clock, Owner: "test/1", Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
-	for f.now.Before(start.Add(window + time.Second)) {
-		f.now = f.now.Add(1 + time.Duration(r.Int64N(int64(time.Second)))) // (0, 1 s], to the nanosecond
+	for f.Now.Before(start.Add(window + time.Second)) {
+		f.Now = f.Now.Add(1 + time.Duration(r.Int64N(int64(time.Second)))) // (0, 1 s], to the nanosecond
 		if _, err := d.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}

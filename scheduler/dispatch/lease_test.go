@@ -10,6 +10,7 @@ import (
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 	"github.com/aftercare/aftercare/store/storetest"
 )
 
@@ -19,29 +20,29 @@ import (
 // old owner's release changes nothing.
 func TestDispatchLeaseLapsedNotSent(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
-	f.enroll(t, "+1 415 555 0100", false) // two texts due now
-	sms := f.d.Routes[aftercare.SMS]
+	f := schedtest.NewSend(t)
+	f.Enroll(t, "+1 415 555 0100", false) // two texts due now
+	sms := f.D.Routes[aftercare.SMS]
 	sms.Rate = 1000 // every send waits for its turn first: the stall happens there
-	f.d.Routes[aftercare.SMS] = sms
-	f.d.Lease = 30 * time.Second
-	rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: func() time.Time { return f.now }}
+	f.D.Routes[aftercare.SMS] = sms
+	f.D.Lease = 30 * time.Second
+	rec := &dispatch.Reconciliation{Store: f.DB, Routes: f.D.Routes, Now: func() time.Time { return f.Now }}
 	stalled := false
-	f.d.Sleep = func(ctx context.Context, _ time.Duration) error {
+	f.D.Sleep = func(ctx context.Context, _ time.Duration) error {
 		if !stalled {
 			stalled = true
-			f.now = f.now.Add(31 * time.Second)
+			f.Now = f.Now.Add(31 * time.Second)
 			if _, err := rec.Run(ctx); err != nil {
 				t.Error(err)
 			}
 		}
 		return ctx.Err()
 	}
-	if n := f.tick(t); n != 0 || f.fake.Count() != 0 {
-		t.Fatalf("after its lease lapsed the dispatcher sent %d (the provider has %d), want none", n, f.fake.Count())
+	if n := f.Tick(t); n != 0 || f.Fake.Count() != 0 {
+		t.Fatalf("after its lease lapsed the dispatcher sent %d (the provider has %d), want none", n, f.Fake.Count())
 	}
 	for _, step := range []string{"welcome", "pause-actives"} {
-		if m := f.byStep(t, step, aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
+		if m := f.ByStep(t, step, aftercare.SMS); m.Status != aftercare.StatusUnknown || m.Attempts != 1 {
 			t.Errorf("%s: %s after %d attempts, want unknown (taken over), attempted once", step, m.Status, m.Attempts)
 		}
 	}
@@ -51,24 +52,24 @@ func TestDispatchLeaseLapsedNotSent(t *testing.T) {
 // its lease; a heartbeat run by KeepLease on the test's ticks.
 func TestDispatchHeartbeatKeepsClaims(t *testing.T) {
 	t.Parallel()
-	f := newSendFixture(t)
-	f.enroll(t, "+1 415 555 0100", false)
-	f.d.Lease = 30 * time.Second
+	f := schedtest.NewSend(t)
+	f.Enroll(t, "+1 415 555 0100", false)
+	f.D.Lease = 30 * time.Second
 	// The clock moves while a send is in flight: the dispatcher and the
 	// reconciler read it from other goroutines (the fake's clock stays).
 	var elapsed atomic.Int64
-	clock := func() time.Time { return f.now.Add(time.Duration(elapsed.Load())) }
-	f.d.Now = clock
-	rec := &dispatch.Reconciliation{Store: f.db, Routes: f.d.Routes, Now: clock}
+	clock := func() time.Time { return f.Now.Add(time.Duration(elapsed.Load())) }
+	f.D.Now = clock
+	rec := &dispatch.Reconciliation{Store: f.DB, Routes: f.D.Routes, Now: clock}
 	ticks := make(chan time.Time)
 	ctx, stop := context.WithCancel(context.Background())
 	kept := make(chan struct{})
-	go func() { defer close(kept); f.d.KeepLease(ctx, ticks) }()
+	go func() { defer close(kept); f.D.KeepLease(ctx, ticks) }()
 
 	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	f.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
+	f.Fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
 	done := make(chan int)
-	go func() { n, _ := f.d.Tick(context.Background()); done <- n }()
+	go func() { n, _ := f.D.Tick(context.Background()); done <- n }()
 	<-arrived
 	// Two minutes pass in steps of 10 s, the dispatcher renewing at each
 	// and another process reconciling: nothing is taken over.
@@ -87,7 +88,7 @@ func TestDispatchHeartbeatKeepsClaims(t *testing.T) {
 	stop()
 	<-kept
 	for _, step := range []string{"welcome", "pause-actives"} {
-		if m := f.byStep(t, step, aftercare.SMS); m.Status != aftercare.StatusSent {
+		if m := f.ByStep(t, step, aftercare.SMS); m.Status != aftercare.StatusSent {
 			t.Errorf("%s: %s, want sent: %s", step, m.Status, m.Error)
 		}
 	}
@@ -110,14 +111,14 @@ func (l *lookupCounter) Lookup(ctx context.Context, m *aftercare.Outgoing, since
 func TestReconcilePagesThroughAll(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newSendFixture(t)
-	p, err := f.db.FindProtocol(ctx, f.clinic.ID, "microneedling", 0)
+	f := schedtest.NewSend(t)
+	p, err := f.DB.FindProtocol(ctx, f.Clinic.ID, "microneedling", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const lost, found = 220, 10
 	for i := range lost + found {
-		if _, err := f.db.Enroll(ctx, storetest.Enrollment(f.clinic.ID, p.ID, i, f.now.Add(-12*time.Hour), 1)); err != nil {
+		if _, err := f.DB.Enroll(ctx, storetest.Enrollment(f.Clinic.ID, p.ID, i, f.Now.Add(-12*time.Hour), 1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,17 +130,17 @@ func TestReconcilePagesThroughAll(t *testing.T) {
 		}
 		replies = append(replies, r)
 	}
-	f.fake.Next(replies...)
-	if n := f.tick(t); n != lost+found {
+	f.Fake.Next(replies...)
+	if n := f.Tick(t); n != lost+found {
 		t.Fatalf("sent %d, want %d", n, lost+found)
 	}
-	counter := &lookupCounter{Sender: f.d.Routes[aftercare.SMS].Sender}
+	counter := &lookupCounter{Sender: f.D.Routes[aftercare.SMS].Sender}
 	routes := map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: counter}}
-	// The reconciler's clock moves on; f.now stays (the fake may still be
+	// The reconciler's clock moves on; f.Now stays (the fake may still be
 	// reading it for the answers it dropped).
 	var later atomic.Int64
 	later.Store(int64(time.Minute))
-	rec := &dispatch.Reconciliation{Store: f.db, Routes: routes, Now: func() time.Time { return f.now.Add(time.Duration(later.Load())) }}
+	rec := &dispatch.Reconciliation{Store: f.DB, Routes: routes, Now: func() time.Time { return f.Now.Add(time.Duration(later.Load())) }}
 	if n, err := rec.Run(ctx); err != nil || n != found {
 		t.Fatalf("reconcile resolved %d, %v; want the %d newest, which the provider has", n, err, found)
 	}
@@ -153,7 +154,7 @@ func TestReconcilePagesThroughAll(t *testing.T) {
 		t.Fatalf("a week later: resolved %d with %d lookups, %v; want none looked up", n, counter.n.Load(), err)
 	}
 	unknown := 0
-	for _, m := range f.messages(t) {
+	for _, m := range f.Messages(t) {
 		if m.Status == aftercare.StatusUnknown {
 			unknown++
 			if !strings.Contains(m.Note, dispatch.GiveUpNote) {

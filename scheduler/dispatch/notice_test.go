@@ -8,6 +8,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 	"github.com/aftercare/aftercare/templates"
 )
 
@@ -44,46 +45,46 @@ steps:
 func TestDispatchOptOutNoticeOnFirstSMSSent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newSendFixture(t)
-	if _, _, err := f.svc.ImportProtocol(ctx, f.clinic.ID, "three.yaml", []byte(noticeProtocol)); err != nil {
+	f := schedtest.NewSend(t)
+	if _, _, err := f.Svc.ImportProtocol(ctx, f.Clinic.ID, "three.yaml", []byte(noticeProtocol)); err != nil {
 		t.Fatal(err)
 	}
 	req := scheduler.EnrollRequest{Name: "Ana Ruiz", Phone: "+1 415 555 0100", TZ: "UTC", Lang: "en", Protocol: "three",
-		TreatedAt: f.now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
-	if _, err := f.svc.Enroll(ctx, f.clinic, req); err != nil {
+		TreatedAt: f.Now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+	if _, err := f.Svc.Enroll(ctx, f.Clinic, req); err != nil {
 		t.Fatal(err)
 	}
 	notice := aftercare.OptOutNotice("en")
-	if m := f.byStep(t, "one", aftercare.SMS); !strings.HasSuffix(m.Body, notice) {
+	if m := f.ByStep(t, "one", aftercare.SMS); !strings.HasSuffix(m.Body, notice) {
 		t.Fatalf("the first planned text lacks the notice: %q", m.Body)
 	}
-	if m := f.byStep(t, "two", aftercare.SMS); strings.Contains(m.Body, notice) {
+	if m := f.ByStep(t, "two", aftercare.SMS); strings.Contains(m.Body, notice) {
 		t.Fatalf("the second planned text has the notice: %q", m.Body)
 	}
 	// The dispatcher was down for the first text's 30 minutes.
-	f.now = f.now.Add(time.Hour)
-	if n := f.tick(t); n != 1 {
+	f.Now = f.Now.Add(time.Hour)
+	if n := f.Tick(t); n != 1 {
 		t.Fatalf("tick sent %d, want the second text only", n)
 	}
-	if m := f.byStep(t, "one", aftercare.SMS); m.Status != aftercare.StatusExpired {
+	if m := f.ByStep(t, "one", aftercare.SMS); m.Status != aftercare.StatusExpired {
 		t.Fatalf("first text %s, want expired", m.Status)
 	}
-	sent := f.fake.Messages()
+	sent := f.Fake.Messages()
 	if len(sent) != 1 || !strings.HasSuffix(sent[0].Body, notice) || !strings.Contains(sent[0].Body, "two.") {
 		t.Fatalf("Twilio got %d texts, first %q: want the second text with the notice", len(sent), sent[0].Body)
 	}
-	two := f.byStep(t, "two", aftercare.SMS)
+	two := f.ByStep(t, "two", aftercare.SMS)
 	if two.Body != sent[0].Body {
 		t.Errorf("the log shows %q, Twilio got %q", two.Body, sent[0].Body)
 	}
 	if n, _ := templates.Segments(two.Body); two.Segments != n {
 		t.Errorf("the log counts %d segments for a text of %d", two.Segments, n)
 	}
-	f.now = f.now.Add(time.Hour)
-	if n := f.tick(t); n != 1 {
+	f.Now = f.Now.Add(time.Hour)
+	if n := f.Tick(t); n != 1 {
 		t.Fatalf("tick sent %d, want the third text", n)
 	}
-	if sent := f.fake.Messages(); strings.Contains(sent[1].Body, notice) {
+	if sent := f.Fake.Messages(); strings.Contains(sent[1].Body, notice) {
 		t.Errorf("the third text repeats the notice: %q", sent[1].Body)
 	}
 }

@@ -13,35 +13,27 @@ import (
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
+	"github.com/aftercare/aftercare/scheduler/schedtest"
 	"github.com/aftercare/aftercare/templates"
 )
 
-func testPages(t *testing.T, store aftercare.MessageStore) *dispatch.PageLinks {
-	t.Helper()
-	signer, err := aftercare.NewSigner([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &dispatch.PageLinks{Signer: signer, PublicURL: "https://care.glowskin.example", Store: store}
-}
-
 // pageFixture is a send fixture whose emails go to an outbox file the test
 // reads, with patient links on or off for the clinic.
-func pageFixture(t *testing.T, on bool) (*sendFixture, *dispatch.PageLinks, string) {
+func pageFixture(t *testing.T, on bool) (*schedtest.SendFixture, *dispatch.PageLinks, string) {
 	t.Helper()
-	f := newSendFixture(t)
-	f.clinic.PatientLinks = on
-	if err := f.db.UpdateClinic(context.Background(), f.clinic); err != nil {
+	f := schedtest.NewSend(t)
+	f.Clinic.PatientLinks = on
+	if err := f.DB.UpdateClinic(context.Background(), f.Clinic); err != nil {
 		t.Fatal(err)
 	}
-	pages := testPages(t, f.db)
-	f.d.Pages = pages
+	pages := schedtest.Pages(t, f.DB)
+	f.D.Pages = pages
 	path := filepath.Join(t.TempDir(), "mail.jsonl")
 	box, err := outbox.New(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Routes[aftercare.Email] = dispatch.Route{Name: "outbox", Sender: box}
+	f.D.Routes[aftercare.Email] = dispatch.Route{Name: "outbox", Sender: box}
 	return f, pages, path
 }
 
@@ -75,11 +67,11 @@ func outboxRecords(t *testing.T, path string) []outbox.Record {
 func TestPageLinkSent(t *testing.T) {
 	t.Parallel()
 	f, pages, mail := pageFixture(t, true)
-	r := f.enroll(t, "+1 415 555 0100", true)
-	if n := f.tick(t); n < 3 {
+	r := f.Enroll(t, "+1 415 555 0100", true)
+	if n := f.Tick(t); n < 3 {
 		t.Fatalf("first tick sent %d, want the welcome text and email and pause-actives", n)
 	}
-	sms := f.fake.Messages()
+	sms := f.Fake.Messages()
 	if len(sms) != 2 {
 		t.Fatalf("Twilio got %d texts, want 2", len(sms))
 	}
@@ -95,9 +87,9 @@ func TestPageLinkSent(t *testing.T) {
 	link := first[strings.Index(first, prefix)+len(prefix)-len(pages.PublicURL+"/p/"):]
 	link = link[:strings.IndexByte(link, '\n')]
 	token := strings.TrimPrefix(link, pages.PublicURL+"/p/")
-	clinicID, id, err := pages.Signer.Verify(aftercare.PurposePatientPage, token, f.now)
-	if err != nil || clinicID != f.clinic.ID || id != r.Enrollment.ID {
-		t.Fatalf("the link's token names clinic %d enrollment %d (%v), want %d %d", clinicID, id, err, f.clinic.ID, r.Enrollment.ID)
+	clinicID, id, err := pages.Signer.Verify(aftercare.PurposePatientPage, token, f.Now)
+	if err != nil || clinicID != f.Clinic.ID || id != r.Enrollment.ID {
+		t.Fatalf("the link's token names clinic %d enrollment %d (%v), want %d %d", clinicID, id, err, f.Clinic.ID, r.Enrollment.ID)
 	}
 	last := r.Messages[len(r.Messages)-1].SendAt
 	if _, _, err := pages.Signer.Verify(aftercare.PurposePatientPage, token, last.Add(dispatch.PageGrace-time.Minute)); err != nil {
@@ -106,15 +98,15 @@ func TestPageLinkSent(t *testing.T) {
 	if _, _, err := pages.Signer.Verify(aftercare.PurposePatientPage, token, last.Add(dispatch.PageGrace+25*time.Hour)); err == nil {
 		t.Errorf("the link still opens more than a day past its week's grace")
 	}
-	stored := f.byStep(t, "welcome", aftercare.SMS)
+	stored := f.ByStep(t, "welcome", aftercare.SMS)
 	if segs, _ := templates.Segments(first); stored.Body != first || stored.Segments != segs {
 		t.Errorf("stored text (%d segments) is not the one sent (%d segments):\n%s", stored.Segments, segs, stored.Body)
 	}
 
 	// Every email carries the same link, the first and a later one.
 	for i := 0; i < 8*24; i++ {
-		f.now = f.now.Add(time.Hour)
-		f.tick(t)
+		f.Now = f.Now.Add(time.Hour)
+		f.Tick(t)
 	}
 	recs := outboxRecords(t, mail)
 	if len(recs) < 2 {
@@ -132,9 +124,9 @@ func TestPageLinkSent(t *testing.T) {
 func TestPageLinkOff(t *testing.T) {
 	t.Parallel()
 	f, _, mail := pageFixture(t, false)
-	f.enroll(t, "+1 415 555 0100", true)
-	f.tick(t)
-	for _, m := range f.fake.Messages() {
+	f.Enroll(t, "+1 415 555 0100", true)
+	f.Tick(t)
+	for _, m := range f.Fake.Messages() {
 		if strings.Contains(m.Body, "/p/") {
 			t.Errorf("a text carries a page link with links off:\n%s", m.Body)
 		}

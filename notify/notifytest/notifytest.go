@@ -1,0 +1,47 @@
+// Package notifytest is the test support the senders' tests share
+// (notify/smtp, notify/twilio, notify/outbox): one fixed clock, building a
+// sender from a valid config with a test's changes, and reading a failed
+// send's *aftercare.SendError. The fakes the senders talk to stay with
+// their sender (notify/twilio/twiliotest, the SMTP server in smtp's tests);
+// this package holds only what every sender's tests do alike. Only tests
+// import it.
+package notifytest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aftercare/aftercare"
+)
+
+// Epoch is the senders' tests' fixed now (Pi day, 15:09:26 UTC).
+var Epoch = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// Clock is a clock stopped at Epoch, for a sender's Now.
+func Clock() time.Time { return Epoch }
+
+// New applies a test's changes (mod) to a valid config and builds the
+// sender with newSender, failing the test if the config is refused.
+func New[C, S any](t testing.TB, newSender func(C) (S, error), cfg C, mod ...func(*C)) S {
+	t.Helper()
+	for _, m := range mod {
+		m(&cfg)
+	}
+	s, err := newSender(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+// SendError returns err as the *aftercare.SendError every failed send must
+// be, failing the test if it is not one.
+func SendError(t testing.TB, err error) *aftercare.SendError {
+	t.Helper()
+	var se *aftercare.SendError
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v (%T) is not an *aftercare.SendError", err, err)
+	}
+	return se
+}
