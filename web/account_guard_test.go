@@ -19,14 +19,7 @@ import (
 func TestNewerLinkCancelsOlder(t *testing.T) {
 	app := newTestApp(t)
 	ctx := context.Background()
-	u := &aftercare.User{ClinicID: app.Main.ID, Email: "new@main.example", Name: "New Person", Role: aftercare.RoleFrontDesk}
-	if err := app.DB.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	older, _, err := app.Accounts.CreateLink(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, older := app.Invite()
 	app.Advance(time.Minute)
 	newer, _, err := app.Accounts.CreateLink(ctx, u)
 	if err != nil {
@@ -115,14 +108,7 @@ func TestPurgeSignIns(t *testing.T) {
 	app.SignIn(app.Main, aftercare.RoleManager) // then left alone
 	app.Advance(13 * time.Hour)                 // past the idle expiry
 	live := app.SignIn(app.Main, aftercare.RoleFrontDesk)
-	u := &aftercare.User{ClinicID: app.Main.ID, Email: "new@main.example", Name: "New Person", Role: aftercare.RoleFrontDesk}
-	if err := app.DB.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	path, _, err := app.Accounts.CreateLink(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, path := app.Invite()
 	form := url.Values{"password": {"a long new password"}, "confirm": {"a long new password"}}
 	if resp := newJarBrowser(t, app).PostForm(path, form); resp.Body.Close() != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("using the link: %d", resp.StatusCode)

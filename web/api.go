@@ -347,6 +347,36 @@ func apiPathID(r *http.Request, name, what string) (int64, error) {
 	return id, nil
 }
 
+// apiReadID reads the path wildcard name as an id (apiPathID) of a route
+// that takes no query parameters.
+func apiReadID(r *http.Request, name, what string) (int64, error) {
+	id, err := apiPathID(r, name, what)
+	if err == nil {
+		_, err = apiReadQuery(r)
+	}
+	return id, err
+}
+
+// apiAnswer is how a handler ends: err if there is one, else 200 with
+// view(v). The view is taken only when there is no error, so that it may
+// read v freely.
+func apiAnswer[T, V any](s *Server, w http.ResponseWriter, r *http.Request, v T, err error, view func(T) V) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(v))
+}
+
+// apiViews is the JSON view of each of xs: an empty list, never null.
+func apiViews[T, V any](xs []T, view func(T) V) []V {
+	out := make([]V, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, view(x))
+	}
+	return out
+}
+
 // Cursors are opaque to clients: base64 of a version letter and the keyset
 // position, so that a deep page costs what the first does.
 func apiMessageCursor(at time.Time, id int64) string {

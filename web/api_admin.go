@@ -28,15 +28,9 @@ func (s *Server) apiProtocols(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps, err := s.Store.ListProtocols(r.Context(), p.Clinic.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := ProtocolListJSON{Protocols: []ProtocolJSON{}}
-	for _, x := range ps {
-		out.Protocols = append(out.Protocols, NewProtocolJSON(x))
-	}
-	writeJSON(w, http.StatusOK, out)
+	apiAnswer(s, w, r, ps, err, func(ps []*aftercare.Protocol) ProtocolListJSON {
+		return ProtocolListJSON{apiViews(ps, NewProtocolJSON)}
+	})
 }
 
 // apiProtocol answers one version of a protocol (the latest unless
@@ -77,11 +71,9 @@ func (s *Server) apiProtocol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cp, err := s.Service.Protocol(r.Context(), p.Clinic.ID, slug, stored.Version)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, NewProtocolDetailJSON(cp.Protocol))
+	apiAnswer(s, w, r, cp, err, func(cp *scheduler.Compiled) ProtocolDetailJSON {
+		return NewProtocolDetailJSON(cp.Protocol)
+	})
 }
 
 // apiProtocolBody reads a protocol document: YAML, as docs/protocols.md
@@ -100,12 +92,8 @@ func apiProtocolProblems(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	se := &apiStatusError{Status: http.StatusUnprocessableEntity, Problems: []ProblemJSON{},
+	return &apiStatusError{Status: http.StatusUnprocessableEntity, Problems: apiViews(pe.Problems, problemJSON),
 		Err: aftercare.Errorf(aftercare.EINVALID, "the protocol has %d problem(s): %s", len(pe.Problems), pe.Error())}
-	for _, x := range pe.Problems {
-		se.Problems = append(se.Problems, ProblemJSON{x.Line, x.Col, x.Msg})
-	}
-	return se
 }
 
 // ValidationJSON is what POST /api/v1/protocols/validate says of a valid
@@ -121,14 +109,11 @@ type ValidationJSON struct {
 	Warnings []ProblemJSON `json:"warnings"`
 }
 
+// problemJSON is the JSON view of a protocol's problem or warning.
+func problemJSON(x ptemplates.Problem) ProblemJSON { return ProblemJSON{x.Line, x.Col, x.Msg} }
+
 // warningsJSON lists a protocol's warnings, never nil.
-func warningsJSON(warns []ptemplates.Problem) []ProblemJSON {
-	out := []ProblemJSON{}
-	for _, w := range warns {
-		out = append(out, ProblemJSON{w.Line, w.Col, w.Msg})
-	}
-	return out
-}
+func warningsJSON(warns []ptemplates.Problem) []ProblemJSON { return apiViews(warns, problemJSON) }
 
 // apiValidateProtocol checks a protocol document and stores nothing: 200
 // when it is valid, 422 listing every problem otherwise.

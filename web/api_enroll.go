@@ -85,44 +85,30 @@ func (s *Server) apiEnrollments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := EnrollmentListJSON{Enrollments: []EnrollmentSummaryJSON{}}
+	var next *string
 	if len(rows) > limit {
 		rows = rows[:limit]
-		next := apiEnrollmentCursor(rows[len(rows)-1].Enrollment.ID)
-		out.Next = &next
+		next = ptr(apiEnrollmentCursor(rows[len(rows)-1].Enrollment.ID))
 	}
-	for _, row := range rows {
-		out.Enrollments = append(out.Enrollments, NewEnrollmentSummaryJSON(row))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, EnrollmentListJSON{apiViews(rows, NewEnrollmentSummaryJSON), next})
 }
 
 func (s *Server) apiEnrollment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := apiPathID(r, "id", "enrollment")
-	if err == nil {
-		_, err = apiReadQuery(r)
-	}
+	id, err := apiReadID(r, "id", "enrollment")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	res, err := s.Service.Enrollment(r.Context(), p.Clinic.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, NewEnrollmentJSON(res))
+	apiAnswer(s, w, r, res, err, NewEnrollmentJSON)
 }
 
 // apiCancel cancels an enrollment's pending messages. Cancelling a
 // cancelled enrollment changes nothing and answers the same.
 func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := apiPathID(r, "id", "enrollment")
-	if err == nil {
-		_, err = apiReadQuery(r)
-	}
+	id, err := apiReadID(r, "id", "enrollment")
 	if err == nil && r.ContentLength > 0 {
 		err = aftercare.Errorf(aftercare.EINVALID, "cancel takes no body")
 	}
@@ -136,11 +122,9 @@ func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Service.Enrollment(r.Context(), p.Clinic.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, CancelJSON{NewEnrollmentJSON(res), n})
+	apiAnswer(s, w, r, res, err, func(res *scheduler.EnrollResult) CancelJSON {
+		return CancelJSON{NewEnrollmentJSON(res), n}
+	})
 }
 
 // RescheduleRequest is the body of POST /api/v1/enrollments/{id}/reschedule.
@@ -150,13 +134,9 @@ type RescheduleRequest struct {
 
 func (s *Server) apiReschedule(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := apiPathID(r, "id", "enrollment")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req RescheduleRequest
-	if _, err = apiReadQuery(r); err == nil {
+	id, err := apiReadID(r, "id", "enrollment")
+	if err == nil {
 		err = apiDecode(r, &req)
 	}
 	if err == nil {
@@ -167,11 +147,7 @@ func (s *Server) apiReschedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Service.Reschedule(r.Context(), p.Clinic, id, req.TreatedAt)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, NewEnrollmentJSON(res))
+	apiAnswer(s, w, r, res, err, NewEnrollmentJSON)
 }
 
 // PreviewRequest is the body of POST /api/v1/preview.
@@ -252,33 +228,20 @@ func (s *Server) apiPatients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	found, err := s.Store.SearchPatients(r.Context(), p.Clinic.ID, text, limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := PatientListJSON{Patients: []PatientJSON{}}
-	for _, pt := range found {
-		out.Patients = append(out.Patients, NewPatientJSON(pt))
-	}
-	writeJSON(w, http.StatusOK, out)
+	apiAnswer(s, w, r, found, err, func(found []*aftercare.Patient) PatientListJSON {
+		return PatientListJSON{apiViews(found, NewPatientJSON)}
+	})
 }
 
 func (s *Server) apiPatient(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := apiPathID(r, "id", "patient")
-	if err == nil {
-		_, err = apiReadQuery(r)
-	}
+	id, err := apiReadID(r, "id", "patient")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	pt, err := s.Store.FindPatient(r.Context(), p.Clinic.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, NewPatientJSON(pt))
+	apiAnswer(s, w, r, pt, err, NewPatientJSON)
 }
 
 // PatientUpdateRequest is the body of PATCH /api/v1/patients/{id}: the
@@ -297,13 +260,9 @@ type PatientUpdateRequest struct {
 
 func (s *Server) apiUpdatePatient(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := apiPathID(r, "id", "patient")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req PatientUpdateRequest
-	if _, err = apiReadQuery(r); err == nil {
+	id, err := apiReadID(r, "id", "patient")
+	if err == nil {
 		err = apiDecode(r, &req)
 	}
 	for _, f := range []struct {
@@ -326,11 +285,7 @@ func (s *Server) apiUpdatePatient(w http.ResponseWriter, r *http.Request) {
 		SMSConsent: req.SMSConsent, EmailConsent: req.EmailConsent, SMSOptOut: req.SMSOptOut, EmailOptOut: req.EmailOptOut,
 		Source: p.Actor(),
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, NewPatientJSON(pt))
+	apiAnswer(s, w, r, pt, err, NewPatientJSON)
 }
 
 // apiImport enrolls the rows of a patients CSV (the body, text/csv): valid

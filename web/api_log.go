@@ -133,17 +133,8 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := MessageListJSON{Messages: make([]MessageJSON, 0, min(len(msgs), limit))}
-	if len(msgs) > limit {
-		msgs = msgs[:limit]
-		last := msgs[len(msgs)-1]
-		next := apiMessageCursor(last.SendAt, last.ID)
-		out.Next = &next
-	}
-	for _, m := range msgs {
-		out.Messages = append(out.Messages, NewMessageJSON(m))
-	}
-	writeJSON(w, http.StatusOK, out)
+	msgs, next := apiMessagePage(msgs, limit)
+	writeJSON(w, http.StatusOK, MessageListJSON{apiViews(msgs, NewMessageJSON), next})
 }
 
 // apiMessagesCSV streams every message f selects, a batch at a time, so
@@ -193,10 +184,7 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	mid, err := apiPathID(r, "message_id", "message")
-	if err == nil {
-		_, err = apiReadQuery(r)
-	}
+	mid, err := apiReadID(r, "message_id", "message")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -222,15 +210,9 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	attempts, err := s.Store.ListAttempts(ctx, p.Clinic.ID, m.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := MessageDetailJSON{Message: NewMessageTextJSON(m, loc), Attempts: []AttemptJSON{}}
-	for _, a := range attempts {
-		out.Attempts = append(out.Attempts, NewAttemptJSON(a))
-	}
-	writeJSON(w, http.StatusOK, out)
+	apiAnswer(s, w, r, attempts, err, func(attempts []*aftercare.Attempt) MessageDetailJSON {
+		return MessageDetailJSON{Message: NewMessageTextJSON(m, loc), Attempts: apiViews(attempts, NewAttemptJSON)}
+	})
 }
 
 // StatsJSON is the count of messages per UTC send day and state.
@@ -251,15 +233,24 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	apiAnswer(s, w, r, rows, err, func(rows []aftercare.DayStat) StatsJSON {
+		return StatsJSON{apiViews(rows, newDayStatJSON)}
+	})
+}
+
+// apiMessagePage cuts msgs, read with one more than limit, to a page, and
+// says the cursor of the next page: nil when this is the last.
+func apiMessagePage(msgs []*aftercare.Message, limit int) ([]*aftercare.Message, *string) {
+	if len(msgs) <= limit {
+		return msgs, nil
 	}
-	out := StatsJSON{Days: []DayStatJSON{}}
-	for _, d := range rows {
-		out.Days = append(out.Days, DayStatJSON{d.Day, string(d.Status), d.Count})
-	}
-	writeJSON(w, http.StatusOK, out)
+	msgs = msgs[:limit]
+	last := msgs[len(msgs)-1]
+	return msgs, ptr(apiMessageCursor(last.SendAt, last.ID))
+}
+
+func newDayStatJSON(d aftercare.DayStat) DayStatJSON {
+	return DayStatJSON{d.Day, string(d.Status), d.Count}
 }
 
 // apiAttentionStates are the outcomes someone should look at: the patient
@@ -302,13 +293,8 @@ func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := AttentionListJSON{Items: []AttentionJSON{}}
-	if len(msgs) > limit {
-		msgs = msgs[:limit]
-		last := msgs[len(msgs)-1]
-		next := apiMessageCursor(last.SendAt, last.ID)
-		out.Next = &next
-	}
+	msgs, next := apiMessagePage(msgs, limit)
+	out := AttentionListJSON{Items: []AttentionJSON{}, Next: next}
 	patients := map[int64]PatientJSON{}
 	for _, m := range msgs {
 		pj, ok := patients[m.PatientID]

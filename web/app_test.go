@@ -103,6 +103,23 @@ func (a *testApp) User(c *aftercare.Clinic, role aftercare.Role) (email, passwor
 	return email, password
 }
 
+// Invite creates New Person, a front desk user of the main clinic with no
+// password yet, and a one-time link to set one; it returns the user and
+// the link's path.
+func (a *testApp) Invite() (*aftercare.User, string) {
+	a.t.Helper()
+	ctx := context.Background()
+	u := &aftercare.User{ClinicID: a.Main.ID, Email: "new@main.example", Name: "New Person", Role: aftercare.RoleFrontDesk}
+	if err := a.DB.CreateUser(ctx, u); err != nil {
+		a.t.Fatal(err)
+	}
+	path, _, err := a.Accounts.CreateLink(ctx, u)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return u, path
+}
+
 // Token creates an API token of clinic c and returns the secret.
 func (a *testApp) Token(c *aftercare.Clinic, role aftercare.Role) string {
 	a.t.Helper()

@@ -114,15 +114,7 @@ func TestSessionLifecycle(t *testing.T) {
 // the second use is refused and changes nothing.
 func TestLinkWorksOnce(t *testing.T) {
 	app := newTestApp(t)
-	ctx := context.Background()
-	u := &aftercare.User{ClinicID: app.Main.ID, Email: "new@main.example", Name: "New Person", Role: aftercare.RoleFrontDesk}
-	if err := app.DB.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	path, _, err := app.Accounts.CreateLink(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, path := app.Invite()
 	b := newJarBrowser(t, app)
 	resp := b.PostForm(path, url.Values{"password": {"short"}, "confirm": {"short"}})
 	if body := readBody(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at least 10") {

@@ -626,8 +626,8 @@ func TestBrowserManagerLog(t *testing.T) {
 	want := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Channel: aftercare.SMS,
 		Statuses: []aftercare.Status{aftercare.StatusDelivered, aftercare.StatusFailed},
 		Since:    time.Date(2026, 11, 10, 0, 0, 0, 0, bfLA), Until: time.Date(2026, 11, 24, 0, 0, 0, 0, bfLA)})
-	if len(want) <= 50 || bfCount(want, aftercare.StatusFailed) == 0 {
-		t.Fatalf("the seed has %d delivered or failed texts (%d failed): the test needs more than a page, and failures", len(want), bfCount(want, aftercare.StatusFailed))
+	if len(want) <= 50 || mgrCount(want, aftercare.StatusFailed) == 0 {
+		t.Fatalf("the seed has %d delivered or failed texts (%d failed): the test needs more than a page, and failures", len(want), mgrCount(want, aftercare.StatusFailed))
 	}
 	var rows []bfLogRow
 	for pages := 1; ; pages++ {
@@ -694,17 +694,6 @@ func TestBrowserManagerLog(t *testing.T) {
 			t.Errorf("export row %d: %v; the store has %+v", i, r, *w)
 		}
 	}
-}
-
-// bfCount counts the messages in state st.
-func bfCount(ms []*aftercare.Message, st aftercare.Status) int {
-	n := 0
-	for _, m := range ms {
-		if m.Status == st {
-			n++
-		}
-	}
-	return n
 }
 
 // TestBrowserTenantIsolation: a manager of the other clinic, signed in in

@@ -1,61 +1,30 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
-	"github.com/aftercare/aftercare/scheduler"
-	"github.com/aftercare/aftercare/scheduler/dispatch"
-	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/web"
 )
 
 // TestTwilioStatusCallback sends one real message through the fake Twilio,
 // then posts status callbacks to the real handler on loopback.
 func TestTwilioStatusCallback(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlite.WithNow(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc := scheduler.NewService(db, clock)
-	if err := svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow", Phone: "+14155550199", TZ: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	clinic, _ := db.FindClinic(ctx, "")
-	if _, err := svc.Enroll(ctx, clinic, scheduler.EnrollRequest{Name: "Ana", Phone: "+14155550100", TZ: "America/Los_Angeles",
-		Protocol: "microneedling", TreatedAt: now.Format(time.RFC3339), SMSConsent: true}); err != nil {
-		t.Fatal(err)
-	}
-	fake := twiliotest.NewServer(t, twiliotest.WithClock(clock))
-	tw, err := twilio.New(twilio.Config{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, From: "+15005550006", BaseURL: fake.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
-	if n, err := d.Tick(ctx); err != nil || n != 2 { // the welcome and the actives pause
+	f := newTwilioFixture(t, "UTC")
+	ctx, db, clinic, fake := f.ctx, f.db, f.clinic, f.fake
+	if n, err := f.dispatcher(nil).Tick(ctx); err != nil || n != 2 { // the welcome and the actives pause
 		t.Fatalf("tick: %d %v", n, err)
 	}
 	sent := fake.Messages()[0]
 
 	srv := httptest.NewServer(nil)
 	defer srv.Close()
-	srv.Config.Handler = (&web.Server{Store: db, PublicURL: srv.URL, Now: clock, Twilio: &web.TwilioWebhook{
-		Valid: func(u string, f url.Values, sig string) bool { return twilio.ValidSignature(fake.AuthToken, u, f, sig) },
-		Parse: twilio.ParseStatus,
-	}}).Handler()
+	srv.Config.Handler = (&web.Server{Store: db, PublicURL: srv.URL, Now: f.clock, Twilio: f.webhook()}).Handler()
 	hook := srv.URL + "/twilio/status"
 	status := func() aftercare.Status {
 		msgs, _ := db.ListMessages(ctx, aftercare.MessageFilter{ClinicID: clinic.ID, Statuses: []aftercare.Status{aftercare.StatusSent, aftercare.StatusDelivered, aftercare.StatusUndelivered}})
@@ -117,51 +86,27 @@ func TestTwilioStatusCallback(t *testing.T) {
 // is recorded the message is delivered, not left sent.
 func TestTwilioStatusBeforeOutcome(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	now := time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlite.WithNow(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc := scheduler.NewService(db, clock)
-	if err := svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow", Phone: "+14155550199", TZ: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	clinic, _ := db.FindClinic(ctx, "")
-	if _, err := svc.Enroll(ctx, clinic, scheduler.EnrollRequest{Name: "Ana", Phone: "+14155550100", TZ: "America/Los_Angeles",
-		Protocol: "microneedling", TreatedAt: now.Format(time.RFC3339), SMSConsent: true}); err != nil {
-		t.Fatal(err)
-	}
-	fake := twiliotest.NewServer(t, twiliotest.WithClock(clock))
-	tw, err := twilio.New(twilio.Config{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, From: "+15005550006", BaseURL: fake.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newTwilioFixture(t, "UTC")
+	ctx, now, db, clinic, fake := f.ctx, f.now, f.db, f.clinic, f.fake
 	srv := httptest.NewServer(nil)
 	defer srv.Close()
-	srv.Config.Handler = (&web.Server{Store: db, PublicURL: srv.URL, Now: clock, Twilio: &web.TwilioWebhook{
-		Valid: func(u string, f url.Values, sig string) bool { return twilio.ValidSignature(fake.AuthToken, u, f, sig) },
-		Parse: twilio.ParseStatus,
-	}}).Handler()
+	srv.Config.Handler = (&web.Server{Store: db, PublicURL: srv.URL, Now: f.clock, Twilio: f.webhook()}).Handler()
 
 	callback := 0 // the callback's HTTP status
-	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}},
-		Failpoint: func(point string) {
-			if point != "after-send" {
-				return
-			}
-			// Twilio has the message; the dispatcher has not recorded its SID.
-			sent := fake.Messages()[0]
-			resp, err := twiliotest.PostSigned(ctx, nil, fake.AuthToken, srv.URL+"/twilio/status", twiliotest.StatusForm(fake.AccountSID, sent, "delivered", 0))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			callback = resp.StatusCode
-		}}
+	d := f.dispatcher(func(point string) {
+		if point != "after-send" {
+			return
+		}
+		// Twilio has the message; the dispatcher has not recorded its SID.
+		sent := fake.Messages()[0]
+		resp, err := twiliotest.PostSigned(ctx, nil, fake.AuthToken, srv.URL+"/twilio/status", twiliotest.StatusForm(fake.AccountSID, sent, "delivered", 0))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+		callback = resp.StatusCode
+	})
 	if n, err := d.Tick(ctx); err != nil || n != 2 { // the welcome and the actives pause
 		t.Fatalf("tick: %d %v", n, err)
 	}

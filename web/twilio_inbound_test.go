@@ -6,16 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 	"github.com/aftercare/aftercare/scheduler"
-	"github.com/aftercare/aftercare/scheduler/dispatch"
 	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/web"
 )
@@ -30,47 +27,22 @@ type inboundServer struct {
 	public string
 }
 
-const twilioFrom = "+15005550006"
-
 func newInboundServer(t *testing.T) *inboundServer {
 	t.Helper()
-	ctx := context.Background()
-	now := time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlite.WithNow(clock))
-	if err != nil {
-		t.Fatal(err)
+	f := newTwilioFixture(t, "America/Los_Angeles")
+	db, fake, clock, d := f.db, f.fake, f.clock, f.dispatcher(nil)
+	hook := f.webhook()
+	hook.ParseInbound = func(form url.Values) (scheduler.InboundSMS, bool) {
+		in, ok := twilio.ParseInbound(form)
+		return scheduler.InboundSMS{SID: in.SID, From: in.From, To: in.To, Body: in.Body, MessagingServiceSID: in.MessagingServiceSID, NumMedia: in.NumMedia}, ok
 	}
-	t.Cleanup(func() { db.Close() })
-	svc := scheduler.NewService(db, clock)
-	if err := svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow", Phone: "+14155550199", TZ: "America/Los_Angeles"}); err != nil {
-		t.Fatal(err)
-	}
-	clinic, _ := db.FindClinic(ctx, "")
-	if _, err := svc.Enroll(ctx, clinic, scheduler.EnrollRequest{Name: "Ana", Phone: "+14155550100", TZ: "America/Los_Angeles",
-		Protocol: "microneedling", TreatedAt: now.Format(time.RFC3339), SMSConsent: true}); err != nil {
-		t.Fatal(err)
-	}
-	fake := twiliotest.NewServer(t, twiliotest.WithClock(clock))
-	tw, err := twilio.New(twilio.Config{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, From: twilioFrom, BaseURL: fake.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &dispatch.Dispatcher{Store: db, Now: clock, Owner: "t/1", Routes: map[aftercare.Channel]dispatch.Route{aftercare.SMS: {Name: "twilio", Sender: tw}}}
 	public := "https://care.glow.example"
-	srv := httptest.NewServer((&web.Server{Store: db, Service: svc, PublicURL: public, Now: clock,
-		Twilio: &web.TwilioWebhook{
-			Valid: func(u string, f url.Values, sig string) bool { return twilio.ValidSignature(fake.AuthToken, u, f, sig) },
-			Parse: twilio.ParseStatus,
-			ParseInbound: func(f url.Values) (scheduler.InboundSMS, bool) {
-				in, ok := twilio.ParseInbound(f)
-				return scheduler.InboundSMS{SID: in.SID, From: in.From, To: in.To, Body: in.Body, MessagingServiceSID: in.MessagingServiceSID, NumMedia: in.NumMedia}, ok
-			},
-		},
+	srv := httptest.NewServer((&web.Server{Store: db, Service: f.svc, PublicURL: public, Now: clock,
+		Twilio:  hook,
 		Inbound: &scheduler.Inbound{Store: db, Dispatcher: d, ServerFrom: twilioFrom, Now: clock},
 	}).Handler())
 	t.Cleanup(srv.Close)
-	return &inboundServer{db: db, fake: fake, clinic: clinic, srv: srv, public: public}
+	return &inboundServer{db: db, fake: fake, clinic: f.clinic, srv: srv, public: public}
 }
 
 // post sends form to path on the server, signed (as Twilio would) for

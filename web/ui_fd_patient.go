@@ -255,19 +255,24 @@ func patientChanges(c *aftercare.Clinic, pt *aftercare.Patient, f PatientForm, l
 	return ch, changed
 }
 
+// pathEnrollment is the enrollment of the clinic the path's id names.
+func (s *Server) pathEnrollment(r *http.Request) (*aftercare.Enrollment, error) {
+	id, err := pathID(r, "enrollment")
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.FindEnrollment(r.Context(), principal(r).Clinic.ID, id)
+}
+
 // cancelEnrollment cancels what is still to be sent; the history stays.
 func (s *Server) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := pathID(r, "enrollment")
+	e, err := s.pathEnrollment(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.Store.FindEnrollment(r.Context(), p.Clinic.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id := e.ID
 	to := fmt.Sprintf("/patients/%d#enrollment-%d", e.PatientID, e.ID)
 	if e.Status == aftercare.EnrollmentCancelled {
 		s.redirect(w, r, to, "This enrollment was already cancelled; nothing changed.")
@@ -287,16 +292,12 @@ func (s *Server) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 // field, and nothing is changed.
 func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := pathID(r, "enrollment")
+	e, err := s.pathEnrollment(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.Store.FindEnrollment(r.Context(), p.Clinic.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id := e.ID
 	fe := FieldErrors{}
 	v := formValue(r, fe, "treated_at")
 	var res *scheduler.EnrollResult

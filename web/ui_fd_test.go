@@ -360,25 +360,22 @@ func TestEnrollPreview(t *testing.T) {
 			t.Errorf("the fragment has the layout or the clinic's zone:\n%s", body)
 		}
 	})
-	t.Run("QuietHours", func(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		form       url.Values
+		want, what string
+	}{
 		// Treated at 22:00: the immediate message waits for the window.
-		_, body := preview(fdForm("treated_at", "2026-11-24T22:00"))
-		if !strings.Contains(body, "quiet hours") {
-			t.Errorf("no quiet-hours note:\n%s", body)
-		}
-	})
-	t.Run("PastSkipped", func(t *testing.T) {
-		_, body := preview(fdForm("treated_at", "2026-11-10T15:00"))
-		if !strings.Contains(body, "skipped: its time has passed") {
-			t.Errorf("past messages not marked skipped:\n%s", body)
-		}
-	})
-	t.Run("NoConsent", func(t *testing.T) {
-		_, body := preview(fdForm("email_consent", ""))
-		if !strings.Contains(body, "not sent: no email consent") {
-			t.Errorf("emails without consent not marked:\n%s", body)
-		}
-	})
+		{"QuietHours", fdForm("treated_at", "2026-11-24T22:00"), "quiet hours", "no quiet-hours note"},
+		{"PastSkipped", fdForm("treated_at", "2026-11-10T15:00"), "skipped: its time has passed", "past messages not marked skipped"},
+		{"NoConsent", fdForm("email_consent", ""), "not sent: no email consent", "emails without consent not marked"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, body := preview(c.form); !strings.Contains(body, c.want) {
+				t.Errorf("%s:\n%s", c.what, body)
+			}
+		})
+	}
 	t.Run("Errors", func(t *testing.T) {
 		status, body := preview(fdForm("tz", "Nowhere/Town", "protocol", "botox"))
 		if status != http.StatusBadRequest || !strings.Contains(body, `href="#f-tz"`) || !strings.Contains(body, `href="#f-protocol"`) {

@@ -95,6 +95,7 @@ func mgrMessages(t *testing.T, app *testApp, f aftercare.MessageFilter) []*after
 	return ms
 }
 
+// mgrCount counts the messages in state st.
 func mgrCount(ms []*aftercare.Message, st aftercare.Status) int {
 	n := 0
 	for _, m := range ms {
