@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // tokenJSON is an API token as `token list` and `token revoke` print it
@@ -126,16 +127,10 @@ itself is never shown again.`,
   aftercare token list --json`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			tokens, err := a.store.ListTokens(c.Context(), a.clinic.ID)
-			if err != nil {
-				return err
-			}
-			return printList(a, tokens, listing[*aftercare.Token, tokenJSON]{
+			return printList(c.Context(), a, listing[*aftercare.Token, tokenJSON]{
+				load:   (*sqlite.DB).ListTokens,
 				json:   a.tokenToJSON,
-				empty:  fmt.Sprintf("%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.", a.clinic.Slug),
+				empty:  "%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.",
 				header: "ID\tNAME\tROLE\tPREFIX\tSTATUS\tCREATED\tLAST USED",
 				row: func(t *aftercare.Token) string {
 					return fmt.Sprintf("%d\t%s\t%s\t%s…\t%s\t%s\t%s", t.ID, t.Name, t.Role, t.Prefix, tokenStatus(t), a.local(t.CreatedAt), a.local(t.LastUsedAt))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/accounts"
+	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // userJSON is a user as `user` commands print it with --json. Link is set
@@ -269,16 +270,10 @@ STATUS is active, invited (has not chosen a password yet) or disabled.`,
   aftercare --clinic downtown user list --json`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			users, err := a.store.ListUsers(c.Context(), a.clinic.ID)
-			if err != nil {
-				return err
-			}
-			return printList(a, users, listing[*aftercare.User, userJSON]{
+			return printList(c.Context(), a, listing[*aftercare.User, userJSON]{
+				load:   (*sqlite.DB).ListUsers,
 				json:   a.userToJSON,
-				empty:  fmt.Sprintf("%s has no users yet; add one with `aftercare user add EMAIL --role admin`.", a.clinic.Slug),
+				empty:  "%s has no users yet; add one with `aftercare user add EMAIL --role admin`.",
 				header: "EMAIL\tNAME\tROLE\tSTATUS\tCREATED",
 				row: func(u *aftercare.User) string {
 					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", u.Email, u.Name, u.Role, userStatus(u), a.local(u.CreatedAt))
