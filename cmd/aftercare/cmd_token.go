@@ -68,7 +68,7 @@ token is created; only its SHA-256 is stored.`,
 }
 
 func (a *app) tokenCreateCmd() *cobra.Command {
-	var roleFlag, name string
+	var roleArg, name string
 	cmd := &cobra.Command{
 		Use:   "create --role frontdesk|manager|admin [--name NAME]",
 		Short: "Create an API token and print its secret, once",
@@ -81,10 +81,7 @@ needs frontdesk), and a name that says what it is for.`,
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
-			if err := requireFlags(c, "role"); err != nil {
-				return err
-			}
-			role, err := aftercare.ParseRole(strings.ToLower(strings.TrimSpace(roleFlag)))
+			role, err := roleFlag(c, roleArg)
 			if err != nil {
 				return err
 			}
@@ -111,7 +108,7 @@ needs frontdesk), and a name that says what it is for.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&roleFlag, "role", "", "frontdesk, manager or admin (required)")
+	f.StringVar(&roleArg, "role", "", "frontdesk, manager or admin (required)")
 	f.StringVar(&name, "name", "", `what the token is for, e.g. "EHR integration" (default: "token of" and today's date)`)
 	return cmd
 }
