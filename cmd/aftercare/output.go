@@ -103,7 +103,7 @@ type listing[T, J any] struct {
 	// command runs.
 	load   func(*sqlite.DB, context.Context, int64) ([]T, error)
 	json   func(T) J      // an item as --json prints it
-	empty  string         // the line printed when there are none; %s is the clinic's slug
+	empty  string         // the line printed when there are none; %s is the clinic's slug; "": the header alone
 	header string         // the table's header, columns separated by tabs
 	row    func(T) string // an item's row, columns separated by tabs
 }
@@ -126,7 +126,7 @@ func printList[T, J any](ctx context.Context, a *app, l listing[T, J]) error {
 		}
 		return a.printJSON(out)
 	}
-	if len(items) == 0 {
+	if len(items) == 0 && l.empty != "" {
 		a.printf(l.empty+"\n", a.clinic.Slug)
 		return nil
 	}
