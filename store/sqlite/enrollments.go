@@ -89,12 +89,9 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 	if f.ClinicID == 0 {
 		return nil, invalid("listing enrollments needs a clinic")
 	}
-	if f.Limit < 0 {
-		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
+	limit, err := pageLimit(f.Limit, DefaultListLimit)
+	if err != nil {
+		return nil, err
 	}
 	var cond strings.Builder
 	args := []any{f.ClinicID}

@@ -36,11 +36,9 @@ LIMIT ?5`
 // updated first, at most limit (0: DefaultListLimit). An empty q matches
 // every patient. It returns EINVALID for a negative limit.
 func (db *DB) SearchPatients(ctx context.Context, clinicID int64, q string, limit int) ([]*aftercare.Patient, error) {
-	if limit < 0 {
-		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", limit)
-	}
-	if limit == 0 {
-		limit = DefaultListLimit
+	limit, err := pageLimit(limit, DefaultListLimit)
+	if err != nil {
+		return nil, err
 	}
 	name := strings.ToLower(strings.Join(strings.Fields(q), " "))
 	email := strings.ToLower(strings.TrimSpace(q))
