@@ -45,13 +45,7 @@ func (db *DB) FindEnrollment(ctx context.Context, clinicID, id int64) (*aftercar
 
 func findEnrollmentIn(ctx context.Context, q sqlx.QueryerContext, clinicID, id int64) (*aftercare.Enrollment, error) {
 	e, err := scanEnrollment(q.QueryRowxContext(ctx, findEnrollment, clinicID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no enrollment %d in this clinic", id)
-	}
-	if err != nil {
-		return nil, dbError("find enrollment", err)
-	}
-	return e, nil
+	return found(e, err, "find enrollment", "no enrollment %d in this clinic", id)
 }
 
 // listEnrollments reads one page of the clinic's enrollments (the inner
