@@ -17,12 +17,17 @@ var optOutNotices = map[string]string{
 
 // OptOutNotice returns the opt-out notice in lang ("es-MX" reads "es"),
 // English for a language it does not have.
-func OptOutNotice(lang string) string {
+func OptOutNotice(lang string) string { return InLang(optOutNotices, lang) }
+
+// InLang returns the entry of byLang for lang's base language ("es-MX"
+// reads "es"), or the English one ("en") for a language it does not have:
+// the lookup of every fixed wording Aftercare adds to messages and pages.
+func InLang[T any](byLang map[string]T, lang string) T {
 	base, _, _ := strings.Cut(lang, "-")
-	if n, ok := optOutNotices[base]; ok {
-		return n
+	if v, ok := byLang[base]; ok {
+		return v
 	}
-	return optOutNotices["en"]
+	return byLang["en"]
 }
 
 // WithOptOutNotice returns an SMS body with the notice of lang added on a

@@ -13,13 +13,7 @@ var pageLinkLabels = map[string]string{
 
 // PageLinkLabel is the words before the link in lang ("es-MX" reads "es"),
 // English for a language it does not have.
-func PageLinkLabel(lang string) string {
-	base, _, _ := strings.Cut(lang, "-")
-	if l, ok := pageLinkLabels[base]; ok {
-		return l
-	}
-	return pageLinkLabels["en"]
-}
+func PageLinkLabel(lang string) string { return InLang(pageLinkLabels, lang) }
 
 // PageLinkLine is the whole line: label, a space, the link.
 func PageLinkLine(lang, url string) string { return PageLinkLabel(lang) + " " + url }

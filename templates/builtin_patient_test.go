@@ -37,15 +37,7 @@ func parseBuiltin(t *testing.T, slug string) (*aftercare.Protocol, *Renderer) {
 	t.Helper()
 	for _, b := range Builtins() {
 		if b.Slug == slug {
-			p, err := Parse(b.Slug+".yaml", b.YAML)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := Compile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p, r
+			return mustCompileFile(t, b.Slug+".yaml", b.YAML)
 		}
 	}
 	t.Fatalf("no builtin %q", slug)

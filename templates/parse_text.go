@@ -18,31 +18,11 @@ func (p *parser) texts(e entry, channels []aftercare.Channel, channelsOK bool, w
 	}
 	hasSMS, hasEmail := slices.Contains(channels, aftercare.SMS), slices.Contains(channels, aftercare.Email)
 	out := map[string]aftercare.StepText{}
-	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "%stext: keys must be language codes", what)
-			continue
-		}
-		lang := k.Value
-		if first, dup := seen[lang]; dup {
-			p.errorf(k, "%stext: language %q is given twice (first on line %d): keep one", what, lang, first.Line)
-			continue
-		}
-		seen[lang] = k
-		if langsOK && !slices.Contains(langs, lang) {
-			p.errorf(k, "%stext: language %q is not in languages (%s): add it there or remove this text", what, lang, strings.Join(langs, ", "))
-			continue
-		}
-		if !langsOK && !languageRE.MatchString(lang) {
-			p.errorf(k, "%stext: %q is not a language code: use two lower-case letters, e.g. en", what, lang)
-			continue
-		}
+	seen := p.byLanguage(n, what+"text", "", "text", langs, langsOK, func(lang string, k, v *yaml.Node) {
 		where := what + "text." + lang
 		if v.Kind != yaml.MappingNode {
 			p.errorf(v, "%s must be a mapping with sms and/or email, not a %s", where, kindName(v))
-			continue
+			return
 		}
 		lf := p.mapping(v, where+": ", textKeys)
 		var st aftercare.StepText
@@ -84,7 +64,7 @@ func (p *parser) texts(e entry, channels []aftercare.Channel, channelsOK bool, w
 			p.errorf(k, "%s: missing email: the step is sent by email, so it needs an email (subject and body) in %s", where, lang)
 		}
 		out[lang] = st
-	}
+	})
 	if langsOK {
 		for _, l := range langs {
 			if _, ok := seen[l]; !ok {
@@ -93,6 +73,38 @@ func (p *parser) texts(e entry, channels []aftercare.Channel, channelsOK bool, w
 		}
 	}
 	return out
+}
+
+// byLanguage reads n, a mapping by language, as the mapping field (text or
+// treatment) of a protocol: it reports keys that are not languages, given
+// twice, or not in langs when those are known (remove says what to remove
+// then); keysHint follows the message about keys. It calls each for every
+// other entry, and returns the languages it saw by their key nodes.
+func (p *parser) byLanguage(n *yaml.Node, field, keysHint, remove string, langs []string, langsOK bool, each func(lang string, k, v *yaml.Node)) map[string]*yaml.Node {
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s: keys must be language codes%s", field, keysHint)
+			continue
+		}
+		lang := k.Value
+		if first, dup := seen[lang]; dup {
+			p.errorf(k, "%s: language %q is given twice (first on line %d): keep one", field, lang, first.Line)
+			continue
+		}
+		seen[lang] = k
+		if langsOK && !slices.Contains(langs, lang) {
+			p.errorf(k, "%s: language %q is not in languages (%s): add it there or remove this %s", field, lang, strings.Join(langs, ", "), remove)
+			continue
+		}
+		if !langsOK && !languageRE.MatchString(lang) {
+			p.errorf(k, "%s: %q is not a language code: use two lower-case letters, e.g. en", field, lang)
+			continue
+		}
+		each(lang, k, v)
+	}
+	return seen
 }
 
 // template checks one message template and reports its problems at their

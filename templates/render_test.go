@@ -36,7 +36,13 @@ func sampleFields(p *aftercare.Protocol) Fields {
 
 func mustCompile(t testing.TB, src string) (*aftercare.Protocol, *Renderer) {
 	t.Helper()
-	p, err := Parse("t.yaml", []byte(src))
+	return mustCompileFile(t, "t.yaml", []byte(src))
+}
+
+// mustCompileFile parses and compiles the protocol file name holding src.
+func mustCompileFile(t testing.TB, name string, src []byte) (*aftercare.Protocol, *Renderer) {
+	t.Helper()
+	p, err := Parse(name, src)
 	if err != nil {
 		t.Fatal(err)
 	}

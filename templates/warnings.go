@@ -173,30 +173,10 @@ func (p *parser) treatment(e entry, langs []string, langsOK bool) map[string]str
 		return nil
 	}
 	out := map[string]string{}
-	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "treatment: keys must be language codes, %s", example)
-			continue
-		}
-		lang := k.Value
-		if first, dup := seen[lang]; dup {
-			p.errorf(k, "treatment: language %q is given twice (first on line %d): keep one", lang, first.Line)
-			continue
-		}
-		seen[lang] = k
-		if langsOK && !slices.Contains(langs, lang) {
-			p.errorf(k, "treatment: language %q is not in languages (%s): add it there or remove this name", lang, strings.Join(langs, ", "))
-			continue
-		}
-		if !langsOK && !languageRE.MatchString(lang) {
-			p.errorf(k, "treatment: %q is not a language code: use two lower-case letters, e.g. en", lang)
-			continue
-		}
+	seen := p.byLanguage(n, "treatment", ", "+example, "name", langs, langsOK, func(lang string, _, v *yaml.Node) {
 		s, ok := p.scalar(v, "treatment."+lang)
 		if !ok {
-			continue
+			return
 		}
 		s = strings.TrimSpace(s)
 		switch {
@@ -209,7 +189,7 @@ func (p *parser) treatment(e entry, langs []string, langsOK bool) map[string]str
 		default:
 			out[lang] = s
 		}
-	}
+	})
 	if langsOK {
 		for _, l := range langs {
 			if _, ok := seen[l]; !ok {

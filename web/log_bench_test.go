@@ -267,40 +267,22 @@ func buildLogBench(path string) error {
 		return err
 	}
 
-	raw, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_cache_size=-262144")
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	raw.SetMaxOpenConns(1)
-	tx, err := raw.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	stamp := created.Format("2006-01-02T15:04:05.000Z")
-	for _, c := range []struct {
-		clinic   *aftercare.Clinic
-		patients int
-	}{{main, logBenchPatients}, {other, logBenchOtherPatients}} {
-		if _, err := tx.ExecContext(ctx, logBenchInsertPatients, logBenchNow.Unix(), c.patients, c.clinic.ID, stamp); err != nil {
-			return fmt.Errorf("patients: %w", err)
+	return sqlitetest.BulkLoad(ctx, path, func(tx *sql.Tx) error {
+		for _, c := range []struct {
+			clinic   *aftercare.Clinic
+			patients int
+		}{{main, logBenchPatients}, {other, logBenchOtherPatients}} {
+			if _, err := tx.ExecContext(ctx, logBenchInsertPatients, logBenchNow.Unix(), c.patients, c.clinic.ID, stamp); err != nil {
+				return fmt.Errorf("patients: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, logBenchInsertEnrollments, logBenchNow.Unix(), protocolID[c.clinic.ID], c.clinic.ID, c.patients); err != nil {
+				return fmt.Errorf("enrollments: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, logBenchInsertMessages, logBenchNow.Unix(), c.clinic.ID, logBenchPerEnrollment, stamp); err != nil {
+				return fmt.Errorf("messages: %w", err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, logBenchInsertEnrollments, logBenchNow.Unix(), protocolID[c.clinic.ID], c.clinic.ID, c.patients); err != nil {
-			return fmt.Errorf("enrollments: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, logBenchInsertMessages, logBenchNow.Unix(), c.clinic.ID, logBenchPerEnrollment, stamp); err != nil {
-			return fmt.Errorf("messages: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// Statistics as a long-running store has them (Open runs PRAGMA
-	// optimize, which gathers them on later opens), then one
-	// self-contained file to cache and copy.
-	if _, err := raw.ExecContext(ctx, `PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA journal_mode = DELETE`); err != nil {
-		return fmt.Errorf("analyze: %w", err)
-	}
-	return nil
+		return nil
+	})
 }

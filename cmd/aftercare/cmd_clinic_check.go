@@ -3,44 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
 )
-
-// settingsWarningJSON is a scheduler.SettingsWarning as `clinic set --json`
-// prints it.
-type settingsWarningJSON struct {
-	Protocol   string `json:"protocol"`
-	TreatedAt  string `json:"treated_at"` // the sample treatment's end, local RFC 3339
-	Step       string `json:"step"`
-	Occurrence int    `json:"occurrence"`
-	Channel    string `json:"channel"`
-	Due        string `json:"due"` // local RFC 3339
-	Day        int    `json:"day"` // of Due, from the treatment's (0)
-	Outcome    string `json:"outcome"`
-	MovedTo    string `json:"moved_to,omitempty"`
-	MovedDay   *int   `json:"moved_day,omitempty"`
-	Reason     string `json:"reason"`
-	New        bool   `json:"new"`
-	Text       string `json:"text"`
-}
-
-func warningsJSON(ws []scheduler.SettingsWarning) []settingsWarningJSON {
-	out := make([]settingsWarningJSON, 0, len(ws))
-	for _, w := range ws {
-		j := settingsWarningJSON{Protocol: w.Protocol, TreatedAt: w.Treated.Format(time.RFC3339), Step: w.Step,
-			Occurrence: w.Occurrence, Channel: string(w.Channel), Due: w.Due.Format(time.RFC3339), Day: w.Day,
-			Outcome: "dropped", Reason: w.Reason, New: w.New, Text: w.String()}
-		if !w.Dropped {
-			day := w.MovedDay
-			j.Outcome, j.MovedTo, j.MovedDay = "moved", w.MovedTo.Format(time.RFC3339), &day
-		}
-		out = append(out, j)
-	}
-	return out
-}
 
 // clinicUpdateJSON is what `clinic set --json` prints: the clinic (as
 // saved, or as it would have been), whether it was saved, and every
@@ -48,8 +14,8 @@ func warningsJSON(ws []scheduler.SettingsWarning) []settingsWarningJSON {
 // current settings send on time).
 type clinicUpdateJSON struct {
 	clinicJSON
-	Saved    bool                  `json:"saved"`
-	Warnings []settingsWarningJSON `json:"warnings"`
+	Saved    bool                            `json:"saved"`
+	Warnings []scheduler.SettingsWarningView `json:"warnings"`
 }
 
 // maxWarningLines bounds the warnings `clinic set` prints: a narrow window
@@ -66,7 +32,7 @@ func (a *app) printClinicUpdate(u *scheduler.ClinicUpdate) error {
 		refused = aftercare.Errorf(aftercare.EINVALID, "nothing saved: the new send window or daily cap moves or drops %d message(s) that the current settings send on time; run again with --yes to save anyway", len(fresh))
 	}
 	if a.jsonOut {
-		if err := a.printJSON(clinicUpdateJSON{clinicToJSON(u.Clinic), u.Saved, warningsJSON(u.Warnings)}); err != nil {
+		if err := a.printJSON(clinicUpdateJSON{clinicToJSON(u.Clinic), u.Saved, scheduler.SettingsWarningViews(u.Warnings)}); err != nil {
 			return err
 		}
 		return refused

@@ -9,39 +9,32 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/templates"
 )
 
+// protocolRowJSON is a protocol as `protocols list --json` prints it.
+type protocolRowJSON struct {
+	Slug      string   `json:"slug"`
+	Name      string   `json:"name"`
+	Version   int      `json:"version"`
+	Source    string   `json:"source"`
+	Languages []string `json:"languages"`
+	CreatedAt string   `json:"created_at"`
+}
+
 func (a *app) protocolsCmd() *cobra.Command {
 	list := func(c *cobra.Command, _ []string) error {
-		if err := a.open(c.Context()); err != nil {
-			return err
-		}
-		ps, err := a.store.ListProtocols(c.Context(), a.clinic.ID)
-		if err != nil {
-			return err
-		}
-		if a.jsonOut {
-			type row struct {
-				Slug      string   `json:"slug"`
-				Name      string   `json:"name"`
-				Version   int      `json:"version"`
-				Source    string   `json:"source"`
-				Languages []string `json:"languages"`
-				CreatedAt string   `json:"created_at"`
-			}
-			out := []row{}
-			for _, p := range ps {
-				out = append(out, row{p.Slug, p.Name, p.Version, p.Source, p.Languages, p.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")})
-			}
-			return a.printJSON(out)
-		}
-		tw := a.table()
-		fmt.Fprintln(tw, "SLUG\tVERSION\tSOURCE\tLANGUAGES\tNAME")
-		for _, p := range ps {
-			fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%s\n", p.Slug, p.Version, p.Source, strings.Join(p.Languages, ","), p.Name)
-		}
-		return tw.Flush()
+		return printList(c.Context(), a, listing[*aftercare.Protocol, protocolRowJSON]{
+			load: (*sqlite.DB).ListProtocols,
+			json: func(p *aftercare.Protocol) protocolRowJSON {
+				return protocolRowJSON{p.Slug, p.Name, p.Version, p.Source, p.Languages, p.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+			},
+			header: "SLUG\tVERSION\tSOURCE\tLANGUAGES\tNAME",
+			row: func(p *aftercare.Protocol) string {
+				return fmt.Sprintf("%s\tv%d\t%s\t%s\t%s", p.Slug, p.Version, p.Source, strings.Join(p.Languages, ","), p.Name)
+			},
+		})
 	}
 	cmd := &cobra.Command{
 		Use:   "protocols",

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // tokenJSON is an API token as `token list` and `token revoke` print it
@@ -67,7 +68,7 @@ token is created; only its SHA-256 is stored.`,
 }
 
 func (a *app) tokenCreateCmd() *cobra.Command {
-	var roleFlag, name string
+	var roleArg, name string
 	cmd := &cobra.Command{
 		Use:   "create --role frontdesk|manager|admin [--name NAME]",
 		Short: "Create an API token and print its secret, once",
@@ -80,10 +81,7 @@ needs frontdesk), and a name that says what it is for.`,
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
-			if err := requireFlags(c, "role"); err != nil {
-				return err
-			}
-			role, err := aftercare.ParseRole(strings.ToLower(strings.TrimSpace(roleFlag)))
+			role, err := roleFlag(c, roleArg)
 			if err != nil {
 				return err
 			}
@@ -110,7 +108,7 @@ needs frontdesk), and a name that says what it is for.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&roleFlag, "role", "", "frontdesk, manager or admin (required)")
+	f.StringVar(&roleArg, "role", "", "frontdesk, manager or admin (required)")
 	f.StringVar(&name, "name", "", `what the token is for, e.g. "EHR integration" (default: "token of" and today's date)`)
 	return cmd
 }
@@ -126,16 +124,10 @@ itself is never shown again.`,
   aftercare token list --json`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			tokens, err := a.store.ListTokens(c.Context(), a.clinic.ID)
-			if err != nil {
-				return err
-			}
-			return printList(a, tokens, listing[*aftercare.Token, tokenJSON]{
+			return printList(c.Context(), a, listing[*aftercare.Token, tokenJSON]{
+				load:   (*sqlite.DB).ListTokens,
 				json:   a.tokenToJSON,
-				empty:  fmt.Sprintf("%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.", a.clinic.Slug),
+				empty:  "%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.",
 				header: "ID\tNAME\tROLE\tPREFIX\tSTATUS\tCREATED\tLAST USED",
 				row: func(t *aftercare.Token) string {
 					return fmt.Sprintf("%d\t%s\t%s\t%s…\t%s\t%s\t%s", t.ID, t.Name, t.Role, t.Prefix, tokenStatus(t), a.local(t.CreatedAt), a.local(t.LastUsedAt))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/accounts"
+	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // userJSON is a user as `user` commands print it with --json. Link is set
@@ -96,9 +97,21 @@ func (a *app) signInLink(ctx context.Context, u *aftercare.User, base string) (s
 	return base + path, expires, nil
 }
 
-// clinicUser finds a user of the clinic the command acts on by email. A
-// user of another clinic is ENOTFOUND naming the --clinic to use.
+// roleFlag is the --role a command requires, parsed.
+func roleFlag(c *cobra.Command, raw string) (aftercare.Role, error) {
+	if err := requireFlags(c, "role"); err != nil {
+		return "", err
+	}
+	return aftercare.ParseRole(strings.ToLower(strings.TrimSpace(raw)))
+}
+
+// clinicUser opens the store and finds a user of the clinic the command
+// acts on by email. A user of another clinic is ENOTFOUND naming the
+// --clinic to use.
 func (a *app) clinicUser(ctx context.Context, raw string) (*aftercare.User, error) {
+	if err := a.open(ctx); err != nil {
+		return nil, err
+	}
 	email, err := aftercare.NormalizeEmail(raw)
 	if err != nil {
 		return nil, err
@@ -161,7 +174,7 @@ choose a password. Links use AFTERCARE_PUBLIC_URL, or http://AFTERCARE_HTTP_ADDR
 }
 
 func (a *app) userAddCmd() *cobra.Command {
-	var roleFlag, name string
+	var roleArg, name string
 	var pwStdin bool
 	cmd := &cobra.Command{
 		Use:   "add EMAIL --role frontdesk|manager|admin [--name NAME] [--password-stdin]",
@@ -179,10 +192,7 @@ input (at least 10 characters) and no link is made.`,
 		Args: needArgs(1, "one email address, e.g. ana@glowskin.example"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			if err := requireFlags(c, "role"); err != nil {
-				return err
-			}
-			role, err := aftercare.ParseRole(strings.ToLower(strings.TrimSpace(roleFlag)))
+			role, err := roleFlag(c, roleArg)
 			if err != nil {
 				return err
 			}
@@ -241,7 +251,7 @@ input (at least 10 characters) and no link is made.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&roleFlag, "role", "", "frontdesk, manager or admin (required)")
+	f.StringVar(&roleArg, "role", "", "frontdesk, manager or admin (required)")
 	f.StringVar(&name, "name", "", "the user's name, shown in the app")
 	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input instead of printing a sign-in link")
 	return cmd
@@ -269,16 +279,10 @@ STATUS is active, invited (has not chosen a password yet) or disabled.`,
   aftercare --clinic downtown user list --json`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			users, err := a.store.ListUsers(c.Context(), a.clinic.ID)
-			if err != nil {
-				return err
-			}
-			return printList(a, users, listing[*aftercare.User, userJSON]{
+			return printList(c.Context(), a, listing[*aftercare.User, userJSON]{
+				load:   (*sqlite.DB).ListUsers,
 				json:   a.userToJSON,
-				empty:  fmt.Sprintf("%s has no users yet; add one with `aftercare user add EMAIL --role admin`.", a.clinic.Slug),
+				empty:  "%s has no users yet; add one with `aftercare user add EMAIL --role admin`.",
 				header: "EMAIL\tNAME\tROLE\tSTATUS\tCREATED",
 				row: func(u *aftercare.User) string {
 					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", u.Email, u.Name, u.Role, userStatus(u), a.local(u.CreatedAt))
@@ -302,9 +306,6 @@ nobody else.`,
 		Args: needArgs(1, "one email address"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			if err := a.open(ctx); err != nil {
-				return err
-			}
 			u, err := a.clinicUser(ctx, args[0])
 			if err != nil {
 				return err
@@ -356,9 +357,6 @@ have forgotten it, ` + "`aftercare user link EMAIL`" + ` makes a sign-in link.`,
 func (a *app) setDisabled(disable bool) func(c *cobra.Command, args []string) error {
 	return func(c *cobra.Command, args []string) error {
 		ctx := c.Context()
-		if err := a.open(ctx); err != nil {
-			return err
-		}
 		u, err := a.clinicUser(ctx, args[0])
 		if err != nil {
 			return err

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,10 +59,9 @@ func TestEnrollNothingSent(t *testing.T) {
 func TestImportNothingSent(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	file := filepath.Join(t.TempDir(), "patients.csv")
-	os.WriteFile(file, []byte("name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n"+
-		"Ana Ruiz,+1 415 555 0100,ana@example.com,America/Los_Angeles,es,microneedling,2026-11-22T15:00,yes,yes\n"+
-		"Bo Chen,+1 415 555 0101,,America/Los_Angeles,en,microneedling,2026-11-22T16:00,no,no\n"), 0o644)
+	file := patientsCSV(t,
+		"Ana Ruiz,+1 415 555 0100,ana@example.com,America/Los_Angeles,es,microneedling,2026-11-22T15:00,yes,yes",
+		"Bo Chen,+1 415 555 0101,,America/Los_Angeles,en,microneedling,2026-11-22T16:00,no,no")
 	out, _, err := cli(t, db, "", "import", file)
 	if exitCode(err) != 1 || !strings.Contains(out, "line 3: sms_consent: the patient agreed to no messages") || !strings.Contains(out, "1 enrolled") {
 		t.Errorf("import: exit %d, %v\n%s", exitCode(err), err, out)

@@ -277,13 +277,24 @@ func TestProtocolFileCommands(t *testing.T) {
 	}
 }
 
+// patientsCSV writes an import file with the columns `aftercare import`
+// reads and the given rows, and returns its path.
+func patientsCSV(t *testing.T, rows ...string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "patients.csv")
+	data := "name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n" + strings.Join(rows, "\n") + "\n"
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 func TestImportCommand(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	file := filepath.Join(t.TempDir(), "patients.csv")
-	os.WriteFile(file, []byte("name,phone,email,tz,lang,protocol,treated_at,sms_consent,email_consent\n"+
-		"Ana Ruiz,+1 415 555 0100,ana@example.com,America/Los_Angeles,es,microneedling,2026-11-22T15:00,yes,yes\n"+
-		"Bo Chen,not a phone,,America/Los_Angeles,en,microneedling,2026-11-22T16:00,yes,no\n"), 0o644)
+	file := patientsCSV(t,
+		"Ana Ruiz,+1 415 555 0100,ana@example.com,America/Los_Angeles,es,microneedling,2026-11-22T15:00,yes,yes",
+		"Bo Chen,not a phone,,America/Los_Angeles,en,microneedling,2026-11-22T16:00,yes,no")
 	out, _, err := cli(t, db, "", "import", file)
 	if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(out, "line 3: phone") || !strings.Contains(out, "1 enrolled") {
 		t.Errorf("import: %v\n%s", err, out)

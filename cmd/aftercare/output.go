@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // messageJSON is a message as `preview`, `enroll` and `log` print it with --json.
@@ -94,17 +96,29 @@ func (a *app) table() *tabwriter.Writer {
 	return tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
 }
 
-// listing is how a list command prints its items.
+// listing is how a list command loads a clinic's items and prints them.
 type listing[T, J any] struct {
+	// load returns the clinic's items; a method expression such as
+	// (*sqlite.DB).ListUsers, as the store is opened only when the
+	// command runs.
+	load   func(*sqlite.DB, context.Context, int64) ([]T, error)
 	json   func(T) J      // an item as --json prints it
-	empty  string         // the line printed when there are none
+	empty  string         // the line printed when there are none; %s is the clinic's slug; "": the header alone
 	header string         // the table's header, columns separated by tabs
 	row    func(T) string // an item's row, columns separated by tabs
 }
 
-// printList prints items: with --json a JSON array (empty, not null, when
-// there are none); otherwise the table, or l.empty when there are none.
-func printList[T, J any](a *app, items []T, l listing[T, J]) error {
+// printList opens the store, loads the clinic's items and prints them:
+// with --json a JSON array (empty, not null, when there are none);
+// otherwise the table, or l.empty when there are none.
+func printList[T, J any](ctx context.Context, a *app, l listing[T, J]) error {
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	items, err := l.load(a.store, ctx, a.clinic.ID)
+	if err != nil {
+		return err
+	}
 	if a.jsonOut {
 		out := make([]J, 0, len(items))
 		for _, it := range items {
@@ -112,8 +126,8 @@ func printList[T, J any](a *app, items []T, l listing[T, J]) error {
 		}
 		return a.printJSON(out)
 	}
-	if len(items) == 0 {
-		a.printf("%s\n", l.empty)
+	if len(items) == 0 && l.empty != "" {
+		a.printf(l.empty+"\n", a.clinic.Slug)
 		return nil
 	}
 	tw := a.table()

@@ -59,12 +59,9 @@ func (db *DB) CreateUser(ctx context.Context, u *aftercare.User) error {
 	email, now := normEmail(u.Email), db.now()
 	var id int64
 	err := db.write(ctx, "create user", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, insertUser, u.ClinicID, email, strings.TrimSpace(u.Name), string(u.Role),
+		var err error
+		id, err = execID(ctx, tx, insertUser, u.ClinicID, email, strings.TrimSpace(u.Name), string(u.Role),
 			u.PasswordHash, ts(now), ts(now), ts(u.DisabledAt))
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {
@@ -84,26 +81,14 @@ const (
 // when the clinic has no such user.
 func (db *DB) FindUser(ctx context.Context, clinicID, id int64) (*aftercare.User, error) {
 	u, err := scanUser(db.reader.QueryRowContext(ctx, findUser, clinicID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no user %d in this clinic", id)
-	}
-	if err != nil {
-		return nil, dbError("find user", err)
-	}
-	return u, nil
+	return found(u, err, "find user", "no user %d in this clinic", id)
 }
 
 // FindUserByEmail returns the user with that email (compared lower-cased),
 // whatever the clinic. It returns ENOTFOUND when there is none.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aftercare.User, error) {
 	u, err := scanUser(db.reader.QueryRowContext(ctx, findUserByEmail, normEmail(email)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no user has the email %s", normEmail(email))
-	}
-	if err != nil {
-		return nil, dbError("find user", err)
-	}
-	return u, nil
+	return found(u, err, "find user", "no user has the email %s", normEmail(email))
 }
 
 const listUsers = `SELECT ` + userColumns + ` FROM users WHERE clinic_id = ? ORDER BY email`

@@ -68,13 +68,7 @@ const findSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE hash = ?`
 // the caller's to check. It returns ENOTFOUND when there is none.
 func (db *DB) FindSession(ctx context.Context, hash string) (*aftercare.Session, error) {
 	s, err := scanSession(db.reader.QueryRowContext(ctx, findSession, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no such session")
-	}
-	if err != nil {
-		return nil, dbError("find session", err)
-	}
-	return s, nil
+	return found(s, err, "find session", "no such session")
 }
 
 const touchSession = `UPDATE sessions SET seen_at = ?, expires_at = ? WHERE hash = ?`
@@ -158,12 +152,9 @@ func (db *DB) CreateToken(ctx context.Context, t *aftercare.Token) error {
 	created := db.stamp(t.CreatedAt)
 	var id int64
 	err := db.write(ctx, "create token", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, insertToken, t.ClinicID, strings.TrimSpace(t.Name), string(t.Role), t.Hash, t.Prefix,
+		var err error
+		id, err = execID(ctx, tx, insertToken, t.ClinicID, strings.TrimSpace(t.Name), string(t.Role), t.Hash, t.Prefix,
 			t.CreatedBy, ts(created), ts(t.LastUsedAt), ts(t.RevokedAt))
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {
@@ -180,13 +171,7 @@ const findToken = `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ?`
 // ENOTFOUND when there is none.
 func (db *DB) FindToken(ctx context.Context, hash string) (*aftercare.Token, error) {
 	t, err := scanToken(db.reader.QueryRowContext(ctx, findToken, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no such API token")
-	}
-	if err != nil {
-		return nil, dbError("find token", err)
-	}
-	return t, nil
+	return found(t, err, "find token", "no such API token")
 }
 
 const listTokens = `SELECT ` + tokenColumns + ` FROM tokens WHERE clinic_id = ? ORDER BY id DESC`

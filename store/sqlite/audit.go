@@ -56,12 +56,9 @@ func (db *DB) ListAudit(ctx context.Context, f aftercare.AuditFilter) ([]*afterc
 	if f.ClinicID == 0 {
 		return nil, invalid("listing the audit log needs a clinic")
 	}
-	if f.Limit < 0 {
-		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = DefaultAuditLimit
+	limit, err := pageLimit(f.Limit, DefaultAuditLimit)
+	if err != nil {
+		return nil, err
 	}
 	var cond strings.Builder
 	args := []any{f.ClinicID}

@@ -54,13 +54,10 @@ func (db *DB) CreateClinic(ctx context.Context, c *aftercare.Clinic) error {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, insertClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
+		var err error
+		id, err = execID(ctx, tx, insertClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
 			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment,
 			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks)
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {
@@ -103,13 +100,7 @@ const findClinicByID = `SELECT ` + clinicColumns + ` FROM clinics WHERE id = ?`
 // there is none.
 func (db *DB) FindClinicByID(ctx context.Context, id int64) (*aftercare.Clinic, error) {
 	c, err := scanClinic(db.reader.QueryRowContext(ctx, findClinicByID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no clinic %d", id)
-	}
-	if err != nil {
-		return nil, dbError("find clinic", err)
-	}
-	return c, nil
+	return found(c, err, "find clinic", "no clinic %d", id)
 }
 
 const listClinics = `SELECT ` + clinicColumns + ` FROM clinics ORDER BY slug`

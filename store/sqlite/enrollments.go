@@ -45,13 +45,7 @@ func (db *DB) FindEnrollment(ctx context.Context, clinicID, id int64) (*aftercar
 
 func findEnrollmentIn(ctx context.Context, q sqlx.QueryerContext, clinicID, id int64) (*aftercare.Enrollment, error) {
 	e, err := scanEnrollment(q.QueryRowxContext(ctx, findEnrollment, clinicID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no enrollment %d in this clinic", id)
-	}
-	if err != nil {
-		return nil, dbError("find enrollment", err)
-	}
-	return e, nil
+	return found(e, err, "find enrollment", "no enrollment %d in this clinic", id)
 }
 
 // listEnrollments reads one page of the clinic's enrollments (the inner
@@ -89,12 +83,9 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 	if f.ClinicID == 0 {
 		return nil, invalid("listing enrollments needs a clinic")
 	}
-	if f.Limit < 0 {
-		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", f.Limit)
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = DefaultListLimit
+	limit, err := pageLimit(f.Limit, DefaultListLimit)
+	if err != nil {
+		return nil, err
 	}
 	var cond strings.Builder
 	args := []any{f.ClinicID}

@@ -36,11 +36,9 @@ LIMIT ?5`
 // updated first, at most limit (0: DefaultListLimit). An empty q matches
 // every patient. It returns EINVALID for a negative limit.
 func (db *DB) SearchPatients(ctx context.Context, clinicID int64, q string, limit int) ([]*aftercare.Patient, error) {
-	if limit < 0 {
-		return nil, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", limit)
-	}
-	if limit == 0 {
-		limit = DefaultListLimit
+	limit, err := pageLimit(limit, DefaultListLimit)
+	if err != nil {
+		return nil, err
 	}
 	name := strings.ToLower(strings.Join(strings.Fields(q), " "))
 	email := strings.ToLower(strings.TrimSpace(q))
@@ -165,26 +163,14 @@ const (
 // ENOTFOUND when the clinic has no such patient.
 func (db *DB) FindPatient(ctx context.Context, clinicID, id int64) (*aftercare.Patient, error) {
 	p, err := scanPatient(db.reader.QueryRowContext(ctx, findPatient, clinicID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no patient %d in this clinic", id)
-	}
-	if err != nil {
-		return nil, dbError("find patient", err)
-	}
-	return p, nil
+	return found(p, err, "find patient", "no patient %d in this clinic", id)
 }
 
 // FindPatientByMatchKey returns the clinic's patient whose
 // aftercare.Patient.MatchKey is key. It returns ENOTFOUND when there is none.
 func (db *DB) FindPatientByMatchKey(ctx context.Context, clinicID int64, key string) (*aftercare.Patient, error) {
 	p, err := scanPatient(db.reader.QueryRowContext(ctx, findPatientByMatchKey, clinicID, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no such patient in this clinic")
-	}
-	if err != nil {
-		return nil, dbError("find patient", err)
-	}
-	return p, nil
+	return found(p, err, "find patient", "no such patient in this clinic")
 }
 
 // FindPatientsByMatchKey returns the clinic's patients whose

@@ -42,6 +42,35 @@ func openPlanned(t *testing.T) (*DB, *planClock, *aftercare.Clinic, *aftercare.P
 	return db, clk, c, p
 }
 
+// openPlannedAnHourIn is openPlanned with the clock set an hour after t0,
+// the moment most of these tests enroll at.
+func openPlannedAnHourIn(t *testing.T) (*DB, *planClock, *aftercare.Clinic, *aftercare.Protocol, time.Time) {
+	t.Helper()
+	db, clk, c, p := openPlanned(t)
+	now := t0.Add(time.Hour)
+	clk.set(now)
+	return db, clk, c, p, now
+}
+
+// mustEnroll enrolls ne, failing the test on an error.
+func mustEnroll(t *testing.T, db *DB, ne *aftercare.NewEnrollment) {
+	t.Helper()
+	if _, err := db.Enroll(context.Background(), ne); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// movedAnHour is a fresh plan of ms (no ids, pending), each an hour later:
+// what Reschedule is given when a treatment moves by an hour.
+func movedAnHour(ms []*aftercare.Message) []*aftercare.Message {
+	plan := make([]*aftercare.Message, 0, len(ms))
+	for _, m := range ms {
+		plan = append(plan, &aftercare.Message{StepKey: m.StepKey, Channel: m.Channel, Lang: m.Lang, Status: aftercare.StatusPending,
+			SendAt: m.SendAt.Add(time.Hour), ExpiresAt: m.ExpiresAt.Add(time.Hour), Subject: m.Subject, Body: m.Body, Segments: m.Segments})
+	}
+	return plan
+}
+
 // msgString shows every field of m, times in UTC.
 func msgString(m *aftercare.Message) string {
 	tm := func(t time.Time) string {
@@ -339,9 +368,7 @@ func TestThawWhenDue(t *testing.T) {
 func TestThawLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, _, c, p, now := openPlannedAnHourIn(t)
 	const n = maxThawPerClaim + 1
 	perm := rand.New(rand.NewPCG(5, 6)).Perm(n) // batch order is not send time order
 	batch := make([]*aftercare.NewEnrollment, n)
@@ -408,14 +435,10 @@ func TestThawLimit(t *testing.T) {
 func TestKeptIDsNotReused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, clk, c, p, now := openPlannedAnHourIn(t)
 
 	a := storetest.Enrollment(c.ID, p.ID, 1, now, 6) // 2 rows (12h), 4 kept (24h, 36h)
-	if _, err := db.Enroll(ctx, a); err != nil {
-		t.Fatal(err)
-	}
+	mustEnroll(t, db, a)
 	var keptIDs []int64
 	for _, m := range a.Messages {
 		if !m.SendAt.Before(now.Add(Horizon)) {
@@ -429,15 +452,8 @@ func TestKeptIDsNotReused(t *testing.T) {
 
 	clk.set(now.Add(time.Minute))
 	b := storetest.Enrollment(c.ID, p.ID, 2, now, 2) // 2 rows
-	if _, err := db.Enroll(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	plan := []*aftercare.Message{}
-	for _, m := range b.Messages {
-		plan = append(plan, &aftercare.Message{StepKey: m.StepKey, Channel: m.Channel, Lang: m.Lang, Status: aftercare.StatusPending,
-			SendAt: m.SendAt.Add(time.Hour), ExpiresAt: m.ExpiresAt.Add(time.Hour), Subject: m.Subject, Body: m.Body, Segments: m.Segments})
-	}
-	plan = append(plan, &aftercare.Message{StepKey: "step-99", Channel: aftercare.SMS, Lang: "en", Status: aftercare.StatusPending,
+	mustEnroll(t, db, b)
+	plan := append(movedAnHour(b.Messages), &aftercare.Message{StepKey: "step-99", Channel: aftercare.SMS, Lang: "en", Status: aftercare.StatusPending,
 		SendAt: now.Add(2 * time.Hour), Body: "A new step", Segments: 1})
 	e := *b.Enrollment
 	e.TreatedAt = e.TreatedAt.Add(time.Hour)
@@ -497,13 +513,9 @@ func TestKeptIDsNotReused(t *testing.T) {
 func TestKeptIDsAboveExplicitRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, _, c, p, now := openPlannedAnHourIn(t)
 	a := storetest.Enrollment(c.ID, p.ID, 1, now, 6)
-	if _, err := db.Enroll(ctx, a); err != nil {
-		t.Fatal(err)
-	}
+	mustEnroll(t, db, a)
 	maxA := slices.Max(ids(a.Messages))
 	explicit := maxA + 1000
 	if _, err := db.writer.ExecContext(ctx, `INSERT INTO messages (id, clinic_id, enrollment_id, patient_id, step_key, occurrence,
@@ -513,9 +525,7 @@ func TestKeptIDsAboveExplicitRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := storetest.Enrollment(c.ID, p.ID, 2, now, 6) // rows and kept
-	if _, err := db.Enroll(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	mustEnroll(t, db, b)
 	for _, m := range b.Messages {
 		if m.ID <= explicit {
 			t.Errorf("B's message %s got id %d, not above the row written with id %d", m.Ident(), m.ID, explicit)
@@ -523,9 +533,7 @@ func TestKeptIDsAboveExplicitRows(t *testing.T) {
 	}
 	// and the sequence moved on: a third enrollment is above B.
 	d := storetest.Enrollment(c.ID, p.ID, 3, now, 2)
-	if _, err := db.Enroll(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	mustEnroll(t, db, d)
 	if d.Messages[0].ID <= slices.Max(ids(b.Messages)) {
 		t.Errorf("D's ids %v are not above B's %v", ids(d.Messages), ids(b.Messages))
 	}
@@ -542,9 +550,7 @@ func TestKeptIDsAboveExplicitRows(t *testing.T) {
 func TestCancelEnrollmentWithKept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, clk, c, p, now := openPlannedAnHourIn(t)
 	a := storetest.Enrollment(c.ID, p.ID, 1, now, 6) // 2 rows, 4 kept
 	other := storetest.Enrollment(c.ID, p.ID, 2, now, 6)
 	if _, err := db.EnrollBatch(ctx, []*aftercare.NewEnrollment{a, other}); err != nil {
@@ -614,9 +620,7 @@ func TestCancelEnrollmentWithKept(t *testing.T) {
 func TestListEnrollmentsCountsKept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, _, c, p, now := openPlannedAnHourIn(t)
 
 	e1 := storetest.Enrollment(c.ID, p.ID, 1, now, 6) // 2 pending rows (12h), 4 kept
 	e2 := storetest.Enrollment(c.ID, p.ID, 2, now.Add(5*24*time.Hour), 4)
@@ -698,19 +702,11 @@ func TestListEnrollmentsCountsKept(t *testing.T) {
 func TestRescheduleWithKept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, clk, c, p, now := openPlannedAnHourIn(t)
 	a := storetest.Enrollment(c.ID, p.ID, 1, now, 6) // 2 rows (12h), 4 kept (24h, 36h)
-	if _, err := db.Enroll(ctx, a); err != nil {
-		t.Fatal(err)
-	}
+	mustEnroll(t, db, a)
 	clk.set(now.Add(time.Minute))
-	var plan []*aftercare.Message
-	for _, m := range a.Messages[:5] { // the last (kept) is dropped
-		plan = append(plan, &aftercare.Message{StepKey: m.StepKey, Channel: m.Channel, Lang: m.Lang, Status: aftercare.StatusPending,
-			SendAt: m.SendAt.Add(time.Hour), ExpiresAt: m.ExpiresAt.Add(time.Hour), Subject: m.Subject, Body: m.Body, Segments: m.Segments})
-	}
+	plan := movedAnHour(a.Messages[:5]) // the last (kept) is dropped
 	e := *a.Enrollment
 	e.TreatedAt = e.TreatedAt.Add(time.Hour)
 	if err := db.Reschedule(ctx, &e, plan, time.Time{}); err != nil {
@@ -753,16 +749,12 @@ func TestRescheduleWithKept(t *testing.T) {
 func TestFallbackThawsKeptTwin(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, clk, c, p := openPlanned(t)
-	now := t0.Add(time.Hour)
-	clk.set(now)
+	db, _, c, p, now := openPlannedAnHourIn(t)
 	ne := storetest.Enrollment(c.ID, p.ID, 1, now, 3)
 	sms, email, later := ne.Messages[0], ne.Messages[1], ne.Messages[2]
 	email.SendAt, email.ExpiresAt = now.Add(5*24*time.Hour), time.Time{} // step-00's email, kept
 	later.SendAt, later.ExpiresAt = now.Add(6*24*time.Hour), time.Time{} // step-01's SMS, kept
-	if _, err := db.Enroll(ctx, ne); err != nil {
-		t.Fatal(err)
-	}
+	mustEnroll(t, db, ne)
 	if got := rowIDs(t, db, `1`); !slices.Equal(got, []int64{sms.ID}) {
 		t.Fatalf("rows %v, want only the SMS %d", got, sms.ID)
 	}

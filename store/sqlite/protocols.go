@@ -62,12 +62,9 @@ func (db *DB) SaveProtocol(ctx context.Context, p *aftercare.Protocol) error {
 		if err := tx.GetContext(ctx, &version, nextProtocolVersion, p.ClinicID, p.Slug); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, insertProtocol, p.ClinicID, p.Slug, version, p.Name, p.Source,
+		var err error
+		id, err = execID(ctx, tx, insertProtocol, p.ClinicID, p.Slug, version, p.Name, p.Source,
 			strings.Join(p.Languages, ","), p.YAML, p.SHA256, ts(now))
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {
@@ -110,13 +107,7 @@ func (db *DB) FindProtocol(ctx context.Context, clinicID int64, slug string, ver
 // returns ENOTFOUND when there is none.
 func (db *DB) FindProtocolByID(ctx context.Context, clinicID, id int64) (*aftercare.Protocol, error) {
 	p, err := scanProtocol(db.reader.QueryRowContext(ctx, findProtocolByID, clinicID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no protocol %d in this clinic", id)
-	}
-	if err != nil {
-		return nil, dbError("find protocol", err)
-	}
-	return p, nil
+	return found(p, err, "find protocol", "no protocol %d in this clinic", id)
 }
 
 const listProtocols = `SELECT ` + protocolColumns + ` FROM protocols p

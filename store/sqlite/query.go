@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -86,4 +87,27 @@ func dedupe[T comparable](xs []T) []T {
 		}
 	}
 	return out
+}
+
+// found is the answer of a lookup of one row that scanned v: ENOTFOUND
+// with the message format and args when there was no row, the error as
+// dbError names it after op, or v.
+func found[T any](v T, err error, op, format string, args ...any) (T, error) {
+	var zero T
+	if errors.Is(err, sql.ErrNoRows) {
+		return zero, notFound(format, args...)
+	}
+	if err != nil {
+		return zero, dbError(op, err)
+	}
+	return v, nil
+}
+
+// execID runs an INSERT in tx and returns the new row's id.
+func execID(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }

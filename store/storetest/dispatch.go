@@ -173,22 +173,22 @@ func testProviderStatusErrInvalid(t *testing.T, s aftercare.Store) {
 	wantCode(t, "an unknown status", err, aftercare.EINVALID)
 }
 
-// testClaimFirstSMS: ClaimDue marks the first SMS of each enrollment that
-// reaches a provider (Claimed.FirstSMS), and RecordOutcome keeps the text
-// the dispatcher actually sent (Outcome.Body).
-func testClaimFirstSMS(t *testing.T, s aftercare.Store) {
-	ctx := context.Background()
+// firstsFixture enrolls two patients, a and b, each with an SMS and an
+// email at 12 h, 24 h and 36 h after t0 that none expires while the test
+// claims. claim claims what is due at t0+at, keyed "a/step-00/sms".
+func firstsFixture(t *testing.T, s aftercare.Store) (*aftercare.Clinic, func(at time.Duration) map[string]*aftercare.Claimed) {
+	t.Helper()
 	c, p := setup(t, s, "downtown")
-	a := Enrollment(c.ID, p.ID, 1, t0, 6) // SMS and email at 12 h, 24 h and 36 h
+	a := Enrollment(c.ID, p.ID, 1, t0, 6)
 	b := Enrollment(c.ID, p.ID, 2, t0, 6)
 	for _, m := range append(a.Messages, b.Messages...) {
-		m.ExpiresAt = m.SendAt.Add(3 * 24 * time.Hour) // none expires while the test claims
+		m.ExpiresAt = m.SendAt.Add(3 * 24 * time.Hour)
 	}
 	enroll(t, s, a)
 	enroll(t, s, b)
 	claim := func(at time.Duration) map[string]*aftercare.Claimed {
 		t.Helper()
-		claimed, err := s.ClaimDue(ctx, t0.Add(at), claimant, 20)
+		claimed, err := s.ClaimDue(context.Background(), t0.Add(at), claimant, 20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,6 +202,15 @@ func testClaimFirstSMS(t *testing.T, s aftercare.Store) {
 		}
 		return out
 	}
+	return c, claim
+}
+
+// testClaimFirstSMS: ClaimDue marks the first SMS of each enrollment that
+// reaches a provider (Claimed.FirstSMS), and RecordOutcome keeps the text
+// the dispatcher actually sent (Outcome.Body).
+func testClaimFirstSMS(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c, claim := firstsFixture(t, s)
 	first := claim(25 * time.Hour)
 	want := map[string]bool{"a/step-00/sms": true, "b/step-00/sms": true}
 	if len(first) != 8 {

@@ -14,30 +14,7 @@ import (
 // or failed.
 func testClaimFirstEmail(t *testing.T, s aftercare.Store) {
 	ctx := context.Background()
-	c, p := setup(t, s, "downtown")
-	a := Enrollment(c.ID, p.ID, 1, t0, 6) // SMS and email at 12 h, 24 h and 36 h
-	b := Enrollment(c.ID, p.ID, 2, t0, 6)
-	for _, m := range append(a.Messages, b.Messages...) {
-		m.ExpiresAt = m.SendAt.Add(3 * 24 * time.Hour)
-	}
-	enroll(t, s, a)
-	enroll(t, s, b)
-	claim := func(at time.Duration) map[string]*aftercare.Claimed {
-		t.Helper()
-		claimed, err := s.ClaimDue(ctx, t0.Add(at), claimant, 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]*aftercare.Claimed{}
-		for _, cl := range claimed {
-			who := "a"
-			if cl.Message.EnrollmentID == b.Enrollment.ID {
-				who = "b"
-			}
-			out[who+"/"+cl.Message.StepKey+"/"+string(cl.Message.Channel)] = cl
-		}
-		return out
-	}
+	_, claim := firstsFixture(t, s)
 	first := claim(25 * time.Hour)
 	want := map[string]bool{"a/step-00/email": true, "b/step-00/email": true}
 	if len(first) != 8 {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -192,7 +193,7 @@ func testUnknownPages(t *testing.T, s aftercare.Store) {
 		}
 		after = cs[len(cs)-1].Message
 	}
-	if want := ids[1:]; !equalIDs(got, want) {
+	if want := ids[1:]; !slices.Equal(got, want) {
 		t.Errorf("pages of 2 since the second claim: %v, want %v", got, want)
 	}
 	cutoff := t0.Add((13 + 24*3) * time.Hour) // before the fourth
@@ -208,16 +209,4 @@ func testUnknownPages(t *testing.T, s aftercare.Store) {
 			t.Errorf("message %d (claimed day %d): %s, note %q", id, i, m.Status, m.Note)
 		}
 	}
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,33 +118,21 @@ func testListRepliesOrder(t *testing.T, s aftercare.Store) {
 		}
 		return out
 	}
-	if got := ids(aftercare.ReplyFilter{ClinicID: c.ID}); !equal(got, []string{"SM2", "SM3", "SM1"}) {
+	if got := ids(aftercare.ReplyFilter{ClinicID: c.ID}); !slices.Equal(got, []string{"SM2", "SM3", "SM1"}) {
 		t.Errorf("inbox order %v, want the red flag first then newest", got)
 	}
 	if err := s.MarkRead(ctx, c.ID, flag.ID, 7, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(aftercare.ReplyFilter{ClinicID: c.ID}); !equal(got, []string{"SM3", "SM2", "SM1"}) {
+	if got := ids(aftercare.ReplyFilter{ClinicID: c.ID}); !slices.Equal(got, []string{"SM3", "SM2", "SM1"}) {
 		t.Errorf("after reading the red flag: %v, want newest first", got)
 	}
-	if got := ids(aftercare.ReplyFilter{ClinicID: c.ID, Unread: true, Limit: 1}); !equal(got, []string{"SM3"}) {
+	if got := ids(aftercare.ReplyFilter{ClinicID: c.ID, Unread: true, Limit: 1}); !slices.Equal(got, []string{"SM3"}) {
 		t.Errorf("unread, limit 1: %v", got)
 	}
 	if n, err := s.CountUnread(ctx, c.ID); err != nil || n != 2 {
 		t.Errorf("CountUnread = %d, %v; want 2", n, err)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // testRepliesTenantIsolated: a reply of clinic a is invisible to b: list,

@@ -218,6 +218,28 @@ func (b Backlog) build(path string) error {
 		return err
 	}
 
+	stamp := created.Format("2006-01-02T15:04:05.000Z")
+	return BulkLoad(ctx, path, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertPatients, Base.Unix(), b.Patients, c.ID, stamp); err != nil {
+			return fmt.Errorf("sqlitetest: patients: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, insertEnrollments, p.ID, stamp); err != nil {
+			return fmt.Errorf("sqlitetest: enrollments: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, insertMessages, Base.Unix(), b.Pending, b.Due, c.ID, b.Patients, Expiry.Seconds(), stamp); err != nil {
+			return fmt.Errorf("sqlitetest: messages: %w", err)
+		}
+		return nil
+	})
+}
+
+// BulkLoad fills the database file at path, whose schema sqlite.Open has
+// written, with bulk SQL: load runs in one transaction on a connection
+// with syncs off and a large cache. Then it gathers statistics as a
+// long-running store has them (Open's PRAGMA optimize gathers them the
+// same way, but only on a later open) and leaves one self-contained file
+// (no -wal beside it) to cache and copy; Open turns WAL on again.
+func BulkLoad(ctx context.Context, path string, load func(tx *sql.Tx) error) error {
 	raw, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF&_cache_size=-262144")
 	if err != nil {
 		return err
@@ -229,23 +251,12 @@ func (b Backlog) build(path string) error {
 		return err
 	}
 	defer tx.Rollback()
-	stamp := created.Format("2006-01-02T15:04:05.000Z")
-	if _, err := tx.ExecContext(ctx, insertPatients, Base.Unix(), b.Patients, c.ID, stamp); err != nil {
-		return fmt.Errorf("sqlitetest: patients: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, insertEnrollments, p.ID, stamp); err != nil {
-		return fmt.Errorf("sqlitetest: enrollments: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, insertMessages, Base.Unix(), b.Pending, b.Due, c.ID, b.Patients, Expiry.Seconds(), stamp); err != nil {
-		return fmt.Errorf("sqlitetest: messages: %w", err)
+	if err := load(tx); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	// Statistics as a long-running store has them: Open's PRAGMA optimize
-	// gathers them the same way, but only on a later open. Then one
-	// self-contained file (no -wal beside it) to cache and copy; Open turns
-	// WAL on again.
 	if _, err := raw.ExecContext(ctx, `PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA journal_mode = DELETE`); err != nil {
 		return fmt.Errorf("sqlitetest: analyze: %w", err)
 	}
