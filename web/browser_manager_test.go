@@ -315,9 +315,13 @@ func TestBrowserScreenshots(t *testing.T) {
 	})
 
 	t.Run("phone", func(t *testing.T) {
-		ctx := newChrome(t, 375, 812)
-		signInBrowser(t, ctx, app, fdEmail, fdPW)
-		for _, tc := range []struct{ name, path string }{{"home-375", "/"}, {"patient-375", daniel}} {
+		// 390 px: a common phone; the admin sees the longest menu.
+		ctx := newChrome(t, 390, 844)
+		signInBrowser(t, ctx, app, adEmail, adPW)
+		for _, tc := range []struct{ name, path string }{
+			{"home-390", "/"}, {"enroll-390", "/enroll"}, {"patient-390", daniel}, {"import-390", "/import"},
+			{"log-390", "/log"}, {"attention-390", "/attention"}, {"protocols-390", "/protocols"}, {"settings-390", "/settings"},
+		} {
 			bfOpen(t, ctx, app, tc.path, 200)
 			bfFits(t, ctx, tc.name, false)
 			bfShot(t, ctx, tc.name)
