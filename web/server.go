@@ -79,6 +79,11 @@ type Server struct {
 	// client's, whatever headers say.
 	TrustedProxies []netip.Prefix
 
+	// Routes are the dispatcher's senders by channel (serve sets them).
+	// A channel routed to the outbox file reaches no patient, which every
+	// staff page says in a banner (NoProvider); nil: no banner.
+	Routes map[aftercare.Channel]dispatch.Route
+
 	// Inbound handles patients' texts and staff answers (nil: inbound
 	// texts are refused and the app cannot answer).
 	Inbound *scheduler.Inbound

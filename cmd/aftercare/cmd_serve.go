@@ -136,6 +136,7 @@ func (a *app) serve(ctx context.Context) error {
 	srv := &web.Server{Store: a.store, Service: a.svc, Accounts: accts, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
 		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies,
 		Inbound: &scheduler.Inbound{Store: a.store, Dispatcher: d, ServerFrom: serverSender(cfg), Now: a.now, Logger: logger}}
+	srv.Routes = routes // the app warns on every page while a channel goes to the outbox
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
