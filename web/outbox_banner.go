@@ -1,10 +1,24 @@
 package web
 
-import "github.com/aftercare/aftercare"
+import (
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/outbox"
+)
 
 // outboxRoute is the name cmd gives the route that writes messages to the
-// outbox file instead of sending them (dispatch.Route.Name).
-const outboxRoute = "outbox"
+// outbox file instead of sending them (dispatch.Route.Name), which is also
+// the Sender those messages record.
+const outboxRoute = outbox.Name
+
+// sentLabel names the moment a message left the dispatcher: "Sent", or,
+// for one written to the outbox file, that it never went out, so that no
+// page says "Sent" beside a message nobody received.
+func sentLabel(sender string) string {
+	if viaOutbox(sender) {
+		return "Written to the outbox file (not sent)"
+	}
+	return "Sent"
+}
 
 // NoProvider is the warning every staff page shows while SMS or email (or
 // both) go to the outbox file: those messages are marked undelivered and
@@ -23,3 +37,6 @@ func (s *Server) NoProvider() string {
 	}
 	return ""
 }
+
+// viaOutbox reports whether a message's sender was the outbox file.
+func viaOutbox(sender string) bool { return sender == outboxRoute }

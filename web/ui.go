@@ -66,6 +66,8 @@ var funcs = template.FuncMap{
 		return t.In(loc).Format(layout)
 	},
 	"phone":     aftercare.DisplayPhone,
+	"sentLabel": sentLabel,
+	"viaOutbox": viaOutbox,
 	"maskPhone": aftercare.MaskPhone,
 	"maskEmail": aftercare.MaskEmail,
 	// statusClass is the CSS class of a message state's badge.
