@@ -68,6 +68,7 @@ var funcs = template.FuncMap{
 	"phone":     aftercare.DisplayPhone,
 	"sentLabel": sentLabel,
 	"viaOutbox": viaOutbox,
+	"zonedNote": zonedNote,
 	"maskPhone": aftercare.MaskPhone,
 	"maskEmail": aftercare.MaskEmail,
 	// statusClass is the CSS class of a message state's badge.

@@ -9,7 +9,7 @@ import (
 
 // ConsentRow is one consent event as the patient's page shows it.
 type ConsentRow struct {
-	When    string // in the clinic's zone
+	When    string // in the clinic's zone, which it names
 	Channel string // "SMS", "email"
 	Given   bool   // false: withdrawn
 	How     string // the source, for people
@@ -39,7 +39,7 @@ func (s *Server) consentHistory(ctx context.Context, c *aftercare.Clinic, patien
 	loc := clinicZone(c)
 	out := make([]ConsentRow, 0, len(evs))
 	for _, e := range evs {
-		row := ConsentRow{When: mgrTime(e.At, loc, whenLayout), Channel: map[aftercare.Channel]string{aftercare.SMS: "SMS", aftercare.Email: "email"}[e.Channel],
+		row := ConsentRow{When: mgrTime(e.At, loc, whenLayout+" MST"), Channel: map[aftercare.Channel]string{aftercare.SMS: "SMS", aftercare.Email: "email"}[e.Channel],
 			Given: e.Action == aftercare.ConsentGiven, How: consentHow(e.Source)}
 		if e.UserID != 0 {
 			row.By = names[e.UserID]
