@@ -363,6 +363,18 @@ func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *after
 	return cp, plan, nil
 }
 
+// ZoneOrClinic returns tz, or the clinic's zone when tz is empty: the
+// patient's zone the front desk means when it names none (the command
+// line's enroll and preview; the web form starts from the clinic's zone).
+// The API and imports name the zone of every patient, so Enroll itself
+// still requires one.
+func ZoneOrClinic(tz string, clinic *aftercare.Clinic) string {
+	if strings.TrimSpace(tz) == "" {
+		return clinic.TZ
+	}
+	return tz
+}
+
 // aOrAn puts "a" or "an" before word, by its first letter (enough for the
 // words ParseID is given).
 func aOrAn(word string) string {
