@@ -297,7 +297,7 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	if d := treated.Sub(now); d > aftercare.MaxOffset || d < -aftercare.MaxOffset {
 		return nil, aftercare.FieldErrorf("treated_at", "%s is more than a year from today; check the year", treated.In(loc).Format("2006-01-02 15:04"))
 	}
-	cp, plan, err := s.replan(ctx, clinic, e, p, treated, now)
+	cp, plan, err := s.replan(ctx, clinic, e, p, treated, now, PlanRescheduled)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +347,7 @@ func stillToSend(plan, stored []*aftercare.Message) []*aftercare.Message {
 // replan expands e's protocol version again for p treated at treated, as
 // of now, counting the patient's live messages of other enrollments toward
 // the daily cap. Store.Reschedule applies the plan.
-func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *aftercare.Enrollment, p *aftercare.Patient, treated, now time.Time) (*Compiled, []*aftercare.Message, error) {
+func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *aftercare.Enrollment, p *aftercare.Patient, treated, now time.Time, event PlanEvent) (*Compiled, []*aftercare.Message, error) {
 	cp, err := s.protocolByID(ctx, clinic.ID, e.ProtocolID)
 	if err != nil {
 		return nil, nil, err
@@ -356,18 +356,39 @@ func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *after
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, err := Expand(Plan{Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: p, TreatedAt: treated, Now: now, Busy: busy})
+	plan, err := Expand(Plan{Protocol: cp.Protocol, Renderer: cp.Renderer, Clinic: clinic, Patient: p, TreatedAt: treated, Now: now, Busy: busy, Event: event})
 	if err != nil {
 		return nil, nil, err
 	}
 	return cp, plan, nil
 }
 
+// ZoneOrClinic returns tz, or the clinic's zone when tz is empty: the
+// patient's zone the front desk means when it names none (the command
+// line's enroll and preview; the web form starts from the clinic's zone).
+// The API and imports name the zone of every patient, so Enroll itself
+// still requires one.
+func ZoneOrClinic(tz string, clinic *aftercare.Clinic) string {
+	if strings.TrimSpace(tz) == "" {
+		return clinic.TZ
+	}
+	return tz
+}
+
+// aOrAn puts "a" or "an" before word, by its first letter (enough for the
+// words ParseID is given).
+func aOrAn(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
+}
+
 // ParseID reads an enrollment or patient id as typed.
 func ParseID(what, s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(s), "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, aftercare.FieldErrorf("id", "%q is not a %s id: use the number that enroll printed", s, what)
+		return 0, aftercare.FieldErrorf("id", "%q is not %s id: use the number that enroll printed", s, aOrAn(what))
 	}
 	return id, nil
 }

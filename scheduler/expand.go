@@ -50,6 +50,35 @@ type Plan struct {
 	// preview shows a placeholder of the patient page link's length, which
 	// the dispatcher puts in the text it sends (see dispatch.PageLinks).
 	PageURL string
+	// Event is what made this plan, for the notes on steps whose time had
+	// passed: PlanEnrolled (the zero value), PlanRescheduled or
+	// PlanChanged.
+	Event PlanEvent
+}
+
+// PlanEvent names what made a plan, so that a skipped step's note says
+// when its time had passed.
+type PlanEvent string
+
+const (
+	PlanEnrolled    PlanEvent = ""
+	PlanRescheduled PlanEvent = "rescheduled"
+	PlanChanged     PlanEvent = "changed"
+)
+
+// lateNotes returns the note of a step whose time had passed when the plan
+// was made (skipped) and the note of the first step sent late instead.
+func (e PlanEvent) lateNotes() (skipped, late string) {
+	switch e {
+	case PlanRescheduled:
+		return "skipped: its time had passed when the enrollment was rescheduled",
+			"rescheduled to a time already past: sent as soon as possible"
+	case PlanChanged:
+		return "skipped: its time had passed when the patient's details changed",
+			"planned again after the treatment: sent as soon as possible"
+	}
+	return "skipped: its time had passed when the patient was enrolled",
+		"enrolled after the treatment: sent as soon as possible"
 }
 
 // Expand computes the dated messages of p, sorted by send time. Messages
@@ -184,16 +213,17 @@ func place(p Plan, st *aftercare.Step, planned, expires time.Time, loc *time.Loc
 	at, wnotes := intoWindow(planned, loc, p.Clinic.Window)
 	notes = append(notes, wnotes...)
 	if !p.Now.IsZero() && at.Before(p.Now) {
+		skipped, lateNote := p.Event.lateNotes()
 		immediate := st.Timing.Kind == aftercare.TimingAfter && st.Timing.Offset == 0
 		if immediate && p.Now.Before(expires) {
 			late, lnotes := intoWindow(p.Now, loc, p.Clinic.Window)
 			if late.Before(expires) {
-				notes = append(notes, "enrolled after the treatment: sent as soon as possible")
+				notes = append(notes, lateNote)
 				return late, strings.Join(append(notes, lnotes...), "; ")
 			}
 		}
 		*status = aftercare.StatusSkipped
-		return at, "skipped: its time had passed when the patient was enrolled"
+		return at, skipped
 	}
 	if len(wnotes) == 0 {
 		return at, strings.Join(notes, "; ")

@@ -227,7 +227,7 @@ func (s *Service) activeEnrollments(ctx context.Context, clinicID, patientID int
 // patient's new details, so that enrolling the patient again as they are
 // now finds it.
 func (s *Service) replanFor(ctx context.Context, clinic *aftercare.Clinic, e *aftercare.Enrollment, p *aftercare.Patient, now time.Time) error {
-	cp, plan, err := s.replan(ctx, clinic, e, p, e.TreatedAt, now)
+	cp, plan, err := s.replan(ctx, clinic, e, p, e.TreatedAt, now, PlanChanged)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func TestUserCommandErrors(t *testing.T) {
 	t.Parallel()
 	db := accountsDB(t)
 	mustCLI(t, db, "user", "add", "ana@glowskin.example", "--role", "admin")
-	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York")
+	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York", "--phone", "+1 212 555 0100")
 	mustCLI(t, db, "--clinic", "downtown", "user", "add", "lee@glowskin.example", "--role", "manager")
 
 	for _, tt := range []struct {
@@ -257,7 +257,7 @@ func TestTokenCommands(t *testing.T) {
 	}
 
 	// Another clinic's token is not this clinic's to revoke.
-	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York")
+	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York", "--phone", "+1 212 555 0100")
 	var theirs newTokenJSON
 	json.Unmarshal([]byte(mustCLI(t, db, "--clinic", "downtown", "token", "create", "--role", "admin", "--name", "theirs", "--json")), &theirs)
 

@@ -15,7 +15,7 @@ func TestClinicSetSenderConflict(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
 	mustCLI(t, db, "clinic")
-	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York")
+	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York", "--phone", "+1 212 555 0100")
 	mustCLI(t, db, "clinic", "set", "--sms-from", "+1 415 555 0177", "--email-from", "care@glow.example")
 	for _, c := range []struct{ name, flag, value, field string }{
 		{"SMS", "--sms-from", "(415) 555-0177", "sms_from"},

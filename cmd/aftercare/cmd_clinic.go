@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,6 +111,7 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 			if !changed {
 				return &aftercare.Error{Code: usageCode, Message: "nothing to change; see `aftercare clinic set --help`"}
 			}
+			a.skipEnvCheck = true
 			if err := a.open(c.Context()); err != nil {
 				return err
 			}
@@ -137,12 +139,17 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 
 	var d scheduler.ClinicDefaults
 	add := &cobra.Command{
-		Use:   "add SLUG --name NAME --tz ZONE [--phone PHONE] [--country CC]",
+		Use:   "add SLUG --name NAME --tz ZONE --phone PHONE [--country CC]",
 		Short: "Add a clinic (use --clinic SLUG to act on it)",
 		Args:  needArgs(1, "one clinic slug, e.g. downtown"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := requireFlags(c, "name", "tz"); err != nil {
 				return err
+			}
+			if strings.TrimSpace(d.Phone) == "" {
+				// Every text tells the patient to call the clinic: without a
+				// phone it would say "call us at Downtown Derm".
+				return &aftercare.Error{Code: usageCode, Message: "missing --phone: a clinic needs the phone number its texts tell patients to call; see `aftercare clinic add --help`"}
 			}
 			if err := a.open(c.Context()); err != nil {
 				return err
@@ -157,7 +164,7 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 	}
 	af := add.Flags()
 	af.StringVar(&d.Name, "name", "", "clinic name (required)")
-	af.StringVar(&d.Phone, "phone", "", "clinic phone")
+	af.StringVar(&d.Phone, "phone", "", "clinic phone patients call, named in every text (required)")
 	af.StringVar(&d.TZ, "tz", "", "clinic IANA time zone (required)")
 	af.StringVar(&d.Country, "country", "", "two-letter country (default: from the phone, else US)")
 

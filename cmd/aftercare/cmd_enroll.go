@@ -16,24 +16,26 @@ import (
 func (a *app) previewCmd() *cobra.Command {
 	var req scheduler.PreviewRequest
 	cmd := &cobra.Command{
-		Use:   "preview --protocol SLUG --treated-at TIME --tz ZONE",
+		Use:   "preview --protocol SLUG --treated-at TIME [--tz ZONE]",
 		Short: "Print a protocol's whole timeline in a patient's local time, without enrolling anyone",
 		Long: `Print every message a patient would get: local weekday, date and time, step,
 channel, SMS segments, the text, and a note wherever a time was moved (quiet
 hours, the daily cap, a DST change).
 
 --treated-at is the end of the treatment: RFC 3339 (2026-03-07T17:30:00-05:00)
-or the patient's local time (2026-03-07T17:30) read in --tz.`,
+or the patient's local time (2026-03-07T17:30) read in --tz, which is the
+clinic's zone unless given.`,
 		Example: `  aftercare preview --protocol microneedling --treated-at 2026-03-07T17:30 --tz America/New_York
   aftercare preview --protocol microneedling --treated-at 2026-03-07T17:30 --tz America/New_York --lang es --json`,
 		Args: needArgs(0, "no arguments, only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := requireFlags(c, "protocol", "treated-at", "tz"); err != nil {
+			if err := requireFlags(c, "protocol", "treated-at"); err != nil {
 				return err
 			}
 			if err := a.open(c.Context()); err != nil {
 				return err
 			}
+			req.TZ = scheduler.ZoneOrClinic(req.TZ, a.clinic)
 			cp, msgs, err := a.svc.Preview(c.Context(), a.clinic, req)
 			if err != nil {
 				return err
@@ -54,7 +56,7 @@ or the patient's local time (2026-03-07T17:30) read in --tz.`,
 	f.StringVar(&req.Protocol, "protocol", "", "protocol slug (required)")
 	f.IntVar(&req.Version, "version", 0, "protocol version (default: the latest)")
 	f.StringVar(&req.TreatedAt, "treated-at", "", "end of the treatment (required)")
-	f.StringVar(&req.TZ, "tz", "", "the patient's IANA time zone, e.g. America/New_York (required)")
+	f.StringVar(&req.TZ, "tz", "", "the patient's IANA time zone, e.g. America/New_York (default: the clinic's)")
 	f.StringVar(&req.Lang, "lang", "", "language of the texts (default: the protocol's first)")
 	f.StringVar(&req.Name, "name", "", "patient name used in the texts (default: a sample)")
 	return cmd
@@ -107,14 +109,15 @@ func (a *app) printEnrollment(r *scheduler.EnrollResult, verb string) error {
 func (a *app) enrollCmd() *cobra.Command {
 	var req scheduler.EnrollRequest
 	cmd := &cobra.Command{
-		Use:   "enroll --name NAME (--phone PHONE | --email EMAIL) --tz ZONE --protocol SLUG --treated-at TIME",
+		Use:   "enroll --name NAME (--phone PHONE | --email EMAIL) [--tz ZONE] --protocol SLUG --treated-at TIME",
 		Short: "Enroll a patient on a protocol after (or before) a treatment",
 		Long: `Store the patient and the enrollment, plan every message in the patient's time
 zone, and print the enrollment id and the timeline.
 
 Consent is recorded per channel: a channel without --sms-consent or
 --email-consent gets no messages. A phone number without a country code is read
-in the clinic's country. An enrollment that would send nothing (no consent,
+in the clinic's country; without --tz the patient is in the clinic's time
+zone. An enrollment that would send nothing (no consent,
 the patient opted out, every message already in the past) is refused with the
 reason and what to fix. Running the same command again returns the same
 enrollment and creates nothing new.`,
@@ -123,12 +126,13 @@ enrollment and creates nothing new.`,
     --sms-consent --email-consent`,
 		Args: needArgs(0, "no arguments, only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := requireFlags(c, "name", "tz", "protocol", "treated-at"); err != nil {
+			if err := requireFlags(c, "name", "protocol", "treated-at"); err != nil {
 				return err
 			}
 			if err := a.open(c.Context()); err != nil {
 				return err
 			}
+			req.TZ = scheduler.ZoneOrClinic(req.TZ, a.clinic)
 			req.Source = "cli"
 			r, err := a.svc.Enroll(c.Context(), a.clinic, req)
 			if err != nil {
@@ -145,7 +149,7 @@ enrollment and creates nothing new.`,
 	f.StringVar(&req.Name, "name", "", "patient's full name (required)")
 	f.StringVar(&req.Phone, "phone", "", "mobile number, e.g. \"+1 415 555 0100\"")
 	f.StringVar(&req.Email, "email", "", "email address")
-	f.StringVar(&req.TZ, "tz", "", "patient's IANA time zone (required)")
+	f.StringVar(&req.TZ, "tz", "", "patient's IANA time zone (default: the clinic's)")
 	f.StringVar(&req.Lang, "lang", "", "language of the messages (default: the protocol's first)")
 	f.StringVar(&req.Protocol, "protocol", "", "protocol slug (required)")
 	f.StringVar(&req.TreatedAt, "treated-at", "", "end of the treatment, local YYYY-MM-DDTHH:MM or RFC 3339 (required)")

@@ -122,14 +122,15 @@ A protocol with warnings is still valid and can be imported.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			src, err := readFile(args[0])
 			if err != nil {
-				return err
+				return a.invalidJSON(args[0], err)
 			}
 			p, warns, err := templates.ParseWithWarnings(args[0], src)
 			if err != nil {
-				return err
+				return a.invalidJSON(args[0], err)
 			}
 			if a.jsonOut {
-				return a.printJSON(map[string]any{"valid": true, "slug": p.Slug, "steps": len(p.Steps), "languages": p.Languages, "warnings": warningLines(warns)})
+				return a.printJSON(map[string]any{"valid": true, "slug": p.Slug, "steps": len(p.Steps), "languages": p.Languages,
+					"problems": []problemJSON{}, "warnings": warningLines(warns)})
 			}
 			a.printWarnings(warns)
 			a.printf("%s: valid protocol %q with %d steps in %s\n", args[0], p.Slug, len(p.Steps), strings.Join(p.Languages, ", "))
@@ -175,6 +176,36 @@ the import.`,
 	}
 	cmd.AddCommand(show, validate, imp)
 	return cmd
+}
+
+// problemJSON is one problem of a protocol file as `protocols validate
+// --json` prints it.
+type problemJSON struct {
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+}
+
+// invalidJSON reports err, a file that is no valid protocol: with --json,
+// as {"valid": false, "problems": [...]} on stdout, so that a script reads
+// the same shape whether the file is good or not, and then as an error
+// (exit 1) that says where the problems are; without --json, err itself.
+func (a *app) invalidJSON(file string, err error) error {
+	if !a.jsonOut || aftercare.ErrorCode(err) != aftercare.EINVALID {
+		return err
+	}
+	problems := []problemJSON{}
+	if pe := (*templates.ParseError)(nil); errors.As(err, &pe) {
+		for _, p := range pe.Problems {
+			problems = append(problems, problemJSON{p.Line, p.Col, p.Msg})
+		}
+	} else {
+		problems = append(problems, problemJSON{Message: aftercare.ErrorMessage(err)})
+	}
+	if perr := a.printJSON(map[string]any{"valid": false, "file": file, "problems": problems, "warnings": []string{}}); perr != nil {
+		return perr
+	}
+	return aftercare.Errorf(aftercare.EINVALID, "%s is not a valid protocol: %d problem(s), listed in the JSON on stdout", file, len(problems))
 }
 
 // warningLines are a protocol's warnings as "file:line:col: warning: ..."

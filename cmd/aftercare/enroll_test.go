@@ -67,3 +67,21 @@ func TestImportNothingSent(t *testing.T) {
 		t.Errorf("import: exit %d, %v\n%s", exitCode(err), err, out)
 	}
 }
+
+// TestEnrollZoneDefaultsToClinic: without --tz, enroll and preview read the
+// treatment time in the clinic's zone and plan in it; --tz still wins.
+func TestEnrollZoneDefaultsToClinic(t *testing.T) {
+	t.Parallel()
+	db := newDB(t) // the clinic is in America/Los_Angeles
+	out := mustCLI(t, db, "enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--protocol", "microneedling",
+		"--treated-at", "2026-11-22T15:00", "--sms-consent")
+	if !strings.Contains(out, "treated Sun 2026-11-22 15:00 PST (America/Los_Angeles)") {
+		t.Errorf("enroll without --tz:\n%s", out)
+	}
+	if out := mustCLI(t, db, "preview", "--protocol", "microneedling", "--treated-at", "2026-11-22T15:00"); !strings.Contains(out, "for America/Los_Angeles") {
+		t.Errorf("preview without --tz:\n%s", out)
+	}
+	if out := mustCLI(t, db, "preview", "--protocol", "microneedling", "--treated-at", "2026-11-22T15:00", "--tz", "Europe/Madrid"); !strings.Contains(out, "for Europe/Madrid") {
+		t.Errorf("preview --tz Europe/Madrid:\n%s", out)
+	}
+}

@@ -28,6 +28,9 @@ type app struct {
 	dbFlag     string
 	clinicFlag string
 	jsonOut    bool
+	// skipEnvCheck: `clinic set` changes the settings warnEnvClinic
+	// compares, so it does not warn about them first.
+	skipEnvCheck bool
 
 	cfg    Config
 	store  *sqlite.DB
@@ -69,7 +72,8 @@ in each patient's own time zone and inside quiet hours, and logs every attempt.
 
 Data lives in one SQLite file: --db PATH or AFTERCARE_DB (default ./aftercare.db).
 The first run creates the clinic from AFTERCARE_CLINIC_NAME, AFTERCARE_CLINIC_PHONE
-and AFTERCARE_CLINIC_TZ; commands act on it unless --clinic SLUG names another.`,
+and AFTERCARE_CLINIC_TZ (later runs only warn when they differ: change a stored
+clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG names another.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -117,7 +121,7 @@ func (a *app) open(ctx context.Context) error {
 		return err
 	}
 	a.clinic = c
-	return nil
+	return a.warnEnvClinic(ctx)
 }
 
 // close closes the store, if a command opened it. Closing checkpoints the
