@@ -16,3 +16,6 @@ func BodyHTML(body string) string {
 	writeBody(&b, body, nil)
 	return b.String()
 }
+
+// RenderHTML is the HTML part of m.
+var RenderHTML = renderHTML

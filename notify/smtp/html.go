@@ -78,11 +78,13 @@ func renderHTML(m *aftercare.Outgoing) string {
 			if m.ClinicName != "" {
 				b.WriteString(" &middot; ")
 			}
-			phone := html.EscapeString(oneLine(m.ClinicPhone))
+			// The link dials the E.164 number; the text shows it as the
+			// message bodies do (+1 415-555-0199), not as stored.
+			phone := oneLine(m.ClinicPhone)
 			b.WriteString("<a href=\"tel:")
-			b.WriteString(phone)
+			b.WriteString(html.EscapeString(phone))
 			b.WriteString("\" style=\"color: #555;\">")
-			b.WriteString(phone)
+			b.WriteString(html.EscapeString(aftercare.DisplayPhone(phone)))
 			b.WriteString("</a>")
 		}
 		b.WriteString("</p>\n")

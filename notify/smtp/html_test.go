@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/notify/smtp"
 )
 
@@ -195,7 +196,7 @@ func TestSendHTMLPart(t *testing.T) {
 		"<li>los ácidos exfoliantes (AHA, BHA, ácido glicólico).</li>",
 		`<a href="https://glow.example/cuidados">https://glow.example/cuidados</a>.`,
 		"<p>Su equipo de Glow</p>",
-		`<a href="tel:+14155550123">+14155550123</a>`,
+		`<a href="tel:+14155550123">+1 415-555-0123</a>`, // the footer shows the phone as the bodies do
 	} {
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML part lacks %q:\n%s", want, p.html)
@@ -247,3 +248,13 @@ var styleAttr = regexp.MustCompile(` style="[^"]*"`)
 
 // bare is HTML without its style attributes, to compare elements.
 func bare(html string) string { return styleAttr.ReplaceAllString(html, "") }
+
+// TestFooterPhoneAsInTheBody: the footer shows the clinic's phone as the
+// message bodies do (+1 415-555-0199), and dials the E.164 number.
+func TestFooterPhoneAsInTheBody(t *testing.T) {
+	t.Parallel()
+	got := smtp.RenderHTML(&aftercare.Outgoing{Channel: aftercare.Email, Body: "Hi Ana,", ClinicName: "Glow Skin Studio", ClinicPhone: "+14155550199"})
+	if !strings.Contains(got, `<a href="tel:+14155550199" style="color: #555;">+1 415-555-0199</a>`) {
+		t.Errorf("footer:\n%s", got)
+	}
+}
