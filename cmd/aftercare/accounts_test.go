@@ -439,3 +439,20 @@ func TestServeBadAdminEmail(t *testing.T) {
 	_, _, err := cli(t, db, "", "serve")
 	wantErr(t, "serve with a bad AFTERCARE_ADMIN_EMAIL", err, aftercare.EINVALID, "AFTERCARE_ADMIN_EMAIL", "email address")
 }
+
+// TestUserLinkWarnsWithoutPublicURL: a sign-in link made without
+// AFTERCARE_PUBLIC_URL points to this machine, and says so; with it set,
+// no warning.
+func TestUserLinkWarnsWithoutPublicURL(t *testing.T) {
+	t.Parallel()
+	db := accountsDB(t)
+	_, stderr, err := cli(t, db, "", "user", "add", "ana@glowskin.example", "--role", "frontdesk", "--name", "Ana Ruiz")
+	if err != nil || !strings.Contains(stderr, "AFTERCARE_PUBLIC_URL is not set") {
+		t.Fatalf("without a public URL: %v, stderr %q", err, stderr)
+	}
+	setEnv(db, map[string]string{"AFTERCARE_PUBLIC_URL": "https://care.example.com"})
+	out, stderr, err := cli(t, db, "", "user", "link", "ana@glowskin.example")
+	if err != nil || strings.Contains(stderr, "AFTERCARE_PUBLIC_URL") || !strings.Contains(out, "https://care.example.com/link/") {
+		t.Fatalf("with a public URL: %v, stdout %q, stderr %q", err, out, stderr)
+	}
+}

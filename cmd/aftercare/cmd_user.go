@@ -66,6 +66,15 @@ func (a *app) local(t time.Time) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
+// warnLocalLink says, on stderr, when a link printed for someone else
+// points to this machine because AFTERCARE_PUBLIC_URL is unset: opened
+// anywhere else, it reaches nothing.
+func (a *app) warnLocalLink() {
+	if a.cfg.PublicURL == "" {
+		fmt.Fprintf(a.io.Err, "warning: AFTERCARE_PUBLIC_URL is not set, so the link points to this machine (%s); set it to the address staff open, e.g. https://care.example.com, and make a new link\n", publicURL(a.cfg, a.cfg.HTTPAddr))
+	}
+}
+
 // publicURL is where people open the web app: AFTERCARE_PUBLIC_URL, else
 // http:// and addr (AFTERCARE_HTTP_ADDR, or the address serve listens on),
 // with localhost for a host that means "every interface".
@@ -247,6 +256,7 @@ input (at least 10 characters) and no link is made.`,
 			}
 			a.printf("Send them this one-time link to choose a password (it works once, until %s):\n  %s\n",
 				a.local(a.now().Add(accounts.LinkLifetime)), out.Link)
+			a.warnLocalLink()
 			return nil
 		},
 	}
@@ -323,6 +333,7 @@ nobody else.`,
 				return a.printJSON(out)
 			}
 			a.printf("One-time sign-in link for %s (it works once, until %s):\n  %s\n", u.Email, a.local(expires), link)
+			a.warnLocalLink()
 			return nil
 		},
 	}
