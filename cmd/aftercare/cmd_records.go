@@ -15,7 +15,7 @@ import (
 // history.
 
 func (a *app) recordsCmds() []*cobra.Command {
-	return []*cobra.Command{a.auditCmd(), a.purgeCmd(), a.patientCmd()}
+	return []*cobra.Command{a.auditCmd(), a.purgeCmd(), a.patientCmd(), a.patientsCmd()}
 }
 
 type auditJSON struct {
@@ -137,6 +137,75 @@ type consentEventJSON struct {
 	Source  string `json:"source"`
 	UserID  int64  `json:"user_id"`
 	Note    string `json:"note"`
+}
+
+type patientJSON struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	Email     string `json:"email"`
+	TZ        string `json:"tz"`
+	Lang      string `json:"lang"`
+	SMSOK     bool   `json:"sms_ok"`   // consented, not opted out, with a phone
+	EmailOK   bool   `json:"email_ok"` // the same for email
+	UpdatedAt string `json:"updated_at"`
+}
+
+// patientsCmd lists or finds the clinic's patients: the front desk's
+// "who is this?" at the counter or on the phone.
+func (a *app) patientsCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "patients [QUERY]",
+		Short: "List the clinic's patients, most recently changed first, or find them by name, phone or email",
+		Long: `List the clinic's patients, most recently changed first. With QUERY, only
+those whose name contains it (any case), whose phone contains its digits
+(at least 3), or whose email contains it. The ID is what show, log
+--patient and patient consent take.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ctx := c.Context()
+			if limit < 1 || limit > 1000 {
+				return aftercare.FieldErrorf("limit", "--limit must be between 1 and 1000, got %d", limit)
+			}
+			if err := a.open(ctx); err != nil {
+				return err
+			}
+			q := ""
+			if len(args) == 1 {
+				q = args[0]
+			}
+			ps, err := a.store.SearchPatients(ctx, a.clinic.ID, q, limit)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				out := make([]patientJSON, 0, len(ps))
+				for _, p := range ps {
+					out = append(out, patientJSON{p.ID, p.Name, p.Phone, p.Email, p.TZ, p.Lang,
+						p.CanReceive(aftercare.SMS), p.CanReceive(aftercare.Email), p.UpdatedAt.UTC().Format(time.RFC3339)})
+				}
+				return a.printJSON(out)
+			}
+			if len(ps) == 0 {
+				if q == "" {
+					a.printf("No patients in %s yet: `aftercare enroll` adds them.\n", a.clinic.Slug)
+				} else {
+					a.printf("No patient of %s matches %q.\n", a.clinic.Slug, q)
+				}
+				return nil
+			}
+			tw := a.table()
+			fmt.Fprintln(tw, "ID\tNAME\tPHONE\tEMAIL\tSMS\tEMAIL OK")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Name, aftercare.DisplayPhone(p.Phone), p.Email,
+					yesNo(p.CanReceive(aftercare.SMS)), yesNo(p.CanReceive(aftercare.Email)))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "the most patients to list (1-1000)")
+	return cmd
 }
 
 func (a *app) patientCmd() *cobra.Command {
