@@ -2,6 +2,7 @@ package aftercare
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -94,20 +95,36 @@ func NormalizePhone(raw, region string) (string, error) {
 		return "", nil
 	}
 	num, err := phonenumbers.Parse(raw, region)
+	if errors.Is(err, phonenumbers.ErrInvalidCountryCode) && strings.HasPrefix(raw, "+") {
+		return "", FieldErrorf("phone", "%q is not a valid phone number: it starts with no country's code; check the digits", raw)
+	}
 	if err != nil {
-		return "", FieldErrorf("phone", "%q is not a phone number; write it with its country code, e.g. +1 415 555 0100", raw)
+		return "", FieldErrorf("phone", "%q is not a phone number; write the digits, with the country code for a number from elsewhere%s", raw, exampleFor(region))
 	}
 	if !phonenumbers.IsValidNumber(num) {
-		return "", FieldErrorf("phone", "%q is not a valid phone number for %s; check the digits or add the country code (+44 ...)", raw, regionOf(num, region))
+		if strings.HasPrefix(raw, "+") {
+			// A number with its country code is judged by that country,
+			// whatever the clinic's.
+			r := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
+			if r == "" || r == "ZZ" {
+				return "", FieldErrorf("phone", "%q is not a valid phone number: it starts with no country's code; check the digits", raw)
+			}
+			return "", FieldErrorf("phone", "%q is not a valid phone number for %s (+%d); check the digits", raw, r, num.GetCountryCode())
+		}
+		return "", FieldErrorf("phone", "%q is not a valid phone number for %s; check the digits, or write it with its country code if it is from elsewhere%s",
+			raw, region, exampleFor(region))
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
 
-func regionOf(num *phonenumbers.PhoneNumber, fallback string) string {
-	if r := phonenumbers.GetRegionCodeForNumber(num); r != "" && r != "ZZ" {
-		return r
+// exampleFor is a hint of how numbers of region are written with their
+// country code (" (e.g. +1 201-555-0123)"), or "".
+func exampleFor(region string) string {
+	ex := phonenumbers.GetExampleNumber(region)
+	if ex == nil {
+		return ""
 	}
-	return fallback
+	return " (e.g. " + phonenumbers.Format(ex, phonenumbers.INTERNATIONAL) + ")"
 }
 
 // RegionOfPhone returns the ISO region of an E.164 number, or "".
