@@ -326,6 +326,10 @@ func (p *parser) yamlError(err error) {
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if l, col, hint := p.yamlHint(line, m[2]); hint != "" {
+			p.at(l, col, "not valid YAML: %s: %s", m[2], hint)
+			return
+		}
 		p.at(line, 1, "not valid YAML: %s", m[2])
 		return
 	}
@@ -342,6 +346,40 @@ func (p *parser) yamlError(err error) {
 		}
 	}
 	p.at(1, 1, "not valid YAML: %s", msg)
+}
+
+// yamlHint looks at the line the YAML library blamed (1-based) for the
+// usual mistakes in a protocol, and returns where it is and what to do:
+// an unquoted value that starts with {{, a colon and space inside plain
+// text, a quote never closed. hint is "" when it sees none of them.
+func (p *parser) yamlHint(line int, msg string) (int, int, string) {
+	lines := strings.Split(string(p.src), "\n")
+	if strings.Contains(msg, "end of stream") || strings.Contains(msg, "did not find expected") {
+		// The library blames the end; the quote opened on an earlier line.
+		for i := min(line, len(lines)) - 1; i >= 0; i-- {
+			if _, v, ok := strings.Cut(lines[i], ": "); ok && strings.Count(v, `"`)%2 == 1 {
+				return i + 1, strings.Index(lines[i], `"`) + 1, `this quoted text is never closed: end it with " (or write it with >- on the lines below)`
+			}
+		}
+		return 0, 0, ""
+	}
+	if line < 1 || line > len(lines) || !strings.Contains(msg, "mapping values are not allowed") {
+		return 0, 0, ""
+	}
+	l := lines[line-1]
+	key, v, ok := strings.Cut(l, ": ")
+	if !ok {
+		return 0, 0, ""
+	}
+	start := len(key) + 2 + len(v) - len(strings.TrimLeft(v, " "))
+	v = strings.TrimLeft(v, " ")
+	switch {
+	case strings.HasPrefix(v, "{{"):
+		return line, start + 1, `a value that starts with {{ must be quoted: write "` + v + `" (or use >- and the text on the lines below)`
+	case strings.Contains(v, ": "):
+		return line, start + strings.Index(v, ": ") + 1, "a colon followed by a space inside plain text reads as a new key: quote the whole text, or use >- and the text on the lines below"
+	}
+	return 0, 0, ""
 }
 
 // aliases reports aliases (*name) anywhere in the document and whether

@@ -128,7 +128,9 @@ func TestParseErrors(t *testing.T) {
 		want []string // "line:col: part of the message", in order
 	}{
 		{"ErrNotYAML", "slug: [a\nname: b\n", []string{"1:1: not valid YAML: did not find expected ',' or ']'"}},
-		{"ErrEndOfStreamOnLastLine", "slug: \"a\n", []string{"2:1: not valid YAML: found unexpected end of stream"}},
+		{"ErrQuoteNeverClosed", "slug: \"a\n", []string{`1:7: not valid YAML: found unexpected end of stream: this quoted text is never closed: end it with " (or write it with >- on the lines below)`}},
+		{"ErrUnquotedTemplate", "slug: p\nname: {{.ClinicName}}: hi\n", []string{`2:7: not valid YAML: mapping values are not allowed in this context: a value that starts with {{ must be quoted: write "{{.ClinicName}}: hi" (or use >- and the text on the lines below)`}},
+		{"ErrColonInPlainText", "slug: p\nname: Glow: aftercare\n", []string{"2:11: not valid YAML: mapping values are not allowed in this context: a colon followed by a space inside plain text reads as a new key: quote the whole text, or use >- and the text on the lines below"}},
 		{"ErrTabIndent", "slug: a\n\tname: b\n", []string{"2:1: not valid YAML: found a tab character that violates indentation"}},
 		{"ErrTabNoLine", "\tslug: a\n", []string{"1:1: not valid YAML: a tab in the indentation: indent with spaces only"}},
 		{"ErrEmpty", "", []string{"1:1: the document is empty: a protocol needs slug, name, languages, steps"}},
