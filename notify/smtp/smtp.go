@@ -87,7 +87,10 @@ type Sender struct {
 var _ aftercare.Sender = (*Sender)(nil)
 
 // New checks cfg and returns a Sender. It returns an EINVALID
-// *aftercare.Error naming the setting to fix. It does not connect.
+// *aftercare.Error whose field is the environment variable to fix
+// (SMTP_HOST, SMTP_FROM...). It does not connect. From may carry a
+// display name ("Glow Skin Studio <care@glow.example>"): the address is
+// kept, since every email shows the clinic's name as its sender.
 func New(cfg Config) (*Sender, error) {
 	cfg.Host = strings.TrimSpace(cfg.Host)
 	cfg.From = strings.TrimSpace(cfg.From)
@@ -97,26 +100,27 @@ func New(cfg Config) (*Sender, error) {
 	}
 	switch {
 	case cfg.Host == "":
-		return nil, aftercare.FieldErrorf("smtp_host", "the SMTP server's host name is required, e.g. smtp.example.com")
+		return nil, aftercare.FieldErrorf("SMTP_HOST", "the SMTP server's host name is required, e.g. smtp.example.com")
 	case strings.ContainsAny(cfg.Host, " /:\r\n") && net.ParseIP(cfg.Host) == nil:
-		return nil, aftercare.FieldErrorf("smtp_host", "%q is not a host name: give the name alone, the port separately", cfg.Host)
+		return nil, aftercare.FieldErrorf("SMTP_HOST", "%q is not a host name: give the name alone, the port separately", cfg.Host)
 	case cfg.Port < 0 || cfg.Port > 65535:
-		return nil, aftercare.FieldErrorf("smtp_port", "the SMTP port must be between 1 and 65535, got %d", cfg.Port)
+		return nil, aftercare.FieldErrorf("SMTP_PORT", "the SMTP port must be between 1 and 65535, got %d", cfg.Port)
 	case cfg.TLS != TLSStartTLS && cfg.TLS != TLSImplicit && cfg.TLS != TLSNone:
-		return nil, aftercare.FieldErrorf("smtp_tls", "%q is not a TLS mode: use starttls (port 587), tls (port 465) or none", cfg.TLS)
+		return nil, aftercare.FieldErrorf("SMTP_TLS", "%q is not a TLS mode: use starttls (port 587), tls (port 465) or none", cfg.TLS)
 	case cfg.Timeout < 0:
-		return nil, aftercare.FieldErrorf("smtp_timeout", "the timeout must not be negative, got %s", cfg.Timeout)
+		return nil, aftercare.FieldErrorf("SMTP_TIMEOUT", "the timeout must not be negative, got %s", cfg.Timeout)
 	case (cfg.Username == "") != (cfg.Password == ""):
-		return nil, aftercare.FieldErrorf("smtp_username", "give both the SMTP username and password, or neither")
+		return nil, aftercare.FieldErrorf("SMTP_USERNAME", "give both the SMTP username and password, or neither")
 	case strings.ContainsAny(cfg.HELO, " \t\r\n"):
-		return nil, aftercare.FieldErrorf("smtp_helo", "%q is not a host name for EHLO", cfg.HELO)
+		return nil, aftercare.FieldErrorf("SMTP_HELO", "%q is not a host name for EHLO", cfg.HELO)
 	case cfg.Username != "" && cfg.TLS == TLSNone && !isLoopback(cfg.Host):
-		return nil, aftercare.FieldErrorf("smtp_tls", "refusing to send the SMTP password unencrypted to %s: use starttls or tls", cfg.Host)
+		return nil, aftercare.FieldErrorf("SMTP_TLS", "refusing to send the SMTP password unencrypted to %s: use starttls or tls", cfg.Host)
 	}
 	from, err := mail.ParseAddress(cfg.From)
-	if cfg.From == "" || err != nil || from.Name != "" || from.Address != cfg.From || !strings.Contains(cfg.From, "@") {
-		return nil, aftercare.FieldErrorf("smtp_from", "%q is not a sender address: give a bare address such as aftercare@clinic.example.com", cfg.From)
+	if cfg.From == "" || err != nil || !strings.Contains(from.Address, "@") {
+		return nil, aftercare.FieldErrorf("SMTP_FROM", "%q is not a sender address: give one such as aftercare@clinic.example.com (or \"Glow Skin Studio <aftercare@clinic.example.com>\")", cfg.From)
 	}
+	cfg.From = from.Address
 	if cfg.Port == 0 {
 		cfg.Port = map[string]int{TLSStartTLS: 587, TLSImplicit: 465, TLSNone: 25}[cfg.TLS]
 	}
@@ -154,7 +158,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	mc, err := gomail.NewClient(cfg.Host, opts...)
 	if err != nil {
-		return nil, aftercare.FieldErrorf("smtp_host", "SMTP settings rejected: %v", err)
+		return nil, aftercare.FieldErrorf("SMTP_HOST", "SMTP settings rejected: %v", err)
 	}
 	s.mc = mc
 	return s, nil
