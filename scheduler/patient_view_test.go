@@ -40,6 +40,41 @@ type viewCase struct {
 	msgs                    []*aftercare.Message
 }
 
+// builtin parses and compiles a built-in protocol.
+func builtin(t *testing.T, slug string) (*aftercare.Protocol, *templates.Renderer) {
+	t.Helper()
+	for _, b := range templates.Builtins() {
+		if b.Slug != slug {
+			continue
+		}
+		p, err := templates.Parse(b.Slug+".yaml", b.YAML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := templates.Compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, r
+	}
+	t.Fatalf("no built-in protocol %q", slug)
+	return nil, nil
+}
+
+// viewClinic is a clinic of the views: a 16-character name, the default
+// send window, the given cap.
+func viewClinic(cap int) *aftercare.Clinic {
+	return &aftercare.Clinic{ID: 1, Slug: "main", Name: "Glow Skin Studio", Phone: "+14155550199", Country: "US", TZ: viewZone,
+		Window: aftercare.Window{Start: aftercare.DefaultWindowStart, End: aftercare.DefaultWindowEnd}, DailyCap: cap}
+}
+
+// viewPatient consented to both channels when treated.
+func viewPatient(lang string, treated time.Time) *aftercare.Patient {
+	consent := aftercare.Consent{At: treated, Source: "test"}
+	return &aftercare.Patient{Name: "Alex Morgan", Phone: "+14155550100", Email: "alex@example.com", TZ: viewZone, Lang: lang,
+		SMSConsent: consent, EmailConsent: consent}
+}
+
 // patientViews expands every built-in protocol for every case.
 func patientViews(t *testing.T) []viewCase {
 	t.Helper()
@@ -49,14 +84,7 @@ func patientViews(t *testing.T) []viewCase {
 	}
 	var out []viewCase
 	for _, b := range templates.Builtins() {
-		p, err := templates.Parse(b.Slug+".yaml", b.YAML)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := templates.Compile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, r := builtin(t, b.Slug)
 		for _, lang := range viewLangs {
 			for _, cap := range viewCaps {
 				for _, d := range viewDays {
@@ -65,12 +93,7 @@ func patientViews(t *testing.T) []viewCase {
 						if err != nil {
 							t.Fatal(err)
 						}
-						clinic := &aftercare.Clinic{ID: 1, Slug: "main", Name: "Glow Skin Studio", Phone: "+14155550199", Country: "US", TZ: viewZone,
-							Window: aftercare.Window{Start: aftercare.DefaultWindowStart, End: aftercare.DefaultWindowEnd}, DailyCap: cap}
-						consent := aftercare.Consent{At: treated, Source: "test"}
-						patient := &aftercare.Patient{Name: "Alex Morgan", Phone: "+14155550100", Email: "alex@example.com", TZ: viewZone, Lang: lang,
-							SMSConsent: consent, EmailConsent: consent}
-						msgs, err := scheduler.Expand(scheduler.Plan{Protocol: p, Renderer: r, Clinic: clinic, Patient: patient, TreatedAt: treated})
+						msgs, err := scheduler.Expand(scheduler.Plan{Protocol: p, Renderer: r, Clinic: viewClinic(cap), Patient: viewPatient(lang, treated), TreatedAt: treated})
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -244,11 +267,36 @@ func TestNoTextTwiceADay(t *testing.T) {
 
 // TestBuiltinBudgetAsPlanned: as the scheduler plans them (the notice
 // included), no patient gets more than 12 texts of the built-in aftercare,
-// nor more than 20 segments in English or 30 in Spanish.
+// nor more than 20 segments in English or 30 in Spanish: for the views
+// above, and for every weekday of a September (the longest month names)
+// with no cap, the treatment named and a 25-character clinic name: the
+// most text there can be.
 func TestBuiltinBudgetAsPlanned(t *testing.T) {
 	t.Parallel()
 	maxSegs := map[string]int{"en": 20, "es": 30}
-	for _, c := range patientViews(t) {
+	cases := patientViews(t)
+	loc, _ := time.LoadLocation(viewZone)
+	p, r := builtin(t, "microneedling")
+	for d := 0; d < 7; d++ {
+		for _, at := range viewTimes {
+			for _, lang := range viewLangs {
+				treated, err := aftercare.ParseTreatmentTime(fmt.Sprintf("2026-09-%02dT%s", 1+d, at), loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clinic := viewClinic(50)
+				clinic.ShowTreatment, clinic.Name = true, "Bayview Dermatology Group" // 25 characters
+				patient := viewPatient(lang, treated)
+				patient.Name = "Alexandra Morgan"
+				msgs, err := scheduler.Expand(scheduler.Plan{Protocol: p, Renderer: r, Clinic: clinic, Patient: patient, TreatedAt: treated})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cases = append(cases, viewCase{"microneedling", lang, treated.Format("Mon Jan 2"), at, 50, treated, msgs})
+			}
+		}
+	}
+	for _, c := range cases {
 		sms, segs := 0, 0
 		for _, m := range c.msgs {
 			if m.Channel == aftercare.SMS && m.Status == aftercare.StatusPending {
@@ -258,6 +306,43 @@ func TestBuiltinBudgetAsPlanned(t *testing.T) {
 		}
 		if sms > 12 || segs > maxSegs[c.lang] {
 			t.Errorf("%s %s cap %d, %s at %s: %d texts, %d segments; at most 12 and %d", c.protocol, c.lang, c.cap, c.day, c.at, sms, segs, maxSegs[c.lang])
+		}
+	}
+}
+
+// TestBuiltinPlanByHour reads the microneedling plan as the scheduler makes
+// it, for every view: the welcome and the red flags always go out, the red
+// flags 18 to 30 hours after the treatment; the first hours' text, when it
+// goes, within 3 hours; and a text is lost only if it is one that may be
+// (the first hours' text, a sunscreen reminder).
+func TestBuiltinPlanByHour(t *testing.T) {
+	t.Parallel()
+	for _, c := range patientViews(t) {
+		if c.protocol != "microneedling" {
+			continue
+		}
+		got := map[string]bool{}
+		for _, m := range c.msgs {
+			if m.Channel != aftercare.SMS {
+				continue
+			}
+			if m.Status != aftercare.StatusPending {
+				if m.StepKey != "first-hours" && m.StepKey != "sunscreen" {
+					t.Errorf("%s cap %d, %s at %s: %s is lost: %s", c.lang, c.cap, c.day, c.at, m.StepKey, m.Note)
+				}
+				continue
+			}
+			got[m.StepKey] = true
+			after := m.SendAt.Sub(c.treated)
+			if m.StepKey == "red-flags" && (after < 18*time.Hour || after > 30*time.Hour) {
+				t.Errorf("%s cap %d, %s at %s: red-flags arrives %s after the treatment, want 18-30h", c.lang, c.cap, c.day, c.at, after)
+			}
+			if m.StepKey == "first-hours" && after > 3*time.Hour {
+				t.Errorf("%s cap %d, %s at %s: first-hours arrives %s after the treatment", c.lang, c.cap, c.day, c.at, after)
+			}
+		}
+		if !got["welcome"] || !got["red-flags"] {
+			t.Errorf("%s cap %d, %s at %s: welcome %v, red-flags %v", c.lang, c.cap, c.day, c.at, got["welcome"], got["red-flags"])
 		}
 	}
 }
