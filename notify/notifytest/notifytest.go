@@ -9,6 +9,7 @@ package notifytest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,4 +45,42 @@ func SendError(t testing.TB, err error) *aftercare.SendError {
 		t.Fatalf("error %v (%T) is not an *aftercare.SendError", err, err)
 	}
 	return se
+}
+
+// ConfigCase is one change to a valid sender config and the environment
+// variable New must name in its EINVALID error ("" when the changed config
+// is valid).
+type ConfigCase[C any] struct {
+	Name  string
+	Mod   func(*C)
+	Field string
+}
+
+// CheckConfigs runs each case as a parallel subtest: it applies the case's
+// change to ok, builds the sender with newSender and checks the result.
+// secret returns the config's secret (password, auth token), which no
+// error may show.
+func CheckConfigs[C, S any](t *testing.T, newSender func(C) (S, error), ok C, secret func(C) string, cases []ConfigCase[C]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			cfg := ok
+			tc.Mod(&cfg)
+			_, err := newSender(cfg)
+			if tc.Field == "" {
+				if err != nil {
+					t.Fatalf("New: %v; want a sender", err)
+				}
+				return
+			}
+			var ae *aftercare.Error
+			if !errors.As(err, &ae) || ae.Code != aftercare.EINVALID || ae.Field != tc.Field {
+				t.Fatalf("New error = %#v; want EINVALID on %s", err, tc.Field)
+			}
+			if s := secret(cfg); s != "" && strings.Contains(err.Error(), s) {
+				t.Errorf("error %q shows the secret", err)
+			}
+		})
+	}
 }

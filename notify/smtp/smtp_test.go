@@ -127,49 +127,24 @@ func parse(t *testing.T, data string) parsed {
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	ok := smtp.Config{Host: "smtp.example.com", From: from, Username: "u", Password: "p"}
-	tests := []struct {
-		name  string
-		mod   func(*smtp.Config)
-		field string
-	}{
-		{"OKStartTLSDefault", func(*smtp.Config) {}, ""},
-		{"OKImplicitTLS", func(c *smtp.Config) { c.TLS = "tls"; c.Port = 465 }, ""},
-		{"OKNoneLoopbackWithAuth", func(c *smtp.Config) { c.TLS, c.Host = "none", "127.0.0.1" }, ""},
-		{"OKNoneNoAuth", func(c *smtp.Config) { c.TLS, c.Username, c.Password = "none", "", "" }, ""},
-		{"OKFromWithName", func(c *smtp.Config) { c.From = "Glow Skin Studio <spa@example.com>" }, ""},
-		{"ErrHostMissing", func(c *smtp.Config) { c.Host = "" }, "SMTP_HOST"},
-		{"ErrHostWithPort", func(c *smtp.Config) { c.Host = "smtp.example.com:587" }, "SMTP_HOST"},
-		{"ErrPort", func(c *smtp.Config) { c.Port = 70000 }, "SMTP_PORT"},
-		{"ErrTLSMode", func(c *smtp.Config) { c.TLS = "ssl" }, "SMTP_TLS"},
-		{"ErrPasswordInClear", func(c *smtp.Config) { c.TLS = "none" }, "SMTP_TLS"},
-		{"ErrUsernameWithoutPassword", func(c *smtp.Config) { c.Password = "" }, "SMTP_USERNAME"},
-		{"ErrFromMissing", func(c *smtp.Config) { c.From = "" }, "SMTP_FROM"},
-		{"ErrFromNotAddress", func(c *smtp.Config) { c.From = "clinic" }, "SMTP_FROM"},
-		{"ErrHELO", func(c *smtp.Config) { c.HELO = "a b" }, "SMTP_HELO"},
-		{"ErrNegativeTimeout", func(c *smtp.Config) { c.Timeout = -1 }, "SMTP_TIMEOUT"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := ok
-			tt.mod(&cfg)
-			s, err := smtp.New(cfg)
-			if tt.field == "" {
-				if err != nil || s == nil {
-					t.Fatalf("New = %v, %v", s, err)
-				}
-				return
-			}
-			var ae *aftercare.Error
-			if !errors.As(err, &ae) || ae.Code != aftercare.EINVALID || ae.Field != tt.field {
-				t.Fatalf("New error = %#v; want EINVALID on %s", err, tt.field)
-			}
-			if cfg.Password != "" && strings.Contains(err.Error(), cfg.Password+"\"") {
-				t.Errorf("error %q shows the password", err)
-			}
-		})
-	}
+	ok := smtp.Config{Host: "smtp.example.com", From: from, Username: "u", Password: "s3cret-pw"}
+	notifytest.CheckConfigs(t, smtp.New, ok, func(c smtp.Config) string { return c.Password }, []notifytest.ConfigCase[smtp.Config]{
+		{Name: "OKStartTLSDefault", Mod: func(*smtp.Config) {}, Field: ""},
+		{Name: "OKImplicitTLS", Mod: func(c *smtp.Config) { c.TLS = "tls"; c.Port = 465 }, Field: ""},
+		{Name: "OKNoneLoopbackWithAuth", Mod: func(c *smtp.Config) { c.TLS, c.Host = "none", "127.0.0.1" }, Field: ""},
+		{Name: "OKNoneNoAuth", Mod: func(c *smtp.Config) { c.TLS, c.Username, c.Password = "none", "", "" }, Field: ""},
+		{Name: "OKFromWithName", Mod: func(c *smtp.Config) { c.From = "Glow Skin Studio <spa@example.com>" }, Field: ""},
+		{Name: "ErrHostMissing", Mod: func(c *smtp.Config) { c.Host = "" }, Field: "SMTP_HOST"},
+		{Name: "ErrHostWithPort", Mod: func(c *smtp.Config) { c.Host = "smtp.example.com:587" }, Field: "SMTP_HOST"},
+		{Name: "ErrPort", Mod: func(c *smtp.Config) { c.Port = 70000 }, Field: "SMTP_PORT"},
+		{Name: "ErrTLSMode", Mod: func(c *smtp.Config) { c.TLS = "ssl" }, Field: "SMTP_TLS"},
+		{Name: "ErrPasswordInClear", Mod: func(c *smtp.Config) { c.TLS = "none" }, Field: "SMTP_TLS"},
+		{Name: "ErrUsernameWithoutPassword", Mod: func(c *smtp.Config) { c.Password = "" }, Field: "SMTP_USERNAME"},
+		{Name: "ErrFromMissing", Mod: func(c *smtp.Config) { c.From = "" }, Field: "SMTP_FROM"},
+		{Name: "ErrFromNotAddress", Mod: func(c *smtp.Config) { c.From = "clinic" }, Field: "SMTP_FROM"},
+		{Name: "ErrHELO", Mod: func(c *smtp.Config) { c.HELO = "a b" }, Field: "SMTP_HELO"},
+		{Name: "ErrNegativeTimeout", Mod: func(c *smtp.Config) { c.Timeout = -1 }, Field: "SMTP_TIMEOUT"},
+	})
 }
 
 func TestSend(t *testing.T) {

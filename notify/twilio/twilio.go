@@ -89,40 +89,42 @@ var (
 )
 
 // New checks cfg and returns a Sender. It returns an EINVALID
-// *aftercare.Error naming the setting to fix. It does not call Twilio.
+// *aftercare.Error whose field is the environment variable to fix
+// (TWILIO_FROM, AFTERCARE_TWILIO_BASE_URL...; AFTERCARE_PUBLIC_URL for the
+// status callback, which serve derives from it). It does not call Twilio.
 func New(cfg Config) (*Sender, error) {
 	cfg.AccountSID = strings.TrimSpace(cfg.AccountSID)
 	cfg.From = strings.TrimSpace(cfg.From)
 	cfg.MessagingServiceSID = strings.TrimSpace(cfg.MessagingServiceSID)
 	switch {
 	case cfg.AccountSID == "":
-		return nil, aftercare.FieldErrorf("twilio_account_sid", "the Twilio Account SID is required (it starts with AC; see the Twilio console)")
+		return nil, aftercare.FieldErrorf("TWILIO_ACCOUNT_SID", "the Twilio Account SID is required (it starts with AC; see the Twilio console)")
 	case !accountSIDRE.MatchString(cfg.AccountSID):
-		return nil, aftercare.FieldErrorf("twilio_account_sid", "%q is not a Twilio Account SID: it is AC followed by 32 hexadecimal digits", cfg.AccountSID)
+		return nil, aftercare.FieldErrorf("TWILIO_ACCOUNT_SID", "%q is not a Twilio Account SID: it is AC followed by 32 hexadecimal digits", cfg.AccountSID)
 	case cfg.AuthToken == "":
-		return nil, aftercare.FieldErrorf("twilio_auth_token", "the Twilio auth token is required")
+		return nil, aftercare.FieldErrorf("TWILIO_AUTH_TOKEN", "the Twilio auth token is required")
 	case !alnumRE.MatchString(cfg.AuthToken):
 		// Never echo the token.
-		return nil, aftercare.FieldErrorf("twilio_auth_token", "the Twilio auth token must be letters and digits only; check it was copied without spaces or quotes")
+		return nil, aftercare.FieldErrorf("TWILIO_AUTH_TOKEN", "the Twilio auth token must be letters and digits only; check it was copied without spaces or quotes")
 	case cfg.From == "" && cfg.MessagingServiceSID == "":
-		return nil, aftercare.FieldErrorf("twilio_from", "set the sending number (From, E.164 such as +14155550100) or a Messaging Service SID")
+		return nil, aftercare.FieldErrorf("TWILIO_FROM", "set the sending number (From, E.164 such as +14155550100) or a Messaging Service SID")
 	case cfg.From != "" && !e164RE.MatchString(cfg.From):
-		return nil, aftercare.FieldErrorf("twilio_from", "the sending number %q is not in E.164 form: write it as + country code and number, e.g. +14155550100", cfg.From)
+		return nil, aftercare.FieldErrorf("TWILIO_FROM", "the sending number %q is not in E.164 form: write it as + country code and number, e.g. +14155550100", cfg.From)
 	case cfg.MessagingServiceSID != "" && !serviceSIDRE.MatchString(cfg.MessagingServiceSID):
-		return nil, aftercare.FieldErrorf("twilio_messaging_service_sid", "%q is not a Messaging Service SID: it is MG followed by 32 hexadecimal digits", cfg.MessagingServiceSID)
+		return nil, aftercare.FieldErrorf("TWILIO_MESSAGING_SERVICE_SID", "%q is not a Messaging Service SID: it is MG followed by 32 hexadecimal digits", cfg.MessagingServiceSID)
 	case cfg.Timeout < 0:
-		return nil, aftercare.FieldErrorf("twilio_timeout", "the timeout must not be negative, got %s", cfg.Timeout)
+		return nil, aftercare.FieldErrorf("TWILIO_TIMEOUT", "the timeout must not be negative, got %s", cfg.Timeout)
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return nil, aftercare.FieldErrorf("twilio_base_url", "%q is not an http(s) base URL such as https://api.twilio.com or http://127.0.0.1:4010", cfg.BaseURL)
+			return nil, aftercare.FieldErrorf("AFTERCARE_TWILIO_BASE_URL", "%q is not an http(s) base URL such as https://api.twilio.com or http://127.0.0.1:4010", cfg.BaseURL)
 		}
 	}
 	if cfg.StatusCallbackURL != "" {
 		u, err := url.Parse(cfg.StatusCallbackURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || strings.Contains(u.Hostname(), "_") {
-			return nil, aftercare.FieldErrorf("twilio_status_callback_url", "%q is not a usable status callback URL: give the full public http(s) address of the webhook (no underscores in the host name)", cfg.StatusCallbackURL)
+			return nil, aftercare.FieldErrorf("AFTERCARE_PUBLIC_URL", "%q is not a usable status callback URL: give the full public http(s) address of the webhook (no underscores in the host name)", cfg.StatusCallbackURL)
 		}
 	}
 	if cfg.Timeout == 0 {

@@ -66,50 +66,25 @@ func noViolations(t *testing.T, srv *twiliotest.Server) {
 func TestNew(t *testing.T) {
 	t.Parallel()
 	ok := twilio.Config{AccountSID: twiliotest.DefaultAccountSID, AuthToken: twiliotest.DefaultAuthToken, From: fromNumber}
-	tests := []struct {
-		name  string
-		mod   func(*twilio.Config)
-		field string // "" means valid
-	}{
-		{"OK", func(*twilio.Config) {}, ""},
-		{"OKMessagingServiceOnly", func(c *twilio.Config) { c.From, c.MessagingServiceSID = "", serviceSID }, ""},
-		{"OKBaseURLWithPath", func(c *twilio.Config) { c.BaseURL = "http://127.0.0.1:4010/twilio/" }, ""},
-		{"OKStatusCallback", func(c *twilio.Config) { c.StatusCallbackURL = "https://clinic.example.com/webhooks/twilio/status" }, ""},
-		{"ErrAccountSIDMissing", func(c *twilio.Config) { c.AccountSID = "" }, "twilio_account_sid"},
-		{"ErrAccountSIDPattern", func(c *twilio.Config) { c.AccountSID = "SK00000000000000000000000000000001" }, "twilio_account_sid"},
-		{"ErrAuthTokenMissing", func(c *twilio.Config) { c.AuthToken = "" }, "twilio_auth_token"},
-		{"ErrAuthTokenNotAlphanumeric", func(c *twilio.Config) { c.AuthToken = "secret token\n" }, "twilio_auth_token"},
-		{"ErrNoSender", func(c *twilio.Config) { c.From = "" }, "twilio_from"},
-		{"ErrFromNotE164", func(c *twilio.Config) { c.From = "(415) 555-0100" }, "twilio_from"},
-		{"ErrServiceSIDPattern", func(c *twilio.Config) { c.MessagingServiceSID = "MG123" }, "twilio_messaging_service_sid"},
-		{"ErrBaseURLScheme", func(c *twilio.Config) { c.BaseURL = "ftp://127.0.0.1:21" }, "twilio_base_url"},
-		{"ErrBaseURLNoHost", func(c *twilio.Config) { c.BaseURL = "http://" }, "twilio_base_url"},
-		{"ErrBaseURLNotURL", func(c *twilio.Config) { c.BaseURL = "127.0.0.1:4010" }, "twilio_base_url"},
-		{"ErrStatusCallbackRelative", func(c *twilio.Config) { c.StatusCallbackURL = "/webhooks/twilio" }, "twilio_status_callback_url"},
-		{"ErrStatusCallbackUnderscore", func(c *twilio.Config) { c.StatusCallbackURL = "https://my_clinic.example.com/cb" }, "twilio_status_callback_url"},
-		{"ErrNegativeTimeout", func(c *twilio.Config) { c.Timeout = -time.Second }, "twilio_timeout"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := ok
-			tt.mod(&cfg)
-			s, err := twilio.New(cfg)
-			if tt.field == "" {
-				if err != nil || s == nil {
-					t.Fatalf("New = %v, %v; want a sender", s, err)
-				}
-				return
-			}
-			var ae *aftercare.Error
-			if !errors.As(err, &ae) || ae.Code != aftercare.EINVALID || ae.Field != tt.field {
-				t.Fatalf("New error = %#v; want EINVALID on %s", err, tt.field)
-			}
-			if cfg.AuthToken != "" && strings.Contains(err.Error(), cfg.AuthToken) {
-				t.Errorf("error %q shows the auth token", err)
-			}
-		})
-	}
+	notifytest.CheckConfigs(t, twilio.New, ok, func(c twilio.Config) string { return c.AuthToken }, []notifytest.ConfigCase[twilio.Config]{
+		{Name: "OK", Mod: func(*twilio.Config) {}, Field: ""},
+		{Name: "OKMessagingServiceOnly", Mod: func(c *twilio.Config) { c.From, c.MessagingServiceSID = "", serviceSID }, Field: ""},
+		{Name: "OKBaseURLWithPath", Mod: func(c *twilio.Config) { c.BaseURL = "http://127.0.0.1:4010/twilio/" }, Field: ""},
+		{Name: "OKStatusCallback", Mod: func(c *twilio.Config) { c.StatusCallbackURL = "https://clinic.example.com/webhooks/twilio/status" }, Field: ""},
+		{Name: "ErrAccountSIDMissing", Mod: func(c *twilio.Config) { c.AccountSID = "" }, Field: "TWILIO_ACCOUNT_SID"},
+		{Name: "ErrAccountSIDPattern", Mod: func(c *twilio.Config) { c.AccountSID = "SK00000000000000000000000000000001" }, Field: "TWILIO_ACCOUNT_SID"},
+		{Name: "ErrAuthTokenMissing", Mod: func(c *twilio.Config) { c.AuthToken = "" }, Field: "TWILIO_AUTH_TOKEN"},
+		{Name: "ErrAuthTokenNotAlphanumeric", Mod: func(c *twilio.Config) { c.AuthToken = "secret token\n" }, Field: "TWILIO_AUTH_TOKEN"},
+		{Name: "ErrNoSender", Mod: func(c *twilio.Config) { c.From = "" }, Field: "TWILIO_FROM"},
+		{Name: "ErrFromNotE164", Mod: func(c *twilio.Config) { c.From = "(415) 555-0100" }, Field: "TWILIO_FROM"},
+		{Name: "ErrServiceSIDPattern", Mod: func(c *twilio.Config) { c.MessagingServiceSID = "MG123" }, Field: "TWILIO_MESSAGING_SERVICE_SID"},
+		{Name: "ErrBaseURLScheme", Mod: func(c *twilio.Config) { c.BaseURL = "ftp://127.0.0.1:21" }, Field: "AFTERCARE_TWILIO_BASE_URL"},
+		{Name: "ErrBaseURLNoHost", Mod: func(c *twilio.Config) { c.BaseURL = "http://" }, Field: "AFTERCARE_TWILIO_BASE_URL"},
+		{Name: "ErrBaseURLNotURL", Mod: func(c *twilio.Config) { c.BaseURL = "127.0.0.1:4010" }, Field: "AFTERCARE_TWILIO_BASE_URL"},
+		{Name: "ErrStatusCallbackRelative", Mod: func(c *twilio.Config) { c.StatusCallbackURL = "/webhooks/twilio" }, Field: "AFTERCARE_PUBLIC_URL"},
+		{Name: "ErrStatusCallbackUnderscore", Mod: func(c *twilio.Config) { c.StatusCallbackURL = "https://my_clinic.example.com/cb" }, Field: "AFTERCARE_PUBLIC_URL"},
+		{Name: "ErrNegativeTimeout", Mod: func(c *twilio.Config) { c.Timeout = -time.Second }, Field: "TWILIO_TIMEOUT"},
+	})
 }
 
 func TestSend(t *testing.T) {
