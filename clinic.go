@@ -37,7 +37,7 @@ type Clinic struct {
 	// no address (the default) sends none. See summary.go.
 	SummaryAt Clock
 	SummaryTo string
-	Default             bool // the clinic commands act on when --clinic is not given
+	Default   bool // the clinic commands act on when --clinic is not given
 
 	// The clinic's own senders; empty uses the server's (TWILIO_FROM or
 	// TWILIO_MESSAGING_SERVICE_SID, SMTP_FROM). SMSFrom is an E.164 number
