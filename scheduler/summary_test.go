@@ -41,7 +41,6 @@ func newSummaryFixture(t *testing.T, at string, setUp ...time.Time) *summaryFixt
 	return f
 }
 
-
 // summaries is a summary job on store (a serve of its own), mailing
 // through the fixture's SMTP server.
 func (f *summaryFixture) summaries(t *testing.T, store aftercare.Store) *scheduler.Summaries {
