@@ -9,6 +9,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
 )
 
 // TestSettingsSummary: the daily summary's address and time are checked
@@ -72,5 +73,31 @@ func TestSettingsSummary(t *testing.T) {
 	}
 	if got, _ := app.DB.FindClinic(ctx, "main"); got.SummaryEnabled() || got.SummaryAt.String() != "07:30" {
 		t.Errorf("off: %q at %s", got.SummaryTo, got.SummaryAt)
+	}
+}
+
+// TestAPIClinicSummary: PATCH /api/v1/clinic sets the daily summary,
+// refusing a bad time or address with the field; GET shows it.
+func TestAPIClinicSummary(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	before := w.snapshot(t)
+	for _, x := range []struct{ body, field string }{
+		{`{"summary_at": "25:00", "summary_to": "manager@glow.example"}`, "summary_at"},
+		{`{"summary_to": "manager@"}`, "summary_to"},
+		{`{"summary_at": 730}`, "summary_at"},
+	} {
+		res := w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body)
+		if e := res.apiErr(t); res.Status != 400 || e.Field != x.field {
+			t.Errorf("%s: %d %+v", x.body, res.Status, e)
+		}
+	}
+	w.unchanged(t, before, "refused summary settings")
+	var u web.ClinicUpdateJSON
+	w.do(w.Admin, "PATCH", "/api/v1/clinic", map[string]any{"summary_at": "06:45", "summary_to": "Manager@Glow.example"}).decode(t, http.StatusOK, &u)
+	var c web.ClinicJSON
+	w.do(w.FD, "GET", "/api/v1/clinic", nil).decode(t, http.StatusOK, &c)
+	if c.SummaryAt != "06:45" || c.SummaryTo != "manager@glow.example" || u.SummaryTo != c.SummaryTo {
+		t.Errorf("after PATCH: %q %q", c.SummaryAt, c.SummaryTo)
 	}
 }
