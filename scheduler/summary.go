@@ -199,15 +199,10 @@ func (s *Summaries) send(ctx context.Context, c *aftercare.Clinic, loc *time.Loc
 	if s.Mail == nil {
 		return time.Time{}, NoMailReason
 	}
-	counts, err := s.Store.CountDay(ctx, c.ID, day.Since, day.Until)
+	subject, body, err := s.compose(ctx, c, loc, day)
 	if err != nil {
-		return time.Time{}, "not sent: counting the day failed: " + err.Error()
+		return time.Time{}, "not sent: " + err.Error()
 	}
-	waiting, err := s.Store.CountUnread(ctx, c.ID)
-	if err != nil {
-		return time.Time{}, "not sent: counting the inbox failed: " + err.Error()
-	}
-	subject, body := SummaryText(c, loc, day, counts, waiting, s.PublicURL)
 	// Claimed means owed: a serve stopping now still sends it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -230,6 +225,45 @@ func (s *Summaries) send(ctx context.Context, c *aftercare.Clinic, loc *time.Loc
 		return time.Time{}, "not sent: " + first.Error()
 	}
 	return s.now(), fmt.Sprintf("not sent to %s: %v", strings.Join(missed, ", "), first)
+}
+
+// compose counts the day and writes the summary.
+func (s *Summaries) compose(ctx context.Context, c *aftercare.Clinic, loc *time.Location, day SummaryDay) (subject, body string, err error) {
+	counts, err := s.Store.CountDay(ctx, c.ID, day.Since, day.Until)
+	if err != nil {
+		return "", "", fmt.Errorf("counting the day failed: %w", err)
+	}
+	waiting, err := s.Store.CountUnread(ctx, c.ID)
+	if err != nil {
+		return "", "", fmt.Errorf("counting the inbox failed: %w", err)
+	}
+	subject, body = SummaryText(c, loc, day, counts, waiting, s.PublicURL)
+	return subject, body, nil
+}
+
+// Preview returns the summary of the clinic's local day (YYYY-MM-DD; ""
+// for yesterday) as it would be emailed now, sending and recording
+// nothing. EINVALID for a day that is not a date or has not ended.
+func (s *Summaries) Preview(ctx context.Context, c *aftercare.Clinic, date string) (day SummaryDay, subject, body string, err error) {
+	loc, err := aftercare.LoadZone(c.TZ)
+	if err != nil {
+		return day, "", "", err
+	}
+	local := s.now().In(loc)
+	d := time.Date(local.Year(), local.Month(), local.Day()-1, 0, 0, 0, 0, time.UTC)
+	if date != "" {
+		if err := aftercare.ValidateDay(date); err != nil {
+			return day, "", "", err
+		}
+		d, _ = time.Parse(time.DateOnly, date)
+	}
+	day = LocalDay(loc, d)
+	if day.Until.After(s.now()) {
+		return day, "", "", aftercare.FieldErrorf("day", "%s has not ended yet in %s: a summary is of a whole day (yesterday is %s)",
+			day.Day, loc, local.AddDate(0, 0, -1).Format(time.DateOnly))
+	}
+	subject, body, err = s.compose(ctx, c, loc, day)
+	return day, subject, body, err
 }
 
 func maskAll(addrs []string) string {

@@ -40,3 +40,25 @@ func TestClinicSetSummary(t *testing.T) {
 		t.Fatalf("after off: %+v %v", c, err)
 	}
 }
+
+// aftercare summary prints yesterday's summary (nothing sent or recorded);
+// a day that has not ended, or is not a date, says so.
+func TestSummaryCommand(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	out := mustCLI(t, db, "summary")
+	for _, want := range []string{"Subject: Glow Skin Studio: aftercare summary for", "- 0 messages in all", "daily summary is off"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	var j summaryJSON
+	if err := json.Unmarshal([]byte(mustCLI(t, db, "summary", "--json", "--day", "2026-01-05")), &j); err != nil || j.Day != "2026-01-05" || len(j.Ledger) != 0 {
+		t.Fatalf("--json: %+v %v", j, err)
+	}
+	for _, day := range []string{"2099-01-01", "5 Jan"} {
+		if _, _, err := cli(t, db, "", "summary", "--day", day); aftercare.ErrorCode(err) != aftercare.EINVALID {
+			t.Errorf("--day %s: %v", day, err)
+		}
+	}
+}
