@@ -103,6 +103,21 @@ type SummaryRecord struct {
 	Error  string
 }
 
+// SummaryRetry starts the Error of a summary that was not sent for a
+// reason that may pass (the mail server was unreachable or said "try
+// later", and nobody got it): ClaimSummary gives it out again once
+// SummaryRetryAfter has passed since its claim, the same day.
+const SummaryRetry = "will retry: "
+
+// SummaryRetryAfter is how long a summary waits between tries.
+const SummaryRetryAfter = 10 * time.Minute
+
+// Retryable reports whether r may be claimed again at now (see
+// SummaryRetry).
+func (r *SummaryRecord) Retryable(now time.Time) bool {
+	return r.SentAt.IsZero() && strings.HasPrefix(r.Error, SummaryRetry) && !now.Before(r.ClaimedAt.Add(SummaryRetryAfter))
+}
+
 // SummaryStore keeps the daily summaries' ledger and counts their numbers.
 type SummaryStore interface {
 	// CountDay counts the clinic's messages due in [since, until) by state,
@@ -113,7 +128,10 @@ type SummaryStore interface {
 	// ClaimSummary records, in one transaction, that the clinic's summary
 	// of day is being sent, at at. claimed is false, and nothing changes,
 	// when that day's summary was claimed before (by this or another
-	// serve). EINVALID for a bad day; ENOTFOUND for no such clinic.
+	// serve), unless it was not sent, its Error starts with SummaryRetry
+	// and it was claimed SummaryRetryAfter or more before at: then it is
+	// claimed again (Error emptied, ClaimedAt at), by one caller only.
+	// EINVALID for a bad day; ENOTFOUND for no such clinic.
 	ClaimSummary(ctx context.Context, clinicID int64, day string, at time.Time) (claimed bool, err error)
 	// FinishSummary records the outcome of a claimed summary: sentAt when
 	// the mail server took it, or the zero time and why not. ENOTFOUND

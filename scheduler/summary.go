@@ -24,7 +24,9 @@ import (
 // A time that passed before the clinic's settings last changed is not
 // owed: the first summary comes at the next SummaryAt.
 // A serve that dies between the claim and the outcome leaves a row with
-// neither, shown as "outcome unknown": it is not sent again.
+// neither, shown as "outcome unknown": it is not sent again. A try that
+// reached nobody and may succeed later (the mail server unreachable, or a
+// 4xx) is tried again every aftercare.SummaryRetryAfter until midnight.
 type Summaries struct {
 	Store aftercare.Store
 	// Mail sends the email (the SMTP sender, the path the red-flag alerts
@@ -144,7 +146,7 @@ func (s *Summaries) runClinic(ctx context.Context, c *aftercare.Clinic, now time
 	}
 	seen := map[string]bool{}
 	for _, r := range ledger {
-		seen[r.Day] = true
+		seen[r.Day] = r.Day != day.Day || !r.Retryable(now)
 	}
 	if seen[day.Day] {
 		return false, nil
@@ -208,6 +210,7 @@ func (s *Summaries) send(ctx context.Context, c *aftercare.Clinic, loc *time.Loc
 	defer cancel()
 	var missed []string
 	var first error
+	transient := true
 	for _, to := range c.SummaryRecipients() {
 		_, err := s.Mail.Send(ctx, &aftercare.Outgoing{ClinicID: c.ID, Channel: aftercare.Email, To: to, Subject: subject, Body: body,
 			Lang: "en", From: c.EmailFrom, ClinicName: c.Name, ClinicPhone: c.Phone, ExpiresAt: now.Add(time.Hour), Attempt: 1})
@@ -216,11 +219,16 @@ func (s *Summaries) send(ctx context.Context, c *aftercare.Clinic, loc *time.Loc
 			if first == nil {
 				first = err
 			}
+			var se *aftercare.SendError
+			transient = transient && errors.As(err, &se) && se.Kind == aftercare.Transient
 		}
 	}
 	switch {
 	case first == nil:
 		return s.now(), ""
+	case len(missed) == len(c.SummaryRecipients()) && transient:
+		// Nobody got it and nothing may have gone: try again later today.
+		return time.Time{}, aftercare.SummaryRetry + first.Error()
 	case len(missed) == len(c.SummaryRecipients()):
 		return time.Time{}, "not sent: " + first.Error()
 	}

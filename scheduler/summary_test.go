@@ -3,6 +3,8 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -311,4 +313,42 @@ func TestSummarySettingsErrors(t *testing.T) {
 			t.Fatalf("off: %q %v", c.SummaryTo, err)
 		}
 	})
+}
+
+// TestSummaryRetriesTransient: the mail server is down at 07:30: nobody
+// got the summary, so it is tried again ten minutes later (not before),
+// by one serve, and sent.
+func TestSummaryRetriesTransient(t *testing.T) {
+	t.Parallel()
+	f := newSummaryFixture(t, "07:30")
+	good := f.sum.Mail
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now: connection refused
+	port, _ := strconv.Atoi(p)
+	down, err := smtp.New(smtp.Config{Host: "127.0.0.1", Port: port, From: "aftercare@glow.example", TLS: "none", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sum.Mail = down
+	f.at("2026-11-23 07:30")
+	f.run(t, f.sum)
+	if rs := f.ledger(t); len(rs) != 1 || !strings.HasPrefix(rs[0].Error, aftercare.SummaryRetry) {
+		t.Fatalf("after a refused connection: %+v", rs[0])
+	}
+	f.sum.Mail = good
+	f.at("2026-11-23 07:39")
+	if n := f.run(t, f.sum); n != 0 || len(f.mail.messages()) != 0 {
+		t.Fatalf("retried after 9 minutes: %d", n)
+	}
+	f.at("2026-11-23 07:40")
+	if n := f.run(t, f.sum) + f.run(t, f.summaries(t, f.DB)); n != 1 || len(f.mail.messages()) != 1 {
+		t.Fatalf("after 10 minutes: %d claims, %d emails; want 1 and 1", n, len(f.mail.messages()))
+	}
+	if rs := f.ledger(t); rs[0].Error != "" || rs[0].SentAt.IsZero() {
+		t.Errorf("ledger %+v", rs[0])
+	}
 }

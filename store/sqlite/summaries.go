@@ -79,23 +79,28 @@ func (db *DB) CountDay(ctx context.Context, clinicID int64, since, until time.Ti
 }
 
 const (
+	// A day's row is inserted once; a try that failed for a reason that
+	// may pass is taken again, by the one writer whose update matches.
 	claimSummary = `INSERT INTO clinic_summaries (clinic_id, local_day, claimed_at) VALUES (?, ?, ?)
-	ON CONFLICT (clinic_id, local_day) DO NOTHING`
+	ON CONFLICT (clinic_id, local_day) DO UPDATE SET claimed_at = excluded.claimed_at, error = ''
+	WHERE clinic_summaries.sent_at IS NULL AND substr(clinic_summaries.error, 1, ?) = ? AND clinic_summaries.claimed_at <= ?`
 	finishSummary = `UPDATE clinic_summaries SET sent_at = ?, error = ? WHERE clinic_id = ? AND local_day = ?`
 	listSummaries = `SELECT clinic_id, local_day, claimed_at, sent_at, error FROM clinic_summaries
 	WHERE clinic_id = ? ORDER BY local_day DESC LIMIT ?`
 )
 
-// ClaimSummary inserts the ledger's row of the clinic's summary of day;
-// claimed is false when it is there already (the primary key decides
-// between serves racing for it).
+// ClaimSummary inserts the ledger's row of the clinic's summary of day,
+// or takes a retryable one again; claimed is false when it is there
+// already (the primary key decides between serves racing for it).
 func (db *DB) ClaimSummary(ctx context.Context, clinicID int64, day string, at time.Time) (bool, error) {
 	if err := aftercare.ValidateDay(day); err != nil {
 		return false, err
 	}
 	var claimed bool
 	err := db.write(ctx, "claim summary", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, claimSummary, clinicID, day, ts(db.stamp(at)))
+		at := db.stamp(at)
+		res, err := tx.ExecContext(ctx, claimSummary, clinicID, day, ts(at),
+			len(aftercare.SummaryRetry), aftercare.SummaryRetry, ts(at.Add(-aftercare.SummaryRetryAfter)))
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ var summaryGroups = []testGroup{
 	{"FinishSummary", []testCase{
 		{"SentOrWhyNot", testFinishSummary},
 		{"ErrNotFound", testFinishSummaryErrNotFound},
+		{"RetryClaimedAgainAfterWait", testSummaryRetry},
 	}},
 	{"ClinicSummarySettings", []testCase{
 		{"RoundTrip", testClinicSummarySettings},
@@ -215,4 +216,42 @@ func testClinicSummarySettings(t *testing.T, s aftercare.Store) {
 	}
 	got.SummaryTo = "Manager@Clinic.example"
 	wantCode(t, "upper-case address", s.UpdateClinic(ctx, got), aftercare.EINVALID)
+}
+
+// testSummaryRetry: a summary that failed with SummaryRetry is claimed
+// again once SummaryRetryAfter has passed, and only once; a failure for
+// good, or a sent one, never is.
+func testSummaryRetry(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c, _ := setup(t, s, "a")
+	for day, why := range map[string]string{"2026-03-01": aftercare.SummaryRetry + "connection refused", "2026-03-02": "not sent: 550 no such user"} {
+		if ok, err := s.ClaimSummary(ctx, c.ID, day, t0); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if err := s.FinishSummary(ctx, c.ID, day, time.Time{}, why); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func(day string, at time.Time) bool {
+		t.Helper()
+		ok, err := s.ClaimSummary(ctx, c.ID, day, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	later := t0.Add(aftercare.SummaryRetryAfter)
+	if claim("2026-03-01", later.Add(-time.Second)) {
+		t.Fatal("claimed again before the wait")
+	}
+	if !claim("2026-03-01", later) || claim("2026-03-01", later) {
+		t.Fatal("after the wait: want exactly one claim")
+	}
+	if claim("2026-03-02", later.Add(time.Hour)) {
+		t.Error("a failure for good was claimed again")
+	}
+	rs, _ := s.ListSummaries(ctx, c.ID, 0)
+	if len(rs) != 2 || rs[1].Day != "2026-03-01" || rs[1].Error != "" || !rs[1].ClaimedAt.Equal(later) {
+		t.Errorf("ledger %s", dump(rs))
+	}
 }
