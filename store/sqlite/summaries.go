@@ -13,10 +13,14 @@ import (
 var _ aftercare.SummaryStore = (*DB)(nil)
 
 const (
-	// The day's messages by state: the delivery log's rows of the range
-	// (messages_log: clinic_id, send_at).
+	// The day's messages by state: the delivery log's rows of the range.
+	// Naming every state lets messages_log_status (clinic_id, status,
+	// send_at) seek the range of each; without it SQLite picks that index
+	// for the GROUP BY and reads every message of the clinic
+	// (BenchmarkCountDay at a million messages: 105 ms a day, against 0.9 ms).
 	countDayMessages = `SELECT status, count(*) FROM messages
-	WHERE clinic_id = ? AND send_at >= ? AND send_at < ? GROUP BY status`
+	WHERE clinic_id = ? AND status IN ('pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'unknown', 'skipped', 'expired', 'cancelled')
+	AND send_at >= ? AND send_at < ? GROUP BY status`
 	// Why the skipped and expired ones were not sent: the error the
 	// dispatcher recorded, or the note the planner left.
 	countDayReasons = `SELECT status, CASE WHEN error <> '' THEN error ELSE note END AS reason, count(*) AS n FROM messages
