@@ -352,3 +352,19 @@ func TestSummaryRetriesTransient(t *testing.T) {
 		t.Errorf("ledger %+v", rs[0])
 	}
 }
+
+// TestSummaryClaimedNotResent: a serve claimed the day and died before the
+// mail server answered: the outcome is unknown, and no serve sends it
+// again (it may have gone).
+func TestSummaryClaimedNotResent(t *testing.T) {
+	t.Parallel()
+	f := newSummaryFixture(t, "07:30")
+	f.at("2026-11-23 07:30")
+	if ok, err := f.DB.ClaimSummary(context.Background(), f.Clinic.ID, "2026-11-22", f.Now); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	f.at("2026-11-23 09:00")
+	if n := f.run(t, f.sum); n != 0 || len(f.mail.messages()) != 0 {
+		t.Fatalf("resent a claimed summary: %d claims, %d emails", n, len(f.mail.messages()))
+	}
+}
