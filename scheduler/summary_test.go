@@ -368,3 +368,41 @@ func TestSummaryClaimedNotResent(t *testing.T) {
 		t.Fatalf("resent a claimed summary: %d claims, %d emails", n, len(f.mail.messages()))
 	}
 }
+
+// TestSummaryText: unknown messages say a person is needed; skipped and
+// expired ones give their reasons in Aftercare's words, a note that is
+// not one of Aftercare's counts as "other" and is not quoted; no link
+// without a public URL.
+func TestSummaryText(t *testing.T) {
+	t.Parallel()
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	c := &aftercare.Clinic{Name: "Glow Skin Studio", SummaryAt: aftercare.Clock(7 * 60), SummaryTo: manager}
+	day := scheduler.LocalDay(la, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	counts := &aftercare.DayCounts{
+		Messages: map[aftercare.Status]int{aftercare.StatusUnknown: 2, aftercare.StatusSkipped: 4, aftercare.StatusExpired: 1},
+		Reasons: []aftercare.ReasonCount{
+			{Status: aftercare.StatusSkipped, Reason: "skipped: the patient opted out of sms", Count: 2},
+			{Status: aftercare.StatusSkipped, Reason: "skipped: due Mon Nov 23 07:00, in quiet hours; the send window (08:00-21:00) opens at ...", Count: 1},
+			{Status: aftercare.StatusSkipped, Reason: "Ana Ruiz asked us by phone", Count: 1},
+			{Status: aftercare.StatusExpired, Reason: "expired before it could be sent", Count: 1},
+		},
+		OptOuts: map[aftercare.Channel]int{},
+	}
+	subject, body := scheduler.SummaryText(c, la, day, counts, 0, "")
+	if subject != "Glow Skin Studio: aftercare summary for Sun 22 Nov 2026" {
+		t.Errorf("subject %q", subject)
+	}
+	for _, want := range []string{
+		"- 7 messages in all",
+		"- 2 unknown: needs a person. Aftercare cannot tell whether they went and never resends them",
+		"- 4 skipped: 2 opted out; 1 quiet hours until it was too late; 1 other",
+		"- 1 expired: 1 went stale before it could be sent",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "Ana") || strings.Contains(body, "http") {
+		t.Errorf("a patient's note or a link without a public URL:\n%s", body)
+	}
+}
