@@ -32,7 +32,12 @@ type Clinic struct {
 	TwilioOptOutReplies bool
 	RetentionDays       int  // message bodies and reply texts older than this are purged; 0 keeps them
 	PatientLinks        bool // add the patient's own page link to the first SMS and to emails
-	Default             bool // the clinic commands act on when --clinic is not given
+	// SummaryAt is when, in the clinic's zone, the daily summary of the
+	// day before is emailed to SummaryTo ("a@x.example, b@y.example");
+	// no address (the default) sends none. See summary.go.
+	SummaryAt Clock
+	SummaryTo string
+	Default   bool // the clinic commands act on when --clinic is not given
 
 	// The clinic's own senders; empty uses the server's (TWILIO_FROM or
 	// TWILIO_MESSAGING_SERVICE_SID, SMTP_FROM). SMSFrom is an E.164 number
@@ -113,7 +118,7 @@ func (c *Clinic) Validate() error {
 	if len(c.Country) != 2 || strings.ToUpper(c.Country) != c.Country {
 		return FieldErrorf("country", "country must be a two-letter ISO code such as US or GB, got %q", c.Country)
 	}
-	return nil
+	return c.validateSummary()
 }
 
 // Clock is a local wall-clock time of day, in minutes after midnight (0..1439).

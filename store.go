@@ -23,6 +23,7 @@ package aftercare
 //	AuditStore       audit.go      sqlite/audit.go       storetest/audit.go
 //	RetentionStore   retention.go  sqlite/retention.go   storetest/retention.go
 //	InboxStore       inbox.go      sqlite/inbox.go       storetest/inbox.go
+//	SummaryStore     summary.go    sqlite/summaries.go   storetest/summaries.go
 type Store interface {
 	ClinicStore
 	ProtocolStore
@@ -36,5 +37,6 @@ type Store interface {
 	AuditStore
 	RetentionStore
 	InboxStore
+	SummaryStore
 	Close() error
 }

@@ -115,6 +115,8 @@ func clinicChanged(a, b *aftercare.Clinic) string {
 	out.add(a.TwilioOptOutReplies != b.TwilioOptOutReplies, "twilio_opt_out_replies")
 	out.add(a.RetentionDays != b.RetentionDays, fmt.Sprintf("retention_days (%d)", b.RetentionDays))
 	out.add(a.PatientLinks != b.PatientLinks, "patient_links")
+	out.add(a.SummaryAt != b.SummaryAt, "summary_at")
+	out.add(a.SummaryTo != b.SummaryTo, "summary_to")
 	if len(out) == 0 {
 		return "nothing changed"
 	}

@@ -93,6 +93,7 @@ func (s *Service) AddClinic(ctx context.Context, d ClinicDefaults, isDefault boo
 		DailyCap:      aftercare.DefaultDailyCap,
 		EmailFallback: true,
 		Default:       isDefault,
+		SummaryAt:     aftercare.DefaultSummaryAt,
 	}
 	if err := setClinicPhone(c, d.Phone); err != nil {
 		return nil, err
@@ -140,6 +141,9 @@ type ClinicChanges struct {
 	// message and reply texts are kept; PatientLinks (yes/no) adds the
 	// patient's own page link to their first SMS and emails.
 	AlertEmail, TwilioOptOutReplies, RetentionDays, PatientLinks *string
+	// SummaryAt ("HH:MM" in the clinic's zone, or "off") and SummaryTo
+	// (addresses; "" for none) set the manager's daily summary email.
+	SummaryAt, SummaryTo *string
 }
 
 // UpdateClinic applies ch to the clinic named by slug ("" for the default)
@@ -254,6 +258,9 @@ func applyClinicChanges(c *aftercare.Clinic, ch ClinicChanges) (err error) {
 		c.EmailFrom = strings.ToLower(strings.TrimSpace(*ch.EmailFrom))
 	}
 	if err := applyRecordChanges(c, ch); err != nil {
+		return err
+	}
+	if err := applySummaryChanges(c, ch); err != nil {
 		return err
 	}
 	return c.Validate()

@@ -194,6 +194,10 @@ type ClinicUpdateRequest struct {
 	TwilioOptOutReplies *bool   `json:"twilio_opt_out_replies"`
 	RetentionDays       *int    `json:"retention_days"`
 	PatientLinks        *bool   `json:"patient_links"`
+	// The daily summary: summary_at "HH:MM" (the clinic's zone) or "off",
+	// summary_to the addresses ("" is off).
+	SummaryAt *string `json:"summary_at"`
+	SummaryTo *string `json:"summary_to"`
 }
 
 // senderUnchanged refuses a change of a clinic's own sender: senders are
@@ -225,7 +229,8 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	for _, f := range []struct {
 		name string
 		v    *string
-	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}, {"sms_from", req.SMSFrom}, {"email_from", req.EmailFrom}, {"alert_email", req.AlertEmail}} {
+	}{{"phone", req.Phone}, {"tz", req.TZ}, {"country", req.Country}, {"window", req.Window}, {"sms_from", req.SMSFrom}, {"email_from", req.EmailFrom}, {"alert_email", req.AlertEmail},
+		{"summary_at", req.SummaryAt}, {"summary_to", req.SummaryTo}} {
 		if err == nil && f.v != nil {
 			err = apiCheckText(f.name, *f.v, 100)
 		}
@@ -267,6 +272,7 @@ func (s *Server) apiUpdateClinic(w http.ResponseWriter, r *http.Request) {
 	if req.PatientLinks != nil {
 		ch.PatientLinks = ptr(strconv.FormatBool(*req.PatientLinks))
 	}
+	ch.SummaryAt, ch.SummaryTo = req.SummaryAt, req.SummaryTo
 	u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, ch, true)
 	if err != nil {
 		s.fail(w, r, err)

@@ -230,16 +230,20 @@ type ClinicJSON struct {
 	TwilioOptOutReplies bool   `json:"twilio_opt_out_replies"`
 	RetentionDays       int    `json:"retention_days"`
 	PatientLinks        bool   `json:"patient_links"`
-	Default             bool   `json:"default"`
-	CreatedAt           string `json:"created_at"`
-	UpdatedAt           string `json:"updated_at"`
+	// The daily summary: emailed at summary_at (HH:MM, the clinic's zone)
+	// to summary_to ("a@x.example, b@y.example"; "" is off).
+	SummaryAt string `json:"summary_at"`
+	SummaryTo string `json:"summary_to"`
+	Default   bool   `json:"default"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // NewClinicJSON returns the API's view of c.
 func NewClinicJSON(c *aftercare.Clinic) ClinicJSON {
 	return ClinicJSON{c.ID, c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback,
 		c.ShowTreatment, c.SMSFrom, c.EmailFrom, c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks,
-		c.Default, apiTime(c.CreatedAt), apiTime(c.UpdatedAt)}
+		c.SummaryAt.String(), c.SummaryTo, c.Default, apiTime(c.CreatedAt), apiTime(c.UpdatedAt)}
 }
 
 // ProtocolJSON is one version of a protocol, without its steps.

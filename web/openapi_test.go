@@ -254,7 +254,7 @@ func TestSpecCheckerCatches(t *testing.T) {
 	_, router := loadSpec(t)
 	clinic := `{"id":1,"slug":"main","name":"Glow","phone":"","country":"US","tz":"UTC","window":"08:00-21:00",` +
 		`"daily_cap":3,"email_fallback":true,"show_treatment":false,"sms_from":"","email_from":"",` +
-		`"alert_email":"","twilio_opt_out_replies":false,"retention_days":0,"patient_links":false,"default":true,"created_at":"2026-11-23T17:00:00Z","updated_at":"2026-11-23T17:00:00Z"`
+		`"alert_email":"","twilio_opt_out_replies":false,"retention_days":0,"patient_links":false,"summary_at":"07:00","summary_to":"","default":true,"created_at":"2026-11-23T17:00:00Z","updated_at":"2026-11-23T17:00:00Z"`
 	for _, c := range []struct {
 		name, method, target, reqBody string
 		status                        int

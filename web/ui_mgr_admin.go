@@ -323,6 +323,7 @@ type SettingsForm struct {
 	ShowTreatment            bool   // texts and email subjects name the treatment
 	SMSFrom, EmailFrom       string // the clinic's own senders; "" for the server's
 	RecordsForm
+	SummaryForm
 }
 
 // SettingsPage is the data of the "settings" template.
@@ -334,6 +335,10 @@ type SettingsPage struct {
 	// Twilio says whether this server texts through Twilio (its status
 	// webhook is wired only then); without it SMS go to the outbox file.
 	Twilio bool
+	// Summaries are the clinic's last daily summaries (ui_mgr_summary.go);
+	// SummaryNoSMTP says this server has no SMTP relay to send them.
+	Summaries     []SummaryRow
+	SummaryNoSMTP bool
 	// Warnings are the messages the typed send window and daily cap would
 	// move or drop that the current ones send on time; nothing is saved
 	// until the form comes back with Confirm (settingsConfirm of them).
@@ -368,11 +373,13 @@ func (s *Server) settingsData(c *aftercare.Clinic) *SettingsPage {
 		Form: SettingsForm{Name: c.Name, Phone: aftercare.DisplayPhone(c.Phone), Country: c.Country, TZ: c.TZ,
 			WindowStart: c.Window.Start.String(), WindowEnd: c.Window.End.String(),
 			DailyCap: strconv.Itoa(c.DailyCap), EmailFallback: c.EmailFallback, ShowTreatment: c.ShowTreatment,
-			SMSFrom: sms, EmailFrom: c.EmailFrom, RecordsForm: recordsForm(c)}}
+			SMSFrom: sms, EmailFrom: c.EmailFrom, RecordsForm: recordsForm(c), SummaryForm: summaryForm(c)}}
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "settings", "Clinic settings", s.settingsData(principal(r).Clinic))
+	page := s.settingsData(principal(r).Clinic)
+	s.summaryStatus(r.Context(), page)
+	s.render(w, r, http.StatusOK, "settings", "Clinic settings", page)
 }
 
 // settingsSave checks every setting, shows each problem beside its field,
@@ -383,6 +390,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	page := s.settingsData(p.Clinic)
+	s.summaryStatus(r.Context(), page)
 	e := page.Errors
 	field := func(name string) string {
 		v := strings.TrimSpace(r.PostFormValue(name))
@@ -398,6 +406,7 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		// assigns them (senderUnchanged).
 		SMSFrom: page.Form.SMSFrom, EmailFrom: page.Form.EmailFrom}
 	f.RecordsForm = readRecordsForm(r, field)
+	f.SummaryForm = readSummaryForm(field)
 	page.Form = f
 	if len(e) > 0 {
 		s.render(w, r, http.StatusBadRequest, "settings", "Clinic settings", page)
@@ -432,15 +441,18 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request) {
 		e["daily_cap"] = fmt.Sprintf("the daily cap must be between 1 and 50 messages, got %d", n)
 	}
 	checkRecordsForm(e, p.Clinic, f.RecordsForm)
+	checkSummaryForm(e, f.SummaryForm)
 	if len(e) == 0 {
 		window := f.WindowStart + "-" + f.WindowEnd
 		fallback, showTreatment := yesNo(f.EmailFallback), yesNo(f.ShowTreatment)
 		confirmed := r.PostFormValue("confirm") != "" && r.PostFormValue("confirm") == settingsConfirm(window, f.DailyCap)
-		u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
+		ch := scheduler.ClinicChanges{Name: &f.Name, Phone: &f.Phone,
 			Country: &f.Country, TZ: &f.TZ, Window: &window, DailyCap: &f.DailyCap, EmailFallback: &fallback,
 			ShowTreatment: &showTreatment,
 			AlertEmail:    &f.AlertEmail, TwilioOptOutReplies: ptr(yesNo(f.TwilioOptOutReplies)),
-			RetentionDays: &f.RetentionDays, PatientLinks: ptr(yesNo(f.PatientLinks))}, confirmed)
+			RetentionDays: &f.RetentionDays, PatientLinks: ptr(yesNo(f.PatientLinks))}
+		summaryChanges(&ch, f.SummaryForm)
+		u, err := s.Service.CheckedUpdateClinic(r.Context(), p.Clinic.Slug, ch, confirmed)
 		if err == nil && u.Saved {
 			s.logger().Info("clinic settings changed", "clinic", p.Clinic.ID, "by", p.Actor())
 			flash := "Settings saved."

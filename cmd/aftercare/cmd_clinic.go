@@ -30,12 +30,15 @@ type clinicJSON struct {
 	TwilioOptOutReplies bool   `json:"twilio_opt_out_replies"`
 	RetentionDays       int    `json:"retention_days"`
 	PatientLinks        bool   `json:"patient_links"`
+	// The daily summary: summary_to "" is off.
+	SummaryAt string `json:"summary_at"`
+	SummaryTo string `json:"summary_to"`
 }
 
 func clinicToJSON(c *aftercare.Clinic) clinicJSON {
 	return clinicJSON{c.Slug, c.Name, c.Phone, c.Country, c.TZ, c.Window.String(), c.DailyCap, c.EmailFallback, c.ShowTreatment,
 		c.SMSFrom, c.EmailFrom, c.Default, c.CreatedAt.UTC().Format(time.RFC3339),
-		c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks}
+		c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks, c.SummaryAt.String(), c.SummaryTo}
 }
 
 func (a *app) printClinic(c *aftercare.Clinic) error {
@@ -83,14 +86,22 @@ func (a *app) clinicCmd() *cobra.Command {
 	var name, phone, tz, country, window, dailyCap, fallback, showTreatment string
 	var yes bool
 	set := &cobra.Command{
-		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--show-treatment yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS] [--alert-email ADDRESS] [--twilio-opt-out-replies yes|no] [--retention-days N] [--patient-links yes|no] [--yes]",
+		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--show-treatment yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS] [--alert-email ADDRESS] [--twilio-opt-out-replies yes|no] [--retention-days N] [--patient-links yes|no] [--summary-to ADDRESS] [--summary-at HH:MM|off] [--yes]",
 		Short: "Change the clinic's settings (all checked before any is saved)",
 		Long: `Change the clinic's settings. All are checked before any is saved.
 
 A new send window or daily cap is first tried on the clinic's protocols, for
 a treatment ending at 10:00 and one ending at 18:00 on an ordinary day. If
 it moves or drops messages that the current settings send on time, they are
-listed and nothing is saved: run again with --yes to save anyway.`,
+listed and nothing is saved: run again with --yes to save anyway.
+
+The daily summary: --summary-to manager@clinic.example (several addresses
+separated by commas) emails them, every day at --summary-at (default 07:00,
+the clinic's time zone), the counts of the day before: messages sent,
+delivered, failed, undelivered, unknown, skipped and expired with why,
+opt-outs and replies waiting. It names no patient. It goes through SMTP
+(SMTP_HOST); without it the summary is recorded as not sent. --summary-at off
+stops it.`,
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := c.Flags()
@@ -99,7 +110,8 @@ listed and nothing is saved: run again with --yes to save anyway.`,
 				"window": &ch.Window, "daily-cap": &ch.DailyCap, "email-fallback": &ch.EmailFallback,
 				"show-treatment": &ch.ShowTreatment, "sms-from": &ch.SMSFrom, "email-from": &ch.EmailFrom,
 				"alert-email": &ch.AlertEmail, "twilio-opt-out-replies": &ch.TwilioOptOutReplies,
-				"retention-days": &ch.RetentionDays, "patient-links": &ch.PatientLinks} {
+				"retention-days": &ch.RetentionDays, "patient-links": &ch.PatientLinks,
+				"summary-to": &ch.SummaryTo, "summary-at": &ch.SummaryAt} {
 				if f.Changed(flag) {
 					v, err := f.GetString(flag)
 					if err != nil {

@@ -119,11 +119,16 @@ func (a *app) serve(ctx context.Context) error {
 		logger.Info("reconciled unknown messages at start", "resolved", n)
 	}
 	accts := &accounts.Service{Store: a.store, Now: a.now, Logger: logger}
+	summaries := &scheduler.Summaries{Store: a.store, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Now: a.now, Logger: logger}
+	if r := routes[aftercare.Email]; r.Name == "smtp" {
+		summaries.Mail = r.Sender // the red-flag alerts' path; the outbox would reach no manager
+	}
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
 		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
 		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }},
 		a.svc.PurgeJob("30 3 * * *"), // retention: nightly, when clinics are closed
+		summaries.Job("@every 1m"),   // daily summaries: each clinic's own local time
 	)
 	if err != nil {
 		return err

@@ -13,18 +13,18 @@ import (
 
 const clinicColumns = `id, slug, name, phone, country, tz, window_start, window_end,
 	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment,
-	alert_email, twilio_opt_out_replies, retention_days, patient_links`
+	alert_email, twilio_opt_out_replies, retention_days, patient_links, summary_at, summary_to`
 
 // clinicDest appends the scan destinations of clinicColumns in c to dst.
 func clinicDest(dst []any, c *aftercare.Clinic) []any {
 	return append(dst, &c.ID, &c.Slug, &c.Name, &c.Phone, &c.Country, &c.TZ, &c.Window.Start, &c.Window.End,
 		&c.DailyCap, &c.EmailFallback, &c.Default, (*dbTime)(&c.CreatedAt), (*dbTime)(&c.UpdatedAt), &c.SMSFrom, &c.EmailFrom, &c.ShowTreatment,
-		&c.AlertEmail, &c.TwilioOptOutReplies, &c.RetentionDays, &c.PatientLinks)
+		&c.AlertEmail, &c.TwilioOptOutReplies, &c.RetentionDays, &c.PatientLinks, &c.SummaryAt, &c.SummaryTo)
 }
 
 func scanClinic(s scanner) (*aftercare.Clinic, error) {
 	var c aftercare.Clinic
-	err := s.Scan(clinicDest(make([]any, 0, 20), &c)...)
+	err := s.Scan(clinicDest(make([]any, 0, 22), &c)...)
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +36,8 @@ const clearDefault = `UPDATE clinics SET is_default = 0, updated_at = ? WHERE is
 
 const insertClinic = `INSERT INTO clinics (slug, name, phone, country, tz, window_start, window_end,
 	daily_cap, email_fallback, is_default, created_at, updated_at, sms_from, email_from, show_treatment,
-	alert_email, twilio_opt_out_replies, retention_days, patient_links)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	alert_email, twilio_opt_out_replies, retention_days, patient_links, summary_at, summary_to)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateClinic stores c and sets its ID, CreatedAt and UpdatedAt. If
 // c.Default is set, the clinic that was the default stops being it. It
@@ -57,7 +57,7 @@ func (db *DB) CreateClinic(ctx context.Context, c *aftercare.Clinic) error {
 		var err error
 		id, err = execID(ctx, tx, insertClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
 			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment,
-			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks)
+			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks, c.SummaryAt, c.SummaryTo)
 		return err
 	})
 	if err != nil {
@@ -115,7 +115,7 @@ func (db *DB) ListClinics(ctx context.Context) ([]*aftercare.Clinic, error) {
 const updateClinic = `UPDATE clinics SET slug = ?, name = ?, phone = ?, country = ?, tz = ?,
 	window_start = ?, window_end = ?, daily_cap = ?, email_fallback = ?, is_default = ?, updated_at = ?,
 	sms_from = ?, email_from = ?, show_treatment = ?,
-	alert_email = ?, twilio_opt_out_replies = ?, retention_days = ?, patient_links = ?
+	alert_email = ?, twilio_opt_out_replies = ?, retention_days = ?, patient_links = ?, summary_at = ?, summary_to = ?
 WHERE id = ?
 RETURNING created_at`
 
@@ -137,7 +137,7 @@ func (db *DB) UpdateClinic(ctx context.Context, c *aftercare.Clinic) error {
 		}
 		err := tx.QueryRowContext(ctx, updateClinic, c.Slug, c.Name, c.Phone, c.Country, c.TZ,
 			c.Window.Start, c.Window.End, c.DailyCap, c.EmailFallback, c.Default, ts(now), c.SMSFrom, c.EmailFrom, c.ShowTreatment,
-			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks, c.ID).Scan(&created)
+			c.AlertEmail, c.TwilioOptOutReplies, c.RetentionDays, c.PatientLinks, c.SummaryAt, c.SummaryTo, c.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("no clinic %d", c.ID)
 		}

@@ -28,7 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 	groups := slices.Concat(
 		clinicGroups, protocolGroups, patientGroups, enrollmentGroups, messageGroups,
 		dispatchGroups, accountGroups, guardGroups, consentGroups, secretGroups,
-		auditGroups, retentionGroups, inboxGroups,
+		auditGroups, retentionGroups, inboxGroups, summaryGroups,
 	)
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
