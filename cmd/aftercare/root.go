@@ -87,6 +87,7 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
 		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd())
 	root.AddCommand(a.recordsCmds()...)
+	root.AddCommand(a.versionCmd(), a.healthcheckCmd(), a.backupCmd(), a.restoreCmd())
 	return root
 }
 
