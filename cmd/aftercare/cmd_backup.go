@@ -40,8 +40,7 @@ For a PostgreSQL database (AFTERCARE_DB=postgres://...) use pg_dump instead.`,
 				return a.printJSON(info)
 			}
 			a.printf("backed up %s to %s: %s, schema version %d, checked\n", src, info.Path, info.HumanSize(), info.Schema)
-			a.printCounts(info.Counts)
-			return nil
+			return a.printCounts(info.Counts)
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
@@ -86,8 +85,7 @@ For a PostgreSQL database (AFTERCARE_DB=postgres://...) use pg_restore instead.`
 			if res.Kept != "" {
 				a.printf("the database it replaced is kept as %s\n", res.Kept)
 			}
-			a.printCounts(res.Counts)
-			return nil
+			return a.printCounts(res.Counts)
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "restore even though a serve holds a live claim lease on the database")
@@ -113,12 +111,12 @@ func (a *app) sqlitePath(cmd, pgTool string) (string, error) {
 }
 
 // printCounts prints the row counts of a checked file, one table a line.
-func (a *app) printCounts(counts map[string]int64) {
+func (a *app) printCounts(counts map[string]int64) error {
 	w := a.table()
 	for _, t := range []string{"clinics", "patients", "enrollments", "messages", "attempts", "users"} {
 		if n, ok := counts[t]; ok {
 			fmt.Fprintf(w, "  %s\t%d\n", t, n)
 		}
 	}
-	w.Flush()
+	return w.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -123,7 +124,7 @@ func inspect(ctx context.Context, path string) (*FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer closeRaw(db)
 	notOurs := func(why string) error {
 		return aftercare.Errorf(aftercare.EINVALID, "%s is not an Aftercare database (%s): give a file `aftercare backup` wrote, or the server's database", path, why)
 	}
@@ -164,6 +165,10 @@ func openRaw(path string, readOnly bool) (*sql.DB, error) {
 	return db, nil
 }
 
+// closeRaw closes a connection that only read, or whose work has failed
+// already: its Close has nothing to add.
+func closeRaw(db *sql.DB) { _ = db.Close() }
+
 // copyInto writes a consistent copy of src to a new temporary file beside
 // dst, readable by its owner only like the database, synced, and returns
 // its name. On error nothing is left behind.
@@ -190,7 +195,7 @@ func copyInto(ctx context.Context, src, dst string) (tmp string, err error) {
 	if err != nil {
 		return "", err
 	}
-	defer db.Close()
+	defer closeRaw(db) // closed and checked below; this is for the errors before
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return "", fmt.Errorf("sqlite: copying %s: %w", src, err)
 	}
@@ -204,7 +209,7 @@ func copyInto(ctx context.Context, src, dst string) (tmp string, err error) {
 	if err != nil {
 		return "", err
 	}
-	defer w.Close()
+	defer closeRaw(w) // closed and checked below; this is for the errors before
 	if _, err := w.ExecContext(ctx, `PRAGMA journal_mode = DELETE`); err != nil {
 		return "", fmt.Errorf("sqlite: %s: %w", tmp, err)
 	}
@@ -228,12 +233,13 @@ func LiveLeases(ctx context.Context, path string, now time.Time) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer closeRaw(db)
 	rows, err := db.QueryContext(ctx, `SELECT owner FROM claim_leases WHERE expires_at > ? ORDER BY owner`, ts(norm(now)))
-	if err != nil {
-		// A file from before leases (or not ours: the restore's own
-		// checks say so) has no leases to respect.
-		return nil, nil //nolint:nilerr // no claim_leases table: nothing holds a lease
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		// A file from before leases (migration 0016) has none to respect.
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: reading the claim leases of %s (to see whether a serve runs on it): %w", path, err)
 	}
 	defer rows.Close()
 	var owners []string
