@@ -117,7 +117,8 @@ func TestBackupErrors(t *testing.T) {
 		{"ErrNotFound", filepath.Join(dir, "missing.db"), filepath.Join(dir, "b1.db"), aftercare.ENOTFOUND, "no database file"},
 		{"ErrInvalidNotADatabase", junk, filepath.Join(dir, "b2.db"), aftercare.EINVALID, "not an Aftercare database"},
 		{"ErrConflictExists", db.Path(), existing, aftercare.ECONFLICT, "--force"},
-		{"ErrNoDirectory", db.Path(), filepath.Join(dir, "no", "such", "dir.db"), aftercare.EINTERNAL, "cannot write"},
+		{"ErrNoDirectory", db.Path(), filepath.Join(dir, "no", "such", "dir.db"), aftercare.EINVALID, "there is no directory"},
+		{"ErrInvalidItself", db.Path(), db.Path(), aftercare.EINVALID, "the database itself"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Backup(ctx, tt.src, tt.dst, false)
