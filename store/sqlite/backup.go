@@ -152,6 +152,7 @@ func inspect(ctx context.Context, path string, integrity bool) (*FileInfo, error
 		return nil, notOurs(err.Error()) // "file is not a database"
 	}
 	if integrity && result != "ok" {
+		result = strings.Join(strings.Fields(strings.TrimPrefix(result, "*** in database main ***")), " ")
 		return nil, aftercare.Errorf(aftercare.EINVALID, "%s is damaged (SQLite integrity_check: %s): use another backup", path, result)
 	}
 	info := &FileInfo{Path: path, Size: st.Size(), Counts: map[string]int64{}}
@@ -357,11 +358,19 @@ func keepOld(ctx context.Context, dst string, now time.Time) (string, error) {
 	if err := errors.Join(cerr, db.Close()); err != nil {
 		return "", fmt.Errorf("sqlite: checkpointing %s before the restore: %w", dst, err)
 	}
-	kept := dst + ".before-restore-" + now.UTC().Format("20060102T150405Z")
 	// A link, not a rename: dst keeps naming a whole database until the
-	// restored one takes its name.
-	if err := os.Link(dst, kept); err != nil {
-		return "", fmt.Errorf("sqlite: keeping %s as %s: %w", dst, kept, err)
+	// restored one takes its name. Two restores in one second get -2, -3...
+	base := dst + ".before-restore-" + now.UTC().Format("20060102T150405Z")
+	kept := base
+	for n := 2; ; n++ {
+		err := os.Link(dst, kept)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || n > 100 {
+			return "", fmt.Errorf("sqlite: keeping %s as %s: %w", dst, kept, err)
+		}
+		kept = base + "-" + strconv.Itoa(n)
 	}
 	for _, side := range []string{"-wal", "-shm"} {
 		if _, err := os.Stat(dst + side); err != nil {

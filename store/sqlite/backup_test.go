@@ -235,6 +235,12 @@ func TestRestore(t *testing.T) {
 		if _, err := Restore(ctx, backup, live.Path(), now.Add(31*time.Second), false); err != nil {
 			t.Errorf("restore after the lease lapsed: %v", err)
 		}
+		// Twice in one second: the second keeps the first's result under
+		// a name of its own.
+		res, err := Restore(ctx, backup, live.Path(), now.Add(31*time.Second), false)
+		if err != nil || !strings.HasSuffix(res.Kept, ".before-restore-20260302T160031Z-2") {
+			t.Errorf("a second restore in the same second: %+v, %v", res, err)
+		}
 	})
 
 	t.Run("ForceLiveLease", func(t *testing.T) {
@@ -278,12 +284,14 @@ func TestRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
+	damaged := damage(t, backup)
 	for _, tt := range []struct {
 		name, src string
 		code      string
 		want      string
 	}{
 		{"ErrNotFound", filepath.Join(t.TempDir(), "missing.db"), aftercare.ENOTFOUND, "no database file"},
+		{"ErrInvalidDamaged", damaged, aftercare.EINVALID, "is damaged (SQLite integrity_check: "},
 		{"ErrInvalidNotADatabase", junk, aftercare.EINVALID, "not an Aftercare database"},
 		{"ErrInvalidOtherDatabase", other, aftercare.EINVALID, "no schema_migrations table"},
 		{"ErrInvalidNewerSchema", newer, aftercare.EINVALID, "schema version 9999, newer than this aftercare knows"},
@@ -303,6 +311,35 @@ func TestRestore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// damage returns a copy of the database file at path whose messages table
+// has its last 300 bytes overwritten: a page a disk error could leave.
+func damage(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root, pageSize int64
+	if err := raw.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'messages'`).Scan(&root); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	out := filepath.Join(t.TempDir(), "damaged.db")
+	copyFileTo(t, path, out)
+	f, err := os.OpenFile(out, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte(strings.Repeat("\x07", 300)), root*pageSize-300); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // copyFileTo copies one file (the test's stand-in for what a crash leaves).
