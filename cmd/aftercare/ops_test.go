@@ -175,7 +175,7 @@ func TestOpsAgainstServe(t *testing.T) {
 		"--treated-at", "2026-11-22T09:00", "--sms-consent")
 	stdout, stderr, stop := startServe(t, db)
 	addr := stdout.waitFor(t, regexp.MustCompile(`serving on http://(\S+) `), nil)[1]
-	if !strings.Contains(stderr.String(), "version=devel") {
+	if !regexp.MustCompile(`version\W+devel`).MatchString(stderr.String()) {
 		t.Errorf("serve's start log does not name the version:\n%s", stderr.String())
 	}
 	setEnv(db, map[string]string{"AFTERCARE_HTTP_ADDR": addr})
