@@ -311,6 +311,13 @@ func Restore(ctx context.Context, src, dst string, now time.Time, force bool) (*
 	if sameFile(src, dst) {
 		return nil, aftercare.Errorf(aftercare.EINVALID, "%s is the database itself: give a backup file", src)
 	}
+	if _, err := os.Stat(dst); err == nil {
+		// --db pointing at some other file: restore would replace it.
+		if _, err := inspect(ctx, dst, false); err != nil {
+			return nil, aftercare.Errorf(aftercare.EINVALID, "%s, the file to replace, is not an Aftercare database (%s): check --db or AFTERCARE_DB",
+				dst, aftercare.ErrorMessage(err))
+		}
+	}
 	owners, err := LiveLeases(ctx, dst, now)
 	if err != nil {
 		return nil, err

@@ -243,6 +243,21 @@ func TestRestore(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrInvalidTargetNotOurs", func(t *testing.T) {
+		t.Parallel()
+		dst := filepath.Join(t.TempDir(), "notes.txt")
+		if err := os.WriteFile(dst, []byte("the clinic's notes"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Restore(ctx, backup, dst, now, false)
+		if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(err.Error(), "check --db") {
+			t.Fatalf("restore over a file that is not a database: %v, want EINVALID saying to check --db", err)
+		}
+		if b, _ := os.ReadFile(dst); string(b) != "the clinic's notes" {
+			t.Errorf("the file was changed: %q", b)
+		}
+	})
+
 	t.Run("ForceLiveLease", func(t *testing.T) {
 		t.Parallel()
 		live := openTest(t)
