@@ -27,6 +27,12 @@ import (
 	"github.com/aftercare/aftercare/web"
 )
 
+// serveDrain bounds a clean stop: sends in flight finishing, claims put
+// back, HTTP connections closing. Whatever runs serve must wait longer
+// before it kills it (docker-compose.yml's stop_grace_period,
+// TestComposeFile).
+const serveDrain = 90 * time.Second
+
 func (a *app) serveCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
@@ -34,7 +40,7 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run Aftercare: every AFTERCARE_DISPATCH_SPEC (default @every 1s) due messages are
 claimed and sent through Twilio (SMS) and SMTP (email); unknown outcomes are
 reconciled every AFTERCARE_RECONCILE_SPEC; HTTP on AFTERCARE_HTTP_ADDR serves
-the staff web app, the JSON API under /api/v1, /healthz, Twilio's status
+the staff web app, the JSON API under /api/v1, /healthz, /readyz, Twilio's status
 callback POST /twilio/status, patients' texts POST /twilio/inbound (set
 "A message comes in" of the Twilio number to AFTERCARE_PUBLIC_URL +
 /twilio/inbound), and the unsubscribe links of emails (/u/...). Set
@@ -139,7 +145,7 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	srv := &web.Server{Store: a.store, Service: a.svc, Accounts: accts, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"), Twilio: hook,
-		Now: a.now, Logger: logger, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies,
+		Now: a.now, Logger: logger, Version: readVersion().String(), SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Pages: pages, TrustedProxies: proxies,
 		Inbound: &scheduler.Inbound{Store: a.store, Dispatcher: d, ServerFrom: serverSender(cfg), Now: a.now, Logger: logger}}
 	srv.Routes = routes // the app warns on every page while a channel goes to the outbox
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -159,7 +165,8 @@ func (a *app) serve(ctx context.Context) error {
 	go func() { httpErr <- hs.Serve(ln) }()
 	jobs.Start()
 	logger.Info("aftercare serving", "http", ln.Addr().String(), "db", a.store.Path(), "clinic", a.clinic.Slug,
-		"sms", routes[aftercare.SMS].Name, "email", routes[aftercare.Email].Name, "dispatch", cfg.DispatchSpec, "owner", owner)
+		"sms", routes[aftercare.SMS].Name, "email", routes[aftercare.Email].Name, "dispatch", cfg.DispatchSpec, "owner", owner,
+		"version", readVersion().String())
 	fmt.Fprintf(a.io.Out, "aftercare: serving on http://%s (sms via %s, email via %s); Ctrl-C stops\n", ln.Addr(), routes[aftercare.SMS].Name, routes[aftercare.Email].Name)
 
 	select {
@@ -169,7 +176,7 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	logger.Info("stopping: no new claims; waiting for sends in flight")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.Background(), serveDrain)
 	defer cancel()
 	jobs.Stop(stopCtx)
 	endLease()

@@ -37,14 +37,17 @@ type Streams struct {
 	Err io.Writer
 }
 
-// exitCode: 1 for a problem in what the user gave (fix and re-run), 2 for
-// usage errors, 3 for everything else.
+// exitCode: 1 for a problem in what the user gave (fix and re-run) and for
+// a failed healthcheck (a container's HEALTHCHECK reads 1 as unhealthy), 2
+// for usage errors, 3 for everything else.
 func exitCode(err error) int {
 	switch aftercare.ErrorCode(err) {
 	case aftercare.EINVALID, aftercare.EUNPROCESSABLE, aftercare.ENOTFOUND, aftercare.ECONFLICT:
 		return 1
 	case usageCode:
 		return 2
+	case unhealthyCode:
+		return 1
 	}
 	return 3
 }

@@ -88,6 +88,7 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd())
 	root.AddCommand(a.recordsCmds()...)
 	root.AddCommand(a.summaryCmd())
+	root.AddCommand(a.versionCmd(), a.healthcheckCmd(), a.backupCmd(), a.restoreCmd())
 	return root
 }
 

@@ -21,7 +21,8 @@
 // clinics.go (aftercare.ClinicStore), protocols.go, patients.go,
 // enrollments*.go, messages.go, dispatch*.go, accounts*.go, consent.go,
 // secrets.go, audit.go, retention.go, inbox.go; store/storetest checks each
-// in the file of the same name. plan.go keeps far-ahead messages on their
+// in the file of the same name. backup.go copies and restores whole files
+// (`aftercare backup` and `restore`), beside a running serve. plan.go keeps far-ahead messages on their
 // enrollment. Two hand-written fast paths stand in files of their own, each
 // headed by why and the benchmark that justifies it: timefast.go (time
 // text) and plancodec.go (the planned column). query.go, bulk.go and text.go
