@@ -19,6 +19,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/accounts"
+	"github.com/aftercare/aftercare/metrics"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/notify/twilio"
@@ -61,7 +62,10 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	cfg := a.cfg
-	logger := slog.New(slog.NewTextHandler(a.io.Err, nil))
+	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword})
+	if err != nil {
+		return err
+	}
 	routes, hook, err := buildRoutes(cfg, logger)
 	if err != nil {
 		return err
@@ -93,6 +97,8 @@ func (a *app) serve(ctx context.Context) error {
 		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages, Lease: cfg.ClaimLease}
 	d.Failpoint = a.failpointHook() // the crash test's, see testhook.go
 	rec := &dispatch.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
+	met := metrics.New(a.store, metrics.Options{Now: a.now, Logger: logger})
+	d.Metrics, rec.Metrics = met, met
 	// The lease is held from before the first claim until after the last
 	// Tick has finished its sends and released the rest (shutdown below).
 	if err := d.Heartbeat(ctx); err != nil {
@@ -149,7 +155,13 @@ func (a *app) serve(ctx context.Context) error {
 	if err := a.firstAdmin(ctx, accts, publicURL(cfg, ln.Addr().String()), logger); err != nil {
 		return errors.Join(err, ln.Close())
 	}
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, met, logger)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	defer stopMetrics(context.Background()) // a no-op after the shutdown below
 	hs := newHTTPServer(srv.Handler(), serveLimits)
+	hs.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // net/http's own complaints, masked too
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 	jobs.Start()
@@ -168,6 +180,7 @@ func (a *app) serve(ctx context.Context) error {
 	defer cancel()
 	jobs.Stop(stopCtx)
 	endLease()
+	stopMetrics(stopCtx)
 	if err := hs.Shutdown(stopCtx); err != nil {
 		// Sends are recorded and claims released by now: only open HTTP
 		// connections are cut.
