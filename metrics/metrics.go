@@ -55,8 +55,10 @@ var _ dispatch.Metrics = (*Metrics)(nil)
 type Options struct {
 	// Now is the clock for the due backlog and the cache (default time.Now).
 	Now func() time.Time
-	// CacheFor is how long a reading of the counts is served (default
-	// DefaultCacheFor).
+	// CacheFor is how long a reading of the counts is served at least
+	// (default DefaultCacheFor); a reading that took long is served ten
+	// times as long as it took, so the database spends at most a tenth of
+	// its time on scrapes however often they come.
 	CacheFor time.Duration
 	// Logger gets scrape errors (default: discarded).
 	Logger *slog.Logger
@@ -166,6 +168,7 @@ type countCollector struct {
 
 	mu      sync.Mutex
 	readAt  time.Time
+	fresh   time.Duration // how long the reading at readAt is served
 	metrics []prometheus.Metric
 }
 
@@ -178,14 +181,15 @@ func (c *countCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if c.metrics == nil || now.Sub(c.readAt) >= c.cacheFor || now.Before(c.readAt) {
+	if c.metrics == nil || now.Sub(c.readAt) >= c.fresh || now.Before(c.readAt) {
 		ms, err := c.read(now)
 		if err != nil {
 			c.logger.Error("metrics: counting messages failed", "err", err)
 			ch <- prometheus.NewInvalidMetric(messagesDesc, err)
 			return
 		}
-		c.metrics, c.readAt = ms, now
+		took := c.now().Sub(now)
+		c.metrics, c.readAt, c.fresh = ms, now, max(c.cacheFor, 10*took)
 	}
 	for _, m := range c.metrics {
 		ch <- m

@@ -205,3 +205,59 @@ func TestMetricsStoreDown(t *testing.T) {
 		t.Errorf("with the database closed, want the runtime's metrics and no message counts:\n%s", body)
 	}
 }
+
+// slowStore takes two seconds of the fixture's clock to count.
+type slowStore struct {
+	*schedtest.Fixture
+	reads int
+}
+
+func (s *slowStore) ListClinics(ctx context.Context) ([]*aftercare.Clinic, error) {
+	return s.DB.ListClinics(ctx)
+}
+
+func (s *slowStore) CountMessages(ctx context.Context, now time.Time) ([]aftercare.MessageCount, error) {
+	s.reads++
+	s.Now = s.Now.Add(2 * time.Second)
+	return s.DB.CountMessages(ctx, now)
+}
+
+// TestMetricsSlowCountCachedLonger: a count that took 2 s is served for
+// 20 s (ten times as long), not the 5 s of CacheFor.
+func TestMetricsSlowCountCachedLonger(t *testing.T) {
+	t.Parallel()
+	st := &slowStore{Fixture: schedtest.New(t)}
+	m := metrics.New(st, metrics.Options{Now: st.Clock, CacheFor: 5 * time.Second})
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		after time.Duration
+		reads int
+	}{
+		{0, 1},                // read at t, done at t+2s
+		{10 * time.Second, 1}, // t+12s
+		{5 * time.Second, 1},  // t+17s: past CacheFor, within 10 x 2 s
+		{3 * time.Second, 2},  // t+20s
+	} {
+		st.Now = st.Now.Add(tt.after)
+		scrape(t, srv.URL)
+		if st.reads != tt.reads {
+			t.Errorf("%s more: %d reads of the counts, want %d", tt.after, st.reads, tt.reads)
+		}
+	}
+}
+
+// BenchmarkAttempt is what the Prometheus metrics add to each send: one
+// call on the dispatcher's hot path.
+//
+//	go test ./metrics -run '^$' -bench Attempt
+func BenchmarkAttempt(b *testing.B) {
+	m := metrics.New(nil, metrics.Options{})
+	a := dispatch.AttemptStats{Provider: "twilio", Channel: aftercare.SMS, Status: aftercare.StatusSent, Called: true,
+		Latency: 80 * time.Millisecond, Sent: true, Late: 2 * time.Second}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Attempt(a)
+		}
+	})
+}
