@@ -46,6 +46,11 @@ On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
 to choose its password on standard output (the log goes to standard error). ` + "`aftercare user add`" + ` adds the rest of the staff.
 
+With AFTERCARE_METRICS_ADDR (e.g. 127.0.0.1:9090) Prometheus's /metrics is
+served there, on a listener of its own. The log (standard error) is JSON, or
+text on a terminal (AFTERCARE_LOG_FORMAT, AFTERCARE_LOG_LEVEL), with secrets
+redacted and phone numbers and emails masked.
+
 With no TWILIO_* or SMTP_* settings, messages go to an outbox file
 (AFTERCARE_OUTBOX) and are marked undelivered: nobody received them.
 SIGINT or SIGTERM stops it cleanly: no new claims, sends in flight finish and
