@@ -174,9 +174,11 @@ func TestMetricsTakeovers(t *testing.T) {
 	if n := testutil.CollectAndCount(m.Registry(), "aftercare_claim_takeovers_total"); n != 1 {
 		t.Fatalf("%d aftercare_claim_takeovers_total series, want 1", n)
 	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
 	mustTakeovers := func(want float64) {
 		t.Helper()
-		got, _ := scrape(t, httptest.NewServer(m.Handler()).URL)
+		got, _ := scrape(t, srv.URL)
 		if v := got["aftercare_claim_takeovers_total"]; v != want {
 			t.Errorf("takeovers %v, want %v", v, want)
 		}

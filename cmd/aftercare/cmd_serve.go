@@ -102,8 +102,11 @@ func (a *app) serve(ctx context.Context) error {
 		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages, Lease: cfg.ClaimLease}
 	d.Failpoint = a.failpointHook() // the crash test's, see testhook.go
 	rec := &dispatch.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
-	met := metrics.New(a.store, metrics.Options{Now: a.now, Logger: logger})
-	d.Metrics, rec.Metrics = met, met
+	var met *metrics.Metrics // nil: nobody scrapes, nothing is counted
+	if cfg.MetricsAddr != "" {
+		met = metrics.New(a.store, metrics.Options{Now: a.now, Logger: logger})
+		d.Metrics, rec.Metrics = met, met
+	}
 	// The lease is held from before the first claim until after the last
 	// Tick has finished its sends and released the rest (shutdown below).
 	if err := d.Heartbeat(ctx); err != nil {

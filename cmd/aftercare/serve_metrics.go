@@ -18,7 +18,7 @@ import (
 // /metrics there would be public unless every proxy blocked it, while this
 // one is reachable only where its address is (127.0.0.1, a private
 // network), without touching the proxy. It returns a function that shuts
-// the listener down.
+// the listener down. m may be nil when addr is empty.
 func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(context.Context), error) {
 	if addr == "" {
 		return func(context.Context) {}, nil
