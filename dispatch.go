@@ -63,6 +63,18 @@ type DayStat struct {
 	Count  int
 }
 
+// MessageCount is how many of a clinic's messages are in a state on a
+// channel (the metrics' gauges).
+type MessageCount struct {
+	ClinicID int64
+	Status   Status
+	Channel  Channel
+	Count    int
+	// Due is how many of them are pending with NextAttemptAt at or before
+	// the now asked: the backlog waiting for a dispatcher.
+	Due int
+}
+
 // DispatchStore is what the dispatcher, the reconciler and the status
 // webhook need. Its claim is correct when several processes share one
 // database: a message is claimed by exactly one of them.
@@ -134,4 +146,11 @@ type DispatchStore interface {
 	// [since, until): the messages ListMessages lists for the clinic's log
 	// (pending ones far ahead may not be counted yet).
 	DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]DayStat, error)
+	// CountMessages counts every clinic's messages per state and channel,
+	// and the pending ones due at now: the messages ListMessages lists for
+	// the clinics' logs (pending ones far ahead may not be counted yet).
+	// Groups without messages are left out; the order is unspecified.
+	// /metrics calls it at scrape time (cached for seconds), so it must
+	// not hold up writers.
+	CountMessages(ctx context.Context, now time.Time) ([]MessageCount, error)
 }

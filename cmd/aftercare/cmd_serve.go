@@ -19,6 +19,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/accounts"
+	"github.com/aftercare/aftercare/metrics"
 	"github.com/aftercare/aftercare/notify/outbox"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/notify/twilio"
@@ -51,6 +52,11 @@ On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
 to choose its password on standard output (the log goes to standard error). ` + "`aftercare user add`" + ` adds the rest of the staff.
 
+With AFTERCARE_METRICS_ADDR (e.g. 127.0.0.1:9090) Prometheus's /metrics is
+served there, on a listener of its own. The log (standard error) is JSON, or
+text on a terminal (AFTERCARE_LOG_FORMAT, AFTERCARE_LOG_LEVEL), with secrets
+redacted and phone numbers and emails masked.
+
 With no TWILIO_* or SMTP_* settings, messages go to an outbox file
 (AFTERCARE_OUTBOX) and are marked undelivered: nobody received them.
 SIGINT or SIGTERM stops it cleanly: no new claims, sends in flight finish and
@@ -67,7 +73,10 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	cfg := a.cfg
-	logger := slog.New(slog.NewTextHandler(a.io.Err, nil))
+	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword})
+	if err != nil {
+		return err
+	}
 	routes, hook, err := buildRoutes(cfg, logger)
 	if err != nil {
 		return err
@@ -99,6 +108,11 @@ func (a *app) serve(ctx context.Context) error {
 		Concurrency: cfg.SendConcurrency, Logger: logger, Pages: pages, Lease: cfg.ClaimLease}
 	d.Failpoint = a.failpointHook() // the crash test's, see testhook.go
 	rec := &dispatch.Reconciliation{Store: a.store, Routes: routes, Now: a.now, Logger: logger}
+	var met *metrics.Metrics // nil: nobody scrapes, nothing is counted
+	if cfg.MetricsAddr != "" {
+		met = metrics.New(a.store, metrics.Options{Now: a.now, Logger: logger})
+		d.Metrics, rec.Metrics = met, met
+	}
 	// The lease is held from before the first claim until after the last
 	// Tick has finished its sends and released the rest (shutdown below).
 	if err := d.Heartbeat(ctx); err != nil {
@@ -160,7 +174,13 @@ func (a *app) serve(ctx context.Context) error {
 	if err := a.firstAdmin(ctx, accts, publicURL(cfg, ln.Addr().String()), logger); err != nil {
 		return errors.Join(err, ln.Close())
 	}
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, met, logger)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	defer stopMetrics(context.Background()) // a no-op after the shutdown below
 	hs := newHTTPServer(srv.Handler(), serveLimits)
+	hs.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // net/http's own complaints, masked too
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 	jobs.Start()
@@ -180,6 +200,7 @@ func (a *app) serve(ctx context.Context) error {
 	defer cancel()
 	jobs.Stop(stopCtx)
 	endLease()
+	stopMetrics(stopCtx)
 	if err := hs.Shutdown(stopCtx); err != nil {
 		// Sends are recorded and claims released by now: only open HTTP
 		// connections are cut.

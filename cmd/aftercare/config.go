@@ -38,6 +38,14 @@ type Config struct {
 	// taken over, as unknown, once it lapses.
 	ClaimLease time.Duration `envconfig:"AFTERCARE_CLAIM_LEASE" default:"30s"`
 
+	// MetricsAddr is where Prometheus's /metrics is served, a listener of
+	// its own (serve_metrics.go); empty: not served.
+	MetricsAddr string `envconfig:"AFTERCARE_METRICS_ADDR"`
+	// LogFormat is serve's log format, json or text (empty: text on a
+	// terminal, JSON otherwise); LogLevel debug, info, warn or error.
+	LogFormat string `envconfig:"AFTERCARE_LOG_FORMAT"`
+	LogLevel  string `envconfig:"AFTERCARE_LOG_LEVEL" default:"info"`
+
 	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes,
 	// comma-separated) whose X-Forwarded-For names the client; without
 	// them the peer's address is the client's.

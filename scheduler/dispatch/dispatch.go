@@ -60,6 +60,8 @@ type Dispatcher struct {
 	// Pages, when set, adds the patient's page link to the first SMS and
 	// to emails of clinics with PatientLinks on (pagelink.go).
 	Pages *PageLinks
+	// Metrics is told of every attempt (metrics.go); nil tells nobody.
+	Metrics Metrics
 
 	once     sync.Once
 	limiters map[aftercare.Channel]*rate.Limiter
@@ -103,6 +105,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.Logger == nil {
 			d.Logger = slog.New(slog.DiscardHandler)
+		}
+		if d.Metrics == nil {
+			d.Metrics = noMetrics{}
 		}
 		d.limiters = map[aftercare.Channel]*rate.Limiter{}
 		for ch, r := range d.Routes {
@@ -352,6 +357,7 @@ func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Rou
 	o.Attempt.ErrorCode, o.Attempt.Error, o.Attempt.Outcome = o.ErrorCode, o.Error, o.Status
 	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", maskedTo(c),
 		"sender", o.Sender, "status", o.Status, "code", o.ErrorCode, "latency_ms", latency.Milliseconds())
+	d.observe(c, route, o, sendErr, latency)
 	err := d.Store.RecordOutcome(context.WithoutCancel(ctx), o)
 	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
 		d.Logger.Warn("outcome not recorded: the message was settled by someone else", "message", m.ID)

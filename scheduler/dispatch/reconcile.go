@@ -32,6 +32,8 @@ type Reconciliation struct {
 	// PageSize is how many unknown messages are read at once (default 200).
 	PageSize int
 	Logger   *slog.Logger
+	// Metrics counts the claims taken over; nil counts nothing.
+	Metrics Metrics
 }
 
 // Reconciliation defaults.
@@ -65,6 +67,9 @@ func (r *Reconciliation) Run(ctx context.Context) (int, error) {
 	abandoned, err := r.Store.MarkUnknown(ctx, now, now.Add(-orphan))
 	if err != nil {
 		return 0, fmt.Errorf("marking abandoned claims unknown: %w", err)
+	}
+	if r.Metrics != nil && len(abandoned) > 0 {
+		r.Metrics.TakenOver(len(abandoned))
 	}
 	for _, m := range abandoned {
 		logger.Warn("message left sending by a dispatcher whose lease lapsed: outcome unknown", "message", m.ID, "claimed_by", m.ClaimedBy)

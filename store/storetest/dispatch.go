@@ -9,7 +9,8 @@ import (
 )
 
 // dispatchGroups check aftercare.DispatchStore (leases and unknown messages
-// in dispatch_leases.go, first emails in dispatch_first_email.go).
+// in dispatch_leases.go, first emails in dispatch_first_email.go, counts
+// in dispatch_counts.go).
 var dispatchGroups = []testGroup{
 	{"ClaimDue", []testCase{
 		{"FirstSMS", testClaimFirstSMS},
@@ -20,6 +21,9 @@ var dispatchGroups = []testGroup{
 		{"TakeoverAfterLapse", testLeaseTakeoverAfterLapse},
 		{"EndAndOrphans", testLeaseEndAndOrphans},
 		{"ErrInvalid", testLeaseErrInvalid},
+	}},
+	{"CountMessages", []testCase{
+		{"ByStateChannelAndDue", testCountMessages},
 	}},
 	{"ListUnknown", []testCase{
 		{"Pages", testUnknownPages},
