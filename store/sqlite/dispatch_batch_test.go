@@ -62,3 +62,41 @@ func TestRecordOutcomesGroup(t *testing.T) {
 		t.Errorf("recording the other claim's outcome by its owner: %v", errs[0])
 	}
 }
+
+// OptedOutMany answers as OptedOut does, patient by patient and channel
+// by channel, and refuses a patient of another clinic.
+func TestOptedOutMany(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t)
+	c, p := setup(t, db)
+	var ids []int64
+	for i := range 2 {
+		ne := storetest.Enrollment(c.ID, p.ID, i, t0, 1)
+		if _, err := db.Enroll(ctx, ne); err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if err := db.reader.GetContext(ctx, &id, `SELECT id FROM patients WHERE phone = ?`, ne.Patient.Phone); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := db.writer.ExecContext(ctx, `UPDATE patients SET sms_opt_out_at = ? WHERE id = ?`, ts(t0), ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.OptedOutMany(ctx, []int64{c.ID, c.ID, c.ID}, []int64{ids[0], ids[1], ids[1]},
+		[]aftercare.Channel{aftercare.SMS, aftercare.SMS, aftercare.Email})
+	if err != nil || len(got) != 3 || got[0] || !got[1] || got[2] {
+		t.Errorf("OptedOutMany = %v, %v; want [false true false]", got, err)
+	}
+	for i, ch := range []aftercare.Channel{aftercare.SMS, aftercare.SMS, aftercare.Email} {
+		one, err := db.OptedOut(ctx, c.ID, ids[min(i, 1)], ch)
+		if err != nil || (len(got) == 3 && one != got[i]) {
+			t.Errorf("OptedOut(%d, %s) = %v, %v; OptedOutMany said %v", ids[min(i, 1)], ch, one, err, got)
+		}
+	}
+	if _, err := db.OptedOutMany(ctx, []int64{c.ID + 1}, []int64{ids[0]}, []aftercare.Channel{aftercare.SMS}); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Errorf("a patient asked for under another clinic: %v, want ENOTFOUND", err)
+	}
+}
