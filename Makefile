@@ -1,5 +1,5 @@
 # Helpers for people; CI runs .ci/run.
-.PHONY: help run preview test race lint bench screenshots
+.PHONY: help run preview test race lint bench load river screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,12 @@ bench: ## the benchmarks behind docs/performance.md (minutes; builds 1M-message 
 	go test ./store/sqlite -run '^$$' -bench 'DueQuery' -benchtime 2000x
 	go test ./web -run '^$$' -bench 'LogPage' -benchtime 200x
 	go test ./web -run '^$$' -bench 'APIEnroll' -benchtime 5000x
+
+load: ## load figures: the full server on loopback against ../shared/bench's Twilio fake (ARGS="--replicas 3 --delay 100ms --db postgres://...")
+	go run ./cmd/aftercare-load $(ARGS)
+
+river: ## dispatch rate side by side with River on SQLite (../shared/bench; tools built into /work/benchbin)
+	scripts/bench-river.sh
 
 screenshots: ## rewrite docs/screenshots/*.png from the browser tests
 	AFTERCARE_SCREENSHOTS=1 go test ./web -run 'Browser' -count 1

@@ -198,6 +198,7 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 		sent     int
 	)
 	sem := make(chan struct{}, d.Concurrency)
+	ctx, endGroup := d.startGroup(ctx)
 	for _, c := range claimed {
 		select {
 		case sem <- struct{}{}:
@@ -210,8 +211,11 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 		wg.Add(1)
 		go func(c *aftercare.Claimed) {
 			defer wg.Done()
-			defer func() { <-sem }()
-			started, err := d.deliver(ctx, c, gen)
+			// The slot is free once the provider has answered: the next
+			// send starts while this one's outcome is being recorded.
+			free := sync.OnceFunc(func() { <-sem })
+			defer free()
+			started, err := d.deliver(withSendDone(ctx, free), c, gen)
 			mu.Lock()
 			defer mu.Unlock()
 			if !started {
@@ -225,6 +229,7 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
 		}(c)
 	}
 	wg.Wait()
+	endGroup()
 	if len(released) > 0 {
 		if err := d.Store.Release(context.WithoutCancel(ctx), d.Owner, released); err != nil {
 			return sent, false, fmt.Errorf("releasing %d claimed messages: %w", len(released), err)
@@ -270,6 +275,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *aftercare.Claimed, gen int)
 	start := d.Now()
 	rcpt, sendErr := route.Sender.Send(sendCtx, out)
 	d.failpoint("after-send")
+	sendDone(ctx)
 	return true, d.record(ctx, c, route, rcpt, sendErr, d.Now().Sub(start), noticed || linked)
 }
 
@@ -358,7 +364,7 @@ func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Rou
 	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", maskedTo(c),
 		"sender", o.Sender, "status", o.Status, "code", o.ErrorCode, "latency_ms", latency.Milliseconds())
 	d.observe(c, route, o, sendErr, latency)
-	err := d.Store.RecordOutcome(context.WithoutCancel(ctx), o)
+	err := d.storeOutcome(ctx, o)
 	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
 		d.Logger.Warn("outcome not recorded: the message was settled by someone else", "message", m.ID)
 		return nil

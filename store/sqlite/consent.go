@@ -162,3 +162,53 @@ func consentAudit(ev *aftercare.ConsentEvent) *aftercare.AuditEntry {
 		Subject: fmt.Sprintf("patient %d", ev.PatientID), Detail: fmt.Sprintf("%s %s", ev.Channel, ev.Action), At: ev.At,
 	}
 }
+
+// OptedOutMany is OptedOut for many patients in one read (the
+// dispatcher's check before each send, grouped): out[i] reports whether
+// patient patientIDs[i] of clinic clinicIDs[i] opted out of chs[i].
+// ENOTFOUND if one of them is not a patient of its clinic.
+func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, chs []aftercare.Channel) ([]bool, error) {
+	if len(clinicIDs) != len(patientIDs) || len(chs) != len(patientIDs) {
+		return nil, invalid("opt-out check: %d clinics, %d patients and %d channels", len(clinicIDs), len(patientIDs), len(chs))
+	}
+	if len(patientIDs) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`SELECT id, clinic_id, sms_opt_out_at IS NOT NULL, email_opt_out_at IS NOT NULL FROM patients WHERE id IN (?)`, patientIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type state struct {
+		clinic     int64
+		sms, email bool
+	}
+	got := make(map[int64]state, len(patientIDs))
+	for rows.Next() {
+		var id int64
+		var s state
+		if err := rows.Scan(&id, &s.clinic, &s.sms, &s.email); err != nil {
+			return nil, err
+		}
+		got[id] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(patientIDs))
+	for i, id := range patientIDs {
+		s, ok := got[id]
+		if !ok || s.clinic != clinicIDs[i] {
+			return nil, notFound("no patient %d in clinic %d", id, clinicIDs[i])
+		}
+		out[i] = s.sms
+		if chs[i] == aftercare.Email {
+			out[i] = s.email
+		}
+	}
+	return out, nil
+}

@@ -239,73 +239,78 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 		return invalid("an outcome cannot be %q", o.Status)
 	}
 	now := db.now()
-	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, recordOutcome, string(o.Status), ts(norm(o.NextAttemptAt)), ts(norm(o.SentAt)), o.Sender,
-			o.ProviderID, o.ProviderState, o.ErrorCode, o.Error, ts(now), o.MessageID, o.ClinicID, o.ClaimedBy)
+	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error { return recordOutcomeTx(ctx, tx, o, now) })
+}
+
+// recordOutcomeTx is RecordOutcome inside tx. Its first statement finds
+// whether the message is still o.ClaimedBy's; when it is not (ECONFLICT)
+// nothing has been written.
+func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome, now time.Time) error {
+	res, err := tx.ExecContext(ctx, recordOutcome, string(o.Status), ts(norm(o.NextAttemptAt)), ts(norm(o.SentAt)), o.Sender,
+		o.ProviderID, o.ProviderState, o.ErrorCode, o.Error, ts(now), o.MessageID, o.ClinicID, o.ClaimedBy)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return conflict("message %d is no longer sending under claim %q", o.MessageID, o.ClaimedBy)
+	}
+	if o.Body != "" {
+		if err := replaceText(ctx, tx, o.MessageID, o.Body, o.Segments); err != nil {
+			return err
+		}
+	}
+	a := o.Attempt
+	a.ClinicID, a.MessageID = o.ClinicID, o.MessageID
+	if err := execAttempt(ctx, tx, &a); err != nil {
+		return err
+	}
+	if err := applyKeptReport(ctx, tx, o.MessageID, o.ProviderID, o.Status, now); err != nil {
+		return err
+	}
+	if o.OptOut {
+		col := "sms_opt_out_at"
+		if a.Channel == aftercare.Email {
+			col = "email_opt_out_at"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE patients SET `+col+` = COALESCE(`+col+`, ?), updated_at = ?
+			WHERE id = (SELECT patient_id FROM messages WHERE id = ?)`, ts(now), ts(now), o.MessageID); err != nil {
+			return err
+		}
+		if err := recordProviderOptOut(ctx, tx, o, a.Channel, now); err != nil {
+			return err
+		}
+	}
+	if f := o.Fallback; f != nil {
+		texts := newTextWriter(tx)
+		defer texts.close()
+		textID, err := texts.stored(ctx, f.Subject, f.Body)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return conflict("message %d is no longer sending under claim %q", o.MessageID, o.ClaimedBy)
-		}
-		if o.Body != "" {
-			if err := replaceText(ctx, tx, o.MessageID, o.Body, o.Segments); err != nil {
-				return err
-			}
-		}
-		a := o.Attempt
-		a.ClinicID, a.MessageID = o.ClinicID, o.MessageID
-		if err := execAttempt(ctx, tx, &a); err != nil {
+		// The fallback's twin may be kept on the enrollment (plan.go):
+		// make it a row, so that INSERT OR IGNORE sees it.
+		if err := thawEnrollment(ctx, tx, f.ClinicID, f.EnrollmentID); err != nil {
 			return err
 		}
-		if err := applyKeptReport(ctx, tx, o.MessageID, o.ProviderID, o.Status, now); err != nil {
+		id, err := messageIDs(ctx, tx, 1)
+		if err != nil {
 			return err
 		}
-		if o.OptOut {
-			col := "sms_opt_out_at"
-			if a.Channel == aftercare.Email {
-				col = "email_opt_out_at"
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE patients SET `+col+` = COALESCE(`+col+`, ?), updated_at = ?
-				WHERE id = (SELECT patient_id FROM messages WHERE id = ?)`, ts(now), ts(now), o.MessageID); err != nil {
-				return err
-			}
-			if err := recordProviderOptOut(ctx, tx, o, a.Channel, now); err != nil {
+		res, err := tx.ExecContext(ctx, insertFallback, id, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
+			string(f.Channel), f.Lang, ts(norm(f.SendAt)), ts(norm(f.ExpiresAt)), f.Note, textID,
+			ts(norm(f.NextAttemptAt)), ts(now), ts(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 { // the fallback was planned already: its text is not needed
+			if _, err := tx.ExecContext(ctx, deleteText, textID); err != nil {
 				return err
 			}
 		}
-		if f := o.Fallback; f != nil {
-			texts := newTextWriter(tx)
-			defer texts.close()
-			textID, err := texts.stored(ctx, f.Subject, f.Body)
-			if err != nil {
-				return err
-			}
-			// The fallback's twin may be kept on the enrollment (plan.go):
-			// make it a row, so that INSERT OR IGNORE sees it.
-			if err := thawEnrollment(ctx, tx, f.ClinicID, f.EnrollmentID); err != nil {
-				return err
-			}
-			id, err := messageIDs(ctx, tx, 1)
-			if err != nil {
-				return err
-			}
-			res, err := tx.ExecContext(ctx, insertFallback, id, f.ClinicID, f.EnrollmentID, f.PatientID, f.StepKey, f.Occurrence,
-				string(f.Channel), f.Lang, ts(norm(f.SendAt)), ts(norm(f.ExpiresAt)), f.Note, textID,
-				ts(norm(f.NextAttemptAt)), ts(now), ts(now))
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 { // the fallback was planned already: its text is not needed
-				if _, err := tx.ExecContext(ctx, deleteText, textID); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // replaceText makes body the text of an SMS (which has no subject): the
