@@ -361,10 +361,13 @@ func (d *Dispatcher) record(ctx context.Context, c *aftercare.Claimed, route Rou
 	}
 	o.Attempt.ProviderID, o.Attempt.ProviderStatus = o.ProviderID, o.ProviderState
 	o.Attempt.ErrorCode, o.Attempt.Error, o.Attempt.Outcome = o.ErrorCode, o.Error, o.Status
-	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", maskedTo(c),
-		"sender", o.Sender, "status", o.Status, "code", o.ErrorCode, "latency_ms", latency.Milliseconds())
 	d.observe(c, route, o, sendErr, latency)
 	err := d.storeOutcome(ctx, o)
+	// Logged once the outcome is recorded (or not): a reader of the log
+	// who sees an attempt finds it in the delivery log too.
+	d.Logger.Info("attempt", "message", m.ID, "clinic", m.ClinicID, "channel", m.Channel, "to", maskedTo(c),
+		"sender", o.Sender, "status", o.Status, "code", o.ErrorCode, "latency_ms", latency.Milliseconds(),
+		"recorded", err == nil)
 	if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
 		d.Logger.Warn("outcome not recorded: the message was settled by someone else", "message", m.ID)
 		return nil
