@@ -38,3 +38,6 @@ func (d *dbTime) Scan(v any) error {
 	}
 	return nil
 }
+
+// timeOf is a scanned dbTime as a time.Time.
+func timeOf(d dbTime) time.Time { return time.Time(d) }
