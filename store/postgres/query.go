@@ -58,8 +58,6 @@ func eachRow(ctx context.Context, q querier, fn func(pgx.Rows) error, query stri
 
 // oneRow returns err, or missing when the statement that gave tag changed
 // no row.
-//
-//nolint:unused // for the files of part 2 (issue 13), merged by the lead; delete this line then
 func oneRow(tag pgconn.CommandTag, err error, missing error) error {
 	if err != nil {
 		return err
