@@ -58,7 +58,8 @@ type DB struct {
 	Now func() time.Time
 
 	pool   *pgxpool.Pool
-	schema int // the newest migration this program has (Ready)
+	where  string // the database, without its password (Path)
+	schema int    // the newest migration this program has (Ready)
 }
 
 // Option configures Open.
@@ -129,7 +130,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", where(cfg), err)
 	}
-	db := &DB{Now: o.now, pool: pool}
+	db := &DB{Now: o.now, pool: pool, where: "postgres://" + where(cfg)}
 	if err := db.migrate(ctx, o.migrations); err != nil {
 		pool.Close()
 		return nil, err
@@ -141,6 +142,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 func where(cfg *pgxpool.Config) string {
 	return fmt.Sprintf("%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 }
+
+// Path names the database for logs and errors: postgres://user@host:port/name,
+// without the password or the URL's parameters.
+func (db *DB) Path() string { return db.where }
 
 // Close closes the pool, waiting for connections in use to be returned.
 func (db *DB) Close() error {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aftercare/aftercare"
+)
+
+// pgDB returns a postgres:// URL of a fresh schema in the database
+// AFTERCARE_TEST_POSTGRES_URL names, dropped when the test ends, with the
+// usual test environment; it skips the test when the variable is unset.
+func pgDB(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("AFTERCARE_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("PostgreSQL tests skipped: set AFTERCARE_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/aftercare_test?sslmode=disable")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "cmd_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db := u.String()
+	t.Cleanup(func() { testEnvs.Delete(db) })
+	setEnv(db, map[string]string{
+		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",
+		"AFTERCARE_CLINIC_PHONE": "+1 415 555 0199",
+		"AFTERCARE_CLINIC_TZ":    "America/Los_Angeles",
+	})
+	return db
+}
+
+// TestOpenStorePostgres: a postgres:// --db opens PostgreSQL, where the
+// first run creates the clinic and the built-in protocols as on SQLite.
+func TestOpenStorePostgres(t *testing.T) {
+	t.Parallel()
+	db := pgDB(t)
+	out := mustCLI(t, db, "clinic", "list")
+	if !strings.Contains(out, "Glow Skin Studio") {
+		t.Errorf("clinic list on PostgreSQL:\n%s\nwant the clinic the first run made", out)
+	}
+	if out := mustCLI(t, db, "protocols"); !strings.Contains(out, "microneedling") {
+		t.Errorf("protocols on PostgreSQL:\n%s\nwant the built-in ones", out)
+	}
+	st, err := openStore(context.Background(), db, func() time.Time { return fixedNow })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if p := st.Path(); !strings.HasPrefix(p, "postgres://") || strings.Contains(p, "search_path") {
+		t.Errorf("Path() = %q, want postgres://user@host:port/name", p)
+	}
+}
+
+// TestOpenStoreErrNoPassword: a database that cannot be reached is named in
+// the error without its password.
+func TestOpenStoreErrNoPassword(t *testing.T) {
+	t.Parallel()
+	const db = "postgres://aftercare:s3cret-pw@127.0.0.1:1/aftercare?connect_timeout=5"
+	_, _, err := cli(t, db, "", "clinic", "list")
+	if err == nil {
+		t.Fatal("clinic list on a closed port: nil error")
+	}
+	if msg := err.Error(); strings.Contains(msg, "s3cret-pw") || !strings.Contains(msg, "127.0.0.1") {
+		t.Errorf("error %q: want the database named without its password", msg)
+	}
+	if _, _, err := cli(t, "postgres://a:s3cret-pw@host:notaport/x", "", "clinic", "list"); aftercare.ErrorCode(err) != aftercare.EINVALID ||
+		strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("a URL that does not parse: %v, want EINVALID without the password", err)
+	}
+}
