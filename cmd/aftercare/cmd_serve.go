@@ -119,11 +119,16 @@ func (a *app) serve(ctx context.Context) error {
 		logger.Info("reconciled unknown messages at start", "resolved", n)
 	}
 	accts := &accounts.Service{Store: a.store, Now: a.now, Logger: logger}
+	// Replicas on one PostgreSQL database all claim (dispatch); the jobs
+	// that must run once take the store's lock (once.Wrap), held past a
+	// run for the clock skew between machines where a tick must not repeat.
+	once := scheduler.NewExclusive(a.store, logger)
+	defer once.Release()
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
-		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
-		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }},
-		a.svc.PurgeJob("30 3 * * *"), // retention: nightly, when clinics are closed
+		once.Wrap(scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }}, 0),
+		once.Wrap(scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }}, jobSkew),
+		once.Wrap(a.svc.PurgeJob("30 3 * * *"), jobSkew), // retention: nightly, when clinics are closed
 	)
 	if err != nil {
 		return err
@@ -167,6 +172,7 @@ func (a *app) serve(ctx context.Context) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	jobs.Stop(stopCtx)
+	once.Release()
 	endLease()
 	if err := hs.Shutdown(stopCtx); err != nil {
 		// Sends are recorded and claims released by now: only open HTTP
@@ -176,6 +182,11 @@ func (a *app) serve(ctx context.Context) error {
 	logger.Info("stopped")
 	return nil
 }
+
+// jobSkew is how long a replica keeps the lock of a job that must run
+// once per tick after the run started: more than the clocks of the
+// machines sharing a database differ by.
+const jobSkew = 5 * time.Minute
 
 // firstAdmin gives a database without users its first admin: a user of the
 // default clinic with email AFTERCARE_ADMIN_EMAIL, and a one-time link to
