@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/postgres/pgtest"
 )
 
 // pgDB returns a postgres:// URL of a fresh schema in the database
@@ -20,35 +15,7 @@ import (
 // usual test environment; it skips the test when the variable is unset.
 func pgDB(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("AFTERCARE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("PostgreSQL tests skipped: set AFTERCARE_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/aftercare_test?sslmode=disable")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "cmd_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db := u.String()
+	db := pgtest.URL(t)
 	t.Cleanup(func() { testEnvs.Delete(db) })
 	setEnv(db, map[string]string{
 		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",

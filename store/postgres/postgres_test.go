@@ -2,24 +2,16 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/postgres/pgtest"
 	"github.com/aftercare/aftercare/store/storetest"
 )
-
-// testURLVar names the database the tests use; each test gets a schema of
-// its own in it, dropped when the test ends.
-const testURLVar = "AFTERCARE_TEST_POSTGRES_URL"
 
 // clock is a test clock: every reading is one second after the last.
 type clock struct {
@@ -38,56 +30,11 @@ func (c *clock) Now() time.Time {
 
 var t0 = time.Date(2026, 3, 2, 15, 30, 0, 0, time.UTC)
 
-// admin is one pool on the test database that creates and drops the
-// tests' schemas.
-var admin struct {
-	once sync.Once
-	pool *pgxpool.Pool
-	err  error
-}
+// testURL returns the test database's URL, or skips the test.
+func testURL(t testing.TB) string { return pgtest.Base(t) }
 
-// testURL returns the test database's URL, or skips the test when there
-// is none.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(testURLVar)
-	if u == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s to a database they may use, e.g. postgres://postgres@127.0.0.1:5432/aftercare_test?sslmode=disable", testURLVar)
-	}
-	return u
-}
-
-// freshSchema creates an empty schema in the test database, dropped (with
-// everything in it) when the test ends, and returns a URL whose
-// connections use it.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	base := testURL(t)
-	ctx := context.Background()
-	admin.once.Do(func() { admin.pool, admin.err = pgxpool.New(ctx, base) })
-	if admin.err != nil {
-		t.Fatalf("%s: %v", testURLVar, admin.err)
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "test_" + hex.EncodeToString(b)
-	if _, err := admin.pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("%s: %v", testURLVar, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.pool.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", testURLVar, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema is a URL of a fresh schema of the test database.
+func freshSchema(t testing.TB) string { return pgtest.URL(t) }
 
 // openTest opens a DB on a fresh schema, closed when the test ends.
 func openTest(t testing.TB, opts ...Option) *DB {
