@@ -4,10 +4,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
+	"github.com/aftercare/aftercare/store/postgres/pgtest"
 )
 
 // TestReplicas runs three `aftercare serve` processes on one PostgreSQL
@@ -32,10 +30,6 @@ func TestReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs three aftercare serves; skipped with -short")
 	}
-	base := os.Getenv("AFTERCARE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set AFTERCARE_TEST_POSTGRES_URL to run the replicas test on PostgreSQL")
-	}
 	const (
 		patients = 5000
 		steps    = 4 // SMS steps of replicaProtocol, all due at once
@@ -45,7 +39,7 @@ func TestReplicas(t *testing.T) {
 		settle   = 5 * time.Minute
 	)
 	ctx := context.Background()
-	db := replicaSchema(t, base)
+	db := pgtest.URL(t) // skips without AFTERCARE_TEST_POSTGRES_URL
 	w := &crashWorld{bin: buildAftercare(t), db: db, dir: t.TempDir(), fake: twiliotest.NewServer(t)}
 	setEnv(db, map[string]string{
 		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",
@@ -293,37 +287,6 @@ steps:
       en:
         sms: "{{.ClinicName}}: {{.FirstName}}, step call: call us if redness lasts."
 `
-
-// replicaSchema makes a schema of its own in the test database, dropped
-// when the test ends, and returns a URL whose connections use it.
-func replicaSchema(t *testing.T, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("AFTERCARE_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "replicas_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-		conn.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // countWhere counts the messages matching cond.
 func countWhere(t *testing.T, conn *pgx.Conn, cond string) int {
