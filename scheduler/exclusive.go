@@ -39,7 +39,9 @@ func NewExclusive(store any, logger *slog.Logger) *Exclusive {
 // Wrap returns job running only under the lock named after job.Name: a
 // tick that finds the lock taken is skipped (another replica is running
 // it). The lock is released when the run ends, or hold after it started if
-// that is later.
+// that is later. A held lock keeps one of the store's connections: hold
+// is for daily jobs, whose repeat would show (an email sent twice), not
+// for frequent ones.
 func (e *Exclusive) Wrap(job Job, hold time.Duration) Job {
 	if e == nil || e.Locker == nil {
 		return job

@@ -120,14 +120,16 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	accts := &accounts.Service{Store: a.store, Now: a.now, Logger: logger}
 	// Replicas on one PostgreSQL database all claim (dispatch); the jobs
-	// that must run once take the store's lock (once.Wrap), held past a
-	// run for the clock skew between machines where a tick must not repeat.
+	// that must run once take the store's lock (once.Wrap). A daily job
+	// keeps it for jobSkew, so that a replica whose clock is behind does
+	// not repeat the night's run; a frequent, idempotent one does not
+	// (the hold keeps a database connection).
 	once := scheduler.NewExclusive(a.store, logger)
 	defer once.Release()
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
 		once.Wrap(scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }}, 0),
-		once.Wrap(scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }}, jobSkew),
+		once.Wrap(scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }}, 0),
 		once.Wrap(a.svc.PurgeJob("30 3 * * *"), jobSkew), // retention: nightly, when clinics are closed
 	)
 	if err != nil {
