@@ -47,7 +47,7 @@ var selectDue = `SELECT ` + claimColumns + claimFrom + `
 
 const (
 	claimMessages = `UPDATE messages SET status = 'sending', claimed_by = $1, claimed_at = $2,
-	attempts = attempts + 1, updated_at = $2 WHERE id = ANY($3) AND status = 'pending'`
+	attempts = attempts + 1, updated_at = $2 WHERE id = ANY($3) AND status = 'pending' RETURNING id`
 	settleMessage = `UPDATE messages SET status = $1, note = CASE WHEN note = '' THEN $2 ELSE note || '; ' || $2 END,
 	updated_at = $3 WHERE id = $4 AND status = 'pending'`
 )
@@ -105,13 +105,25 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 		ids := make([]int64, len(claims))
 		for i, c := range claims {
 			ids[i] = c.Message.ID
-			m := c.Message
-			m.Status, m.ClaimedBy, m.ClaimedAt, m.Attempts = aftercare.StatusSending, owner, now, m.Attempts+1
 		}
-		if _, err := tx.Exec(ctx, claimMessages, owner, now, ids); err != nil {
+		// Only what the UPDATE moved is claimed. The row locks make that
+		// every row read; RETURNING keeps it so should they ever not.
+		moved := make(map[int64]bool, len(ids))
+		err = eachRow(ctx, tx, func(rows pgx.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			moved[id] = true
+			return err
+		}, claimMessages, owner, now, ids)
+		if err != nil {
 			return err
 		}
-		out = claims
+		for _, c := range claims {
+			if m := c.Message; moved[m.ID] {
+				m.Status, m.ClaimedBy, m.ClaimedAt, m.Attempts = aftercare.StatusSending, owner, now, m.Attempts+1
+				out = append(out, c)
+			}
+		}
 		return nil
 	})
 	if err != nil {
