@@ -145,7 +145,9 @@ func TestReplicas(t *testing.T) {
 	// claimed then: its lease has not lapsed yet, so nobody took them over.
 	victim := replicas[1]
 	deadline := time.After(settle)
-	for w.fake.Count() < killAt {
+	// Kill it while it has sends claimed and not recorded: a third out,
+	// and replica-b holding claims.
+	for w.fake.Count() < killAt || countWhere(t, conn, `status = 'sending' AND claimed_by LIKE 'replica-b:%'`) == 0 {
 		select {
 		case <-time.After(crashPoll):
 		case <-victim.done:
