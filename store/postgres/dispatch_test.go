@@ -167,3 +167,61 @@ func TestMarkUnknownReplicas(t *testing.T) {
 		t.Errorf("%d takeover attempts recorded (%v), want 200", attempts, err)
 	}
 }
+
+// TestProviderStatusRace: a status callback that races the RecordOutcome
+// storing its provider id is applied whichever commits first: kept and
+// taken by the outcome, or finding its message. None is left behind.
+func TestProviderStatusRace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t, WithMaxConns(8))
+	c := storetest.Clinic("race")
+	if err := db.CreateClinic(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	p := storetest.Protocol(c.ID, "botox")
+	if err := db.SaveProtocol(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*aftercare.NewEnrollment
+	for i := range 100 {
+		ne := storetest.Enrollment(c.ID, p.ID, i, t0.Add(-7*24*time.Hour), 1)
+		ne.Messages[0].ExpiresAt = time.Time{}
+		batch = append(batch, ne)
+	}
+	if _, err := db.EnrollBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	claims, err := db.ClaimDue(ctx, t0, "racer", 1000)
+	if err != nil || len(claims) != 100 {
+		t.Fatalf("ClaimDue: %d, %v; want 100", len(claims), err)
+	}
+	var wg sync.WaitGroup
+	for i, cl := range claims {
+		m, sid := cl.Message, fmt.Sprintf("SM%032d", i)
+		wg.Go(func() {
+			err := db.RecordOutcome(ctx, &aftercare.Outcome{MessageID: m.ID, ClinicID: m.ClinicID, ClaimedBy: "racer",
+				Status: aftercare.StatusSent, SentAt: t0, Sender: "twilio", ProviderID: sid, ProviderState: "queued",
+				Attempt: aftercare.Attempt{Number: 1, At: t0, Channel: m.Channel, ProviderID: sid, Outcome: aftercare.StatusSent}})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := db.ApplyProviderStatus(ctx, sid, aftercare.StatusDelivered, "", t0.Add(time.Second)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var delivered, kept int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'delivered'`).Scan(&delivered); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM provider_reports`).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if delivered != 100 || kept != 0 {
+		t.Errorf("%d messages delivered and %d reports left kept, want 100 and 0", delivered, kept)
+	}
+}
