@@ -85,7 +85,7 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 		return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("%v; see `%s --help`", err, c.CommandPath())}
 	})
 	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
-		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd())
+		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd(), a.copyDBCmd())
 	root.AddCommand(a.recordsCmds()...)
 	return root
 }

@@ -251,9 +251,9 @@ type enrollBatch struct {
 	consents                   []consentRow
 
 	// allocate
-	rows    []plannedRow      // the new enrollments' messages, in id order
-	texts   []textKey         // their distinct texts, in id order
-	textIDs map[textKey]int64 // and those texts' ids
+	rows    []plannedRow // the new enrollments' messages, in id order
+	texts   []textKey    // their distinct texts
+	textIDs []int64      // and those texts' ids
 }
 
 // plannedRow is a message of the batch, in the order messages get IDs.
@@ -262,6 +262,7 @@ type plannedRow struct {
 	k    int   // index in it.ne.Messages
 	seq  int   // batch order
 	send int64 // Unix milliseconds (send times are stored to the millisecond)
+	text int   // index of its text in enrollBatch.texts
 }
 
 const (
@@ -452,7 +453,7 @@ func (b *enrollBatch) allocate(ctx context.Context, tx pgx.Tx) error {
 	for _, it := range b.newEnrollments {
 		it.msgIDs = make([]int64, len(it.ne.Messages))
 		for k, m := range it.ne.Messages {
-			b.rows = append(b.rows, plannedRow{it, k, len(b.rows), m.SendAt.UnixMilli()})
+			b.rows = append(b.rows, plannedRow{it: it, k: k, seq: len(b.rows), send: m.SendAt.UnixMilli()})
 		}
 	}
 	slices.SortFunc(b.rows, func(x, y plannedRow) int {
@@ -461,14 +462,18 @@ func (b *enrollBatch) allocate(ctx context.Context, tx pgx.Tx) error {
 		}
 		return cmp.Compare(x.seq, y.seq)
 	})
-	b.textIDs = map[textKey]int64{}
-	for _, pm := range b.rows {
+	index := map[textKey]int{}
+	for i := range b.rows {
+		pm := &b.rows[i]
 		m := pm.it.ne.Messages[pm.k]
 		k := textKey{m.Subject, m.Body}
-		if _, ok := b.textIDs[k]; !ok {
-			b.textIDs[k] = 0
+		t, ok := index[k]
+		if !ok {
+			t = len(b.texts)
+			index[k] = t
 			b.texts = append(b.texts, k)
 		}
+		pm.text = t
 	}
 	var patients, enrollments, messages, texts []int64
 	if err := tx.QueryRow(ctx, allocateIDs, len(b.newPatients), len(b.newEnrollments), len(b.rows), len(b.texts)).
@@ -484,8 +489,6 @@ func (b *enrollBatch) allocate(ctx context.Context, tx pgx.Tx) error {
 	for i, pm := range b.rows {
 		pm.it.msgIDs[pm.k] = messages[i]
 	}
-	for i, k := range b.texts {
-		b.textIDs[k] = texts[i]
-	}
+	b.textIDs = texts
 	return nil
 }

@@ -65,7 +65,7 @@ func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 	}
 	err = copyRows(ctx, tx, "message_texts", textCopyColumns, len(b.texts), func(i int) []any {
 		k := b.texts[i]
-		return []any{b.textIDs[k], k.subject, k.body}
+		return []any{b.textIDs[i], k.subject, k.body}
 	})
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 		row[0], row[1], row[2], row[3] = pm.it.msgIDs[pm.k], e.ClinicID, e.ID, e.PatientID
 		row[4], row[5], row[6], row[7] = m.StepKey, int32(m.Occurrence), string(m.Channel), m.Lang
 		row[8], row[9], row[10], row[11] = string(m.Status), send, ts(expires), m.Note
-		row[12], row[13], row[14] = b.textIDs[textKey{m.Subject, m.Body}], int32(m.Segments), ts(next)
+		row[12], row[13], row[14] = b.textIDs[pm.text], int32(m.Segments), ts(next)
 		row[15], row[16] = now, now
 		return row
 	})
