@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/store/postgres"
+	"github.com/aftercare/aftercare/store/postgres/pgtest"
 	"github.com/aftercare/aftercare/store/sqlite"
 )
 
@@ -51,16 +54,62 @@ func BenchmarkImport(b *testing.B) {
 }
 
 func benchmarkImport(b *testing.B, now time.Time, treated func(i int) string) {
-	ctx := context.Background()
 	clock := func() time.Time { return now }
 	// The store on the same clock, as in production: it decides which
 	// messages are due within a day (rows) and which are kept on their
 	// enrollment (sqlite.Horizon).
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.WithNow(clock))
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.WithNow(clock))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	importCSV(b, db, now, treated)
+	// How many messages per enrollment are rows (DailyStats counts rows).
+	clinic, _ := db.FindClinic(context.Background(), "")
+	days, err := db.DailyStats(context.Background(), clinic.ID, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := 0
+	for _, d := range days {
+		rows += d.Count
+	}
+	b.ReportMetric(float64(rows)/float64(b.N), "rows/enrollment")
+}
+
+// BenchmarkImportPostgres is BenchmarkImport on PostgreSQL (a fresh schema
+// of the database AFTERCARE_TEST_POSTGRES_URL names; skipped without it),
+// where every message is a row whatever the treatment dates:
+//
+//	AFTERCARE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/aftercare_test?sslmode=disable \
+//	  go test ./scheduler -run '^$' -bench 'ImportPostgres/treated=this-week' -benchtime 20000x
+func BenchmarkImportPostgres(b *testing.B) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		treated func(i int) string
+	}{
+		{"treated=this-week", func(i int) string { return fmt.Sprintf("2026-11-%02dT%02d:%02d", 22+i%7, 9+i%9, i%60) }},
+		{"treated=today", func(i int) string {
+			return time.Date(2026, 11, 22, 8+i%4, i%60, 0, 0, time.UTC).Format(time.RFC3339)
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			url := pgtest.URL(b)
+			db, err := postgres.Open(context.Background(), url, postgres.WithNow(func() time.Time { return now }))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			importCSV(b, db, now, tc.treated)
+		})
+	}
+}
+
+// importCSV imports b.N patients into db, timed, and reports enrollments/s.
+func importCSV(b *testing.B, db aftercare.Store, now time.Time, treated func(i int) string) {
+	ctx := context.Background()
+	clock := func() time.Time { return now }
 	svc := scheduler.NewService(db, clock)
 	if err := svc.Bootstrap(ctx, scheduler.ClinicDefaults{Name: "Glow Skin Studio", Phone: "+14155550199", TZ: "America/Los_Angeles"}); err != nil {
 		b.Fatal(err)
@@ -83,16 +132,6 @@ func benchmarkImport(b *testing.B, now time.Time, treated func(i int) string) {
 		b.Fatalf("enrolled %d of %d; first errors: %v", rep.Enrolled, b.N, rep.Errors[:min(3, len(rep.Errors))])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "enrollments/s")
-	// How many messages per enrollment are rows (DailyStats counts rows).
-	days, err := db.DailyStats(ctx, clinic.ID, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows := 0
-	for _, d := range days {
-		rows += d.Count
-	}
-	b.ReportMetric(float64(rows)/float64(b.N), "rows/enrollment")
 }
 
 // BenchmarkPreview times one preview of the built-in protocol: load,

@@ -30,8 +30,8 @@ func accountsDB(t *testing.T) string {
 	return db
 }
 
-// openStore opens the CLI's database to look at what a command stored.
-func openStore(t *testing.T, path string) *sqlite.DB {
+// openTestStore opens the CLI's database to look at what a command stored.
+func openTestStore(t *testing.T, path string) *sqlite.DB {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -68,7 +68,7 @@ func TestUserCommands(t *testing.T) {
 	if m == nil || m[1] != "http://127.0.0.1:8080" || !strings.Contains(out, "ana@glowskin.example") {
 		t.Fatalf("user add printed no link on http://127.0.0.1:8080:\n%s", out)
 	}
-	st := openStore(t, db)
+	st := openTestStore(t, db)
 	l, err := st.UseLink(ctx, accounts.HashSecret(m[2]), fixedNow.Add(time.Hour))
 	if err != nil {
 		t.Fatalf("the printed link does not work: %v", err)
@@ -217,7 +217,7 @@ func TestTokenCommands(t *testing.T) {
 		!strings.HasPrefix(created.Token, accounts.TokenPrefix) {
 		t.Fatalf("token create --json: %+v", created)
 	}
-	st := openStore(t, db)
+	st := openTestStore(t, db)
 	tok, err := st.FindToken(ctx, accounts.HashSecret(created.Token))
 	if err != nil || tok.ID != created.ID || tok.CreatedBy != "cli" {
 		t.Fatalf("the printed token is not the stored one: %+v, %v", tok, err)

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/store/sqlite"
 	"github.com/aftercare/aftercare/templates"
 )
 
@@ -26,7 +25,7 @@ type protocolRowJSON struct {
 func (a *app) protocolsCmd() *cobra.Command {
 	list := func(c *cobra.Command, _ []string) error {
 		return printList(c.Context(), a, listing[*aftercare.Protocol, protocolRowJSON]{
-			load: (*sqlite.DB).ListProtocols,
+			load: dbStore.ListProtocols,
 			json: func(p *aftercare.Protocol) protocolRowJSON {
 				return protocolRowJSON{p.Slug, p.Name, p.Version, p.Source, p.Languages, p.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
 			},

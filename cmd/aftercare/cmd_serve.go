@@ -143,12 +143,19 @@ func (a *app) serve(ctx context.Context) error {
 	if r := routes[aftercare.Email]; r.Name == "smtp" {
 		summaries.Mail = r.Sender // the red-flag alerts' path; the outbox would reach no manager
 	}
+	// Replicas on one PostgreSQL database all claim (dispatch); the jobs
+	// that must run once take the store's lock (once.Wrap). A daily job
+	// keeps it for jobSkew, so that a replica whose clock is behind does
+	// not repeat the night's run; a frequent, idempotent one does not
+	// (the hold keeps a database connection).
+	once := scheduler.NewExclusive(a.store, logger)
+	defer once.Release()
 	jobs, err := scheduler.NewJobs(logger,
 		scheduler.Job{Name: "dispatch", Spec: cfg.DispatchSpec, Run: func(ctx context.Context) error { _, err := d.Tick(ctx); return err }},
-		scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }},
-		scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }},
-		a.svc.PurgeJob("30 3 * * *"), // retention: nightly, when clinics are closed
-		summaries.Job("@every 1m"),   // daily summaries: each clinic's own local time
+		once.Wrap(scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }}, 0),
+		once.Wrap(scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }}, 0),
+		once.Wrap(a.svc.PurgeJob("30 3 * * *"), jobSkew), // retention: nightly, when clinics are closed
+		once.Wrap(summaries.Job("@every 1m"), 0), // daily summaries: each clinic's own local time (the ledger keeps them once too)
 	)
 	if err != nil {
 		return err
@@ -199,6 +206,7 @@ func (a *app) serve(ctx context.Context) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), serveDrain)
 	defer cancel()
 	jobs.Stop(stopCtx)
+	once.Release()
 	endLease()
 	stopMetrics(stopCtx)
 	if err := hs.Shutdown(stopCtx); err != nil {
@@ -209,6 +217,11 @@ func (a *app) serve(ctx context.Context) error {
 	logger.Info("stopped")
 	return nil
 }
+
+// jobSkew is how long a replica keeps the lock of a job that must run
+// once per tick after the run started: more than the clocks of the
+// machines sharing a database differ by.
+const jobSkew = 5 * time.Minute
 
 // firstAdmin gives a database without users its first admin: a user of the
 // default clinic with email AFTERCARE_ADMIN_EMAIL, and a one-time link to

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // tokenJSON is an API token as `token list` and `token revoke` print it
@@ -125,7 +124,7 @@ itself is never shown again.`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			return printList(c.Context(), a, listing[*aftercare.Token, tokenJSON]{
-				load:   (*sqlite.DB).ListTokens,
+				load:   dbStore.ListTokens,
 				json:   a.tokenToJSON,
 				empty:  "%s has no API tokens; create one with `aftercare token create --role frontdesk --name NAME`.",
 				header: "ID\tNAME\tROLE\tPREFIX\tSTATUS\tCREATED\tLAST USED",

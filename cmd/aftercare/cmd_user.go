@@ -13,7 +13,6 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/accounts"
-	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // userJSON is a user as `user` commands print it with --json. Link is set
@@ -290,7 +289,7 @@ STATUS is active, invited (has not chosen a password yet) or disabled.`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			return printList(c.Context(), a, listing[*aftercare.User, userJSON]{
-				load:   (*sqlite.DB).ListUsers,
+				load:   dbStore.ListUsers,
 				json:   a.userToJSON,
 				empty:  "%s has no users yet; add one with `aftercare user add EMAIL --role admin`.",
 				header: "EMAIL\tNAME\tROLE\tSTATUS\tCREATED",

@@ -15,7 +15,7 @@ func TestUserDisableLastAdmin(t *testing.T) {
 	mustCLI(t, db, "user", "add", "owner@glowskin.example", "--role", "admin")
 	_, _, err := cli(t, db, "", "user", "disable", "owner@glowskin.example")
 	wantErr(t, "user disable of the only admin", err, aftercare.ECONFLICT, "only active admin", "--role admin")
-	st := openStore(t, db)
+	st := openTestStore(t, db)
 	if u, err := st.FindUserByEmail(context.Background(), "owner@glowskin.example"); err != nil || !u.Active() {
 		t.Fatalf("the refused admin: %+v, %v; want still active", u, err)
 	}
@@ -30,7 +30,7 @@ func TestUserAddRefusesInvisibleName(t *testing.T) {
 	db := accountsDB(t)
 	_, _, err := cli(t, db, "", "user", "add", "eve@glowskin.example", "--role", "admin", "--name", "Eve\u202eRuiz")
 	wantErr(t, "user add with U+202E in the name", err, aftercare.EINVALID, "U+202E")
-	if _, err := openStore(t, db).FindUserByEmail(context.Background(), "eve@glowskin.example"); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+	if _, err := openTestStore(t, db).FindUserByEmail(context.Background(), "eve@glowskin.example"); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Fatalf("the refused user was stored: %v", err)
 	}
 }

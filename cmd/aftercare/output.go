@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
-	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // messageJSON is a message as `preview`, `enroll` and `log` print it with --json.
@@ -99,9 +98,9 @@ func (a *app) table() *tabwriter.Writer {
 // listing is how a list command loads a clinic's items and prints them.
 type listing[T, J any] struct {
 	// load returns the clinic's items; a method expression such as
-	// (*sqlite.DB).ListUsers, as the store is opened only when the
+	// dbStore.ListUsers, as the store is opened only when the
 	// command runs.
-	load   func(*sqlite.DB, context.Context, int64) ([]T, error)
+	load   func(dbStore, context.Context, int64) ([]T, error)
 	json   func(T) J      // an item as --json prints it
 	empty  string         // the line printed when there are none; %s is the clinic's slug; "": the header alone
 	header string         // the table's header, columns separated by tabs

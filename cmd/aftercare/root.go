@@ -12,7 +12,6 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
-	"github.com/aftercare/aftercare/store/sqlite"
 )
 
 // usageCode marks errors in how a command was called (exit status 2).
@@ -33,7 +32,7 @@ type app struct {
 	skipEnvCheck bool
 
 	cfg    Config
-	store  *sqlite.DB
+	store  dbStore
 	svc    *scheduler.Service
 	clinic *aftercare.Clinic
 }
@@ -70,7 +69,8 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `Aftercare sends a clinic's treatment aftercare to patients by SMS and email,
 in each patient's own time zone and inside quiet hours, and logs every attempt.
 
-Data lives in one SQLite file: --db PATH or AFTERCARE_DB (default ./aftercare.db).
+Data lives in one SQLite file: --db PATH or AFTERCARE_DB (default ./aftercare.db),
+or in PostgreSQL for several replicas: --db postgres://user@host:5432/name.
 The first run creates the clinic from AFTERCARE_CLINIC_NAME, AFTERCARE_CLINIC_PHONE
 and AFTERCARE_CLINIC_TZ (later runs only warn when they differ: change a stored
 clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG names another.`,
@@ -78,14 +78,14 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 		SilenceErrors: true,
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.dbFlag, "db", "", "SQLite database file (default $AFTERCARE_DB or ./aftercare.db)")
+	pf.StringVar(&a.dbFlag, "db", "", "SQLite database file or postgres:// URL (default $AFTERCARE_DB or ./aftercare.db)")
 	pf.StringVar(&a.clinicFlag, "clinic", "", "act on this clinic (slug) instead of the default one")
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("%v; see `%s --help`", err, c.CommandPath())}
 	})
 	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
-		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd())
+		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd(), a.copyDBCmd())
 	root.AddCommand(a.recordsCmds()...)
 	root.AddCommand(a.summaryCmd())
 	root.AddCommand(a.versionCmd(), a.healthcheckCmd(), a.backupCmd(), a.restoreCmd())
@@ -104,11 +104,10 @@ func (a *app) open(ctx context.Context) error {
 	if a.dbFlag != "" {
 		path = a.dbFlag
 	}
-	st, err := sqlite.Open(ctx, path)
+	st, err := openStore(ctx, path, a.now)
 	if err != nil {
-		return fmt.Errorf("opening database %s: %w", path, err)
+		return err
 	}
-	st.Now = a.now
 	a.store = st
 	a.svc = scheduler.NewService(st, a.now)
 	if err := a.svc.Bootstrap(ctx, scheduler.ClinicDefaults{

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/postgres"
+	"github.com/aftercare/aftercare/store/sqlite"
+)
+
+func (a *app) copyDBCmd() *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "copy-db --to postgres://...",
+		Short: "Copy the SQLite database (--db) into an empty PostgreSQL database",
+		Long: `copy-db copies every table of the SQLite database (--db or AFTERCARE_DB) into
+the PostgreSQL database --to names, in one transaction, keeping every id, and
+prints how many rows each table got. The PostgreSQL database must be empty
+(create a new one); copy-db refuses one with rows and changes nothing. Messages
+SQLite keeps on their enrollments become rows. The SQLite file is not changed.
+Stop ` + "`serve`" + ` first: the copy is of the file as it is when copy-db starts.
+Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
+		Args: needArgs(0, "only flags"),
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			if to == "" {
+				return &aftercare.Error{Code: usageCode, Message: "copy-db needs --to postgres://user@host:5432/name; see `aftercare copy-db --help`"}
+			}
+			if !postgres.IsURL(to) {
+				return aftercare.FieldErrorf("to", "--to must be a PostgreSQL URL (postgres://user@host:5432/name), got %q", to)
+			}
+			if err := a.checkSQLiteSource(); err != nil {
+				return err
+			}
+			if err := a.open(ctx); err != nil {
+				return err
+			}
+			src, ok := a.store.(*sqlite.DB)
+			if !ok {
+				return aftercare.FieldErrorf("db", "copy-db copies from a SQLite file: --db must name one")
+			}
+			dst, err := postgres.Open(ctx, to, postgres.WithNow(a.now))
+			if err != nil {
+				return fmt.Errorf("opening database %s: %w", redactURL(to), err)
+			}
+			defer func() { _ = dst.Close() }() // closing a pool returns no error
+			var counts []postgres.TableCount
+			err = src.Snapshot(ctx, func(q sqlite.Query) error {
+				var err error
+				counts, err = dst.CopyInto(ctx, postgres.SourceQuery(q))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(struct {
+					From   string                `json:"from"`
+					To     string                `json:"to"`
+					Tables []postgres.TableCount `json:"tables"`
+				}{src.Path(), dst.Path(), counts})
+			}
+			a.printf("Copied %s into %s:\n", src.Path(), dst.Path())
+			tw := a.table()
+			fmt.Fprintln(tw, "TABLE\tROWS")
+			for _, t := range counts {
+				fmt.Fprintf(tw, "%s\t%d\n", t.Table, t.Rows)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the empty PostgreSQL database to copy into (postgres://user@host:5432/name)")
+	return cmd
+}
+
+// checkSQLiteSource refuses a --db that is not an existing SQLite file:
+// opening one that does not exist would create it and copy an empty
+// clinic.
+func (a *app) checkSQLiteSource() error {
+	cfg, err := loadConfig(a.env)
+	if err != nil {
+		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+	}
+	path := cfg.DB
+	if a.dbFlag != "" {
+		path = a.dbFlag
+	}
+	if postgres.IsURL(path) {
+		return aftercare.FieldErrorf("db", "copy-db copies from a SQLite file: --db must name one, not a PostgreSQL URL")
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return aftercare.FieldErrorf("db", "there is no SQLite file at %s: name the one to copy with --db", path)
+	}
+	return nil
+}
