@@ -155,7 +155,7 @@ func (a *app) serve(ctx context.Context) error {
 		once.Wrap(scheduler.Job{Name: "reconcile", Spec: cfg.ReconcileSpec, Run: func(ctx context.Context) error { _, err := rec.Run(ctx); return err }}, 0),
 		once.Wrap(scheduler.Job{Name: "purge-sign-ins", Spec: "@every 1h", Run: func(ctx context.Context) error { _, err := accts.PurgeSignIns(ctx); return err }}, 0),
 		once.Wrap(a.svc.PurgeJob("30 3 * * *"), jobSkew), // retention: nightly, when clinics are closed
-		once.Wrap(summaries.Job("@every 1m"), 0), // daily summaries: each clinic's own local time (the ledger keeps them once too)
+		once.Wrap(summaries.Job("@every 1m"), 0),         // daily summaries: each clinic's own local time (the ledger keeps them once too)
 	)
 	if err != nil {
 		return err
