@@ -316,8 +316,8 @@ type PreviewJSON struct {
 	Messages        []MessageTextJSON `json:"messages"`
 }
 
-// DayStatJSON is one row of the daily counts: messages due on a UTC day in
-// a state (the rows of `aftercare stats --json`).
+// DayStatJSON is one row of the daily counts: messages due on a day in the
+// clinic's zone in a state (the rows of `aftercare stats --json`).
 type DayStatJSON struct {
 	Day    string `json:"day"`
 	Status string `json:"status"`

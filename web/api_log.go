@@ -30,7 +30,8 @@ type MessageListJSON struct {
 }
 
 // apiMessageFilter reads the delivery log's filter: since and until (the
-// clinic's local days, or RFC 3339; until excluded), status (repeated or
+// clinic's local days, both included, or RFC 3339 instants; an until
+// instant is excluded), status (repeated or
 // comma-separated), channel, protocol, patient and enrollment. A protocol,
 // patient or enrollment the clinic does not have is EINVALID.
 func (s *Server) apiMessageFilter(ctx context.Context, p *Principal, q apiQuery) (aftercare.MessageFilter, error) {
@@ -215,7 +216,8 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// StatsJSON is the count of messages per UTC send day and state.
+// StatsJSON is the count of messages per send day (in the clinic's zone)
+// and state.
 type StatsJSON struct {
 	Days []DayStatJSON `json:"days"`
 }
@@ -227,12 +229,13 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	since, until, err := apiRange(q, apiLocation(p.Clinic))
+	loc := apiLocation(p.Clinic)
+	since, until, err := apiRange(q, loc)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until)
+	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until, loc)
 	apiAnswer(s, w, r, rows, err, func(rows []aftercare.DayStat) StatsJSON {
 		return StatsJSON{apiViews(rows, newDayStatJSON)}
 	})

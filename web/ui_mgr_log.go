@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -83,28 +84,13 @@ func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values, 
 	form.Patient = strings.TrimSpace(q.Get("patient"))
 	form.States = map[aftercare.Status]bool{}
 
-	day := func(field, v string) time.Time {
-		if v == "" {
-			return time.Time{}
+	var err error
+	if lf.Filter.Since, lf.Filter.Until, err = aftercare.DayRange(form.Since, form.Until, loc); err != nil {
+		var ae *aftercare.Error
+		if !errors.As(err, &ae) {
+			return nil, err
 		}
-		t, err := time.ParseInLocation(time.DateOnly, v, loc)
-		if err != nil {
-			lf.Errors[field] = fmt.Sprintf("%q is not a date: pick one, or write it as 2026-11-23", v)
-			return time.Time{}
-		}
-		return t
-	}
-	since, until := day("since", form.Since), day("until", form.Until)
-	if !since.IsZero() {
-		lf.Filter.Since = since.UTC()
-	}
-	if !until.IsZero() {
-		// The last day is included: stop at the local midnight after it.
-		end := until.AddDate(0, 0, 1)
-		lf.Filter.Until = time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, loc).UTC()
-		if !since.IsZero() && until.Before(since) {
-			lf.Errors["until"] = "the last day comes before the first: swap them"
-		}
+		lf.Errors[ae.Field] = upperFirst(ae.Message)
 	}
 	for _, v := range q["state"] {
 		st, err := aftercare.ParseStatus(v)

@@ -476,6 +476,12 @@ func TestLogFilters(t *testing.T) {
 	if !strings.Contains(body, patients[1].Name) {
 		t.Errorf("the rows do not name the patient %q", patients[1].Name)
 	}
+	// The same day twice is that one day, as in the CLI and the API.
+	want = mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: since.AddDate(0, 0, 1), PatientID: patients[1].ID})
+	_, body = mgrGet(mgr, fmt.Sprintf("/log?since=%s&until=%[1]s&patient=%d", since.Format(time.DateOnly), patients[1].ID))
+	if ids := mgrIDs(body); len(ids) != len(want) || len(ids) == 0 {
+		t.Errorf("one local day of one patient: %d rows, want %d", len(ids), len(want))
+	}
 	// A search that matches one patient filters on them.
 	_, body = mgrGet(mgr, "/log?since=&until=&patient="+url.QueryEscape(patients[2].Name))
 	all := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[2].ID})
@@ -601,6 +607,15 @@ func TestMessagePage(t *testing.T) {
 func TestStatsPage(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 3)
+	// A treatment three evenings ago: its messages that evening (skipped,
+	// enrolled late) are the next day in UTC.
+	loc, _ := time.LoadLocation(app.Main.TZ)
+	d := app.Now().In(loc).AddDate(0, 0, -3)
+	evening := time.Date(d.Year(), d.Month(), d.Day(), 19, 40, 0, 0, loc)
+	if _, err := app.Service.Enroll(context.Background(), app.Main, scheduler.EnrollRequest{Name: "Eve Ning", Phone: "+14155559999",
+		TZ: app.Main.TZ, Lang: "en", Protocol: "microneedling", TreatedAt: evening.Format(time.RFC3339), SMSConsent: true, Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
 	code, body := mgrGet(mgr, "/stats")
 	if code != http.StatusOK {
@@ -611,10 +626,16 @@ func TestStatsPage(t *testing.T) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
-	// The totals are the store's: messages due in the last 30 UTC days.
-	now := app.Now().UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	ms := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: today.AddDate(0, 0, -29), Until: today.AddDate(0, 0, 1)})
+	// The totals are the store's: messages due in the last 30 days of the
+	// clinic's zone, each on its local day (the seed's evening texts are
+	// the next day in UTC).
+	today := app.Now().In(loc).Format(time.DateOnly)
+	first := app.Now().In(loc).AddDate(0, 0, -29).Format(time.DateOnly)
+	since, until, err := aftercare.DayRange(first, today, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until})
 	delivered := mgrCount(ms, aftercare.StatusDelivered)
 	failed := mgrCount(ms, aftercare.StatusFailed) + mgrCount(ms, aftercare.StatusUndelivered) + mgrCount(ms, aftercare.StatusUnknown) + mgrCount(ms, aftercare.StatusExpired)
 	if delivered == 0 || failed == 0 {
@@ -622,6 +643,36 @@ func TestStatsPage(t *testing.T) {
 	}
 	if !strings.Contains(body, fmt.Sprintf(`<div class="stat ok-ink">%d</div>`, delivered)) || !strings.Contains(body, fmt.Sprintf(`<div class="stat bad-ink">%d</div>`, failed)) {
 		t.Errorf("totals are not %d delivered and %d failed", delivered, failed)
+	}
+	// Each row of the table: delivered, sent, failed, waiting, other per
+	// local day.
+	want := map[string][5]int{}
+	for _, m := range ms {
+		day := m.SendAt.In(loc).Format("Mon 2 Jan")
+		c := want[day]
+		switch m.Status {
+		case aftercare.StatusDelivered:
+			c[0]++
+		case aftercare.StatusSent:
+			c[1]++
+		case aftercare.StatusFailed, aftercare.StatusUndelivered, aftercare.StatusUnknown, aftercare.StatusExpired:
+			c[2]++
+		case aftercare.StatusPending, aftercare.StatusSending:
+			c[3]++
+		default:
+			c[4]++
+		}
+		want[day] = c
+	}
+	rows := regexp.MustCompile(`<tr><td class="nowrap">([^<]+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>\s*<td class="num">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>`).FindAllStringSubmatch(body, -1)
+	if len(rows) != 30 {
+		t.Fatalf("%d rows in the table, want 30", len(rows))
+	}
+	for _, r := range rows {
+		w := want[r[1]]
+		if got := strings.Join(r[2:], "/"); got != fmt.Sprintf("%d/%d/%d/%d/%d", w[0], w[1], w[2], w[3], w[4]) {
+			t.Errorf("%s: delivered/sent/failed/waiting/other %s, want %v", r[1], got, w)
+		}
 	}
 }
 

@@ -18,21 +18,8 @@ import (
 // defined once in web so that the two cannot drift apart.
 type logJSON = web.MessageJSON
 
-// parseWhen reads --since/--until: a date (the clinic's local midnight) or RFC 3339.
-func parseWhen(flag, s string, loc *time.Location) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, aftercare.FieldErrorf(flag, "%q is not a date: write 2026-11-22 (the clinic's local day) or RFC 3339", s)
-}
-
-// openForRange opens the store and reads --since/--until in the clinic's zone.
+// openForRange opens the store and reads --since/--until by the one rule
+// (aftercare.DayRange): whole days in the clinic's zone, both included.
 func (a *app) openForRange(ctx context.Context, since, until string) (loc *time.Location, s, u time.Time, err error) {
 	if err = a.open(ctx); err != nil {
 		return
@@ -40,10 +27,7 @@ func (a *app) openForRange(ctx context.Context, since, until string) (loc *time.
 	if loc, err = aftercare.LoadZone(a.clinic.TZ); err != nil {
 		return
 	}
-	if s, err = parseWhen("since", since, loc); err != nil {
-		return
-	}
-	u, err = parseWhen("until", until, loc)
+	s, u, err = aftercare.DayRange(since, until, loc)
 	return
 }
 
@@ -57,7 +41,8 @@ func (a *app) logCmd() *cobra.Command {
 		Long: `List messages with their delivery state, provider id, error and attempts.
 Pending messages are listed from a day before they are due; with --patient,
 all of the patient's, however far ahead.
-Dates are the clinic's local days (or RFC 3339). A table by default; --csv or --json
+--since and --until are days in the clinic's zone, both included (the same
+day twice for one day), or RFC 3339 times. A table by default; --csv or --json
 for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -125,8 +110,8 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&since, "since", "", "messages due on or after this day")
-	f.StringVar(&until, "until", "", "messages due before this day")
+	f.StringVar(&since, "since", "", "messages due on or after this day (YYYY-MM-DD, the clinic's)")
+	f.StringVar(&until, "until", "", "messages due on or before this day (included)")
 	f.StringVar(&status, "status", "", "only this state")
 	f.StringVar(&channel, "channel", "", "only sms or email")
 	f.StringVar(&patient, "patient", "", "only this patient id")
@@ -143,13 +128,16 @@ func (a *app) statsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stats [--since DATE] [--until DATE]",
 		Short: "Counts of messages per day and state",
-		Args:  needArgs(0, "only flags"),
+		Long: `Counts of messages per day and state. Days are the clinic's (its zone);
+--since and --until are days too, both included. Pending messages planned far
+ahead are counted on the day they are due.`,
+		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			_, s, u, err := a.openForRange(c.Context(), since, until)
+			loc, s, u, err := a.openForRange(c.Context(), since, until)
 			if err != nil {
 				return err
 			}
-			rows, err := a.store.DailyStats(c.Context(), a.clinic.ID, s, u)
+			rows, err := a.store.DailyStats(c.Context(), a.clinic.ID, s, u, loc)
 			if err != nil {
 				return err
 			}
@@ -176,7 +164,7 @@ func (a *app) statsCmd() *cobra.Command {
 				byDay[r.Day][r.Status] = r.Count
 			}
 			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprint(tw, "DAY (UTC)\t")
+			fmt.Fprintf(tw, "DAY (%s)\t", loc)
 			for _, s := range aftercare.Statuses {
 				fmt.Fprintf(tw, "%s\t", s)
 			}
@@ -191,7 +179,7 @@ func (a *app) statsCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&since, "since", "", "from this day")
-	cmd.Flags().StringVar(&until, "until", "", "before this day")
+	cmd.Flags().StringVar(&since, "since", "", "from this day (YYYY-MM-DD, the clinic's)")
+	cmd.Flags().StringVar(&until, "until", "", "through this day (included)")
 	return cmd
 }

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -394,10 +396,17 @@ func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*a
 
 // dailyStats reads one range of messages_log_status per state: the IN list
 // names every state so that SQLite can use the index, whose second column
-// is the state (migration 0003 dropped the one without it).
-var dailyStats = `SELECT substr(send_at, 1, 10) AS day, status, count(*) FROM messages
+// is the state (migration 0003 dropped the one without it). It counts per
+// quarter hour of UTC (hour, quarter), which DailyStats sorts into the
+// clinic's days: every zone's offset is a whole number of quarter hours.
+var dailyStats = `SELECT substr(send_at, 1, 13) AS hour, CAST(substr(send_at, 15, 2) AS INTEGER) / 15 AS quarter, status, count(*) FROM messages
 	WHERE clinic_id = ? AND status IN ('` + strings.Join(statusNames(), "', '") + `') AND send_at >= ? AND send_at < ?
-	GROUP BY day, status ORDER BY day, status`
+	GROUP BY hour, quarter, status`
+
+// keptForStats reads the planned column of the clinic's enrollments that
+// keep a message due before ? (enrollments_planned).
+const keptForStats = `SELECT planned FROM enrollments
+	WHERE clinic_id = ? AND planned_next IS NOT NULL AND planned_next < ?`
 
 func statusNames() []string {
 	names := make([]string, len(aftercare.Statuses))
@@ -407,23 +416,79 @@ func statusNames() []string {
 	return names
 }
 
-// DailyStats counts a clinic's messages per UTC send day and state.
-func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]aftercare.DayStat, error) {
+// DailyStats counts a clinic's messages per send day in loc and state:
+// the rows, by quarter hour, and the pending messages kept on enrollments
+// (see Horizon).
+func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time, loc *time.Location) ([]aftercare.DayStat, error) {
 	if until.IsZero() {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	rows, err := db.reader.QueryxContext(ctx, dailyStats, clinicID, formatTime(norm(since)), formatTime(norm(until)))
-	if err != nil {
+	if loc == nil {
+		loc = time.UTC
+	}
+	counts := map[aftercare.DayStat]int{} // Day and Status
+	if err := db.countRows(ctx, counts, clinicID, since, until, loc); err != nil {
 		return nil, dbError("daily stats", err)
 	}
-	defer rows.Close()
-	var out []aftercare.DayStat
-	for rows.Next() {
-		var d aftercare.DayStat
-		if err := rows.Scan(&d.Day, &d.Status, &d.Count); err != nil {
-			return nil, dbError("daily stats", err)
-		}
-		out = append(out, d)
+	if err := db.countKept(ctx, counts, clinicID, since, until, loc); err != nil {
+		return nil, dbError("daily stats", err)
 	}
-	return out, dbError("daily stats", rows.Err())
+	out := make([]aftercare.DayStat, 0, len(counts))
+	for k, n := range counts {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b aftercare.DayStat) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(string(a.Status), string(b.Status)))
+	})
+	return out, nil
+}
+
+// countRows adds the message rows of [since, until) to counts.
+func (db *DB) countRows(ctx context.Context, counts map[aftercare.DayStat]int, clinicID int64, since, until time.Time, loc *time.Location) error {
+	rows, err := db.reader.QueryxContext(ctx, dailyStats, clinicID, formatTime(norm(since)), formatTime(norm(until)))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hour string
+		var quarter, n int
+		var st aftercare.Status
+		if err := rows.Scan(&hour, &quarter, &st, &n); err != nil {
+			return err
+		}
+		t, err := time.Parse("2006-01-02T15", hour)
+		if err != nil {
+			return err
+		}
+		counts[aftercare.DayStat{Day: t.Add(time.Duration(quarter) * 15 * time.Minute).In(loc).Format(time.DateOnly), Status: st}] += n
+	}
+	return rows.Err()
+}
+
+// countKept adds the pending messages kept on enrollments, due in
+// [since, until), to counts.
+func (db *DB) countKept(ctx context.Context, counts map[aftercare.DayStat]int, clinicID int64, since, until time.Time, loc *time.Location) error {
+	rows, err := db.reader.QueryxContext(ctx, keptForStats, clinicID, formatTime(norm(until)))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var planned []byte
+		if err := rows.Scan(&planned); err != nil {
+			return err
+		}
+		ks, err := parsePlanned(planned)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			if !k.sendAt.Before(since) && k.sendAt.Before(until) {
+				counts[aftercare.DayStat{Day: k.sendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
+			}
+		}
+	}
+	return rows.Err()
 }
