@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,7 +19,6 @@ import (
 const (
 	apiLogLimit    = 100  // rows of a JSON page unless limit says otherwise
 	apiLogMaxLimit = 1000 // the most a client may ask for
-	apiCSVBatch    = 1000 // rows the CSV export reads per query
 )
 
 // MessageListJSON is a page of the delivery log, ordered by send time;
@@ -138,39 +137,18 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, MessageListJSON{apiViews(msgs, NewMessageJSON), next})
 }
 
-// apiMessagesCSV streams every message f selects, a batch at a time, so
-// memory stays flat whatever the size.
+// apiMessagesCSV streams every message f selects (WriteLogCSV).
 func (s *Server) apiMessagesCSV(w http.ResponseWriter, r *http.Request, f aftercare.MessageFilter) {
 	p := principal(r)
-	f.Limit = apiCSVBatch
 	name := fmt.Sprintf("aftercare-messages-%s-%s.csv", p.Clinic.Slug, s.Now().In(apiLocation(p.Clinic)).Format("2006-01-02"))
 	s.audit(r, aftercare.AuditExport, "delivery log", name)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := csv.NewWriter(w)
-	cw.Write(MessageCSVHeader)
-	rows := 0
-	for {
-		msgs, err := s.Store.ListMessages(r.Context(), f)
-		if err != nil {
-			// The status line has gone: break the download rather than
-			// hand over a file that looks complete.
-			s.logger().Error("exporting the delivery log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		for _, m := range msgs {
-			cw.Write(NewMessageJSON(m).CSVRecord())
-		}
-		rows += len(msgs)
-		cw.Flush()
-		if cw.Error() != nil {
-			return // the client went away
-		}
-		if len(msgs) < f.Limit {
-			return
-		}
-		last := msgs[len(msgs)-1]
-		f.AfterSendAt, f.AfterID = last.SendAt, last.ID
+	if rows, err := WriteLogCSV(r.Context(), w, s.Store, f); err != nil && !errors.Is(err, ErrCSVWrite) {
+		// The status line has gone: break the download rather than hand
+		// over a file that looks complete.
+		s.logger().Error("exporting the delivery log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }
 

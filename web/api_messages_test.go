@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -172,7 +173,11 @@ func TestAPIMessagesFilters(t *testing.T) {
 				t.Fatalf("CSV: %d rows, want %d", len(recs)-1, len(want))
 			}
 			for i, m := range want {
-				if !slices.Equal(recs[i+1], web.NewMessageJSON(m).CSVRecord()) {
+				pt, err := w.DB.FindPatient(context.Background(), w.Main.ID, m.PatientID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(recs[i+1], web.MessageCSVRecord(m, pt)) {
 					t.Fatalf("CSV row %d: %v", i, recs[i+1])
 				}
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -70,43 +69,22 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 				}
 				f.PatientID = id
 			}
+			if csvOut {
+				_, err := web.WriteLogCSV(c.Context(), a.io.Out, a.store, f)
+				return err
+			}
 			msgs, err := a.store.ListMessages(c.Context(), f)
 			if err != nil {
 				return err
 			}
-			switch {
-			case a.jsonOut:
+			if a.jsonOut {
 				out := make([]logJSON, 0, len(msgs))
 				for _, m := range msgs {
 					out = append(out, web.NewMessageJSON(m))
 				}
 				return a.printJSON(out)
-			case csvOut:
-				w := csv.NewWriter(a.io.Out)
-				if err := w.Write([]string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status", "send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"}); err != nil {
-					return err
-				}
-				for _, m := range msgs {
-					r := web.NewMessageJSON(m)
-					if err := w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
-						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, web.CSVSafe(r.ProviderID), web.CSVSafe(r.ErrorCode), web.CSVSafe(r.Error), strconv.Itoa(r.Attempts)}); err != nil {
-						return err
-					}
-				}
-				w.Flush()
-				return w.Error()
 			}
-			tw := a.table()
-			fmt.Fprintln(tw, "ID\tENROLLMENT\tDUE (clinic time)\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR")
-			for _, m := range msgs {
-				e := m.Error
-				if m.ErrorCode != "" {
-					e = m.ErrorCode + " " + e
-				}
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.EnrollmentID, m.SendAt.In(loc).Format("2006-01-02 15:04"),
-					m.StepKey+occ(m), m.Channel, m.Status, m.Attempts, m.Sender, m.ProviderID, e)
-			}
-			return tw.Flush()
+			return a.printLog(c.Context(), msgs, loc)
 		},
 	}
 	f := cmd.Flags()
@@ -121,7 +99,34 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 	return cmd
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// printLog prints the log as a table: when each message is due on the
+// clinic's clock and on the patient's (with its zone), whose it is, and
+// what happened to it.
+func (a *app) printLog(ctx context.Context, msgs []*aftercare.Message, loc *time.Location) error {
+	book := web.NewPatientBook(a.store, a.clinic.ID)
+	tw := a.table()
+	fmt.Fprintf(tw, "ID\tENROLLMENT\tPATIENT\tDUE (%s)\tPATIENT'S TIME\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR\tNOTE\n", loc)
+	for _, m := range msgs {
+		pt, err := book.Find(ctx, m.PatientID)
+		if err != nil {
+			return err
+		}
+		name, local := "(erased)", ""
+		if pt != nil {
+			name = pt.Name
+			if ploc, err := aftercare.LoadZone(pt.TZ); err == nil {
+				local = m.SendAt.In(ploc).Format("2006-01-02 15:04 MST")
+			}
+		}
+		e := m.Error
+		if m.ErrorCode != "" {
+			e = m.ErrorCode + " " + e
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.ID, m.EnrollmentID, name, m.SendAt.In(loc).Format("2006-01-02 15:04"),
+			local, m.StepKey+occ(m), m.Channel, m.Status, m.Attempts, m.Sender, m.ProviderID, e, m.Note)
+	}
+	return tw.Flush()
+}
 
 func (a *app) statsCmd() *cobra.Command {
 	var since, until string

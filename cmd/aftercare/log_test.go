@@ -1,11 +1,15 @@
 package main
 
 import (
+	"cmp"
+	"encoding/csv"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aftercare/aftercare/web"
 )
 
 // TestLogAndStatsDays: `log` and `stats` read --since and --until as whole
@@ -14,10 +18,10 @@ import (
 func TestLogAndStatsDays(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	// Treated at 15:00 in Los Angeles today (fixedNow is 10:00 there): the
+	// Treated at 20:30 in Los Angeles today (fixedNow is 10:00 there): the
 	// evening's texts are the next day in UTC.
 	mustCLI(t, db, "enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--protocol", "microneedling",
-		"--treated-at", "2026-11-22T15:00", "--sms-consent")
+		"--treated-at", "2026-11-22T20:30", "--sms-consent")
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	var all []logJSON
 	if err := json.Unmarshal([]byte(mustCLI(t, db, "log", "--patient", "1", "--json")), &all); err != nil {
@@ -53,6 +57,35 @@ func TestLogAndStatsDays(t *testing.T) {
 	}
 	if !slices.Equal(got, today) {
 		t.Errorf("log for one day: %v, want %v", got, today)
+	}
+
+	// The table and the CSV name the patient, give the patient's time with
+	// its zone, and the note.
+	table := mustCLI(t, db, "log", "--patient", "1")
+	note := ""
+	for _, m := range all {
+		note = cmp.Or(note, m.Note)
+	}
+	if note == "" {
+		t.Fatal("no message has a note: the note column is not checked")
+	}
+	for _, want := range []string{"PATIENT", "DUE (America/Los_Angeles)", "PATIENT'S TIME", "NOTE", "Ana Ruiz", " PST ", note} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the log's table lacks %q:\n%s", want, table)
+		}
+	}
+	recs, err := csv.NewReader(strings.NewReader(mustCLI(t, db, "log", "--patient", "1", "--csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(recs[0], web.MessageCSVHeader) || len(recs) != len(all)+1 {
+		t.Fatalf("log --csv: header %v and %d rows, want %v and %d", recs[0], len(recs)-1, web.MessageCSVHeader, len(all))
+	}
+	for i, r := range recs[1:] {
+		at, _ := time.Parse(time.RFC3339, all[i].SendAt)
+		if r[3] != "Ana Ruiz" || r[9] != at.In(la).Format(time.RFC3339) || r[10] != "America/Los_Angeles" || r[17] != all[i].Note {
+			t.Errorf("log --csv row %d: %v", i, r)
+		}
 	}
 
 	var rows []struct {

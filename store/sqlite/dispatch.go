@@ -394,14 +394,19 @@ func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*a
 	return out, dbError("list attempts", rows.Err())
 }
 
-// dailyStats reads one range of messages_log_status per state: the IN list
+// dailyStats counts one day of messages_log_status per state: the IN list
 // names every state so that SQLite can use the index, whose second column
-// is the state (migration 0003 dropped the one without it). It counts per
-// quarter hour of UTC (hour, quarter), which DailyStats sorts into the
-// clinic's days: every zone's offset is a whole number of quarter hours.
-var dailyStats = `SELECT substr(send_at, 1, 13) AS hour, CAST(substr(send_at, 15, 2) AS INTEGER) / 15 AS quarter, status, count(*) FROM messages
+// is the state (migration 0003 dropped the one without it), and counts each
+// state's range of the index in order, with no expression per row.
+// DailyStats runs it once per day of the clinic's zone.
+var dailyStats = `SELECT status, count(*) FROM messages
 	WHERE clinic_id = ? AND status IN ('` + strings.Join(statusNames(), "', '") + `') AND send_at >= ? AND send_at < ?
-	GROUP BY hour, quarter, status`
+	GROUP BY status`
+
+// statsSpan is the first and last send time of the clinic's messages in a
+// range: an open range of DailyStats is counted over the days it spans.
+var statsSpan = `SELECT min(send_at), max(send_at) FROM messages
+	WHERE clinic_id = ? AND status IN ('` + strings.Join(statusNames(), "', '") + `') AND send_at >= ? AND send_at < ?`
 
 // keptForStats reads the planned column of the clinic's enrollments that
 // keep a message due before ? (enrollments_planned).
@@ -444,27 +449,65 @@ func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.
 	return out, nil
 }
 
-// countRows adds the message rows of [since, until) to counts.
+// countRows adds the message rows of [since, until) to counts, a local day
+// at a time.
 func (db *DB) countRows(ctx context.Context, counts map[aftercare.DayStat]int, clinicID int64, since, until time.Time, loc *time.Location) error {
-	rows, err := db.reader.QueryxContext(ctx, dailyStats, clinicID, formatTime(norm(since)), formatTime(norm(until)))
+	var first, last dbTime
+	if err := db.reader.QueryRowxContext(ctx, statsSpan, clinicID, formatTime(norm(since)), formatTime(norm(until))).Scan(&first, &last); err != nil {
+		return err
+	}
+	if time.Time(first).IsZero() {
+		return nil
+	}
+	stmt, err := db.reader.PreparexContext(ctx, dailyStats)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	y, m, d := time.Time(first).In(loc).Date()
+	for day := time.Date(y, m, d, 12, 0, 0, 0, time.UTC); ; day = day.AddDate(0, 0, 1) {
+		start := aftercare.DayStart(day.Year(), day.Month(), day.Day(), loc)
+		if start.After(time.Time(last)) {
+			return nil
+		}
+		next := day.AddDate(0, 0, 1)
+		end := aftercare.DayStart(next.Year(), next.Month(), next.Day(), loc)
+		if err := db.countDay(ctx, stmt, counts, clinicID, maxTime(start, since), minTime(end, until), day.Format(time.DateOnly)); err != nil {
+			return err
+		}
+	}
+}
+
+// countDay adds the rows of [start, end), one day, to counts.
+func (db *DB) countDay(ctx context.Context, stmt *sqlx.Stmt, counts map[aftercare.DayStat]int, clinicID int64, start, end time.Time, day string) error {
+	rows, err := stmt.QueryxContext(ctx, clinicID, formatTime(norm(start)), formatTime(norm(end)))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var hour string
-		var quarter, n int
 		var st aftercare.Status
-		if err := rows.Scan(&hour, &quarter, &st, &n); err != nil {
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
 			return err
 		}
-		t, err := time.Parse("2006-01-02T15", hour)
-		if err != nil {
-			return err
-		}
-		counts[aftercare.DayStat{Day: t.Add(time.Duration(quarter) * 15 * time.Minute).In(loc).Format(time.DateOnly), Status: st}] += n
+		counts[aftercare.DayStat{Day: day, Status: st}] += n
 	}
 	return rows.Err()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // countKept adds the pending messages kept on enrollments, due in

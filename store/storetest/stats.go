@@ -73,6 +73,8 @@ func testDailyStatsClinicDays(t *testing.T, s aftercare.Store) {
 		{"KolkataOpen", "", "", kolkata, []row{
 			{Day: "2026-03-02", Status: skipped, Count: 1}, {Day: "2026-03-03", Status: pending, Count: 1},
 			{Day: "2026-03-08", Status: pending, Count: 2}, {Day: "2026-03-09", Status: pending, Count: 2}}},
+		{"Instants", "2026-03-02T18:00:00Z", "2026-03-02T18:30:00Z", ny, []row{{Day: "2026-03-02", Status: skipped, Count: 1}}},
+		{"InstantsFar", "2026-03-08T05:00:00Z", "2026-03-09T03:00:00Z", ny, []row{{Day: "2026-03-08", Status: pending, Count: 1}}},
 		{"NilIsUTC", "2026-03-08", "", nil, []row{
 			{Day: "2026-03-08", Status: pending, Count: 2}, {Day: "2026-03-09", Status: pending, Count: 2}}},
 	} {
