@@ -68,7 +68,7 @@ func TestAPIMessagesPagination(t *testing.T) {
 				// A new enrollment between pages does not make a row come twice.
 				req := anaRequest()
 				req["name"], req["treated_at"] = "Late Comer", "2026-11-23T08:50"
-				var e web.EnrollmentJSON
+				var e web.EnrollAnswerJSON
 				w.do(w.FD, "POST", "/api/v1/enrollments", req).decode(t, http.StatusCreated, &e)
 				for _, m := range e.Messages {
 					late[m.MessageID] = true

@@ -96,7 +96,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 	index := map[string]int{}
 	for i := range series {
 		d := first.AddDate(0, 0, i)
-		series[i] = StatDay{Day: d.Format(time.DateOnly), Label: d.Format("Mon 2 Jan")}
+		series[i] = StatDay{Day: d.Format(time.DateOnly), Label: dated(d, time.UTC, "Mon 2 Jan", today.Year())}
 		index[series[i].Day] = i
 	}
 	for _, st := range stats {

@@ -79,6 +79,9 @@ func (a *app) printEnrollment(r *scheduler.EnrollResult, verb string) error {
 		return err
 	}
 	e := r.Enrollment
+	for _, w := range r.Warnings {
+		fmt.Fprintf(a.io.Err, "warning: %s\n", w)
+	}
 	if a.jsonOut {
 		return a.printJSON(enrollmentJSON{e.ID, r.Patient.ID, r.Created, e.Status, e.ProtocolSlug, e.ProtocolVersion,
 			e.TreatedAt.UTC().Format(time.RFC3339), messagesJSON(r.Messages, loc)})

@@ -126,3 +126,21 @@ func asJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestEnrollUnusualDateWarns: a treatment more than a week ago is enrolled
+// with a warning on stderr that says what will happen; a usual one has none.
+func TestEnrollUnusualDateWarns(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	args := []string{"enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--protocol", "microneedling", "--sms-consent", "--treated-at"}
+	out, stderr, err := cli(t, db, "", append(args, "2026-11-12T15:00")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "warning: the treatment ended Thu 12 Nov 2026, 10 days ago") || !strings.Contains(stderr, "will be skipped") || strings.Contains(out, "warning:") {
+		t.Errorf("stderr %q, stdout %q: want the date warning on stderr only", stderr, out)
+	}
+	if _, stderr, err = cli(t, db, "", append(args, "2026-11-22T09:00")...); err != nil || strings.Contains(stderr, "warning:") {
+		t.Errorf("a treatment this morning: %v, stderr %q", err, stderr)
+	}
+}
