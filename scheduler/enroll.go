@@ -112,7 +112,7 @@ func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req Enrol
 		return nil, aftercare.FieldErrorf("treated_at", "%s is more than a year from today; check the year", treated.In(loc).Format("2006-01-02 15:04"))
 	}
 	if strings.TrimSpace(req.Protocol) == "" {
-		return nil, aftercare.FieldErrorf("protocol", "choose a protocol; `aftercare protocols` lists them")
+		return nil, aftercare.FieldErrorf("protocol", "choose a protocol; %s", s.protocolChoices(ctx, clinic.ID))
 	}
 	cp, err := protocol(ctx, strings.TrimSpace(req.Protocol))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -96,11 +97,17 @@ func TestEnrollFormAsksForUnusualDate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			form := fdForm("treated_at", tc.treated, "name", "Ana "+tc.name)
 			resp := fd.PostForm("/enroll/preview", form)
-			if body := readBody(t, resp); !strings.Contains(body, `class="date-warn"`) || !strings.Contains(body, tc.says) {
-				t.Errorf("the preview does not warn about the date:\n%s", body)
+			preview := readBody(t, resp)
+			if !strings.Contains(preview, `class="date-warn"`) || !strings.Contains(preview, tc.says) {
+				t.Errorf("the preview does not warn about the date:\n%s", preview)
 			}
 			resp = fd.PostForm("/enroll", form)
 			body := readBody(t, resp)
+			// The preview and the form count the same messages.
+			counts := regexp.MustCompile(`\d+ of its \d+ messages|\d+ days from today`)
+			if p, f := counts.FindString(preview), counts.FindString(body); p == "" || p != f {
+				t.Errorf("the preview says %q, the form %q", p, f)
+			}
 			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Check the treatment date.") || !strings.Contains(body, tc.says) ||
 				!strings.Contains(body, `name="confirm_date"`) || !strings.Contains(body, "Enroll with this date") {
 				t.Fatalf("an unusual date: %d, want the form asking to confirm it\n%s", resp.StatusCode, body)

@@ -350,6 +350,14 @@ var fieldLabels = map[string]string{
 // in Preview.Problems; the error is for anything else.
 func (s *Server) buildPreview(ctx context.Context, c *aftercare.Clinic, f EnrollForm, protocols []*aftercare.Protocol) (*Preview, error) {
 	fe := FieldErrors{}
+	// The contact details first: a count of messages that "will be sent"
+	// to a number that cannot take them would mislead.
+	if _, err := aftercare.NormalizePhone(f.Phone, c.Country); err != nil {
+		fieldError(fe, err, enrollFields...)
+	}
+	if _, err := aftercare.NormalizeEmail(f.Email); err != nil {
+		fieldError(fe, err, enrollFields...)
+	}
 	loc, err := aftercare.LoadZone(f.TZ)
 	if err != nil {
 		fieldError(fe, err, enrollFields...)
@@ -404,9 +412,9 @@ func fillPreview(pv *Preview, cp *scheduler.Compiled, msgs []*aftercare.Message,
 	}
 	pv.Language = languageName(lang)
 	pv.Blank = f.Phone == "" && f.Email == "" && !f.SMSConsent && !f.EmailConsent
-	pv.DateWarning = upperFirst(scheduler.TreatmentDateWarning(treated, now, loc, msgs))
 	day0 := calendarDay(tl)
 	var first, last time.Time
+	var planned []*aftercare.Message
 	for _, m := range msgs {
 		at := m.SendAt.In(loc)
 		it := PreviewItem{
@@ -439,6 +447,16 @@ func fillPreview(pv *Preview, cp *scheduler.Compiled, msgs []*aftercare.Message,
 				it.State, it.StateLabel = "skip", "skipped: its time has passed"
 			}
 		}
+		// The messages Enroll would plan, as it would plan them, for the
+		// date warning: its counts are then the same as when enrolling.
+		switch it.State {
+		case "send":
+			planned = append(planned, &aftercare.Message{Status: aftercare.StatusPending, SendAt: m.SendAt})
+		case "late":
+			planned = append(planned, &aftercare.Message{Status: aftercare.StatusPending, SendAt: now})
+		case "skip":
+			planned = append(planned, &aftercare.Message{Status: aftercare.StatusSkipped, SendAt: m.SendAt})
+		}
 		switch it.State {
 		case "send", "late":
 			if m.Channel == aftercare.SMS {
@@ -469,6 +487,7 @@ func fillPreview(pv *Preview, cp *scheduler.Compiled, msgs []*aftercare.Message,
 		d := &pv.Days[len(pv.Days)-1]
 		d.Items = append(d.Items, it)
 	}
+	pv.DateWarning = upperFirst(scheduler.TreatmentDateWarning(treated, now, loc, planned))
 	if !first.IsZero() {
 		year := now.In(loc).Year()
 		pv.First, pv.Last = dated(first, loc, "Mon 2 Jan", year), dated(last, loc, "Mon 2 Jan", year)
