@@ -37,6 +37,7 @@ type ChartBar struct {
 	YFailed, HFailed       float64
 	Tick                   string // the x-axis label under this bar, "" for none
 	TickX                  float64
+	TickAlt                bool // every other label, left out on a phone where they would overlap
 }
 
 // ChartTick is a horizontal grid line with its value.
@@ -167,6 +168,7 @@ func layoutChart(days []StatDay) Chart {
 		if (len(days)-1-i)%labelEvery == 0 {
 			t, _ := time.Parse(time.DateOnly, d.Day)
 			b.Tick, b.TickX = t.Format("2 Jan"), b.X+width/2
+			b.TickAlt = (len(days)-1-i)/labelEvery%2 == 1
 		}
 		b.X, b.W, b.TickX = r1(b.X), r1(b.W), r1(b.TickX)
 		b.YDelivered, b.HDelivered, b.YSent, b.HSent, b.YFailed, b.HFailed = r1(b.YDelivered), r1(b.HDelivered), r1(b.YSent), r1(b.HSent), r1(b.YFailed), r1(b.HFailed)
