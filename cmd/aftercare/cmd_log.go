@@ -41,8 +41,10 @@ func (a *app) logCmd() *cobra.Command {
 Pending messages are listed from a day before they are due; with --patient,
 all of the patient's, however far ahead.
 --since and --until are days in the clinic's zone, both included (the same
-day twice for one day), or RFC 3339 times. A table by default; --csv or --json
-for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
+day twice for one day), or RFC 3339 times. A table by default (each row
+names the patient, gives the due time on the clinic's clock and on the
+patient's, with its zone, and the note that says why a time moved or a
+message was skipped); --csv or --json for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			loc, s, u, err := a.openForRange(c.Context(), since, until)
