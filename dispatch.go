@@ -55,10 +55,10 @@ type UnknownPage struct {
 	Limit int
 }
 
-// DayStat is one row of `aftercare stats`: messages due on a day (in UTC
-// dates) in a state.
+// DayStat is one row of `aftercare stats`: messages due on a day (in the
+// clinic's zone) in a state.
 type DayStat struct {
-	Day    string // YYYY-MM-DD
+	Day    string // YYYY-MM-DD, a day in the zone DailyStats was given
 	Status Status
 	Count  int
 }
@@ -142,10 +142,13 @@ type DispatchStore interface {
 	ApplyProviderStatus(ctx context.Context, providerID string, status Status, errorCode string, at time.Time) (bool, error)
 	// ListAttempts returns a message's attempts, oldest first.
 	ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*Attempt, error)
-	// DailyStats counts a clinic's messages per SendAt day and state in
-	// [since, until): the messages ListMessages lists for the clinic's log
-	// (pending ones far ahead may not be counted yet).
-	DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]DayStat, error)
+	// DailyStats counts a clinic's messages per SendAt day in loc (the
+	// clinic's zone; nil is UTC) and state, for SendAt in [since, until)
+	// (zero times leave a side open; DayRange makes the interval of typed
+	// days). Every message is counted, also the pending ones planned far
+	// ahead that ListMessages' clinic-wide log does not list yet. Rows are
+	// in (Day, Status) order.
+	DailyStats(ctx context.Context, clinicID int64, since, until time.Time, loc *time.Location) ([]DayStat, error)
 	// CountMessages counts every clinic's messages per state and channel,
 	// and the pending ones due at now: the messages ListMessages lists for
 	// the clinics' logs (pending ones far ahead may not be counted yet).

@@ -42,7 +42,11 @@ type AuditPage struct {
 // side open), newest first, limit per page, strictly before (beforeAt,
 // beforeID) when beforeAt is set. EINVALID names the date at fault.
 func (s *Service) AuditLog(ctx context.Context, clinic *aftercare.Clinic, since, until string, beforeAt time.Time, beforeID int64, limit int) (*AuditPage, error) {
-	from, to, err := DayRange(clinic.TZ, since, until)
+	loc, err := aftercare.LoadZone(clinic.TZ)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := aftercare.DayRange(since, until, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -59,42 +63,6 @@ func (s *Service) AuditLog(ctx context.Context, clinic *aftercare.Clinic, since,
 		p.Entries, p.More = es[:limit], true
 	}
 	return p, nil
-}
-
-// DayRange turns days since and until (YYYY-MM-DD in zone tz, both
-// included; "" for an open side) into the instants [from, to). EINVALID
-// names the field ("since", "until") to fix.
-func DayRange(tz, since, until string) (from, to time.Time, err error) {
-	loc, err := aftercare.LoadZone(tz)
-	if err != nil {
-		return from, to, err
-	}
-	day := func(field, s string) (time.Time, error) {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			return time.Time{}, nil
-		}
-		d, err := time.ParseInLocation("2006-01-02", s, loc)
-		if err != nil {
-			return time.Time{}, aftercare.FieldErrorf(field, "%q is not a date: write it as YYYY-MM-DD, e.g. 2026-03-01", s)
-		}
-		return d, nil
-	}
-	if from, err = day("since", since); err != nil {
-		return from, to, err
-	}
-	if to, err = day("until", until); err != nil {
-		return from, to, err
-	}
-	if !to.IsZero() {
-		// The whole of the last day: midnight of the next, in the zone
-		// (a day is not always 24 hours).
-		to = time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, loc)
-		if !from.IsZero() && !from.Before(to) {
-			return from, to, aftercare.FieldErrorf("until", "%s is before %s: the range must end on or after its first day", strings.TrimSpace(until), strings.TrimSpace(since))
-		}
-	}
-	return from.UTC(), to.UTC(), nil
 }
 
 // clinicChanged names the settings that differ between a and b, for the

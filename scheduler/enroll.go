@@ -24,6 +24,11 @@ type EnrollRequest struct {
 	// Source says who enrolled, recorded with the consent: "cli",
 	// "import:patients.csv:12", "api:token-3".
 	Source string `json:"-"`
+	// AskDate: for a treatment date TreatmentDateWarning finds unusual,
+	// store nothing and return ECONFLICT naming "confirm_date" with the
+	// warning, for a form that asks before it enrolls. Without it the
+	// enrollment is stored and the warning is in EnrollResult.Warnings.
+	AskDate bool `json:"-"`
 }
 
 // EnrollResult is a stored enrollment with its messages.
@@ -32,6 +37,9 @@ type EnrollResult struct {
 	Patient    *aftercare.Patient
 	Messages   []*aftercare.Message
 	Created    bool // false when the same enrollment already existed
+	// Warnings are what to check although the enrollment was stored: an
+	// unusual treatment date (TreatmentDateWarning).
+	Warnings []string
 }
 
 // prepare validates req and plans its messages. Errors are EINVALID and
@@ -104,7 +112,7 @@ func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req Enrol
 		return nil, aftercare.FieldErrorf("treated_at", "%s is more than a year from today; check the year", treated.In(loc).Format("2006-01-02 15:04"))
 	}
 	if strings.TrimSpace(req.Protocol) == "" {
-		return nil, aftercare.FieldErrorf("protocol", "choose a protocol; `aftercare protocols` lists them")
+		return nil, aftercare.FieldErrorf("protocol", "choose a protocol; %s", s.protocolChoices(ctx, clinic.ID))
 	}
 	cp, err := protocol(ctx, strings.TrimSpace(req.Protocol))
 	if err != nil {
@@ -208,6 +216,14 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 	if err != nil {
 		return nil, err
 	}
+	loc, err := aftercare.LoadZone(ne.Patient.TZ)
+	if err != nil {
+		return nil, err
+	}
+	warning := TreatmentDateWarning(ne.Enrollment.TreatedAt, now, loc, ne.Messages)
+	if warning != "" && req.AskDate {
+		return nil, &aftercare.Error{Code: aftercare.ECONFLICT, Field: "confirm_date", Message: warning}
+	}
 	created, err := s.Store.Enroll(ctx, ne)
 	if err != nil {
 		return nil, err
@@ -219,7 +235,11 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 			return nil, err
 		}
 	}
-	return s.result(ctx, ne, created)
+	res, err := s.result(ctx, ne, created)
+	if err == nil && warning != "" {
+		res.Warnings = append(res.Warnings, warning)
+	}
+	return res, err
 }
 
 // consentGiven names the channels an enrollment request gives consent to.
@@ -316,7 +336,13 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 		"treated at "+treated.In(loc).Format("2006-01-02 15:04 MST")); err != nil {
 		return nil, err
 	}
-	return s.Enrollment(ctx, clinic.ID, id)
+	res, err := s.Enrollment(ctx, clinic.ID, id)
+	if err == nil {
+		if w := TreatmentDateWarning(treated, now, loc, plan); w != "" {
+			res.Warnings = append(res.Warnings, w)
+		}
+	}
+	return res, err
 }
 
 // stillToSend returns plan with its pending messages marked sent where

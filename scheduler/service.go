@@ -307,6 +307,20 @@ func sha(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// protocolChoices names the clinic's protocols for an error message,
+// wherever it is read (the web, the API, the command line).
+func (s *Service) protocolChoices(ctx context.Context, clinicID int64) string {
+	ps, err := s.Store.ListProtocols(ctx, clinicID)
+	if err != nil || len(ps) == 0 {
+		return "the clinic has no protocol yet: a manager adds one first"
+	}
+	slugs := make([]string, len(ps))
+	for i, p := range ps {
+		slugs[i] = p.Slug
+	}
+	return "use one of: " + strings.Join(slugs, ", ")
+}
+
 // Protocol returns a stored protocol version (the latest for version 0)
 // parsed and compiled. ENOTFOUND names the slug.
 func (s *Service) Protocol(ctx context.Context, clinicID int64, slug string, version int) (*Compiled, error) {
@@ -315,7 +329,7 @@ func (s *Service) Protocol(ctx context.Context, clinicID int64, slug string, ver
 		if version > 0 {
 			return nil, aftercare.FieldErrorf("protocol", "protocol %q has no version %d", slug, version)
 		}
-		return nil, aftercare.FieldErrorf("protocol", "no protocol %q in this clinic; `aftercare protocols` lists them", slug)
+		return nil, aftercare.FieldErrorf("protocol", "no protocol %q in this clinic; %s", slug, s.protocolChoices(ctx, clinicID))
 	} else if err != nil {
 		return nil, err
 	}

@@ -322,18 +322,18 @@ func (q apiQuery) when(name string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, aftercare.FieldErrorf(name, "%q is not a date: write 2026-11-22 (the clinic's local day) or RFC 3339 such as 2026-11-22T09:00:00Z", s)
 }
 
-// apiRange reads since and until (until must come after since).
+// apiRange reads since and until by the one rule (aftercare.DayRange):
+// days in the clinic's zone, both included, or RFC 3339 instants.
 func apiRange(q apiQuery, loc *time.Location) (since, until time.Time, err error) {
-	if since, err = q.when("since", loc); err != nil {
+	s, err := q.one("since")
+	if err != nil {
 		return
 	}
-	if until, err = q.when("until", loc); err != nil {
+	u, err := q.one("until")
+	if err != nil {
 		return
 	}
-	if !since.IsZero() && !until.IsZero() && !until.After(since) {
-		err = aftercare.FieldErrorf("until", "until must come after since")
-	}
-	return
+	return aftercare.DayRange(s, u, loc)
 }
 
 // apiPathID reads the path wildcard name as a positive id. Anything else

@@ -41,7 +41,14 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", apiLocationOf("/enrollments/%d", res.Enrollment.ID))
 	}
-	writeJSON(w, status, NewEnrollmentJSON(res))
+	writeJSON(w, status, EnrollAnswerJSON{NewEnrollmentJSON(res), append([]string{}, res.Warnings...)})
+}
+
+// EnrollAnswerJSON answers POST /enrollments: the enrollment, and what to
+// check although it was stored (a treatment date far from today).
+type EnrollAnswerJSON struct {
+	EnrollmentJSON
+	Warnings []string `json:"warnings"`
 }
 
 // EnrollmentListJSON is a page of enrollments, newest first; Next is the

@@ -110,9 +110,10 @@ func newWorld(t *testing.T) *world {
 	w := &world{testApp: newAPIApp(t)}
 	w.FD, w.Mgr, w.Admin = w.Token(w.Main, aftercare.RoleFrontDesk), w.Token(w.Main, aftercare.RoleManager), w.Token(w.Main, aftercare.RoleAdmin)
 	w.OFD, w.OMgr, w.OAdmin = w.Token(w.Other, aftercare.RoleFrontDesk), w.Token(w.Other, aftercare.RoleManager), w.Token(w.Other, aftercare.RoleAdmin)
-	w.do(w.FD, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusCreated, &w.Ana)
+	var ana web.EnrollAnswerJSON
+	w.do(w.FD, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusCreated, &ana)
 	w.dispatch(t)
-	w.do(w.FD, "GET", fmt.Sprintf("/api/v1/enrollments/%d", w.Ana.ID), nil).decode(t, http.StatusOK, &w.Ana)
+	w.do(w.FD, "GET", fmt.Sprintf("/api/v1/enrollments/%d", ana.ID), nil).decode(t, http.StatusOK, &w.Ana)
 	return w
 }
 

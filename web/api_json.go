@@ -1,7 +1,6 @@
 package web
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -37,20 +36,6 @@ type MessageJSON struct {
 func NewMessageJSON(m *aftercare.Message) MessageJSON {
 	return MessageJSON{m.ID, m.EnrollmentID, m.PatientID, m.StepKey, m.Occurrence, string(m.Channel), string(m.Status),
 		apiTime(m.SendAt), apiTime(m.SentAt), apiTime(m.DeliveredAt), m.Sender, m.ProviderID, m.ErrorCode, m.Error, m.Attempts, m.Note}
-}
-
-// MessageCSVHeader is the header of the delivery log as CSV: the columns
-// of `aftercare log --csv`.
-var MessageCSVHeader = []string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status",
-	"send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"}
-
-// CSVRecord is the message as a row under MessageCSVHeader. Text a
-// provider wrote is kept from being read as a spreadsheet formula.
-func (m MessageJSON) CSVRecord() []string {
-	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
-	return []string{i64(m.MessageID), i64(m.EnrollmentID), i64(m.PatientID), m.Step, strconv.Itoa(m.Occurrence),
-		m.Channel, m.Status, m.SendAt, m.SentAt, m.DeliveredAt, m.Sender,
-		CSVSafe(m.ProviderID), CSVSafe(m.ErrorCode), CSVSafe(m.Error), strconv.Itoa(m.Attempts)}
 }
 
 // MessageTextJSON is a message with its text: the delivery log's fields,
@@ -320,8 +305,8 @@ type PreviewJSON struct {
 	Messages        []MessageTextJSON `json:"messages"`
 }
 
-// DayStatJSON is one row of the daily counts: messages due on a UTC day in
-// a state (the rows of `aftercare stats --json`).
+// DayStatJSON is one row of the daily counts: messages due on a day in the
+// clinic's zone in a state (the rows of `aftercare stats --json`).
 type DayStatJSON struct {
 	Day    string `json:"day"`
 	Status string `json:"status"`

@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,7 +19,6 @@ import (
 const (
 	apiLogLimit    = 100  // rows of a JSON page unless limit says otherwise
 	apiLogMaxLimit = 1000 // the most a client may ask for
-	apiCSVBatch    = 1000 // rows the CSV export reads per query
 )
 
 // MessageListJSON is a page of the delivery log, ordered by send time;
@@ -30,7 +29,8 @@ type MessageListJSON struct {
 }
 
 // apiMessageFilter reads the delivery log's filter: since and until (the
-// clinic's local days, or RFC 3339; until excluded), status (repeated or
+// clinic's local days, both included, or RFC 3339 instants; an until
+// instant is excluded), status (repeated or
 // comma-separated), channel, protocol, patient and enrollment. A protocol,
 // patient or enrollment the clinic does not have is EINVALID.
 func (s *Server) apiMessageFilter(ctx context.Context, p *Principal, q apiQuery) (aftercare.MessageFilter, error) {
@@ -137,39 +137,18 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, MessageListJSON{apiViews(msgs, NewMessageJSON), next})
 }
 
-// apiMessagesCSV streams every message f selects, a batch at a time, so
-// memory stays flat whatever the size.
+// apiMessagesCSV streams every message f selects (WriteLogCSV).
 func (s *Server) apiMessagesCSV(w http.ResponseWriter, r *http.Request, f aftercare.MessageFilter) {
 	p := principal(r)
-	f.Limit = apiCSVBatch
 	name := fmt.Sprintf("aftercare-messages-%s-%s.csv", p.Clinic.Slug, s.Now().In(apiLocation(p.Clinic)).Format("2006-01-02"))
 	s.audit(r, aftercare.AuditExport, "delivery log", name)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := csv.NewWriter(w)
-	cw.Write(MessageCSVHeader)
-	rows := 0
-	for {
-		msgs, err := s.Store.ListMessages(r.Context(), f)
-		if err != nil {
-			// The status line has gone: break the download rather than
-			// hand over a file that looks complete.
-			s.logger().Error("exporting the delivery log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		for _, m := range msgs {
-			cw.Write(NewMessageJSON(m).CSVRecord())
-		}
-		rows += len(msgs)
-		cw.Flush()
-		if cw.Error() != nil {
-			return // the client went away
-		}
-		if len(msgs) < f.Limit {
-			return
-		}
-		last := msgs[len(msgs)-1]
-		f.AfterSendAt, f.AfterID = last.SendAt, last.ID
+	if rows, err := WriteLogCSV(r.Context(), w, s.Store, f); err != nil && !errors.Is(err, ErrCSVWrite) {
+		// The status line has gone: break the download rather than hand
+		// over a file that looks complete.
+		s.logger().Error("exporting the delivery log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }
 
@@ -215,7 +194,8 @@ func (s *Server) apiMessage(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// StatsJSON is the count of messages per UTC send day and state.
+// StatsJSON is the count of messages per send day (in the clinic's zone)
+// and state.
 type StatsJSON struct {
 	Days []DayStatJSON `json:"days"`
 }
@@ -227,12 +207,13 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	since, until, err := apiRange(q, apiLocation(p.Clinic))
+	loc := apiLocation(p.Clinic)
+	since, until, err := apiRange(q, loc)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until)
+	rows, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until, loc)
 	apiAnswer(s, w, r, rows, err, func(rows []aftercare.DayStat) StatsJSON {
 		return StatsJSON{apiViews(rows, newDayStatJSON)}
 	})

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -67,7 +68,7 @@ func TestAPIMessagesPagination(t *testing.T) {
 				// A new enrollment between pages does not make a row come twice.
 				req := anaRequest()
 				req["name"], req["treated_at"] = "Late Comer", "2026-11-23T08:50"
-				var e web.EnrollmentJSON
+				var e web.EnrollAnswerJSON
 				w.do(w.FD, "POST", "/api/v1/enrollments", req).decode(t, http.StatusCreated, &e)
 				for _, m := range e.Messages {
 					late[m.MessageID] = true
@@ -129,7 +130,8 @@ func TestAPIMessagesFilters(t *testing.T) {
 		{"ProtocolNone", "protocol=microneedling-prep", aftercare.MessageFilter{ProtocolSlug: "microneedling-prep"}},
 		{"Patient", "patient=" + strconv.FormatInt(pt, 10), aftercare.MessageFilter{PatientID: pt}},
 		{"Enrollment", "enrollment=" + strconv.FormatInt(w.Ana.ID, 10), aftercare.MessageFilter{EnrollmentID: w.Ana.ID}},
-		{"SinceUntilDays", "since=2026-11-24&until=2026-11-26", aftercare.MessageFilter{Since: day(2026, 11, 24), Until: day(2026, 11, 26)}},
+		{"SinceUntilDays", "since=2026-11-24&until=2026-11-26", aftercare.MessageFilter{Since: day(2026, 11, 24), Until: day(2026, 11, 27)}},
+		{"SameDay", "since=2026-11-25&until=2026-11-25", aftercare.MessageFilter{Since: day(2026, 11, 25), Until: day(2026, 11, 26)}},
 		{"SinceRFC3339", "since=2026-12-01T00:00:00Z", aftercare.MessageFilter{Since: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}},
 		{"Together", "channel=sms&status=pending&since=2026-11-25&patient=" + strconv.FormatInt(pt, 10),
 			aftercare.MessageFilter{Channel: aftercare.SMS, Statuses: []aftercare.Status{aftercare.StatusPending}, Since: day(2026, 11, 25), PatientID: pt}},
@@ -171,7 +173,11 @@ func TestAPIMessagesFilters(t *testing.T) {
 				t.Fatalf("CSV: %d rows, want %d", len(recs)-1, len(want))
 			}
 			for i, m := range want {
-				if !slices.Equal(recs[i+1], web.NewMessageJSON(m).CSVRecord()) {
+				pt, err := w.DB.FindPatient(context.Background(), w.Main.ID, m.PatientID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(recs[i+1], web.MessageCSVRecord(m, pt)) {
 					t.Fatalf("CSV row %d: %v", i, recs[i+1])
 				}
 			}
@@ -226,6 +232,8 @@ func TestAPIMessagesFilters(t *testing.T) {
 		res := w.do(w.Mgr, "GET", "/api/v1/messages?"+c.query, nil, c.header...)
 		if e := res.apiErr(t); res.Status != 400 || e.Field != c.field {
 			t.Errorf("%s: %d %+v", c.name, res.Status, e)
+		} else if c.name == "ErrRange" && !strings.Contains(e.Message, "the same day twice for one day") {
+			t.Errorf("%s: %q does not say what to fix", c.name, e.Message)
 		}
 	}
 	w.unchanged(t, before, "reading the log")

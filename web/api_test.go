@@ -21,7 +21,7 @@ func TestAPIEnrollOK(t *testing.T) {
 	a := newAPIApp(t)
 	fd := a.Token(a.Main, aftercare.RoleFrontDesk)
 	res := a.do(fd, "POST", "/api/v1/enrollments", anaRequest())
-	var e web.EnrollmentJSON
+	var e web.EnrollAnswerJSON
 	res.decode(t, http.StatusCreated, &e)
 	if e.ID == 0 || e.PatientID == 0 || e.Status != "active" || e.Protocol != "microneedling" || e.ProtocolVersion != 1 {
 		t.Fatalf("enrollment: %+v", e)
@@ -49,7 +49,7 @@ func TestAPIEnrollOK(t *testing.T) {
 
 	// The same enrollment again: 200, the same one, nothing written.
 	before := a.snapshot(t)
-	var again web.EnrollmentJSON
+	var again web.EnrollAnswerJSON
 	a.do(fd, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusOK, &again)
 	if again.ID != e.ID || len(again.Messages) != len(e.Messages) {
 		t.Errorf("re-enroll: id %d (want %d), %d messages", again.ID, e.ID, len(again.Messages))
@@ -138,7 +138,7 @@ func TestAPIEnrollNothingPending(t *testing.T) {
 	t.Parallel()
 	a := newAPIApp(t)
 	fd := a.Token(a.Main, aftercare.RoleFrontDesk)
-	var first, again web.EnrollmentJSON
+	var first, again web.EnrollAnswerJSON
 	a.do(fd, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusCreated, &first)
 	a.Advance(60 * 24 * time.Hour) // every message of it is past
 	before := a.snapshot(t)
@@ -382,7 +382,7 @@ func TestAPIPatients(t *testing.T) {
 	// Another patient with the same details clashes.
 	other := anaRequest()
 	other["name"], other["treated_at"] = "Bea Ruiz", "2026-11-23T08:45"
-	var bea web.EnrollmentJSON
+	var bea web.EnrollAnswerJSON
 	w.do(w.FD, "POST", "/api/v1/enrollments", other).decode(t, http.StatusCreated, &bea)
 	before = w.snapshot(t)
 	res := w.do(w.FD, "PATCH", fmt.Sprintf("/api/v1/patients/%d", bea.PatientID), map[string]any{"name": "Ana María Ruiz"})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
 )
 
 const bfLogRowsJS = `Array.from(document.querySelectorAll("table.log tbody tr")).filter(tr => tr.querySelector("a[href^='/log/']")).map(tr => ({
@@ -103,7 +105,7 @@ func TestBrowserManagerLog(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the export is not CSV: %v\n%s", err, text)
 	}
-	if len(recs) == 0 || strings.Join(recs[0], ",") != "message_id,enrollment_id,patient_id,step,occurrence,channel,status,send_at,sent_at,delivered_at,sender,provider_id,error_code,error,attempts" {
+	if len(recs) == 0 || !slices.Equal(recs[0], web.MessageCSVHeader) {
 		t.Fatalf("the export's header: %v", recs[:min(1, len(recs))])
 	}
 	recs = recs[1:]
@@ -115,8 +117,8 @@ func TestBrowserManagerLog(t *testing.T) {
 			break
 		}
 		w := want[i]
-		if r[0] != strconv.FormatInt(w.ID, 10) || r[2] != strconv.FormatInt(w.PatientID, 10) || r[3] != w.StepKey || r[5] != string(w.Channel) ||
-			r[6] != string(w.Status) || r[7] != w.SendAt.UTC().Format(time.RFC3339) || r[11] != w.ProviderID || r[12] != w.ErrorCode {
+		if r[0] != strconv.FormatInt(w.ID, 10) || r[2] != strconv.FormatInt(w.PatientID, 10) || r[4] != w.StepKey || r[6] != string(w.Channel) ||
+			r[7] != string(w.Status) || r[8] != w.SendAt.UTC().Format(time.RFC3339) || r[14] != w.ProviderID || r[15] != w.ErrorCode || r[3] == "" {
 			t.Errorf("export row %d: %v; the store has %+v", i, r, *w)
 		}
 	}
@@ -231,7 +233,33 @@ func TestBrowserScreenshots(t *testing.T) {
 		)
 		bfWaitPreview(t, ctx, "Hi Amara,")
 		bfFits(t, ctx, "enroll", true)
+		// On a desktop the preview is beside the form, level with it.
+		if d := bfRun(t, ctx, "placing the preview", chromedp.Evaluate[float64](
+			`window.scrollTo(0, 0), Math.abs(document.querySelector(".preview-card").getBoundingClientRect().top - document.querySelector(".enroll-cols > section.card").getBoundingClientRect().top)`)); d > 2 {
+			t.Errorf("the preview starts %.0f px away from the top of the form, want beside it", d)
+		}
 		bfShot(t, ctx, "enroll")
+
+		// A treatment three weeks ago: the preview warns, and enrolling
+		// asks first.
+		bfDo(t, ctx, "typing a date three weeks ago", chromedp.SetValue(chromedp.ID("f-treated_at"), "2026-11-02T16:25"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("f-treated_at").dispatchEvent(new Event("change", {bubbles: true}))`))
+		bfWaitPreview(t, ctx, "Check the date.")
+		bfFollow(t, ctx, "enrolling with the old date", 200, chromedp.Click(chromedp.CSS(`form[action="/enroll"] button.primary`)))
+		if text := bfPageText(t, ctx); !strings.Contains(text, "Check the treatment date.") || !strings.Contains(text, "will be skipped") {
+			t.Errorf("the form does not ask about the date:\n%s", text)
+		}
+		if n := fdPatientCount(t, app, app.Main, "Amara Nwosu"); n != 0 {
+			t.Errorf("Amara was enrolled before the date was confirmed")
+		}
+		bfShot(t, ctx, "enroll-confirm-date")
+
+		bfOpen(t, ctx, app, "/help/protocols", 200)
+		if text := bfPageText(t, ctx); !strings.Contains(text, "Writing a protocol") || !strings.Contains(text, "A first example") {
+			t.Errorf("the protocol guide:\n%s", text)
+		}
+		bfFits(t, ctx, "help-protocols", false)
+		screenshotTop(t, ctx, "help-protocols")
 
 		bfOpen(t, ctx, app, daniel, 200)
 		if text := bfPageText(t, ctx); !strings.Contains(text, "undelivered") || !strings.Contains(text, "delivered") || !strings.Contains(text, "pending") {
@@ -321,10 +349,34 @@ func TestBrowserScreenshots(t *testing.T) {
 		for _, tc := range []struct{ name, path string }{
 			{"home-390", "/"}, {"enroll-390", "/enroll"}, {"patient-390", daniel}, {"import-390", "/import"},
 			{"log-390", "/log"}, {"attention-390", "/attention"}, {"protocols-390", "/protocols"}, {"settings-390", "/settings"},
+			{"stats-390", "/stats"},
 		} {
 			bfOpen(t, ctx, app, tc.path, 200)
 			bfFits(t, ctx, tc.name, false)
 			bfShot(t, ctx, tc.name)
 		}
+		bfOpen(t, ctx, app, "/help/protocols", 200)
+		bfFits(t, ctx, "help-protocols-390", false)
+		bfDo(t, ctx, "scrolling to the first example", chromedp.Evaluate[chromedp.Void](`document.getElementById("a-first-example").scrollIntoView()`))
+		screenshotTop(t, ctx, "help-protocols-390")
+		// On a phone the timeline comes after the form, so a line above
+		// the submit button says what enrolling will do.
+		bfOpen(t, ctx, app, "/enroll", 200)
+		bfDo(t, ctx, "filling the enroll form",
+			chromedp.SendKeys(chromedp.ID("f-name"), "Amara Nwosu"),
+			chromedp.SendKeys(chromedp.ID("f-phone"), "(415) 555-0150"),
+			chromedp.Click(chromedp.ID("f-sms_consent")))
+		bfWaitPreview(t, ctx, "Hi Amara,")
+		got := bfRun(t, ctx, "reading the line above the button", chromedp.Evaluate[[]string](
+			`(() => { const e = document.getElementById("preview-echo"), b = document.querySelector('form[action="/enroll"] button.primary'), p = document.querySelector(".preview-card"); return [e.innerText, String(e.offsetHeight > 0 && e.getBoundingClientRect().bottom <= b.getBoundingClientRect().top && b.getBoundingClientRect().bottom <= p.getBoundingClientRect().top)]; })()`))
+		if !strings.Contains(got[0], "will be sent") || got[1] != "true" {
+			t.Errorf("above the submit button on a phone: %q (placed before it, the timeline after: %s)", got[0], got[1])
+		}
+		bfShot(t, ctx, "enroll-submit-390")
+		bfDo(t, ctx, "typing a date three weeks ago", chromedp.SetValue(chromedp.ID("f-treated_at"), "2026-11-02T16:25"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("f-treated_at").dispatchEvent(new Event("change", {bubbles: true}))`))
+		bfWaitPreview(t, ctx, "Check the date.")
+		bfFollow(t, ctx, "enrolling with the old date", 200, chromedp.Click(chromedp.CSS(`form[action="/enroll"] button.primary`)))
+		bfShot(t, ctx, "enroll-confirm-date-390")
 	})
 }

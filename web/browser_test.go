@@ -71,10 +71,22 @@ func newChrome(t *testing.T, width, height int) context.Context {
 // not rewrite the docs.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	saveShot(t, ctx, name, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
+}
+
+// screenshotTop saves what the window shows (a long page's first screen,
+// the guide's), as screenshot does.
+func screenshotTop(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveShot(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+func saveShot(t *testing.T, ctx context.Context, name string, shot chromedp.Action[[]byte]) {
+	t.Helper()
 	if os.Getenv("AFTERCARE_SCREENSHOTS") == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

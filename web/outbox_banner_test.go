@@ -73,7 +73,7 @@ func TestNoProviderBanner(t *testing.T) {
 func TestOutboxNotSent(t *testing.T) {
 	app := newTestApp(t)
 	tok := app.Token(app.Main, aftercare.RoleFrontDesk)
-	var en web.EnrollmentJSON
+	var en web.EnrollAnswerJSON
 	app.do(tok, "POST", "/api/v1/enrollments", anaRequest()).decode(t, http.StatusCreated, &en)
 	box, err := outbox.New(filepath.Join(t.TempDir(), "outbox.jsonl"), nil)
 	if err != nil {

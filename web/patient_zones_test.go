@@ -26,7 +26,7 @@ func TestPatientPageZones(t *testing.T) {
 	tok := app.Token(app.Main, aftercare.RoleFrontDesk)
 	req := anaRequest()
 	req["tz"], req["phone"] = "Europe/London", "+1 415 555 0101"
-	var en web.EnrollmentJSON
+	var en web.EnrollAnswerJSON
 	app.do(tok, "POST", "/api/v1/enrollments", req).decode(t, http.StatusCreated, &en)
 	app.dispatch(t)
 	resp := app.SignIn(app.Main, aftercare.RoleFrontDesk).Get(fmt.Sprintf("/patients/%d", en.PatientID))

@@ -53,7 +53,34 @@ func (v View) Zone() *time.Location {
 	return time.UTC
 }
 
+// Year is the current year in the clinic's zone, by the injected clock:
+// lists give the year of dates in any other ("date").
+func (v View) Year() int { return v.Now.In(v.Zone()).Year() }
+
+// dated formats t in loc ("" for the zero time) by layout, with the year
+// after the month ("Tue 2 Dec 2025") when t is not in year, so that a list
+// never shows "Tue 2 Dec" for 2025 and 2027 beside this year's days.
+func dated(t time.Time, loc *time.Location, layout string, year int) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(loc)
+	if t.Year() != year && !strings.Contains(layout, "2006") {
+		layout = strings.Replace(layout, "Jan", "Jan 2006", 1)
+	}
+	return t.Format(layout)
+}
+
 var funcs = template.FuncMap{
+	// date formats a time in an IANA zone like local, with the year when
+	// it is not year (View.Year).
+	"date": func(t time.Time, tz string, layout string, year int) string {
+		loc, err := aftercare.LoadZone(tz)
+		if err != nil {
+			loc = time.UTC
+		}
+		return dated(t, loc, layout, year)
+	},
 	// local formats a UTC time in an IANA zone ("" for the zero time).
 	"local": func(t time.Time, tz string, layout string) string {
 		if t.IsZero() {

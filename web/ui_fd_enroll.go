@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -33,6 +34,9 @@ type EnrollPage struct {
 	// for a new one.
 	Returning *aftercare.Patient
 	Preview   *Preview
+	// DateWarning: the treatment date is unusual (scheduler.
+	// TreatmentDateWarning) and the form asks before enrolling.
+	DateWarning string
 }
 
 // NavSection marks "Enroll" in the menu.
@@ -154,7 +158,16 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		res, err = s.Service.Enroll(ctx, p.Clinic, scheduler.EnrollRequest{
 			Name: f.Name, Phone: f.Phone, Email: f.Email, TZ: f.TZ, Lang: f.Lang, Protocol: f.Protocol,
 			TreatedAt: f.TreatedAt, SMSConsent: f.SMSConsent, EmailConsent: f.EmailConsent, Source: p.Actor(),
+			AskDate: r.PostFormValue("confirm_date") == "",
 		})
+		if askDate(page, err) {
+			if page.Preview, err = s.buildPreview(ctx, p.Clinic, page.Form, page.Protocols); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			s.render(w, r, http.StatusOK, "enroll", "Enroll a patient", page)
+			return
+		}
 		if err != nil && !fieldError(page.Errors, err, enrollFields...) {
 			s.fail(w, r, err)
 			return
@@ -182,6 +195,17 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.logger().Info("enrolled", "clinic", p.Clinic.ID, "patient", res.Patient.ID, "enrollment", res.Enrollment.ID, "by", p.Actor())
 	s.redirect(w, r, to, fmt.Sprintf("%s is enrolled on %s: %s scheduled.", res.Patient.Name, name, plural(planned, "message", "messages")))
+}
+
+// askDate reports whether err asks to confirm an unusual treatment date
+// (scheduler.EnrollRequest.AskDate), and puts the question on the page.
+func askDate(page *EnrollPage, err error) bool {
+	var ae *aftercare.Error
+	if !errors.As(err, &ae) || ae.Field != "confirm_date" {
+		return false
+	}
+	page.DateWarning = upperFirst(ae.Message)
+	return true
 }
 
 // checkEnroll checks every field of the form, so that all the problems
@@ -283,6 +307,8 @@ type Preview struct {
 	// Blank: no address and no consent yet, so the whole protocol is shown
 	// rather than a timeline of messages that would all go unsent.
 	Blank bool
+	// DateWarning: the treatment date is unusual; enrolling will ask.
+	DateWarning string
 }
 
 // Problem is a field to fix, for the preview's list.
@@ -324,6 +350,14 @@ var fieldLabels = map[string]string{
 // in Preview.Problems; the error is for anything else.
 func (s *Server) buildPreview(ctx context.Context, c *aftercare.Clinic, f EnrollForm, protocols []*aftercare.Protocol) (*Preview, error) {
 	fe := FieldErrors{}
+	// The contact details first: a count of messages that "will be sent"
+	// to a number that cannot take them would mislead.
+	if _, err := aftercare.NormalizePhone(f.Phone, c.Country); err != nil {
+		fieldError(fe, err, enrollFields...)
+	}
+	if _, err := aftercare.NormalizeEmail(f.Email); err != nil {
+		fieldError(fe, err, enrollFields...)
+	}
 	loc, err := aftercare.LoadZone(f.TZ)
 	if err != nil {
 		fieldError(fe, err, enrollFields...)
@@ -380,6 +414,7 @@ func fillPreview(pv *Preview, cp *scheduler.Compiled, msgs []*aftercare.Message,
 	pv.Blank = f.Phone == "" && f.Email == "" && !f.SMSConsent && !f.EmailConsent
 	day0 := calendarDay(tl)
 	var first, last time.Time
+	var planned []*aftercare.Message
 	for _, m := range msgs {
 		at := m.SendAt.In(loc)
 		it := PreviewItem{
@@ -412,6 +447,16 @@ func fillPreview(pv *Preview, cp *scheduler.Compiled, msgs []*aftercare.Message,
 				it.State, it.StateLabel = "skip", "skipped: its time has passed"
 			}
 		}
+		// The messages Enroll would plan, as it would plan them, for the
+		// date warning: its counts are then the same as when enrolling.
+		switch it.State {
+		case "send":
+			planned = append(planned, &aftercare.Message{Status: aftercare.StatusPending, SendAt: m.SendAt})
+		case "late":
+			planned = append(planned, &aftercare.Message{Status: aftercare.StatusPending, SendAt: now})
+		case "skip":
+			planned = append(planned, &aftercare.Message{Status: aftercare.StatusSkipped, SendAt: m.SendAt})
+		}
 		switch it.State {
 		case "send", "late":
 			if m.Channel == aftercare.SMS {
@@ -442,8 +487,10 @@ func fillPreview(pv *Preview, cp *scheduler.Compiled, msgs []*aftercare.Message,
 		d := &pv.Days[len(pv.Days)-1]
 		d.Items = append(d.Items, it)
 	}
+	pv.DateWarning = upperFirst(scheduler.TreatmentDateWarning(treated, now, loc, planned))
 	if !first.IsZero() {
-		pv.First, pv.Last = first.Format("Mon 2 Jan"), last.Format("Mon 2 Jan")
+		year := now.In(loc).Year()
+		pv.First, pv.Last = dated(first, loc, "Mon 2 Jan", year), dated(last, loc, "Mon 2 Jan", year)
 	}
 }
 

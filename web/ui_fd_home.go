@@ -28,6 +28,7 @@ type HomePage struct {
 	Protocols  protocolNames
 	NoProtocol bool   // the clinic has no protocol to enroll on
 	TZ         string // the clinic's zone, in which the lists show times
+	Year       int    // the clinic's current year: other years are written out
 }
 
 // EnrollmentTable is the data of the "enrollment-table" template.
@@ -35,13 +36,18 @@ type EnrollmentTable struct {
 	Rows      []*aftercare.EnrollmentSummary
 	TZ        string
 	Protocols protocolNames
+	Year      int
 }
 
 // TodayTable is today's list as a table.
-func (p HomePage) TodayTable() EnrollmentTable { return EnrollmentTable{p.Today, p.TZ, p.Protocols} }
+func (p HomePage) TodayTable() EnrollmentTable {
+	return EnrollmentTable{p.Today, p.TZ, p.Protocols, p.Year}
+}
 
 // RecentTable is the earlier list as a table.
-func (p HomePage) RecentTable() EnrollmentTable { return EnrollmentTable{p.Recent, p.TZ, p.Protocols} }
+func (p HomePage) RecentTable() EnrollmentTable {
+	return EnrollmentTable{p.Recent, p.TZ, p.Protocols, p.Year}
+}
 
 // NavSection marks "Today" in the menu.
 func (HomePage) NavSection() string { return "home" }
@@ -67,7 +73,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := HomePage{Day: now.Format("Monday 2 January"), Paged: before > 0, Protocols: namesOf(protocols), NoProtocol: len(protocols) == 0, TZ: p.Clinic.TZ}
+	page := HomePage{Day: now.Format("Monday 2 January"), Paged: before > 0, Protocols: namesOf(protocols), NoProtocol: len(protocols) == 0, TZ: p.Clinic.TZ, Year: now.Year()}
 	if !page.Paged {
 		today, err := s.Store.ListEnrollments(ctx, aftercare.EnrollmentFilter{ClinicID: p.Clinic.ID, Since: midnight.UTC(), Limit: todayLimit + 1})
 		if err != nil {

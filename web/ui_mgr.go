@@ -28,6 +28,7 @@ func (s *Server) routesManager(mux *http.ServeMux) {
 	mux.HandleFunc("GET /audit", s.page(manager, s.auditPage))
 
 	mux.HandleFunc("GET /protocols", s.page(manager, s.protocolsPage))
+	mux.HandleFunc("GET /help/protocols", s.page(aftercare.RoleFrontDesk, s.helpProtocols))
 	mux.HandleFunc("POST /protocols", s.page(manager, s.protocolCreate))
 	mux.HandleFunc("GET /protocols/new", s.page(manager, s.protocolNewForm))
 	mux.HandleFunc("GET /protocols/{slug}", s.page(manager, s.protocolPage))

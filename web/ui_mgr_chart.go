@@ -15,7 +15,7 @@ import (
 
 // StatDay is one day of the chart and of its table.
 type StatDay struct {
-	Day       string // YYYY-MM-DD (UTC)
+	Day       string // YYYY-MM-DD, a day in the clinic's zone
 	Label     string // "Mon 23 Nov"
 	Delivered int    // the provider confirmed delivery
 	Sent      int    // accepted by the provider, no delivery report (yet)
@@ -37,6 +37,7 @@ type ChartBar struct {
 	YFailed, HFailed       float64
 	Tick                   string // the x-axis label under this bar, "" for none
 	TickX                  float64
+	TickAlt                bool // every other label, left out on a phone where they would overlap
 }
 
 // ChartTick is a horizontal grid line with its value.
@@ -67,6 +68,7 @@ type StatsPage struct {
 	Rows    []StatDay // newest first, for the table
 	From    string
 	To      string
+	Zone    string // the clinic's, whose days these are
 }
 
 // NavSection marks the log in the menu (the chart is the log's summary).
@@ -75,10 +77,18 @@ func (StatsPage) NavSection() string { return "log" }
 func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	days := readPeriod(r)
-	now := s.Now().UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	since, until := today.AddDate(0, 0, -(days-1)), today.AddDate(0, 0, 1)
-	stats, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until)
+	loc := clinicZone(p.Clinic)
+	// The days as plain dates (UTC noon, so that adding days never meets a
+	// clock change); the instants come from the one rule, DayRange.
+	y, m, d := s.Now().In(loc).Date()
+	today := time.Date(y, m, d, 12, 0, 0, 0, time.UTC)
+	first := today.AddDate(0, 0, -(days - 1))
+	since, until, err := aftercare.DayRange(first.Format(time.DateOnly), today.Format(time.DateOnly), loc)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	stats, err := s.Store.DailyStats(r.Context(), p.Clinic.ID, since, until, loc)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -86,8 +96,8 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 	series := make([]StatDay, days)
 	index := map[string]int{}
 	for i := range series {
-		d := since.AddDate(0, 0, i)
-		series[i] = StatDay{Day: d.Format(time.DateOnly), Label: d.Format("Mon 2 Jan")}
+		d := first.AddDate(0, 0, i)
+		series[i] = StatDay{Day: d.Format(time.DateOnly), Label: dated(d, time.UTC, "Mon 2 Jan", today.Year())}
 		index[series[i].Day] = i
 	}
 	for _, st := range stats {
@@ -110,7 +120,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	page := StatsPage{Days: days, Periods: periodChoices, Chart: layoutChart(series),
-		From: since.Format(dayLayout), To: today.Format(dayLayout)}
+		From: first.Format(dayLayout), To: today.Format(dayLayout), Zone: loc.String()}
 	for i := len(series) - 1; i >= 0; i-- {
 		page.Rows = append(page.Rows, series[i])
 	}
@@ -158,6 +168,7 @@ func layoutChart(days []StatDay) Chart {
 		if (len(days)-1-i)%labelEvery == 0 {
 			t, _ := time.Parse(time.DateOnly, d.Day)
 			b.Tick, b.TickX = t.Format("2 Jan"), b.X+width/2
+			b.TickAlt = (len(days)-1-i)/labelEvery%2 == 1
 		}
 		b.X, b.W, b.TickX = r1(b.X), r1(b.W), r1(b.TickX)
 		b.YDelivered, b.HDelivered, b.YSent, b.HSent, b.YFailed, b.HFailed = r1(b.YDelivered), r1(b.HDelivered), r1(b.YSent), r1(b.HSent), r1(b.YFailed), r1(b.HFailed)

@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,9 +19,6 @@ import (
 
 // logPageSize is the rows of one page of the log and of the attention list.
 const logPageSize = 50
-
-// csvBatch is how many rows the CSV export reads per query.
-const csvBatch = 1000
 
 // LogForm is the delivery log's filter as typed, so the form shows it again
 // and every page link and the export keep it.
@@ -83,28 +80,13 @@ func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values, 
 	form.Patient = strings.TrimSpace(q.Get("patient"))
 	form.States = map[aftercare.Status]bool{}
 
-	day := func(field, v string) time.Time {
-		if v == "" {
-			return time.Time{}
+	var err error
+	if lf.Filter.Since, lf.Filter.Until, err = aftercare.DayRange(form.Since, form.Until, loc); err != nil {
+		var ae *aftercare.Error
+		if !errors.As(err, &ae) {
+			return nil, err
 		}
-		t, err := time.ParseInLocation(time.DateOnly, v, loc)
-		if err != nil {
-			lf.Errors[field] = fmt.Sprintf("%q is not a date: pick one, or write it as 2026-11-23", v)
-			return time.Time{}
-		}
-		return t
-	}
-	since, until := day("since", form.Since), day("until", form.Until)
-	if !since.IsZero() {
-		lf.Filter.Since = since.UTC()
-	}
-	if !until.IsZero() {
-		// The last day is included: stop at the local midnight after it.
-		end := until.AddDate(0, 0, 1)
-		lf.Filter.Until = time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, loc).UTC()
-		if !since.IsZero() && until.Before(since) {
-			lf.Errors["until"] = "the last day comes before the first: swap them"
-		}
+		lf.Errors[ae.Field] = upperFirst(ae.Message)
 	}
 	for _, v := range q["state"] {
 		st, err := aftercare.ParseStatus(v)
@@ -346,11 +328,6 @@ func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "log", "Delivery log", page)
 }
 
-// logCSVHeader is the header of the export: the columns of
-// `aftercare log --csv`.
-var logCSVHeader = []string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status",
-	"send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"}
-
 // logCSV streams every message the filter selects (all pages, not only the
 // one on screen) as `aftercare log --csv` prints them, reading the store a
 // batch at a time so that memory stays flat whatever the size.
@@ -379,53 +356,17 @@ func (s *Server) logCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "fix the log's filter first: %s", strings.Join(msgs, "; ")))
 		return
 	}
-	f := lf.Filter
-	f.Limit = csvBatch
 	name := fmt.Sprintf("aftercare-log-%s-%s.csv", p.Clinic.Slug, s.Now().In(clinicZone(p.Clinic)).Format("2006-01-02"))
 	s.audit(r, aftercare.AuditExport, "delivery log", name)
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := csv.NewWriter(w)
-	cw.Write(logCSVHeader)
-	rows := 0
-	for {
-		msgs, err := s.Store.ListMessages(ctx, f)
-		if err != nil {
-			// The status line has gone: break the download rather than
-			// hand over a file that looks complete.
-			s.logger().Error("exporting the log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
-			panic(http.ErrAbortHandler)
-		}
-		for _, m := range msgs {
-			cw.Write(logCSVRecord(m))
-		}
-		rows += len(msgs)
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return // the client went away
-		}
-		if len(msgs) < f.Limit {
-			return
-		}
-		last := msgs[len(msgs)-1]
-		f.AfterSendAt, f.AfterID = last.SendAt, last.ID
+	if rows, err := WriteLogCSV(ctx, w, s.Store, lf.Filter); err != nil && !errors.Is(err, ErrCSVWrite) {
+		// The status line has gone: break the download rather than hand
+		// over a file that looks complete. (ErrCSVWrite: the client left.)
+		s.logger().Error("exporting the log", "clinic", p.Clinic.ID, "rows", rows, "err", err)
+		panic(http.ErrAbortHandler)
 	}
-}
-
-// logCSVRecord is one message as `aftercare log --csv` writes it.
-func logCSVRecord(m *aftercare.Message) []string {
-	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
-	return []string{i64(m.ID), i64(m.EnrollmentID), i64(m.PatientID), m.StepKey, strconv.Itoa(m.Occurrence),
-		string(m.Channel), string(m.Status), csvTime(m.SendAt), csvTime(m.SentAt), csvTime(m.DeliveredAt),
-		m.Sender, CSVSafe(m.ProviderID), CSVSafe(m.ErrorCode), CSVSafe(m.Error), strconv.Itoa(m.Attempts)}
-}
-
-func csvTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 // MessagePage is the data of the "mgr_message" template.

@@ -209,11 +209,12 @@ func (s *Server) protocolPreview(ctx context.Context, clinic *aftercare.Clinic, 
 	if err != nil {
 		return err
 	}
+	year := s.Now().In(clinicZone(clinic)).Year()
 	for _, m := range msgs {
 		if f.Channel != "" && string(m.Channel) != f.Channel {
 			continue
 		}
-		page.Timeline = append(page.Timeline, TimelineItem{Message: m, When: m.SendAt.In(loc).Format("Mon 2 Jan 15:04"),
+		page.Timeline = append(page.Timeline, TimelineItem{Message: m, When: dated(m.SendAt, loc, "Mon 2 Jan 15:04", year),
 			After: offsetLabel(m.SendAt.Sub(treated)), Step: stepLabel(m)})
 	}
 	return nil

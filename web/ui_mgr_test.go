@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
 )
 
 // The practice manager's and admin's pages: each route against each role,
@@ -476,6 +478,12 @@ func TestLogFilters(t *testing.T) {
 	if !strings.Contains(body, patients[1].Name) {
 		t.Errorf("the rows do not name the patient %q", patients[1].Name)
 	}
+	// The same day twice is that one day, as in the CLI and the API.
+	want = mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: since.AddDate(0, 0, 1), PatientID: patients[1].ID})
+	_, body = mgrGet(mgr, fmt.Sprintf("/log?since=%s&until=%[1]s&patient=%d", since.Format(time.DateOnly), patients[1].ID))
+	if ids := mgrIDs(body); len(ids) != len(want) || len(ids) == 0 {
+		t.Errorf("one local day of one patient: %d rows, want %d", len(ids), len(want))
+	}
 	// A search that matches one patient filters on them.
 	_, body = mgrGet(mgr, "/log?since=&until=&patient="+url.QueryEscape(patients[2].Name))
 	all := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[2].ID})
@@ -528,6 +536,7 @@ func TestLogCSV(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 80) // more rows than one export batch
 	mgrSeed(t, app, app.Other, 1)
+	enrollEvening(t, app) // messages with notes
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
 	loc, _ := time.LoadLocation(app.Main.TZ)
 	for _, c := range []struct {
@@ -544,7 +553,7 @@ func TestLogCSV(t *testing.T) {
 			c.filter.ClinicID = app.Main.ID
 			want := mgrMessages(t, app, c.filter)
 			recs := mgrCSV(t, mgr, "/log.csv?"+c.query)
-			if strings.Join(recs[0], ",") != "message_id,enrollment_id,patient_id,step,occurrence,channel,status,send_at,sent_at,delivered_at,sender,provider_id,error_code,error,attempts" {
+			if !slices.Equal(recs[0], web.MessageCSVHeader) {
 				t.Fatalf("header %v", recs[0])
 			}
 			if len(recs)-1 != len(want) {
@@ -553,17 +562,41 @@ func TestLogCSV(t *testing.T) {
 			if c.name == "Everything" && len(want) <= 1000 {
 				t.Fatalf("only %d messages: the export is not read in several batches", len(want))
 			}
+			notes := 0
 			for i, m := range want {
+				pt, err := app.DB.FindPatient(context.Background(), app.Main.ID, m.PatientID)
+				if err != nil {
+					t.Fatal(err)
+				}
 				r := recs[i+1]
-				if r[0] != strconv.FormatInt(m.ID, 10) || r[6] != string(m.Status) || r[5] != string(m.Channel) ||
-					r[7] != m.SendAt.UTC().Format(time.RFC3339) || r[13] != m.Error || r[14] != strconv.Itoa(m.Attempts) {
+				if !slices.Equal(r, web.MessageCSVRecord(m, pt)) {
 					t.Fatalf("row %d = %v, want message %d %s %s", i, r, m.ID, m.Status, m.SendAt)
 				}
+				// The columns a reader needs without looking anything up.
+				if r[3] != pt.Name || r[9] != m.SendAt.In(loc).Format(time.RFC3339) || r[10] != "America/Los_Angeles" || r[17] != m.Note {
+					t.Fatalf("row %d = %v: want the name %q, the local time and zone, and the note %q", i, r, pt.Name, m.Note)
+				}
+				if m.Note != "" {
+					notes++
+				}
+			}
+			if c.name == "Everything" && notes == 0 {
+				t.Errorf("no row has a note: the note column is not checked")
 			}
 		})
 	}
+	// On the page, a note is under Note, never under Error.
+	_, body := mgrGet(mgr, "/log?since=&until=&patient=Eve+Ning")
+	eve := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Statuses: []aftercare.Status{aftercare.StatusSkipped}, Since: app.Now().Add(-4 * 24 * time.Hour)})
+	if len(eve) == 0 || eve[0].Note == "" {
+		t.Fatalf("Eve's skipped messages have no note: %v", eve)
+	}
+	if note := `<td class="note">` + html.EscapeString(eve[0].Note) + `</td>`; !strings.Contains(body, `<th scope="col">Note</th>`) || !strings.Contains(body, note) ||
+		strings.Contains(body, `<td class="reason">`+html.EscapeString(eve[0].Note)) {
+		t.Errorf("the log does not show %q under Note\n%s", note, body)
+	}
 	// The page links to the export with the same filter.
-	_, body := mgrGet(mgr, "/log?since=&until=&channel=email&state=sent")
+	_, body = mgrGet(mgr, "/log?since=&until=&channel=email&state=sent")
 	if !regexp.MustCompile(`href="/log\.csv\?[^"]*channel=email[^"]*state=sent`).MatchString(body) {
 		t.Errorf("no export link with the filter\n%s", body)
 	}
@@ -601,6 +634,10 @@ func TestMessagePage(t *testing.T) {
 func TestStatsPage(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 3)
+	// A treatment three evenings ago: its messages that evening (skipped,
+	// enrolled late) are the next day in UTC.
+	enrollEvening(t, app)
+	loc, _ := time.LoadLocation(app.Main.TZ)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
 	code, body := mgrGet(mgr, "/stats")
 	if code != http.StatusOK {
@@ -611,10 +648,16 @@ func TestStatsPage(t *testing.T) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
-	// The totals are the store's: messages due in the last 30 UTC days.
-	now := app.Now().UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	ms := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: today.AddDate(0, 0, -29), Until: today.AddDate(0, 0, 1)})
+	// The totals are the store's: messages due in the last 30 days of the
+	// clinic's zone, each on its local day (the seed's evening texts are
+	// the next day in UTC).
+	today := app.Now().In(loc).Format(time.DateOnly)
+	first := app.Now().In(loc).AddDate(0, 0, -29).Format(time.DateOnly)
+	since, until, err := aftercare.DayRange(first, today, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until})
 	delivered := mgrCount(ms, aftercare.StatusDelivered)
 	failed := mgrCount(ms, aftercare.StatusFailed) + mgrCount(ms, aftercare.StatusUndelivered) + mgrCount(ms, aftercare.StatusUnknown) + mgrCount(ms, aftercare.StatusExpired)
 	if delivered == 0 || failed == 0 {
@@ -622,6 +665,50 @@ func TestStatsPage(t *testing.T) {
 	}
 	if !strings.Contains(body, fmt.Sprintf(`<div class="stat ok-ink">%d</div>`, delivered)) || !strings.Contains(body, fmt.Sprintf(`<div class="stat bad-ink">%d</div>`, failed)) {
 		t.Errorf("totals are not %d delivered and %d failed", delivered, failed)
+	}
+	// Each row of the table: delivered, sent, failed, waiting, other per
+	// local day.
+	want := map[string][5]int{}
+	for _, m := range ms {
+		day := m.SendAt.In(loc).Format("Mon 2 Jan")
+		c := want[day]
+		switch m.Status {
+		case aftercare.StatusDelivered:
+			c[0]++
+		case aftercare.StatusSent:
+			c[1]++
+		case aftercare.StatusFailed, aftercare.StatusUndelivered, aftercare.StatusUnknown, aftercare.StatusExpired:
+			c[2]++
+		case aftercare.StatusPending, aftercare.StatusSending:
+			c[3]++
+		default:
+			c[4]++
+		}
+		want[day] = c
+	}
+	rows := regexp.MustCompile(`<tr><td class="nowrap">([^<]+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>\s*<td class="num">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>`).FindAllStringSubmatch(body, -1)
+	if len(rows) != 30 {
+		t.Fatalf("%d rows in the table, want 30", len(rows))
+	}
+	for _, r := range rows {
+		w := want[r[1]]
+		if got := strings.Join(r[2:], "/"); got != fmt.Sprintf("%d/%d/%d/%d/%d", w[0], w[1], w[2], w[3], w[4]) {
+			t.Errorf("%s: delivered/sent/failed/waiting/other %s, want %v", r[1], got, w)
+		}
+	}
+}
+
+// enrollEvening enrolls Eve Ning, treated at 19:40 three days ago in the
+// clinic's zone: her messages that evening are the next day in UTC, and
+// are skipped with a note saying why.
+func enrollEvening(t *testing.T, app *testApp) {
+	t.Helper()
+	loc, _ := time.LoadLocation(app.Main.TZ)
+	d := app.Now().In(loc).AddDate(0, 0, -3)
+	evening := time.Date(d.Year(), d.Month(), d.Day(), 19, 40, 0, 0, loc)
+	if _, err := app.Service.Enroll(context.Background(), app.Main, scheduler.EnrollRequest{Name: "Eve Ning", Phone: "+14155559999",
+		TZ: app.Main.TZ, Lang: "en", Protocol: "microneedling", TreatedAt: evening.Format(time.RFC3339), SMSConsent: true, Source: "test"}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
 )
 
 func (a *app) previewCmd() *cobra.Command {
@@ -63,38 +64,37 @@ clinic's zone unless given.`,
 }
 
 type enrollmentJSON struct {
-	EnrollmentID    int64         `json:"enrollment_id"`
-	PatientID       int64         `json:"patient_id"`
-	Created         bool          `json:"created"`
-	Status          string        `json:"status"`
-	Protocol        string        `json:"protocol"`
-	ProtocolVersion int           `json:"protocol_version"`
-	TreatedAt       string        `json:"treated_at"`
-	Messages        []messageJSON `json:"messages"`
+	EnrollmentID    int64           `json:"enrollment_id"`
+	PatientID       int64           `json:"patient_id"`
+	Created         bool            `json:"created"`
+	Status          string          `json:"status"`
+	Protocol        string          `json:"protocol"`
+	ProtocolVersion int             `json:"protocol_version"`
+	TreatedAt       string          `json:"treated_at"`
+	Patient         web.PatientJSON `json:"patient"`
+	Messages        []messageJSON   `json:"messages"`
 }
 
-func (a *app) printEnrollment(r *scheduler.EnrollResult, verb string) error {
+// printEnrollment prints an enrollment: its heading, its patient (id,
+// contact, consent), and its messages, every one with its text (full), or
+// one line each with a recurring step's messages on one line (`show`).
+func (a *app) printEnrollment(r *scheduler.EnrollResult, verb string, full bool) error {
 	loc, err := aftercare.LoadZone(r.Patient.TZ)
 	if err != nil {
 		return err
 	}
 	e := r.Enrollment
+	for _, w := range r.Warnings {
+		fmt.Fprintf(a.io.Err, "warning: %s\n", w)
+	}
 	if a.jsonOut {
 		return a.printJSON(enrollmentJSON{e.ID, r.Patient.ID, r.Created, e.Status, e.ProtocolSlug, e.ProtocolVersion,
-			e.TreatedAt.UTC().Format(time.RFC3339), messagesJSON(r.Messages, loc)})
+			e.TreatedAt.UTC().Format(time.RFC3339), web.NewPatientJSON(r.Patient), messagesJSON(r.Messages, loc)})
 	}
 	a.printf("%s enrollment %d: %s on %s v%d, treated %s (%s)\n", verb, e.ID, r.Patient.Name, e.ProtocolSlug, e.ProtocolVersion,
 		e.TreatedAt.In(loc).Format("Mon 2006-01-02 15:04 MST"), r.Patient.TZ)
-	pending, skipped := 0, 0
-	for _, m := range r.Messages {
-		switch m.Status {
-		case aftercare.StatusPending:
-			pending++
-		case aftercare.StatusSkipped:
-			skipped++
-		}
-	}
-	a.printf("%d messages: %d pending, %d skipped\n", len(r.Messages), pending, skipped)
+	a.printPatientLines(r.Patient)
+	a.printf("%s\n", enrollmentCounts(r))
 	if a.clinic.Phone == "" {
 		a.printf("warning: the clinic has no phone number; texts name the clinic instead. Set one: aftercare clinic set --phone ...\n")
 	}
@@ -102,6 +102,13 @@ func (a *app) printEnrollment(r *scheduler.EnrollResult, verb string) error {
 		a.printf("warning: no messages: the patient consented to no channel it can be reached on\n")
 	}
 	a.printf("\n")
+	if !full {
+		if err := a.printTimelineShort(r.Messages, loc); err != nil {
+			return err
+		}
+		a.printf("\nEvery message with its text: aftercare show %d --all\n", e.ID)
+		return nil
+	}
 	printTimeline(a.io.Out, r.Messages, loc, true)
 	return nil
 }
@@ -142,7 +149,7 @@ enrollment and creates nothing new.`,
 			if !r.Created {
 				verb = "already enrolled: existing"
 			}
-			return a.printEnrollment(r, verb)
+			return a.printEnrollment(r, verb, true)
 		},
 	}
 	f := cmd.Flags()
@@ -169,10 +176,15 @@ func (a *app) openForEnrollment(ctx context.Context, arg string) (int64, error) 
 }
 
 func (a *app) showCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ENROLLMENT_ID",
-		Short: "Print an enrollment and the state of each of its messages",
-		Args:  needArgs(1, "one enrollment id"),
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "show ENROLLMENT_ID [--all]",
+		Short: "Print an enrollment, its patient and the state of its messages",
+		Long: `Print an enrollment: the patient (id, phone and email, consent per channel)
+and one line per message in the patient's time, the messages of a recurring
+step on one line ("sunscreen, 14 messages" with its first and last day and
+how many are in each state). --all prints every message with its text.`,
+		Args: needArgs(1, "one enrollment id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			id, err := a.openForEnrollment(c.Context(), args[0])
 			if err != nil {
@@ -182,9 +194,11 @@ func (a *app) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printEnrollment(r, r.Enrollment.Status)
+			return a.printEnrollment(r, r.Enrollment.Status, all)
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "every message with its text, not one line per recurring step")
+	return cmd
 }
 
 func (a *app) cancelCmd() *cobra.Command {
@@ -228,7 +242,7 @@ func (a *app) rescheduleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printEnrollment(r, "rescheduled")
+			return a.printEnrollment(r, "rescheduled", false)
 		},
 	}
 	cmd.Flags().StringVar(&treatedAt, "treated-at", "", "new end of the treatment, in the patient's zone or RFC 3339 (required)")

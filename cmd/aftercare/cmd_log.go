@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -18,21 +17,8 @@ import (
 // defined once in web so that the two cannot drift apart.
 type logJSON = web.MessageJSON
 
-// parseWhen reads --since/--until: a date (the clinic's local midnight) or RFC 3339.
-func parseWhen(flag, s string, loc *time.Location) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, aftercare.FieldErrorf(flag, "%q is not a date: write 2026-11-22 (the clinic's local day) or RFC 3339", s)
-}
-
-// openForRange opens the store and reads --since/--until in the clinic's zone.
+// openForRange opens the store and reads --since/--until by the one rule
+// (aftercare.DayRange): whole days in the clinic's zone, both included.
 func (a *app) openForRange(ctx context.Context, since, until string) (loc *time.Location, s, u time.Time, err error) {
 	if err = a.open(ctx); err != nil {
 		return
@@ -40,10 +26,7 @@ func (a *app) openForRange(ctx context.Context, since, until string) (loc *time.
 	if loc, err = aftercare.LoadZone(a.clinic.TZ); err != nil {
 		return
 	}
-	if s, err = parseWhen("since", since, loc); err != nil {
-		return
-	}
-	u, err = parseWhen("until", until, loc)
+	s, u, err = aftercare.DayRange(since, until, loc)
 	return
 }
 
@@ -57,8 +40,11 @@ func (a *app) logCmd() *cobra.Command {
 		Long: `List messages with their delivery state, provider id, error and attempts.
 Pending messages are listed from a day before they are due; with --patient,
 all of the patient's, however far ahead.
-Dates are the clinic's local days (or RFC 3339). A table by default; --csv or --json
-for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
+--since and --until are days in the clinic's zone, both included (the same
+day twice for one day), or RFC 3339 times. A table by default (each row
+names the patient, gives the due time on the clinic's clock and on the
+patient's, with its zone, and the note that says why a time moved or a
+message was skipped); --csv or --json for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			loc, s, u, err := a.openForRange(c.Context(), since, until)
@@ -85,48 +71,27 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 				}
 				f.PatientID = id
 			}
+			if csvOut {
+				_, err := web.WriteLogCSV(c.Context(), a.io.Out, a.store, f)
+				return err
+			}
 			msgs, err := a.store.ListMessages(c.Context(), f)
 			if err != nil {
 				return err
 			}
-			switch {
-			case a.jsonOut:
+			if a.jsonOut {
 				out := make([]logJSON, 0, len(msgs))
 				for _, m := range msgs {
 					out = append(out, web.NewMessageJSON(m))
 				}
 				return a.printJSON(out)
-			case csvOut:
-				w := csv.NewWriter(a.io.Out)
-				if err := w.Write([]string{"message_id", "enrollment_id", "patient_id", "step", "occurrence", "channel", "status", "send_at", "sent_at", "delivered_at", "sender", "provider_id", "error_code", "error", "attempts"}); err != nil {
-					return err
-				}
-				for _, m := range msgs {
-					r := web.NewMessageJSON(m)
-					if err := w.Write([]string{itoa(r.MessageID), itoa(r.EnrollmentID), itoa(r.PatientID), r.Step, strconv.Itoa(r.Occurrence), r.Channel, r.Status,
-						r.SendAt, r.SentAt, r.DeliveredAt, r.Sender, web.CSVSafe(r.ProviderID), web.CSVSafe(r.ErrorCode), web.CSVSafe(r.Error), strconv.Itoa(r.Attempts)}); err != nil {
-						return err
-					}
-				}
-				w.Flush()
-				return w.Error()
 			}
-			tw := a.table()
-			fmt.Fprintln(tw, "ID\tENROLLMENT\tDUE (clinic time)\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR")
-			for _, m := range msgs {
-				e := m.Error
-				if m.ErrorCode != "" {
-					e = m.ErrorCode + " " + e
-				}
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.EnrollmentID, m.SendAt.In(loc).Format("2006-01-02 15:04"),
-					m.StepKey+occ(m), m.Channel, m.Status, m.Attempts, m.Sender, m.ProviderID, e)
-			}
-			return tw.Flush()
+			return a.printLog(c.Context(), msgs, loc)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&since, "since", "", "messages due on or after this day")
-	f.StringVar(&until, "until", "", "messages due before this day")
+	f.StringVar(&since, "since", "", "messages due on or after this day (YYYY-MM-DD, the clinic's)")
+	f.StringVar(&until, "until", "", "messages due on or before this day (included)")
 	f.StringVar(&status, "status", "", "only this state")
 	f.StringVar(&channel, "channel", "", "only sms or email")
 	f.StringVar(&patient, "patient", "", "only this patient id")
@@ -136,20 +101,50 @@ for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 	return cmd
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// printLog prints the log as a table: when each message is due on the
+// clinic's clock and on the patient's (with its zone), whose it is, and
+// what happened to it.
+func (a *app) printLog(ctx context.Context, msgs []*aftercare.Message, loc *time.Location) error {
+	book := web.NewPatientBook(a.store, a.clinic.ID)
+	tw := a.table()
+	fmt.Fprintf(tw, "ID\tENROLLMENT\tPATIENT\tDUE (%s)\tPATIENT'S TIME\tSTEP\tCHANNEL\tSTATUS\tTRIES\tSENDER\tPROVIDER ID\tERROR\tNOTE\n", loc)
+	for _, m := range msgs {
+		pt, err := book.Find(ctx, m.PatientID)
+		if err != nil {
+			return err
+		}
+		name, local := "(erased)", ""
+		if pt != nil {
+			name = pt.Name
+			if ploc, err := aftercare.LoadZone(pt.TZ); err == nil {
+				local = m.SendAt.In(ploc).Format("2006-01-02 15:04 MST")
+			}
+		}
+		e := m.Error
+		if m.ErrorCode != "" {
+			e = m.ErrorCode + " " + e
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.ID, m.EnrollmentID, name, m.SendAt.In(loc).Format("2006-01-02 15:04"),
+			local, m.StepKey+occ(m), m.Channel, m.Status, m.Attempts, m.Sender, m.ProviderID, e, m.Note)
+	}
+	return tw.Flush()
+}
 
 func (a *app) statsCmd() *cobra.Command {
 	var since, until string
 	cmd := &cobra.Command{
 		Use:   "stats [--since DATE] [--until DATE]",
 		Short: "Counts of messages per day and state",
-		Args:  needArgs(0, "only flags"),
+		Long: `Counts of messages per day and state. Days are the clinic's (its zone);
+--since and --until are days too, both included. Pending messages planned far
+ahead are counted on the day they are due.`,
+		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
-			_, s, u, err := a.openForRange(c.Context(), since, until)
+			loc, s, u, err := a.openForRange(c.Context(), since, until)
 			if err != nil {
 				return err
 			}
-			rows, err := a.store.DailyStats(c.Context(), a.clinic.ID, s, u)
+			rows, err := a.store.DailyStats(c.Context(), a.clinic.ID, s, u, loc)
 			if err != nil {
 				return err
 			}
@@ -176,7 +171,7 @@ func (a *app) statsCmd() *cobra.Command {
 				byDay[r.Day][r.Status] = r.Count
 			}
 			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprint(tw, "DAY (UTC)\t")
+			fmt.Fprintf(tw, "DAY (%s)\t", loc)
 			for _, s := range aftercare.Statuses {
 				fmt.Fprintf(tw, "%s\t", s)
 			}
@@ -191,7 +186,7 @@ func (a *app) statsCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&since, "since", "", "from this day")
-	cmd.Flags().StringVar(&until, "until", "", "before this day")
+	cmd.Flags().StringVar(&since, "since", "", "from this day (YYYY-MM-DD, the clinic's)")
+	cmd.Flags().StringVar(&until, "until", "", "through this day (included)")
 	return cmd
 }

@@ -189,7 +189,7 @@ func TestErrorsSayWhatToFix(t *testing.T) {
 	}{
 		{"ErrUnknownZone", []string{"preview", "--protocol", "microneedling", "--treated-at", "2026-03-07T17:30", "--tz", "New York"}, aftercare.EINVALID, "unknown time zone"},
 		{"ErrMissingFlag", []string{"preview", "--protocol", "microneedling"}, usageCode, "--treated-at"},
-		{"ErrUnknownProtocol", []string{"preview", "--protocol", "botox", "--treated-at", "2026-03-07T17:30", "--tz", "UTC"}, aftercare.EINVALID, "aftercare protocols"},
+		{"ErrUnknownProtocol", []string{"preview", "--protocol", "botox", "--treated-at", "2026-03-07T17:30", "--tz", "UTC"}, aftercare.EINVALID, "use one of: microneedling, microneedling-prep"},
 		{"ErrBadID", []string{"cancel", "abc"}, aftercare.EINVALID, "not an enrollment id"},
 		{"ErrNoEnrollment", []string{"cancel", "99"}, aftercare.ENOTFOUND, "99"},
 		{"ErrUnknownFlag", []string{"enroll", "--nmae", "x"}, usageCode, "--nmae"},

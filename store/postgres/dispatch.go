@@ -368,15 +368,22 @@ func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*a
 	return out, nil
 }
 
-// dailyStats counts per UTC day (every connection's TimeZone is UTC).
-const dailyStats = `SELECT to_char(send_at, 'YYYY-MM-DD') AS day, status, count(*) FROM messages
+// dailyStats counts per day in the zone $4 (an IANA name, which
+// PostgreSQL's own zone data reads as Go's does). Every message is a row
+// here, so the far-ahead pending ones are counted too.
+const dailyStats = `SELECT to_char(send_at AT TIME ZONE $4, 'YYYY-MM-DD') AS day, status, count(*) FROM messages
 	WHERE clinic_id = $1 AND send_at >= $2 AND send_at < $3
 	GROUP BY day, status ORDER BY day, status COLLATE "C"`
 
-// DailyStats counts a clinic's messages per UTC send day and state.
-func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]aftercare.DayStat, error) {
+// DailyStats counts a clinic's messages per send day in loc (nil is UTC)
+// and state.
+func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time, loc *time.Location) ([]aftercare.DayStat, error) {
 	if until.IsZero() {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	zone := "UTC"
+	if loc != nil && loc != time.Local && loc.String() != "" {
+		zone = loc.String()
 	}
 	var out []aftercare.DayStat
 	err := eachRow(ctx, db.pool, func(rows pgx.Rows) error {
@@ -386,7 +393,7 @@ func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.
 		}
 		out = append(out, d)
 		return nil
-	}, dailyStats, clinicID, norm(since), norm(until))
+	}, dailyStats, clinicID, norm(since), norm(until), zone)
 	if err != nil {
 		return nil, dbError("daily stats", err)
 	}

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -397,12 +399,24 @@ func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*a
 	return out, dbError("list attempts", rows.Err())
 }
 
-// dailyStats reads one range of messages_log_status per state: the IN list
+// dailyStats counts one day of messages_log_status per state: the IN list
 // names every state so that SQLite can use the index, whose second column
-// is the state (migration 0003 dropped the one without it).
-var dailyStats = `SELECT substr(send_at, 1, 10) AS day, status, count(*) FROM messages
+// is the state (migration 0003 dropped the one without it), and counts each
+// state's range of the index in order, with no expression per row.
+// DailyStats runs it once per day of the clinic's zone.
+var dailyStats = `SELECT status, count(*) FROM messages
 	WHERE clinic_id = ? AND status IN ('` + strings.Join(statusNames(), "', '") + `') AND send_at >= ? AND send_at < ?
-	GROUP BY day, status ORDER BY day, status`
+	GROUP BY status`
+
+// statsSpan is the first and last send time of the clinic's messages in a
+// range: an open range of DailyStats is counted over the days it spans.
+var statsSpan = `SELECT min(send_at), max(send_at) FROM messages
+	WHERE clinic_id = ? AND status IN ('` + strings.Join(statusNames(), "', '") + `') AND send_at >= ? AND send_at < ?`
+
+// keptForStats reads the planned column of the clinic's enrollments that
+// keep a message due before ? (enrollments_planned).
+const keptForStats = `SELECT planned FROM enrollments
+	WHERE clinic_id = ? AND planned_next IS NOT NULL AND planned_next < ?`
 
 func statusNames() []string {
 	names := make([]string, len(aftercare.Statuses))
@@ -412,23 +426,117 @@ func statusNames() []string {
 	return names
 }
 
-// DailyStats counts a clinic's messages per UTC send day and state.
-func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time) ([]aftercare.DayStat, error) {
+// DailyStats counts a clinic's messages per send day in loc and state:
+// the rows, by quarter hour, and the pending messages kept on enrollments
+// (see Horizon).
+func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time, loc *time.Location) ([]aftercare.DayStat, error) {
 	if until.IsZero() {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	rows, err := db.reader.QueryxContext(ctx, dailyStats, clinicID, formatTime(norm(since)), formatTime(norm(until)))
-	if err != nil {
+	if loc == nil {
+		loc = time.UTC
+	}
+	counts := map[aftercare.DayStat]int{} // Day and Status
+	if err := db.countRows(ctx, counts, clinicID, since, until, loc); err != nil {
 		return nil, dbError("daily stats", err)
 	}
-	defer rows.Close()
-	var out []aftercare.DayStat
-	for rows.Next() {
-		var d aftercare.DayStat
-		if err := rows.Scan(&d.Day, &d.Status, &d.Count); err != nil {
-			return nil, dbError("daily stats", err)
-		}
-		out = append(out, d)
+	if err := db.countKept(ctx, counts, clinicID, since, until, loc); err != nil {
+		return nil, dbError("daily stats", err)
 	}
-	return out, dbError("daily stats", rows.Err())
+	out := make([]aftercare.DayStat, 0, len(counts))
+	for k, n := range counts {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b aftercare.DayStat) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(string(a.Status), string(b.Status)))
+	})
+	return out, nil
+}
+
+// countRows adds the message rows of [since, until) to counts, a local day
+// at a time.
+func (db *DB) countRows(ctx context.Context, counts map[aftercare.DayStat]int, clinicID int64, since, until time.Time, loc *time.Location) error {
+	var first, last dbTime
+	if err := db.reader.QueryRowxContext(ctx, statsSpan, clinicID, formatTime(norm(since)), formatTime(norm(until))).Scan(&first, &last); err != nil {
+		return err
+	}
+	if time.Time(first).IsZero() {
+		return nil
+	}
+	stmt, err := db.reader.PreparexContext(ctx, dailyStats)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	y, m, d := time.Time(first).In(loc).Date()
+	for day := time.Date(y, m, d, 12, 0, 0, 0, time.UTC); ; day = day.AddDate(0, 0, 1) {
+		start := aftercare.DayStart(day.Year(), day.Month(), day.Day(), loc)
+		if start.After(time.Time(last)) {
+			return nil
+		}
+		next := day.AddDate(0, 0, 1)
+		end := aftercare.DayStart(next.Year(), next.Month(), next.Day(), loc)
+		if err := db.countDay(ctx, stmt, counts, clinicID, maxTime(start, since), minTime(end, until), day.Format(time.DateOnly)); err != nil {
+			return err
+		}
+	}
+}
+
+// countDay adds the rows of [start, end), one day, to counts.
+func (db *DB) countDay(ctx context.Context, stmt *sqlx.Stmt, counts map[aftercare.DayStat]int, clinicID int64, start, end time.Time, day string) error {
+	rows, err := stmt.QueryxContext(ctx, clinicID, formatTime(norm(start)), formatTime(norm(end)))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st aftercare.Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return err
+		}
+		counts[aftercare.DayStat{Day: day, Status: st}] += n
+	}
+	return rows.Err()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// countKept adds the pending messages kept on enrollments, due in
+// [since, until), to counts.
+func (db *DB) countKept(ctx context.Context, counts map[aftercare.DayStat]int, clinicID int64, since, until time.Time, loc *time.Location) error {
+	rows, err := db.reader.QueryxContext(ctx, keptForStats, clinicID, formatTime(norm(until)))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var planned []byte
+		if err := rows.Scan(&planned); err != nil {
+			return err
+		}
+		ks, err := parsePlanned(planned)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			if !k.sendAt.Before(since) && k.sendAt.Before(until) {
+				counts[aftercare.DayStat{Day: k.sendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
+			}
+		}
+	}
+	return rows.Err()
 }

@@ -19,8 +19,8 @@ import (
 // within Horizon of the time ClaimDue is given. Every read of an
 // enrollment's or a patient's messages (ListMessages with EnrollmentID or
 // PatientID, ListEnrollments' counts, Reschedule, CancelEnrollment) sees
-// kept messages as the pending messages they are; the clinic-wide log and
-// DailyStats list rows only.
+// kept messages as the pending messages they are, and so does DailyStats;
+// the clinic-wide log lists rows only.
 //
 // A day leaves the dispatcher a day's slack: messages are rows long before
 // they are due even if it was down for hours, and an import of patients

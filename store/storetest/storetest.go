@@ -26,7 +26,7 @@ import (
 // once each and run in parallel.
 func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 	groups := slices.Concat(
-		clinicGroups, protocolGroups, patientGroups, enrollmentGroups, messageGroups,
+		clinicGroups, protocolGroups, patientGroups, enrollmentGroups, messageGroups, statsGroups,
 		dispatchGroups, accountGroups, guardGroups, consentGroups, secretGroups,
 		auditGroups, retentionGroups, inboxGroups, summaryGroups,
 	)

@@ -21,10 +21,16 @@
         method: "POST", body: body, credentials: "same-origin",
         headers: { "X-CSRF-Token": csrf(), "Content-Type": "application/x-www-form-urlencoded" }
       }).then(function (r) { return r.text(); }).then(function (html) {
-        if (mine === seq) { target.innerHTML = html; target.setAttribute("aria-busy", "false"); }
+        if (mine === seq) { target.innerHTML = html; target.setAttribute("aria-busy", "false"); echo(); }
       }).catch(function () {
         if (mine === seq) target.setAttribute("aria-busy", "false");
       });
+    }
+    // The one-line summary above the submit button (on a phone the
+    // timeline is below the form) follows each new preview.
+    function echo() {
+      var src = target.querySelector("#preview-echo-src"), dst = document.getElementById("preview-echo");
+      if (src && dst) dst.innerHTML = src.innerHTML;
     }
     function schedule() {
       target.setAttribute("aria-busy", "true");

@@ -1,0 +1,124 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/web"
+)
+
+// TestListsShowOtherYears: a date in another year than the clinic's
+// current one (by the injected clock) says its year; this year's do not.
+func TestListsShowOtherYears(t *testing.T) {
+	app := newTestApp(t)
+	loc, _ := time.LoadLocation(app.Main.TZ)
+	// Treated on 20 December: the follow-ups run into January.
+	treated := time.Date(app.Now().In(loc).Year(), 12, 20, 15, 0, 0, 0, loc)
+	res, err := app.Service.Enroll(context.Background(), app.Main, scheduler.EnrollRequest{Name: "Noel Year", Phone: "+14155559988",
+		TZ: app.Main.TZ, Lang: "en", Protocol: "microneedling", TreatedAt: treated.Format(time.RFC3339), SMSConsent: true, Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next, this *aftercare.Message
+	for _, m := range res.Messages {
+		if m.SendAt.In(loc).Year() > treated.Year() && next == nil {
+			next = m
+		}
+		if m.SendAt.In(loc).Year() == treated.Year() && this == nil {
+			this = m
+		}
+	}
+	if next == nil || this == nil {
+		t.Fatalf("the plan does not cross the new year: %v", res.Messages)
+	}
+	fd := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	_, body := mgrGet(fd, fmt.Sprintf("/patients/%d", res.Patient.ID))
+	for _, want := range []string{
+		next.SendAt.In(loc).Format("Mon 2 Jan 2006 · 15:04 MST"),
+		this.SendAt.In(loc).Format("Mon 2 Jan · 15:04 MST"),
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the patient's timeline lacks %q", want)
+		}
+	}
+	if strings.Contains(body, this.SendAt.In(loc).Format("Mon 2 Jan 2006 · 15:04")) {
+		t.Errorf("a date of this year shows its year")
+	}
+	// The clock, not the machine's: a year later, this year's dates say
+	// their year too.
+	app.Advance(366 * 24 * time.Hour)
+	fd = app.SignIn(app.Main, aftercare.RoleManager) // the session expired
+	_, body = mgrGet(fd, fmt.Sprintf("/patients/%d", res.Patient.ID))
+	if !strings.Contains(body, this.SendAt.In(loc).Format("Mon 2 Jan 2006 · 15:04 MST")) {
+		t.Errorf("a year later, %s does not show its year", this.SendAt.In(loc).Format("Mon 2 Jan"))
+	}
+}
+
+// TestAPIEnrollWarnings: POST /enrollments answers warnings, empty for a
+// usual treatment date, saying what will happen for one more than a week
+// ago; the enrollment is stored all the same.
+func TestAPIEnrollWarnings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var usual, old web.EnrollAnswerJSON
+	res := w.do(w.FD, "POST", "/api/v1/enrollments", anaRequest())
+	res.decode(t, http.StatusOK, &usual) // newWorld enrolled her already
+	if usual.Warnings == nil || len(usual.Warnings) != 0 || !strings.Contains(res.Body, `"warnings":[]`) {
+		t.Errorf("a usual date: warnings %q", usual.Warnings)
+	}
+	req := anaRequest()
+	req["treated_at"] = "2026-11-10T08:30"
+	w.do(w.FD, "POST", "/api/v1/enrollments", req).decode(t, http.StatusCreated, &old)
+	if len(old.Warnings) != 1 || !strings.Contains(old.Warnings[0], "days ago") || !strings.Contains(old.Warnings[0], "will be skipped") {
+		t.Errorf("a treatment 13 days ago: warnings %q", old.Warnings)
+	}
+	if old.ID == 0 || old.ID == usual.ID {
+		t.Errorf("the enrollment was not stored: %+v", old.EnrollmentJSON)
+	}
+}
+
+// TestEnrollFormAsksForUnusualDate: a treatment more than a week ago (or
+// months ahead) is not enrolled until the form's box is ticked; the form
+// says what will happen, and the live preview warns first.
+func TestEnrollFormAsksForUnusualDate(t *testing.T) {
+	app := newTestApp(t)
+	fd := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	for _, tc := range []struct{ name, treated, says string }{
+		{"Past", "2026-11-10T08:30", "are already past and will be skipped"},
+		{"Ahead", "2027-04-02T10:00", "days from today"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := fdForm("treated_at", tc.treated, "name", "Ana "+tc.name)
+			resp := fd.PostForm("/enroll/preview", form)
+			preview := readBody(t, resp)
+			if !strings.Contains(preview, `class="date-warn"`) || !strings.Contains(preview, tc.says) {
+				t.Errorf("the preview does not warn about the date:\n%s", preview)
+			}
+			resp = fd.PostForm("/enroll", form)
+			body := readBody(t, resp)
+			// The preview and the form count the same messages.
+			counts := regexp.MustCompile(`\d+ of its \d+ messages|\d+ days from today`)
+			if p, f := counts.FindString(preview), counts.FindString(body); p == "" || p != f {
+				t.Errorf("the preview says %q, the form %q", p, f)
+			}
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Check the treatment date.") || !strings.Contains(body, tc.says) ||
+				!strings.Contains(body, `name="confirm_date"`) || !strings.Contains(body, "Enroll with this date") {
+				t.Fatalf("an unusual date: %d, want the form asking to confirm it\n%s", resp.StatusCode, body)
+			}
+			if n := fdPatientCount(t, app, app.Main, "Ana "+tc.name); n != 0 {
+				t.Fatalf("asked first, yet %d patients were stored", n)
+			}
+			form.Set("confirm_date", "yes")
+			fdEnroll(t, fd, form)
+		})
+	}
+	// A usual date is enrolled at once.
+	fdEnroll(t, fd, fdForm("name", "Ana Usual"))
+}
