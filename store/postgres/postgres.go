@@ -215,6 +215,7 @@ const (
 	codeForeignKey = "23503"
 	codeCheck      = "23514"
 	codeNotNull    = "23502"
+	codeDeadlock   = "40P01"
 )
 
 // dbError turns err into what the store returns: *aftercare.Error and
