@@ -24,6 +24,11 @@ func TestCopyDB(t *testing.T) {
 	db := newDB(t)
 	mustCLI(t, db, "enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--email", "ana@example.com",
 		"--tz", "America/Los_Angeles", "--protocol", "microneedling", "--treated-at", "2026-11-22T09:00", "--sms-consent", "--email-consent")
+	// Rows of the accounts' tables too: a user (with a sign-in link) and a
+	// revoked token (times set and NULL).
+	mustCLI(t, db, "user", "add", "ana@glowskin.example", "--role", "manager", "--name", "Ana Ruiz")
+	mustCLI(t, db, "token", "create", "--role", "manager", "--name", "Delivery reports")
+	mustCLI(t, db, "token", "revoke", "1")
 	src := openTestStore(t, db)
 	clinic, err := src.FindClinic(ctx, "")
 	if err != nil {
@@ -59,7 +64,8 @@ func TestCopyDB(t *testing.T) {
 	for _, tc := range got.Tables {
 		rows[tc.Table] = tc.Rows
 	}
-	for table, want := range map[string]int64{"clinics": 1, "patients": 1, "enrollments": 1, "messages": int64(len(wantMsgs)), "consent_events": 2} {
+	for table, want := range map[string]int64{"clinics": 1, "patients": 1, "enrollments": 1, "messages": int64(len(wantMsgs)),
+		"consent_events": 2, "users": 1, "signin_links": 1, "tokens": 1} {
 		if rows[table] != want {
 			t.Errorf("copy-db copied %d rows of %s, want %d (all: %v)", rows[table], table, want, got.Tables)
 		}

@@ -77,8 +77,7 @@ func (db *DB) EnrollBatch(ctx context.Context, batch []*aftercare.NewEnrollment)
 		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 			return enrollTx(ctx, tx, items, now)
 		})
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != codeUnique || !raceable(pe.ConstraintName) {
+		if !retryable(err) {
 			break
 		}
 	}
@@ -93,11 +92,23 @@ func (db *DB) EnrollBatch(ctx context.Context, batch []*aftercare.NewEnrollment)
 	return created, nil
 }
 
-// raceable reports whether a unique violation of constraint can come from
-// a concurrent enrollment (and so goes away on a second attempt), rather
-// than from the batch itself.
-func raceable(constraint string) bool {
-	return constraint == "patients_match_key" || constraint == "enrollments_idem_key"
+// retryable reports whether err can come from a concurrent enrollment, and
+// so go away on a second attempt: a unique violation of a patient's match
+// key or an enrollment's key (the other committed the row first; this
+// batch's own duplicates are decided in memory and never reach the
+// database), or a deadlock between two batches that share patients.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case codeUnique:
+		return pe.ConstraintName == "patients_match_key" || pe.ConstraintName == "enrollments_idem_key"
+	case codeDeadlock:
+		return true
+	}
+	return false
 }
 
 // enrollItem is what EnrollBatch decided for one NewEnrollment.

@@ -21,9 +21,13 @@
 //
 // One file per contract of the root package, named after its noun, as in
 // store/sqlite: clinics.go (aftercare.ClinicStore), protocols.go,
-// patients.go, enrollments*.go, messages.go, dispatch*.go, accounts*.go,
-// consent.go, secrets.go, audit.go, retention.go, inbox.go. migrate.go runs
-// the migrations, ready.go answers GET /readyz, time.go converts times.
+// patients.go, enrollments*.go (the import's COPY in enrollments_copy.go),
+// messages.go, dispatch*.go, accounts*.go, consent.go, secrets.go,
+// audit.go, retention.go, inbox.go. migrate.go runs the migrations,
+// ready.go answers GET /readyz, copy.go copies another database's tables
+// in (`aftercare copy-db`); rows.go (the column lists several files read),
+// query.go, text.go and time.go are helpers the files share. pgtest gives
+// tests a schema of their own.
 //
 // Unlike SQLite, every message is a row of messages however far ahead it
 // is due (SQLite keeps far-ahead ones on their enrollment to keep its file
@@ -215,6 +219,7 @@ const (
 	codeForeignKey = "23503"
 	codeCheck      = "23514"
 	codeNotNull    = "23502"
+	codeDeadlock   = "40P01"
 )
 
 // dbError turns err into what the store returns: *aftercare.Error and
