@@ -51,8 +51,16 @@ func NewJobs(logger *slog.Logger, jobs ...Job) (*Jobs, error) {
 // Start runs the jobs in the background.
 func (j *Jobs) Start() { j.c.Start() }
 
-// Stop starts no new runs, cancels the context of the running ones (which
-// finish what they started) and waits for them, or for ctx.
+// Cancel starts no new runs and cancels the context of the running ones,
+// which finish what they started (a send in flight) and start nothing
+// more; it does not wait. Stop waits.
+func (j *Jobs) Cancel() {
+	j.c.Stop()
+	j.cancel()
+}
+
+// Stop cancels the jobs (see Cancel) and waits for the running ones to
+// finish, or for ctx.
 func (j *Jobs) Stop(ctx context.Context) {
 	done := j.c.Stop()
 	j.cancel()

@@ -202,6 +202,9 @@ func (a *app) serve(ctx context.Context) error {
 		jobs.Stop(context.Background())
 		return fmt.Errorf("http server: %w", err)
 	}
+	// Nothing more starts before the log says so: a send in flight that
+	// ends now frees its slot to no one.
+	jobs.Cancel()
 	logger.Info("stopping: no new claims; waiting for sends in flight")
 	stopCtx, cancel := context.WithTimeout(context.Background(), serveDrain)
 	defer cancel()
