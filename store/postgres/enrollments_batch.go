@@ -452,9 +452,10 @@ const allocateIDs = `SELECT
 // enrollments' messages and their distinct texts theirs.
 //
 // Messages get their ids in (send time, batch order) order, so that the
-// batch's rows go into the indexes kept in send time order (messages_due,
-// messages_log_status) as ascending runs, as on SQLite. Within an
-// enrollment, whose plan is in send time order, ids still follow the plan.
+// batch's rows go into the index kept in send time order (messages_due;
+// messages_log_status leaves pending rows out) as ascending runs, as on
+// SQLite. Within an enrollment, whose plan is in send time order, ids
+// still follow the plan.
 func (b *enrollBatch) allocate(ctx context.Context, tx pgx.Tx) error {
 	total := 0
 	for _, it := range b.newEnrollments {
