@@ -32,7 +32,7 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 				return &aftercare.Error{Code: usageCode, Message: "copy-db needs --to postgres://user@host:5432/name; see `aftercare copy-db --help`"}
 			}
 			if !postgres.IsURL(to) {
-				return aftercare.FieldErrorf("to", "--to must be a PostgreSQL URL (postgres://user@host:5432/name), got %q", to)
+				return aftercare.FieldErrorf("to", "give the PostgreSQL URL to copy into (postgres://user@host:5432/name), not %q", redactURL(to))
 			}
 			if err := a.checkSQLiteSource(); err != nil {
 				return err
@@ -46,7 +46,7 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 			}
 			dst, err := postgres.Open(ctx, to, postgres.WithNow(a.now))
 			if err != nil {
-				return fmt.Errorf("opening database %s: %w", redactURL(to), err)
+				return postgresOpenError(to, "--to", err)
 			}
 			defer func() { _ = dst.Close() }() // closing a pool returns no error
 			var counts []postgres.TableCount
