@@ -133,7 +133,7 @@ func TestHealthcheck(t *testing.T) {
 		{"ErrNotReady", []string{"--url", handler(503, `{"status":"unavailable","reason":"the database does not take writes:\n disk I/O error"}`)},
 			"503 Service Unavailable: the database does not take writes: disk I/O error"},
 		{"ErrNotFound", []string{"--url", handler(404, "")}, "404 Not Found"},
-		{"ErrRefused", []string{"--url", refused}, "connection refused"},
+		{"ErrRefused", []string{"--url", refused}, "nothing is listening there (connection refused): is serve running"},
 		{"ErrTimeout", []string{"--url", hanging.URL + "/readyz", "--timeout", "200ms"}, "did not answer in time"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +156,10 @@ func TestHealthcheck(t *testing.T) {
 	}
 	_, _, err = cli(t, db, "", "healthcheck", "--timeout", "0s")
 	wantErr(t, "healthcheck --timeout 0s", err, usageCode, "--timeout")
+	for _, bad := range []string{"nothing", "127.0.0.1:8080/readyz", "ftp://127.0.0.1/readyz"} {
+		_, _, err = cli(t, db, "", "healthcheck", "--url", bad)
+		wantErr(t, "healthcheck --url "+bad, err, usageCode, "--url must be an http:// URL", bad)
+	}
 }
 
 // TestOpsAgainstServe runs healthcheck, backup and restore against a real
