@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// docFiles are the documents whose commands and settings a clinic's
+// operator copies.
+var docFiles = []string{"../../README.md", "../../docs/operations.md", "../../docs/examples/aftercare.env.example"}
+
+// docCommand is an aftercare command line in a document: the words after
+// "aftercare " up to the end of the shell command (a comment, a pipe, a
+// redirection, the end of a code span).
+var docCommand = regexp.MustCompile("(?:^|[\\s`(])(?:\\./)?aftercare ([^`#;|&)<>\\n]*)")
+
+// TestDocsFlagsExist: every flag the documents give an aftercare command
+// is one that command has (a renamed flag would leave the docs behind).
+func TestDocsFlagsExist(t *testing.T) {
+	t.Parallel()
+	root := (&app{}).rootCmd()
+	checked := 0
+	for _, file := range docFiles {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range docCommand.FindAllStringSubmatch(string(b), -1) {
+			words := strings.Fields(m[1])
+			cmd, _, err := root.Find(words)
+			if err != nil || cmd == root {
+				continue // prose ("aftercare is ..."), not a command
+			}
+			checked++
+			for _, w := range words {
+				if !strings.HasPrefix(w, "--") {
+					continue
+				}
+				name, _, _ := strings.Cut(strings.TrimPrefix(w, "--"), "=")
+				name = strings.Trim(name, `"',.`)
+				if name != "" && cmd.Flag(name) == nil {
+					t.Errorf("%s: `aftercare %s`: %s has no flag --%s", file, strings.TrimSpace(m[1]), cmd.CommandPath(), name)
+				}
+			}
+		}
+	}
+	if checked < 40 {
+		t.Errorf("only %d aftercare commands found in the documents: is docCommand still right?", checked)
+	}
+}
+
+// TestDocsListEverySetting: README's configuration table and the example
+// env file name every variable Config reads.
+func TestDocsListEverySetting(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "\n## Configuration (environment)\n")
+	table, _, _ = strings.Cut(table, "\n## ")
+	example, err := os.ReadFile("../../docs/examples/aftercare.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeFor[Config]()
+	for i := range typ.NumField() {
+		key := typ.Field(i).Tag.Get("envconfig")
+		// The table groups the clinic's variables: `AFTERCARE_CLINIC_NAME`, `_PHONE`, ...
+		short := "`_" + strings.TrimPrefix(key, "AFTERCARE_CLINIC_") + "`"
+		if !strings.Contains(table, "`"+key+"`") && !(strings.HasPrefix(key, "AFTERCARE_CLINIC_") && strings.Contains(table, short)) &&
+			!strings.Contains(table, key+"`") && !strings.Contains(table, "`"+key+",") && !strings.Contains(table, " "+key+",") {
+			t.Errorf("README.md's configuration table does not list %s", key)
+		}
+		if !regexp.MustCompile(`(?m)^#? ?` + key + `=`).Match(example) {
+			t.Errorf("docs/examples/aftercare.env.example does not list %s", key)
+		}
+	}
+}
