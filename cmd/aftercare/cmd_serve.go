@@ -69,14 +69,24 @@ are recorded, nothing is left claimed.`,
 }
 
 func (a *app) serve(ctx context.Context) error {
-	if err := a.open(ctx); err != nil {
-		return err
+	// The log's settings are checked before the database is opened: a
+	// mistyped AFTERCARE_LOG_LEVEL must not leave a new database behind.
+	cfg, err := loadConfig(a.env)
+	if err != nil {
+		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
 	}
-	cfg := a.cfg
-	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword})
+	db := cfg.DB
+	if a.dbFlag != "" {
+		db = a.dbFlag
+	}
+	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword, urlPassword(db)})
 	if err != nil {
 		return err
 	}
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	cfg = a.cfg
 	routes, hook, err := buildRoutes(cfg, logger)
 	if err != nil {
 		return err

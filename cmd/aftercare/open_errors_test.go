@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,4 +94,39 @@ func withUser(t *testing.T, u, user, password string) string {
 	}
 	p.User = url.UserPassword(user, password)
 	return p.String()
+}
+
+// TestServeBadLogSettingsLeaveNoDatabase: serve refuses a mistyped log
+// setting before it opens (and so creates) the database.
+func TestServeBadLogSettingsLeaveNoDatabase(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, key, value string }{
+		{"ErrLevel", "AFTERCARE_LOG_LEVEL", "loud"},
+		{"ErrFormat", "AFTERCARE_LOG_FORMAT", "xml"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := newDB(t)
+			setEnv(db, map[string]string{tt.key: tt.value, "AFTERCARE_HTTP_ADDR": "127.0.0.1:0"})
+			_, _, err := cli(t, db, "", "serve")
+			wantErr(t, "serve with "+tt.key+"="+tt.value, err, aftercare.EINVALID, tt.key, tt.value)
+			if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("serve left a database at %s (%v)", db, err)
+			}
+		})
+	}
+}
+
+func TestURLPassword(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ url, want string }{
+		{"postgres://aftercare:s3cret@db/aftercare", "s3cret"},
+		{"postgresql://aftercare@db/aftercare?sslmode=disable&password=s3cret", "s3cret"},
+		{"postgres://aftercare@db/aftercare", ""},
+		{"./aftercare.db", ""},
+	} {
+		if got := urlPassword(tt.url); got != tt.want {
+			t.Errorf("urlPassword(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
 }

@@ -106,3 +106,24 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
+
+// urlPassword is the password a postgres:// URL holds, in its user part or
+// a password= parameter, for the log's list of secrets; "" when none.
+func urlPassword(db string) string {
+	if !postgres.IsURL(db) {
+		return ""
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return ""
+	}
+	if p, ok := u.User.Password(); ok {
+		return p
+	}
+	for k, v := range u.Query() {
+		if strings.EqualFold(k, "password") && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
