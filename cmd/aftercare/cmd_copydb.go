@@ -84,7 +84,7 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 func (a *app) checkSQLiteSource() error {
 	cfg, err := loadConfig(a.env)
 	if err != nil {
-		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+		return envError(err)
 	}
 	path := cfg.DB
 	if a.dbFlag != "" {

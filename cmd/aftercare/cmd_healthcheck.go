@@ -44,7 +44,7 @@ on 127.0.0.1. It does not open the database.`,
 			if url == "" {
 				cfg, err := loadConfig(a.env)
 				if err != nil {
-					return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+					return envError(err)
 				}
 				if url, err = readyURL(cfg.HTTPAddr); err != nil {
 					return err

@@ -73,7 +73,7 @@ func (a *app) serve(ctx context.Context) error {
 	// mistyped AFTERCARE_LOG_LEVEL must not leave a new database behind.
 	cfg, err := loadConfig(a.env)
 	if err != nil {
-		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+		return envError(err)
 	}
 	db := cfg.DB
 	if a.dbFlag != "" {
@@ -181,7 +181,7 @@ func (a *app) serve(ctx context.Context) error {
 	srv.Routes = routes // the app warns on every page while a channel goes to the outbox
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v; give a free host:port such as 127.0.0.1:8080", cfg.HTTPAddr, err)
 	}
 	d.Links, d.Messages = dispatch.SignedLinks{Signer: signer, BaseURL: publicURL(cfg, ln.Addr().String())}, a.store
 	if cfg.PublicURL == "" {

@@ -42,3 +42,25 @@ func TestClinicEnvFieldNames(t *testing.T) {
 		"--treated-at", "2026-11-22T09:00", "--sms-consent")
 	wantErr(t, "enroll with AFTERCARE_CLINIC_PHONE=12", err, aftercare.EINVALID, `AFTERCARE_CLINIC_PHONE: "12" is not a valid phone number`)
 }
+
+// TestEnvErrors: a variable that does not parse is named with its value
+// and the form it takes, not with envconfig's and strconv's words.
+func TestEnvErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, key, value, want string }{
+		{"ErrInt", "AFTERCARE_SEND_CONCURRENCY", "lots", `AFTERCARE_SEND_CONCURRENCY="lots" is not a whole number`},
+		{"ErrFloat", "AFTERCARE_SMS_RATE", "fast", `AFTERCARE_SMS_RATE="fast" is not a number`},
+		{"ErrDuration", "AFTERCARE_CLAIM_LEASE", "30", `AFTERCARE_CLAIM_LEASE="30" is not a duration with its unit, e.g. 30s`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := newDB(t)
+			setEnv(db, map[string]string{tt.key: tt.value})
+			_, _, err := cli(t, db, "", "clinic")
+			wantErr(t, tt.key+"="+tt.value, err, aftercare.EINVALID, tt.want)
+			if strings.Contains(err.Error(), "envconfig") {
+				t.Errorf("%s=%s: %v", tt.key, tt.value, err)
+			}
+		})
+	}
+}

@@ -113,7 +113,7 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 func (a *app) open(ctx context.Context) error {
 	cfg, err := loadConfig(a.env)
 	if err != nil {
-		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+		return envError(err)
 	}
 	a.cfg = cfg
 	path := cfg.DB
