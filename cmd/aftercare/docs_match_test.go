@@ -80,3 +80,29 @@ func TestDocsListEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvExampleValuesWork: each line of the example env file, commented
+// or not, is a value serve takes as it stands once uncommented (a note
+// after a value would become part of it: env files have no end-of-line
+// comments).
+func TestEnvExampleValuesWork(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/examples/aftercare.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := regexp.MustCompile(`(?m)^#? ?([A-Z][A-Z0-9_]*)=(.*)$`).FindAllStringSubmatch(string(b), -1)
+	if len(lines) < 30 {
+		t.Fatalf("only %d settings found in the example", len(lines))
+	}
+	for _, m := range lines {
+		key, value := m[1], m[2]
+		cfg, err := loadConfig(MapEnv(map[string]string{key: value}))
+		if err == nil {
+			_, err = newLogger(&strings.Builder{}, cfg.LogFormat, cfg.LogLevel, nil)
+		}
+		if err != nil {
+			t.Errorf("%s=%s: %v", key, value, err)
+		}
+	}
+}
