@@ -10,7 +10,8 @@ import (
 
 // docFiles are the documents whose commands and settings a clinic's
 // operator copies.
-var docFiles = []string{"../../README.md", "../../docs/operations.md", "../../docs/examples/aftercare.env.example"}
+var docFiles = []string{"../../README.md", "../../docs/operations.md", "../../docs/security.md", "../../docs/protocols.md",
+	"../../docs/performance.md", "../../docs/examples/aftercare.env.example"}
 
 // docCommand is an aftercare command line in a document: the words after
 // "aftercare " up to the end of the shell command (a comment, a pipe, a
@@ -30,11 +31,14 @@ func TestDocsFlagsExist(t *testing.T) {
 		}
 		for _, m := range docCommand.FindAllStringSubmatch(string(b), -1) {
 			words := strings.Fields(m[1])
-			cmd, _, err := root.Find(words)
+			cmd, rest, err := root.Find(words)
 			if err != nil || cmd == root {
 				continue // prose ("aftercare is ..."), not a command
 			}
 			checked++
+			if cmd.HasSubCommands() && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+				t.Errorf("%s: `aftercare %s`: %s has no command %q", file, strings.TrimSpace(m[1]), cmd.CommandPath(), rest[0])
+			}
 			for _, w := range words {
 				if !strings.HasPrefix(w, "--") {
 					continue
