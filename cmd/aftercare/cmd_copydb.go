@@ -44,7 +44,7 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 			if !ok {
 				return aftercare.FieldErrorf("db", "copy-db copies from a SQLite file: --db must name one")
 			}
-			dst, err := postgres.Open(ctx, to, postgres.WithNow(a.now))
+			dst, err := postgres.Open(ctx, withConnectTimeout(to), postgres.WithNow(a.now))
 			if err != nil {
 				return postgresOpenError(to, "--to", err)
 			}

@@ -130,3 +130,16 @@ func TestURLPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestWithConnectTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ url, want string }{
+		{"postgres://aftercare@db/aftercare", "postgres://aftercare@db/aftercare?connect_timeout=10"},
+		{"postgres://aftercare@db/aftercare?sslmode=require", "postgres://aftercare@db/aftercare?connect_timeout=10&sslmode=require"},
+		{"postgres://aftercare@db/aftercare?connect_timeout=3", "postgres://aftercare@db/aftercare?connect_timeout=3"},
+	} {
+		if got := withConnectTimeout(tt.url); got != tt.want {
+			t.Errorf("withConnectTimeout(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}

@@ -36,7 +36,7 @@ var (
 // as its clock. Errors name the database without its password.
 func openStore(ctx context.Context, db string, now func() time.Time) (dbStore, error) {
 	if postgres.IsURL(db) {
-		st, err := postgres.Open(ctx, db, postgres.WithNow(now))
+		st, err := postgres.Open(ctx, withConnectTimeout(db), postgres.WithNow(now))
 		if err != nil {
 			return nil, postgresOpenError(db, "--db or AFTERCARE_DB", err)
 		}
@@ -126,4 +126,26 @@ func urlPassword(db string) string {
 		}
 	}
 	return ""
+}
+
+// connectTimeout bounds each connection attempt to PostgreSQL unless the
+// URL sets connect_timeout itself: pgx's default is none, so a host that
+// drops packets held a command (or serve's start) for the system's TCP
+// timeout, minutes, before it said anything.
+const connectTimeout = "10"
+
+// withConnectTimeout is db with connect_timeout=10 added when it has none
+// (db unchanged if it does not parse: Open says so).
+func withConnectTimeout(db string) string {
+	u, err := url.Parse(db)
+	if err != nil {
+		return db
+	}
+	q := u.Query()
+	if q.Has("connect_timeout") {
+		return db
+	}
+	q.Set("connect_timeout", connectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
