@@ -60,10 +60,10 @@ func isDir(path string) bool {
 
 // postgresOpenError says what to check when PostgreSQL cannot be reached
 // or refuses the connection (a host that does not resolve, nothing
-// listening, a database that does not exist, a refused password): the
-// user's to fix, so EINVALID, naming the database without its password
-// and flag, where the user gave it.
-// Anything else stays internal, with the (redacted) URL for the detail.
+// listening, a database that does not exist, a refused password). These
+// are the user's to fix, so EINVALID; the message names the database
+// without its password, and flag, where the user gave the URL. Anything
+// else stays internal, with the redacted URL in the detail.
 func postgresOpenError(db, flag string, err error) error {
 	if aftercare.ErrorCode(err) != aftercare.EINTERNAL {
 		return err
@@ -83,7 +83,7 @@ func postgresOpenError(db, flag string, err error) error {
 		case "3D000": // invalid_catalog_name
 			return aftercare.Errorf(aftercare.EINVALID, "the PostgreSQL database %s does not exist: create it (createdb, or CREATE DATABASE), or fix its name in %s", where, flag)
 		case "28P01", "28000": // invalid_password, invalid_authorization_specification
-			return aftercare.Errorf(aftercare.EINVALID, "PostgreSQL refused the user or password of %s: check them in %s", where, flag)
+			return aftercare.Errorf(aftercare.EINVALID, "PostgreSQL refused the user or password of %s: check them in %s (and, on the server, that pg_hba.conf lets this host in)", where, flag)
 		}
 	}
 	return fmt.Errorf("opening database %s: %w", where, err)
