@@ -24,7 +24,11 @@ prints how many rows each table got. The PostgreSQL database must be empty
 (create a new one); copy-db refuses one with rows and changes nothing. Messages
 SQLite keeps on their enrollments become rows. The SQLite file is not changed.
 Stop ` + "`serve`" + ` first: the copy is of the file as it is when copy-db starts.
-Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
+Then run with AFTERCARE_DB set to the PostgreSQL URL. Errors never show the
+URL's password; docs/operations.md walks through the whole move.`,
+		Example: `  createdb aftercare
+  aftercare copy-db --db /var/lib/aftercare/aftercare.db --to postgres://aftercare@db.internal:5432/aftercare
+  aftercare copy-db --to "$PG_URL" --json`,
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()

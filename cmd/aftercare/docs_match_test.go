@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // docFiles are the documents whose commands and settings a clinic's
@@ -18,26 +20,43 @@ var docFiles = []string{"../../README.md", "../../docs/operations.md", "../../do
 // redirection, the end of a code span).
 var docCommand = regexp.MustCompile("(?:^|[\\s`(])(?:\\./)?aftercare ([^`#;|&)<>\\n]*)")
 
-// TestDocsFlagsExist: every flag the documents give an aftercare command
-// is one that command has (a renamed flag would leave the docs behind).
+// TestDocsFlagsExist: every flag the documents and the commands' own
+// examples (--help) give an aftercare command is one that command has, and
+// every subcommand they name exists (a renamed flag would leave the docs
+// behind).
 func TestDocsFlagsExist(t *testing.T) {
 	t.Parallel()
 	root := (&app{}).rootCmd()
-	checked := 0
+	texts := map[string]string{}
 	for _, file := range docFiles {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range docCommand.FindAllStringSubmatch(string(b), -1) {
-			words := strings.Fields(m[1])
+		texts[file] = string(b)
+	}
+	var examples func(c *cobra.Command)
+	examples = func(c *cobra.Command) {
+		if c.Example != "" {
+			texts[c.CommandPath()+" --help"] = c.Example
+		}
+		for _, sub := range c.Commands() {
+			examples(sub)
+		}
+	}
+	examples(root)
+	checked := 0
+	for where, text := range texts {
+		for _, m := range docCommand.FindAllStringSubmatch(text, -1) {
+			line := strings.TrimSpace(m[1])
+			words := strings.Fields(line)
 			cmd, rest, err := root.Find(words)
 			if err != nil || cmd == root {
 				continue // prose ("aftercare is ..."), not a command
 			}
 			checked++
 			if cmd.HasSubCommands() && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-				t.Errorf("%s: `aftercare %s`: %s has no command %q", file, strings.TrimSpace(m[1]), cmd.CommandPath(), rest[0])
+				t.Errorf("%s: `aftercare %s`: %s has no command %q", where, line, cmd.CommandPath(), rest[0])
 			}
 			for _, w := range words {
 				if !strings.HasPrefix(w, "--") {
@@ -46,13 +65,13 @@ func TestDocsFlagsExist(t *testing.T) {
 				name, _, _ := strings.Cut(strings.TrimPrefix(w, "--"), "=")
 				name = strings.Trim(name, `"',.`)
 				if name != "" && cmd.Flag(name) == nil {
-					t.Errorf("%s: `aftercare %s`: %s has no flag --%s", file, strings.TrimSpace(m[1]), cmd.CommandPath(), name)
+					t.Errorf("%s: `aftercare %s`: %s has no flag --%s", where, line, cmd.CommandPath(), name)
 				}
 			}
 		}
 	}
-	if checked < 40 {
-		t.Errorf("only %d aftercare commands found in the documents: is docCommand still right?", checked)
+	if checked < 80 {
+		t.Errorf("only %d aftercare commands found in the documents and examples: is docCommand still right?", checked)
 	}
 }
 
