@@ -50,7 +50,8 @@ marks cookies Secure, and makes email unsubscribe one-click).
 
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
-to choose its password on standard output (the log goes to standard error). ` + "`aftercare user add`" + ` adds the rest of the staff.
+to choose its password on standard output (the log goes to standard error).
+` + "`aftercare user add`" + ` adds the rest of the staff.
 
 With AFTERCARE_METRICS_ADDR (e.g. 127.0.0.1:9090) Prometheus's /metrics is
 served there, on a listener of its own. The log (standard error) is JSON, or
