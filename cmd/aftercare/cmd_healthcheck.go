@@ -59,6 +59,11 @@ on 127.0.0.1. It does not open the database.`,
 			ctx, cancel := context.WithTimeout(c.Context(), timeout)
 			defer cancel()
 			if err := checkReady(ctx, url); err != nil {
+				if a.jsonOut {
+					// A script asking for JSON gets it either way; the
+					// exit status and standard error say the same.
+					_ = a.printJSON(map[string]string{"status": "not_ready", "url": url, "reason": err.Error()})
+				}
 				return &aftercare.Error{Code: unhealthyCode, Message: "not ready: " + err.Error()}
 			}
 			if a.jsonOut {

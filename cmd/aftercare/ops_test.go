@@ -239,3 +239,22 @@ func TestBackupRestoreErrors(t *testing.T) {
 	_, _, err = cli(t, db, "", "restore", "--db", "postgresql://aftercare@db.internal/aftercare", filepath.Join(dir, "b.db"))
 	wantErr(t, "restore of PostgreSQL", err, aftercare.EINVALID, "pg_restore")
 }
+
+// TestHealthcheckJSON: --json prints a JSON answer when not ready too.
+func TestHealthcheckJSON(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/readyz"
+	ln.Close()
+	out, _, err := cli(t, db, "", "healthcheck", "--json", "--url", url)
+	wantErr(t, "healthcheck --json, nothing listening", err, unhealthyCode, "nothing is listening")
+	var got map[string]string
+	if jerr := json.Unmarshal([]byte(out), &got); jerr != nil || got["status"] != "not_ready" || got["url"] != url ||
+		!strings.Contains(got["reason"], "nothing is listening") {
+		t.Errorf("healthcheck --json printed %q (%v)", out, jerr)
+	}
+}
