@@ -84,7 +84,7 @@ func TestClinicSetShowTreatment(t *testing.T) {
 		t.Errorf("after --show-treatment yes:\n%s", out)
 	}
 	_, _, err := cli(t, db, "", "clinic", "set", "--show-treatment", "maybe")
-	if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(err.Error(), "show_treatment") {
+	if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(err.Error(), "--show-treatment: ") {
 		t.Errorf("--show-treatment maybe: %v", err)
 	}
 	mustCLI(t, db, "clinic", "set", "--show-treatment", "no")

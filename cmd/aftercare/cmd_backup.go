@@ -97,7 +97,7 @@ For a PostgreSQL database (AFTERCARE_DB=postgres://...) use pg_restore instead.`
 func (a *app) sqlitePath(cmd, pgTool string) (string, error) {
 	cfg, err := loadConfig(a.env)
 	if err != nil {
-		return "", &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+		return "", envError(err)
 	}
 	path := cfg.DB
 	if a.dbFlag != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 func (a *app) copyDBCmd() *cobra.Command {
 	var to string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "copy-db --to postgres://...",
 		Short: "Copy the SQLite database (--db) into an empty PostgreSQL database",
@@ -23,8 +25,14 @@ the PostgreSQL database --to names, in one transaction, keeping every id, and
 prints how many rows each table got. The PostgreSQL database must be empty
 (create a new one); copy-db refuses one with rows and changes nothing. Messages
 SQLite keeps on their enrollments become rows. The SQLite file is not changed.
-Stop ` + "`serve`" + ` first: the copy is of the file as it is when copy-db starts.
-Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
+Stop every serve on the file first: copy-db refuses while one holds a live
+claim lease on it (a message it sent after the copy started would be pending
+again in PostgreSQL); --force skips that check, for a serve that died.
+Then run with AFTERCARE_DB set to the PostgreSQL URL. Errors never show the
+URL's password; docs/operations.md walks through the whole move.`,
+		Example: `  createdb aftercare
+  aftercare copy-db --db /var/lib/aftercare/aftercare.db --to postgres://aftercare@db.internal:5432/aftercare
+  aftercare copy-db --to "$PG_URL" --json`,
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -32,9 +40,9 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 				return &aftercare.Error{Code: usageCode, Message: "copy-db needs --to postgres://user@host:5432/name; see `aftercare copy-db --help`"}
 			}
 			if !postgres.IsURL(to) {
-				return aftercare.FieldErrorf("to", "--to must be a PostgreSQL URL (postgres://user@host:5432/name), got %q", to)
+				return aftercare.FieldErrorf("to", "give the PostgreSQL URL to copy into (postgres://user@host:5432/name), not %q", redactURL(to))
 			}
-			if err := a.checkSQLiteSource(); err != nil {
+			if err := a.checkSQLiteSource(ctx, force); err != nil {
 				return err
 			}
 			if err := a.open(ctx); err != nil {
@@ -44,9 +52,9 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 			if !ok {
 				return aftercare.FieldErrorf("db", "copy-db copies from a SQLite file: --db must name one")
 			}
-			dst, err := postgres.Open(ctx, to, postgres.WithNow(a.now))
+			dst, err := postgres.Open(ctx, withConnectTimeout(to), postgres.WithNow(a.now))
 			if err != nil {
-				return fmt.Errorf("opening database %s: %w", redactURL(to), err)
+				return postgresOpenError(to, "--to", err)
 			}
 			defer func() { _ = dst.Close() }() // closing a pool returns no error
 			var counts []postgres.TableCount
@@ -75,16 +83,17 @@ Then run with AFTERCARE_DB set to the PostgreSQL URL.`,
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the empty PostgreSQL database to copy into (postgres://user@host:5432/name)")
+	cmd.Flags().BoolVar(&force, "force", false, "copy even though a serve holds a live claim lease on the SQLite file")
 	return cmd
 }
 
-// checkSQLiteSource refuses a --db that is not an existing SQLite file:
-// opening one that does not exist would create it and copy an empty
-// clinic.
-func (a *app) checkSQLiteSource() error {
+// checkSQLiteSource refuses a --db that is not an existing SQLite file
+// (opening one that does not exist would create it and copy an empty
+// clinic), and, unless force, one a serve is running on.
+func (a *app) checkSQLiteSource(ctx context.Context, force bool) error {
 	cfg, err := loadConfig(a.env)
 	if err != nil {
-		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+		return envError(err)
 	}
 	path := cfg.DB
 	if a.dbFlag != "" {
@@ -95,6 +104,15 @@ func (a *app) checkSQLiteSource() error {
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return aftercare.FieldErrorf("db", "there is no SQLite file at %s: name the one to copy with --db", path)
+	}
+	owners, err := sqlite.LiveLeases(ctx, path, a.now())
+	if err != nil {
+		return err
+	}
+	if len(owners) > 0 && !force {
+		return aftercare.Errorf(aftercare.ECONFLICT, "a serve is running on %s (live claim lease of %s): stop every serve on it first, "+
+			"or what it sends during and after the copy would be sent again from PostgreSQL; --force only if it died "+
+			"(its lease lapses after AFTERCARE_CLAIM_LEASE)", path, owners[0])
 	}
 	return nil
 }

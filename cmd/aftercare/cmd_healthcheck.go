@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,11 +44,14 @@ on 127.0.0.1. It does not open the database.`,
 			if url == "" {
 				cfg, err := loadConfig(a.env)
 				if err != nil {
-					return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+					return envError(err)
 				}
 				if url, err = readyURL(cfg.HTTPAddr); err != nil {
 					return err
 				}
+			}
+			if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("--url must be an http:// URL, e.g. http://127.0.0.1:8080/readyz; got %q", url)}
 			}
 			if timeout <= 0 {
 				return &aftercare.Error{Code: usageCode, Message: "--timeout must be positive, e.g. 5s"}
@@ -53,6 +59,11 @@ on 127.0.0.1. It does not open the database.`,
 			ctx, cancel := context.WithTimeout(c.Context(), timeout)
 			defer cancel()
 			if err := checkReady(ctx, url); err != nil {
+				if a.jsonOut {
+					// A script asking for JSON gets it either way; the
+					// exit status and standard error say the same.
+					_ = a.printJSON(map[string]string{"status": "not_ready", "url": url, "reason": err.Error()})
+				}
 				return &aftercare.Error{Code: unhealthyCode, Message: "not ready: " + err.Error()}
 			}
 			if a.jsonOut {
@@ -94,6 +105,9 @@ func checkReady(ctx context.Context, url string) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s did not answer in time", url)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("%s: nothing is listening there (connection refused): is serve running, and at this address?", url)
 		}
 		return fmt.Errorf("%s: %w", url, unwrapURLError(err))
 	}

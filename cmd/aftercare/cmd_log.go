@@ -44,7 +44,8 @@ all of the patient's, however far ahead.
 day twice for one day), or RFC 3339 times. A table by default (each row
 names the patient, gives the due time on the clinic's clock and on the
 patient's, with its zone, and the note that says why a time moved or a
-message was skipped); --csv or --json for machines. --status takes one of: ` + fmt.Sprint(aftercare.Statuses),
+message was skipped); --csv or --json for machines.
+--status takes one of: ` + fmt.Sprint(aftercare.Statuses),
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			loc, s, u, err := a.openForRange(c.Context(), since, until)

@@ -50,7 +50,8 @@ marks cookies Secure, and makes email unsubscribe one-click).
 
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
-to choose its password on standard output (the log goes to standard error). ` + "`aftercare user add`" + ` adds the rest of the staff.
+to choose its password on standard output (the log goes to standard error).
+` + "`aftercare user add`" + ` adds the rest of the staff.
 
 With AFTERCARE_METRICS_ADDR (e.g. 127.0.0.1:9090) Prometheus's /metrics is
 served there, on a listener of its own. The log (standard error) is JSON, or
@@ -69,14 +70,24 @@ are recorded, nothing is left claimed.`,
 }
 
 func (a *app) serve(ctx context.Context) error {
-	if err := a.open(ctx); err != nil {
-		return err
+	// The log's settings are checked before the database is opened: a
+	// mistyped AFTERCARE_LOG_LEVEL must not leave a new database behind.
+	cfg, err := loadConfig(a.env)
+	if err != nil {
+		return envError(err)
 	}
-	cfg := a.cfg
-	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword})
+	db := cfg.DB
+	if a.dbFlag != "" {
+		db = a.dbFlag
+	}
+	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword, urlPassword(db)})
 	if err != nil {
 		return err
 	}
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	cfg = a.cfg
 	routes, hook, err := buildRoutes(cfg, logger)
 	if err != nil {
 		return err
@@ -171,7 +182,7 @@ func (a *app) serve(ctx context.Context) error {
 	srv.Routes = routes // the app warns on every page while a channel goes to the outbox
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+		return aftercare.Errorf(aftercare.EINVALID, "cannot listen on AFTERCARE_HTTP_ADDR=%s: %v; give a free host:port such as 127.0.0.1:8080", cfg.HTTPAddr, err)
 	}
 	d.Links, d.Messages = dispatch.SignedLinks{Signer: signer, BaseURL: publicURL(cfg, ln.Addr().String())}, a.store
 	if cfg.PublicURL == "" {

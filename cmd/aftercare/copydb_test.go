@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +123,32 @@ func TestCopyDBErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "none.db")
 	_, _, err = cli(t, missing, "", "copy-db", "--to", "postgres://127.0.0.1:1/x")
 	wantErr(t, "copy-db from a file that does not exist", err, aftercare.EINVALID, "no SQLite file")
+}
+
+// TestCopyDBRefusesWhileServing: a SQLite file with a live claim lease (a
+// serve running on it) is not copied, and PostgreSQL is left empty; with
+// --force (a serve that died) it is.
+func TestCopyDBRefusesWhileServing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	mustCLI(t, db, "clinic")
+	to := pgtest.URL(t)
+	st := openTestStore(t, db)
+	if err := st.RenewLease(ctx, "serve-1", fixedNow, fixedNow.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := cli(t, db, "", "copy-db", "--to", to)
+	wantErr(t, "copy-db while a serve runs", err, aftercare.ECONFLICT, "a serve is running", "serve-1", "--force")
+	pg, err := postgres.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if _, err := pg.FindClinic(ctx, ""); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Errorf("PostgreSQL after the refused copy: %v, want no clinic", err)
+	}
+	if out := mustCLI(t, db, "copy-db", "--to", to, "--force"); !strings.Contains(out, "clinics") {
+		t.Errorf("copy-db --force:\n%s", out)
+	}
 }

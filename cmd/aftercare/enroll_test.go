@@ -27,7 +27,7 @@ func TestEnrollNothingSent(t *testing.T) {
 		{"NoConsent", []string{"--treated-at", "2026-11-22T15:00"}, "consent: the patient agreed to no messages"},
 		{"NoConsentJSON", []string{"--treated-at", "2026-11-22T15:00", "--json"}, "consent: the patient agreed to no messages"},
 		{"AllInPast", []string{"--treated-at", "2026-09-01T10:00", "--sms-consent", "--email-consent"},
-			"treated_at: every message of Microneedling aftercare was due before now (the treatment was on Tue 1 Sep 2026 at 10:00 PDT)"},
+			"--treated-at: every message of Microneedling aftercare was due before now (the treatment was on Tue 1 Sep 2026 at 10:00 PDT)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := cli(t, db, "", append(ana, tc.args...)...)

@@ -18,6 +18,7 @@ func TestGitignoreCoversRunFiles(t *testing.T) {
 	for _, path := range []string{
 		"aftercare.db", "aftercare.db-wal", "aftercare.db-shm", "aftercare.db-journal",
 		"outbox.jsonl", "cmd/aftercare/aftercare.db", "cmd/aftercare/outbox.jsonl", "aftercare",
+		"frontdesk.db", "frontdesk.db.before-restore-20261202T182111Z", "backups/nightly.db",
 	} {
 		// --no-index: judge the pattern even if someone has added the file.
 		if err := exec.Command("git", "-C", "../..", "check-ignore", "-q", "--no-index", path).Run(); err != nil {

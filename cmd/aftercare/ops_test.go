@@ -133,7 +133,7 @@ func TestHealthcheck(t *testing.T) {
 		{"ErrNotReady", []string{"--url", handler(503, `{"status":"unavailable","reason":"the database does not take writes:\n disk I/O error"}`)},
 			"503 Service Unavailable: the database does not take writes: disk I/O error"},
 		{"ErrNotFound", []string{"--url", handler(404, "")}, "404 Not Found"},
-		{"ErrRefused", []string{"--url", refused}, "connection refused"},
+		{"ErrRefused", []string{"--url", refused}, "nothing is listening there (connection refused): is serve running"},
 		{"ErrTimeout", []string{"--url", hanging.URL + "/readyz", "--timeout", "200ms"}, "did not answer in time"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +156,10 @@ func TestHealthcheck(t *testing.T) {
 	}
 	_, _, err = cli(t, db, "", "healthcheck", "--timeout", "0s")
 	wantErr(t, "healthcheck --timeout 0s", err, usageCode, "--timeout")
+	for _, bad := range []string{"nothing", "127.0.0.1:8080/readyz", "ftp://127.0.0.1/readyz"} {
+		_, _, err = cli(t, db, "", "healthcheck", "--url", bad)
+		wantErr(t, "healthcheck --url "+bad, err, usageCode, "--url must be an http:// URL", bad)
+	}
 }
 
 // TestOpsAgainstServe runs healthcheck, backup and restore against a real
@@ -234,4 +238,23 @@ func TestBackupRestoreErrors(t *testing.T) {
 	wantErr(t, "backup of PostgreSQL", err, aftercare.EINVALID, "pg_dump")
 	_, _, err = cli(t, db, "", "restore", "--db", "postgresql://aftercare@db.internal/aftercare", filepath.Join(dir, "b.db"))
 	wantErr(t, "restore of PostgreSQL", err, aftercare.EINVALID, "pg_restore")
+}
+
+// TestHealthcheckJSON: --json prints a JSON answer when not ready too.
+func TestHealthcheckJSON(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/readyz"
+	ln.Close()
+	out, _, err := cli(t, db, "", "healthcheck", "--json", "--url", url)
+	wantErr(t, "healthcheck --json, nothing listening", err, unhealthyCode, "nothing is listening")
+	var got map[string]string
+	if jerr := json.Unmarshal([]byte(out), &got); jerr != nil || got["status"] != "not_ready" || got["url"] != url ||
+		!strings.Contains(got["reason"], "nothing is listening") {
+		t.Errorf("healthcheck --json printed %q (%v)", out, jerr)
+	}
 }

@@ -91,11 +91,11 @@ func TestClinicSetRecords(t *testing.T) {
 	for _, tc := range []struct {
 		flag, value, field string
 	}{
-		{"--retention-days", "5", "retention_days"},
-		{"--retention-days", "ninety", "retention_days"},
-		{"--alert-email", "not an address", "alert_email"},
-		{"--twilio-opt-out-replies", "maybe", "twilio_opt_out_replies"},
-		{"--patient-links", "sometimes", "patient_links"},
+		{"--retention-days", "5", "--retention-days"},
+		{"--retention-days", "ninety", "--retention-days"},
+		{"--alert-email", "not an address", "--alert-email"},
+		{"--twilio-opt-out-replies", "maybe", "--twilio-opt-out-replies"},
+		{"--patient-links", "sometimes", "--patient-links"},
 	} {
 		_, _, err := cli(t, db, "", "clinic", "set", tc.flag, tc.value)
 		var ae *aftercare.Error

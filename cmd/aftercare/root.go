@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"fmt"
 	"strings"
@@ -55,11 +56,26 @@ func run(ctx context.Context, args []string, env Env, io Streams, now func() tim
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
-	err = root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && aftercare.ErrorCode(err) == aftercare.EINTERNAL && strings.HasPrefix(err.Error(), "unknown command") {
 		return &aftercare.Error{Code: usageCode, Message: err.Error() + "; see `aftercare --help`"}
 	}
-	return err
+	return flagField(cmd, err)
+}
+
+// flagField names an error's field as the user typed it: the store and
+// the API call it summary_at, the command line --summary-at. Fields that
+// are no flag of the command (an environment variable's) stay as they are.
+func flagField(c *cobra.Command, err error) error {
+	var e *aftercare.Error
+	if c == nil || !errors.As(err, &e) || e.Field == "" || strings.HasPrefix(e.Field, "-") {
+		return err
+	}
+	name := strings.ReplaceAll(e.Field, "_", "-")
+	if c.Flag(name) == nil {
+		return err
+	}
+	return &aftercare.Error{Code: e.Code, Message: e.Message, Field: "--" + name}
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -97,7 +113,7 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 func (a *app) open(ctx context.Context) error {
 	cfg, err := loadConfig(a.env)
 	if err != nil {
-		return &aftercare.Error{Code: aftercare.EINVALID, Message: "environment: " + err.Error()}
+		return envError(err)
 	}
 	a.cfg = cfg
 	path := cfg.DB
@@ -113,7 +129,7 @@ func (a *app) open(ctx context.Context) error {
 	if err := a.svc.Bootstrap(ctx, scheduler.ClinicDefaults{
 		Slug: cfg.ClinicSlug, Name: cfg.ClinicName, Phone: cfg.ClinicPhone, TZ: cfg.ClinicTZ, Country: cfg.ClinicCountry,
 	}); err != nil {
-		return err
+		return clinicEnvField(err)
 	}
 	c, err := st.FindClinic(ctx, a.clinicFlag)
 	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND && a.clinicFlag != "" {
@@ -123,6 +139,19 @@ func (a *app) open(ctx context.Context) error {
 	}
 	a.clinic = c
 	return a.warnEnvClinic(ctx)
+}
+
+// clinicEnvField names a field of the first clinic as the variable it
+// came from (AFTERCARE_CLINIC_PHONE), not as the command's flag of the
+// same name (enroll's --phone is the patient's).
+func clinicEnvField(err error) error {
+	vars := map[string]string{"slug": "AFTERCARE_CLINIC_SLUG", "name": "AFTERCARE_CLINIC_NAME", "phone": "AFTERCARE_CLINIC_PHONE",
+		"tz": "AFTERCARE_CLINIC_TZ", "country": "AFTERCARE_CLINIC_COUNTRY"}
+	var e *aftercare.Error
+	if !errors.As(err, &e) || vars[e.Field] == "" {
+		return err
+	}
+	return &aftercare.Error{Code: e.Code, Message: e.Message, Field: vars[e.Field]}
 }
 
 // close closes the store, if a command opened it. Closing checkpoints the

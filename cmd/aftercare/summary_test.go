@@ -19,8 +19,8 @@ func TestClinicSetSummary(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"ErrHour25", []string{"--summary-at", "25:00", "--summary-to", "manager@glow.example"}, `summary_at: "25:00" is not a time of day: write HH:MM`},
-		{"ErrBadEmail", []string{"--summary-to", "manager@glow"}, `summary_to: "manager@glow" is not an email address`},
+		{"ErrHour25", []string{"--summary-at", "25:00", "--summary-to", "manager@glow.example"}, `--summary-at: "25:00" is not a time of day: write HH:MM`},
+		{"ErrBadEmail", []string{"--summary-to", "manager@glow"}, `--summary-to: "manager@glow" is not an email address`},
 	} {
 		_, _, err := cli(t, db, "", append([]string{"clinic", "set"}, tt.args...)...)
 		if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(err.Error(), tt.want) {
