@@ -508,34 +508,45 @@ func countStatuses(msgs map[int64]logJSON) string {
 // Twilio, killing itself at failpoint if one is given.
 func (w *crashWorld) serve(t *testing.T, failpoint string) *serveProcess {
 	t.Helper()
-	var env []string
+	env := []string{
+		"AFTERCARE_OUTBOX=" + filepath.Join(w.dir, "outbox.jsonl"),
+		"AFTERCARE_INSTANCE=crash-test",
+		"AFTERCARE_CLAIM_LEASE=" + crashLease.String(),
+		"AFTERCARE_SEND_CONCURRENCY=1",
+	}
+	name := "no failpoint"
+	if failpoint != "" {
+		env = append(env, "AFTERCARE_FAILPOINT="+failpoint)
+		name = "AFTERCARE_FAILPOINT=" + failpoint
+	}
+	return w.start(t, name, env...)
+}
+
+// start starts `aftercare serve` named name against the world's database
+// and fake Twilio, with this process's environment minus any AFTERCARE_,
+// TWILIO_ or SMTP_ setting, the world's, and then env. The process is
+// killed when the test ends, if it has not ended by then.
+func (w *crashWorld) start(t *testing.T, name string, env ...string) *serveProcess {
+	t.Helper()
+	var all []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AFTERCARE_") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "SMTP_") {
-			env = append(env, kv)
+			all = append(all, kv)
 		}
 	}
-	env = append(env,
+	all = append(all,
 		"AFTERCARE_DB="+w.db,
 		"AFTERCARE_HTTP_ADDR=127.0.0.1:0",
-		"AFTERCARE_OUTBOX="+filepath.Join(w.dir, "outbox.jsonl"),
-		"AFTERCARE_INSTANCE=crash-test",
 		"AFTERCARE_DISPATCH_SPEC=@every 1s",
 		"AFTERCARE_RECONCILE_SPEC=@every 1s",
-		"AFTERCARE_CLAIM_LEASE="+crashLease.String(),
-		"AFTERCARE_SEND_CONCURRENCY=1",
 		"AFTERCARE_SMS_RATE=0",
 		"TWILIO_ACCOUNT_SID="+w.fake.AccountSID,
 		"TWILIO_AUTH_TOKEN="+w.fake.AuthToken,
 		"TWILIO_FROM=+15005550006",
 		"AFTERCARE_TWILIO_BASE_URL="+w.fake.URL,
 	)
-	name := "no failpoint"
-	if failpoint != "" {
-		env = append(env, "AFTERCARE_FAILPOINT="+failpoint)
-		name = "AFTERCARE_FAILPOINT=" + failpoint
-	}
 	cmd := exec.Command(w.bin, "serve")
-	cmd.Dir, cmd.Env = w.dir, env
+	cmd.Dir, cmd.Env = w.dir, append(all, env...)
 	p := &serveProcess{name: name, cmd: cmd, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
@@ -543,14 +554,14 @@ func (w *crashWorld) serve(t *testing.T, failpoint string) *serveProcess {
 	}
 	w.runs = append(w.runs, p)
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
 		default:
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-p.done
 		}
 	})

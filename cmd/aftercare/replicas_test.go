@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -85,48 +84,12 @@ func TestReplicas(t *testing.T) {
 
 	serve := func(name string) *serveProcess {
 		t.Helper()
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AFTERCARE_") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "SMTP_") {
-				env = append(env, kv)
-			}
-		}
-		env = append(env,
-			"AFTERCARE_DB="+db,
-			"AFTERCARE_HTTP_ADDR=127.0.0.1:0",
+		return w.start(t, name,
 			"AFTERCARE_OUTBOX="+filepath.Join(w.dir, name+"-outbox.jsonl"),
 			"AFTERCARE_INSTANCE="+name,
-			"AFTERCARE_DISPATCH_SPEC=@every 1s",
-			"AFTERCARE_RECONCILE_SPEC=@every 1s",
 			"AFTERCARE_CLAIM_LEASE="+lease.String(),
 			"AFTERCARE_SEND_CONCURRENCY=8",
-			"AFTERCARE_SMS_RATE=0",
-			"TWILIO_ACCOUNT_SID="+w.fake.AccountSID,
-			"TWILIO_AUTH_TOKEN="+w.fake.AuthToken,
-			"TWILIO_FROM=+15005550006",
-			"AFTERCARE_TWILIO_BASE_URL="+w.fake.URL,
 		)
-		cmd := exec.Command(w.bin, "serve")
-		cmd.Dir, cmd.Env = w.dir, env
-		p := &serveProcess{name: name, cmd: cmd, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), done: make(chan struct{})}
-		cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		w.runs = append(w.runs, p)
-		go func() {
-			_ = cmd.Wait()
-			close(p.done)
-		}()
-		t.Cleanup(func() {
-			select {
-			case <-p.done:
-			default:
-				_ = cmd.Process.Kill()
-				<-p.done
-			}
-		})
-		return p
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
