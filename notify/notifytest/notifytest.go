@@ -10,6 +10,7 @@ package notifytest
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,5 +83,33 @@ func CheckConfigs[C, S any](t *testing.T, newSender func(C) (S, error), ok C, se
 				t.Errorf("error %q shows the secret", err)
 			}
 		})
+	}
+}
+
+// SendConcurrently calls send n times at once and fails the test unless
+// every call succeeds with a provider id no other call got: a sender is
+// shared by the dispatcher's workers. The caller then checks that its fake
+// received n messages.
+func SendConcurrently(t *testing.T, n int, send func() (aftercare.Receipt, error)) {
+	t.Helper()
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := send()
+			ids[i], errs[i] = r.ProviderID, err
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Send %d: %v", i, errs[i])
+		}
+		if seen[ids[i]] {
+			t.Fatalf("provider id %s returned twice", ids[i])
+		}
+		seen[ids[i]] = true
 	}
 }
