@@ -482,7 +482,7 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 	// The dispatcher sends what was due ten minutes ago.
 	wire.runUntil(t, app.Now().Add(time.Minute))
 	sent := 0
-	for _, msg := range bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid}) {
+	for _, msg := range app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid}) {
 		if msg.Status == aftercare.StatusSent {
 			sent++
 		}
@@ -527,7 +527,7 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 	if err != nil || e.Status != aftercare.EnrollmentCancelled {
 		t.Fatalf("enrollment after cancelling: %+v %v", e, err)
 	}
-	stored := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid})
+	stored := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid})
 	var want []string
 	cancelled := 0
 	for _, msg := range stored {
@@ -568,16 +568,6 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 			t.Errorf("enrollment %d is %s", es.Enrollment.ID, es.Enrollment.Status)
 		}
 	}
-}
-
-// bfMessages is what the store holds for f.
-func bfMessages(t *testing.T, app *testApp, f aftercare.MessageFilter) []*aftercare.Message {
-	t.Helper()
-	ms, err := app.DB.ListMessages(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ms
 }
 
 // bfLogRow is one row of the delivery log as the browser shows it.

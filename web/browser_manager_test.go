@@ -51,7 +51,7 @@ func TestBrowserManagerLog(t *testing.T) {
 	if loc := bfRun(t, ctx, "reading the location", chromedp.Location()); !strings.Contains(loc, "channel=sms") || !strings.Contains(loc, "state=failed") {
 		t.Fatalf("the filter did not apply: %s", loc)
 	}
-	want := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Channel: aftercare.SMS,
+	want := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Channel: aftercare.SMS,
 		Statuses: []aftercare.Status{aftercare.StatusDelivered, aftercare.StatusFailed},
 		Since:    time.Date(2026, 11, 10, 0, 0, 0, 0, bfLA), Until: time.Date(2026, 11, 24, 0, 0, 0, 0, bfLA)})
 	if len(want) <= 50 || mgrCount(want, aftercare.StatusFailed) == 0 {
@@ -137,7 +137,7 @@ func TestBrowserTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	wire.runUntil(t, app.Now().Add(time.Minute))
-	msgs := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: res.Enrollment.ID, Statuses: []aftercare.Status{aftercare.StatusSent}})
+	msgs := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: res.Enrollment.ID, Statuses: []aftercare.Status{aftercare.StatusSent}})
 	if len(msgs) == 0 {
 		t.Fatal("nothing was sent")
 	}
