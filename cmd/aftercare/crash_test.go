@@ -317,12 +317,7 @@ func newCrashWorld(t *testing.T, bin string) *crashWorld {
 			t.Logf("the provider got %s to %s: %q", fm.SID, fm.To, fm.Body)
 		}
 	})
-	w.cli(t, "clinic", "set", "--daily-cap", "50")
-	file := filepath.Join(w.dir, "crash.yaml")
-	if err := os.WriteFile(file, []byte(crashProtocol), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.cli(t, "protocols", "import", file)
+	w.seedProtocol(t, "crash.yaml", crashProtocol)
 
 	now := time.Now()
 	treated := now.Add(-time.Minute).UTC().Format(time.RFC3339)
@@ -502,6 +497,18 @@ func countStatuses(msgs map[int64]logJSON) string {
 		parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// seedProtocol sets the clinic's daily cap to 50 and imports the protocol
+// src as the file name, through the command line.
+func (w *crashWorld) seedProtocol(t *testing.T, name, src string) {
+	t.Helper()
+	w.cli(t, "clinic", "set", "--daily-cap", "50")
+	file := filepath.Join(w.dir, name)
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.cli(t, "protocols", "import", file)
 }
 
 // serve starts `aftercare serve` against the world's database and fake

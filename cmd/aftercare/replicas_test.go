@@ -53,12 +53,7 @@ func TestReplicas(t *testing.T) {
 	defer conn.Close(ctx)
 
 	// Seed through the command line: the protocol, then one import.
-	w.cli(t, "clinic", "set", "--daily-cap", "50")
-	file := filepath.Join(w.dir, "replicas.yaml")
-	if err := os.WriteFile(file, []byte(replicaProtocol), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.cli(t, "protocols", "import", file)
+	w.seedProtocol(t, "replicas.yaml", replicaProtocol)
 	now := time.Now()
 	zone := middayZone(now)
 	loc, err := time.LoadLocation(zone)
