@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
-	"github.com/aftercare/aftercare/store/postgres/pgtest"
 )
 
 // TestReplicas runs three `aftercare serve` processes on one PostgreSQL
@@ -38,14 +37,8 @@ func TestReplicas(t *testing.T) {
 		settle   = 5 * time.Minute
 	)
 	ctx := context.Background()
-	db := pgtest.URL(t) // skips without AFTERCARE_TEST_POSTGRES_URL
+	db := pgDB(t) // skips without AFTERCARE_TEST_POSTGRES_URL
 	w := &crashWorld{bin: buildAftercare(t), db: db, dir: t.TempDir(), fake: twiliotest.NewServer(t)}
-	setEnv(db, map[string]string{
-		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",
-		"AFTERCARE_CLINIC_PHONE": "+1 415 555 0199",
-		"AFTERCARE_CLINIC_TZ":    "America/Los_Angeles",
-	})
-	t.Cleanup(func() { testEnvs.Delete(db) })
 	conn, err := pgx.Connect(ctx, db)
 	if err != nil {
 		t.Fatal(err)
