@@ -159,18 +159,7 @@ func TestCrash(t *testing.T) {
 	// exits 0; a restart sends the rest, each once.
 	t.Run("sigterm", func(t *testing.T) {
 		w := newCrashWorld(t, bin)
-		arrived := make(chan struct{}, 1)
-		release := make(chan struct{})
-		w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
-
-		p := w.serve(t, "")
-		select {
-		case <-arrived:
-		case <-p.done:
-			t.Fatalf("serve exited before sending anything: %v", p.cmd.ProcessState)
-		case <-time.After(crashEventTimeout):
-			t.Fatalf("no send reached the provider within %s", crashEventTimeout)
-		}
+		p, release := w.serveHeld(t)
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -221,18 +210,7 @@ func TestRollingRestart(t *testing.T) {
 		t.Skip("builds and runs the aftercare binary; skipped with -short")
 	}
 	w := newCrashWorld(t, buildAftercare(t))
-	arrived := make(chan struct{}, 1)
-	release := make(chan struct{})
-	w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
-
-	first := w.serve(t, "")
-	select {
-	case <-arrived:
-	case <-first.done:
-		t.Fatalf("the first serve exited before sending anything: %v", first.cmd.ProcessState)
-	case <-time.After(crashEventTimeout):
-		t.Fatalf("no send reached the provider within %s", crashEventTimeout)
-	}
+	first, release := w.serveHeld(t)
 	second := w.serve(t, "") // same AFTERCARE_INSTANCE, same host
 	second.waitOutput(t, second.stdout, "aftercare: serving on", crashEventTimeout)
 
@@ -527,6 +505,25 @@ func (w *crashWorld) serve(t *testing.T, failpoint string) *serveProcess {
 		name = "AFTERCARE_FAILPOINT=" + failpoint
 	}
 	return w.start(t, name, env...)
+}
+
+// serveHeld starts `aftercare serve` (no failpoint) with the fake set to
+// hold the first send, and returns once that send has reached the fake:
+// the process has a send in flight until release is closed.
+func (w *crashWorld) serveHeld(t *testing.T) (p *serveProcess, release chan struct{}) {
+	t.Helper()
+	arrived := make(chan struct{}, 1)
+	release = make(chan struct{})
+	w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
+	p = w.serve(t, "")
+	select {
+	case <-arrived:
+	case <-p.done:
+		t.Fatalf("serve exited before sending anything: %v", p.cmd.ProcessState)
+	case <-time.After(crashEventTimeout):
+		t.Fatalf("no send reached the provider within %s", crashEventTimeout)
+	}
+	return p, release
 }
 
 // start starts `aftercare serve` named name against the world's database
