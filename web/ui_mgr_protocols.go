@@ -339,13 +339,22 @@ func (s *Server) saveProtocol(w http.ResponseWriter, r *http.Request, page *Prot
 	if filename == "" {
 		filename = "new"
 	}
+	// failed answers err if there is one: a parse error with its problems
+	// at their lines, any other as it is.
+	failed := func(err error) bool {
+		var pe *ptemplates.ParseError
+		switch {
+		case err == nil:
+			return false
+		case errors.As(err, &pe):
+			fail(pe.Problems...)
+		default:
+			s.fail(w, r, err)
+		}
+		return true
+	}
 	parsed, warns, err := ptemplates.ParseWithWarnings(filename+".yaml", []byte(page.YAML))
-	var pe *ptemplates.ParseError
-	if errors.As(err, &pe) {
-		fail(pe.Problems...)
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
+	if failed(err) {
 		return
 	}
 	line := slugLine(page.YAML)
@@ -368,11 +377,7 @@ func (s *Server) saveProtocol(w http.ResponseWriter, r *http.Request, page *Prot
 		}
 	}
 	saved, created, err := s.Service.ImportProtocol(ctx, p.Clinic.ID, filename+".yaml", []byte(page.YAML))
-	if errors.As(err, &pe) {
-		fail(pe.Problems...)
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
+	if failed(err) {
 		return
 	}
 	to := "/protocols/" + url.PathEscape(saved.Slug)
