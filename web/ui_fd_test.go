@@ -126,14 +126,7 @@ func fdPostRaw(t *testing.T, b *Browser, path string, form url.Values, header ..
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", b.app.URL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return send(t, b.Client, req, header...)
 }
 
 // fdWaitImport waits for an import to finish (the progress endpoint's
