@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
@@ -201,16 +200,7 @@ func newBFMail(t *testing.T, reject ...string) (host string, port int) {
 	for _, r := range reject {
 		m.reject[r] = true
 	}
-	s := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &bfMailSession{m: m}, nil }))
-	s.Domain = "mx.test"
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	return "127.0.0.1", notifytest.ServeSMTP(t, func() gosmtp.Session { return &bfMailSession{m: m} })
 }
 
 type bfMailSession struct{ m *bfMail }

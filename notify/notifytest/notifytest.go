@@ -3,16 +3,22 @@
 // sender from a valid config with a test's changes, and reading a failed
 // send's *aftercare.SendError. The fakes the senders talk to stay with
 // their sender (notify/twilio/twiliotest, the SMTP server in smtp's tests);
-// this package holds only what every sender's tests do alike. Only tests
-// import it.
+// this package holds only what every sender's tests do alike, and
+// ServeSMTP, the loopback SMTP server the tests of the scheduler, the web
+// and the command line script their sessions on. Only tests import it.
 package notifytest
 
 import (
 	"errors"
+	"io"
+	"log"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/aftercare/aftercare"
 )
@@ -112,4 +118,21 @@ func SendConcurrently(t *testing.T, n int, send func() (aftercare.Receipt, error
 		}
 		seen[ids[i]] = true
 	}
+}
+
+// ServeSMTP serves SMTP (a real emersion/go-smtp server, domain mx.test,
+// AUTH allowed without TLS) on a loopback port until the test ends, with a
+// session from newSession for each connection, and returns the port.
+func ServeSMTP(t testing.TB, newSession func() gosmtp.Session) int {
+	t.Helper()
+	s := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return newSession(), nil }))
+	s.Domain, s.AllowInsecureAuth = "mx.test", true
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
 }
