@@ -104,6 +104,22 @@ func mgrGet(b *Browser, path string) (int, string) {
 	return resp.StatusCode, readBody(b.t, resp)
 }
 
+// mgrPage gets path and returns its body, failing the test unless it
+// answers 200 with each of wants in it.
+func mgrPage(t *testing.T, b *Browser, path string, wants ...string) string {
+	t.Helper()
+	code, body := mgrGet(b, path)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", path, code, body)
+	}
+	for _, want := range wants {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET %s: the page lacks %q", path, want)
+		}
+	}
+	return body
+}
+
 // mgrPost submits a form and returns its status, body and Location.
 func mgrPost(b *Browser, path string, form url.Values) (int, string, string) {
 	b.t.Helper()
@@ -397,10 +413,7 @@ func TestLogPagination(t *testing.T) {
 			seen := map[int64]bool{}
 			path, pages := "/log?"+c.query, 0
 			for path != "" {
-				code, body := mgrGet(mgr, path)
-				if code != http.StatusOK {
-					t.Fatalf("GET %s: %d\n%s", path, code, body)
-				}
+				body := mgrPage(t, mgr, path)
 				pages++
 				ids := mgrIDs(body)
 				if len(ids) > 50 {
@@ -603,15 +616,7 @@ func TestMessagePage(t *testing.T) {
 		t.Fatal("no failed message seeded")
 	}
 	m := failed[0]
-	code, body := mgrGet(mgr, mgrLink(m))
-	if code != http.StatusOK {
-		t.Fatalf("%d\n%s", code, body)
-	}
-	for _, want := range []string{"21211", "not a valid phone number", "Attempts", "failed", html.EscapeString(m.Body[:20]), fmt.Sprintf("/patients/%d", m.PatientID)} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the page lacks %q", want)
-		}
-	}
+	mgrPage(t, mgr, mgrLink(m), "21211", "not a valid phone number", "Attempts", "failed", html.EscapeString(m.Body[:20]), fmt.Sprintf("/patients/%d", m.PatientID))
 	for _, path := range []string{fmt.Sprintf("/log/%d", m.ID), fmt.Sprintf("/log/%d?at=2020-01-01T00:00:00.000Z", m.ID), "/log/0", "/log/abc", fmt.Sprintf("/log/%d?at=%s", m.ID+100000, url.QueryEscape(m.SendAt.UTC().Format("2006-01-02T15:04:05.000Z")))} {
 		if code, _ := mgrGet(mgr, path); code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, code)
@@ -629,15 +634,7 @@ func TestStatsPage(t *testing.T) {
 	enrollEvening(t, app)
 	loc, _ := time.LoadLocation(app.Main.TZ)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
-	code, body := mgrGet(mgr, "/stats")
-	if code != http.StatusOK {
-		t.Fatalf("%d\n%s", code, body)
-	}
-	for _, want := range []string{`<svg`, `role="img"`, `<title id="svg-title">`, `<desc id="svg-desc">`, `class="legend"`, `<table>`, `class="s-delivered"`, `class="s-failed"`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the page lacks %s", want)
-		}
-	}
+	body := mgrPage(t, mgr, "/stats", `<svg`, `role="img"`, `<title id="svg-title">`, `<desc id="svg-desc">`, `class="legend"`, `<table>`, `class="s-delivered"`, `class="s-failed"`)
 	// The totals are the store's: messages due in the last 30 days of the
 	// clinic's zone, each on its local day (the seed's evening texts are
 	// the next day in UTC).
@@ -708,10 +705,7 @@ func TestAttentionPage(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 2)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
-	code, body := mgrGet(mgr, "/attention")
-	if code != http.StatusOK {
-		t.Fatalf("%d\n%s", code, body)
-	}
+	body := mgrPage(t, mgr, "/attention")
 	want := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: app.Now().Add(-30 * 24 * time.Hour),
 		Statuses: []aftercare.Status{"failed", "undelivered", "unknown", "expired"}})
 	ids := mgrIDs(body)
