@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
-	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/scheduler"
 	"github.com/aftercare/aftercare/scheduler/dispatch"
@@ -406,16 +404,6 @@ func (x *smtpSession) Logout() error { return nil }
 func newSMTPServer(t *testing.T) *smtpServer {
 	t.Helper()
 	srv := &smtpServer{}
-	s := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &smtpSession{srv: srv}, nil }))
-	s.Domain = "mx.test"
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	srv.port, _ = strconv.Atoi(p)
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
+	srv.port = notifytest.ServeSMTP(t, func() gosmtp.Session { return &smtpSession{srv: srv} })
 	return srv
 }

@@ -33,10 +33,7 @@ var timeWords = []struct {
 func TestBuiltinTimeWords(t *testing.T) {
 	t.Parallel()
 	for _, b := range Builtins() {
-		p, err := Parse(b.Slug+".yaml", b.YAML)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := parseBuiltin(t, b)
 		for _, s := range p.Steps {
 			for lang, st := range s.Text {
 				for part, text := range map[string]string{"sms": st.SMS, "subject": st.EmailSubject, "body": st.EmailBody} {
@@ -102,10 +99,7 @@ func TestBuiltinsHaveNoWarnings(t *testing.T) {
 func TestBuiltinEmailFormat(t *testing.T) {
 	t.Parallel()
 	for _, b := range Builtins() {
-		p, err := Parse(b.Slug+".yaml", b.YAML)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := parseBuiltin(t, b)
 		for _, s := range p.Steps {
 			for lang, st := range s.Text {
 				if st.EmailBody == "" {
@@ -143,4 +137,15 @@ func TestBuiltinEmailFormat(t *testing.T) {
 			}
 		}
 	}
+}
+
+// parseBuiltin parses a built-in protocol, failing the test if it does not
+// parse.
+func parseBuiltin(t *testing.T, b Builtin) *aftercare.Protocol {
+	t.Helper()
+	p, err := Parse(b.Slug+".yaml", b.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

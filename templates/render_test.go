@@ -312,10 +312,7 @@ func TestRenderKeepsClinicOnlyTexts(t *testing.T) {
 	}
 	kept := 0
 	for _, b := range Builtins() {
-		p, err := Parse(b.Slug+".yaml", b.YAML)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := parseBuiltin(t, b)
 		r, err := Compile(p)
 		if err != nil {
 			t.Fatal(err)

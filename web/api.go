@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -197,12 +198,7 @@ func apiDecode(r *http.Request, v any) error {
 		return aftercare.Errorf(aftercare.EINVALID, "the body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	known := apiJSONFields(reflect.TypeOf(v).Elem())
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !slices.Contains(known, k) {
 			return aftercare.FieldErrorf(k, "unknown field %q: the fields are %s", k, strings.Join(known, ", "))
 		}
@@ -253,12 +249,7 @@ func apiReadQuery(r *http.Request, allowed ...string) (apiQuery, error) {
 	if err != nil {
 		return apiQuery{}, aftercare.Errorf(aftercare.EINVALID, "the query string is malformed: %v", err)
 	}
-	names := make([]string, 0, len(v))
-	for k := range v {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		if !slices.Contains(allowed, k) {
 			if len(allowed) == 0 {
 				return apiQuery{}, aftercare.FieldErrorf(k, "unknown parameter %q: this route takes none", k)

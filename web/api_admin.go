@@ -76,13 +76,23 @@ func (s *Server) apiProtocol(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// apiProtocolBody reads a protocol document: YAML, as docs/protocols.md
-// describes it.
-func apiProtocolBody(r *http.Request) ([]byte, error) {
+// apiProtocolBody reads and parses a protocol document: YAML, as
+// docs/protocols.md describes it. It returns the document, the protocol
+// and its warnings; a document that does not parse is a 422 listing every
+// problem (apiProtocolProblems).
+func apiProtocolBody(r *http.Request) ([]byte, *aftercare.Protocol, []ptemplates.Problem, error) {
 	if _, err := apiReadQuery(r); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return apiBody(r, apiMaxYAML, "application/yaml", "application/x-yaml")
+	src, err := apiBody(r, apiMaxYAML, "application/yaml", "application/x-yaml")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pr, warns, err := ptemplates.ParseWithWarnings("", src)
+	if err != nil {
+		return nil, nil, nil, apiProtocolProblems(err)
+	}
+	return src, pr, warns, nil
 }
 
 // apiProtocolProblems turns a protocol's parse errors into a 422 that
@@ -118,14 +128,9 @@ func warningsJSON(warns []ptemplates.Problem) []ProblemJSON { return apiViews(wa
 // apiValidateProtocol checks a protocol document and stores nothing: 200
 // when it is valid, 422 listing every problem otherwise.
 func (s *Server) apiValidateProtocol(w http.ResponseWriter, r *http.Request) {
-	src, err := apiProtocolBody(r)
+	_, pr, warns, err := apiProtocolBody(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	pr, warns, err := ptemplates.ParseWithWarnings("", src)
-	if err != nil {
-		s.fail(w, r, apiProtocolProblems(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, ValidationJSON{true, pr.Slug, pr.Name, len(pr.Steps), pr.Languages, warningsJSON(warns)})
@@ -144,14 +149,9 @@ type ProtocolImportJSON struct {
 // already enrolled keep the version they were enrolled on.
 func (s *Server) apiImportProtocol(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	src, err := apiProtocolBody(r)
+	src, _, warns, err := apiProtocolBody(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	_, warns, err := ptemplates.ParseWithWarnings("", src)
-	if err != nil {
-		s.fail(w, r, apiProtocolProblems(err))
 		return
 	}
 	stored, created, err := s.Service.ImportProtocol(r.Context(), p.Clinic.ID, "", src)

@@ -75,6 +75,15 @@ func (r apiResult) apiErr(t *testing.T) web.ErrorDetailJSON {
 	return e.Error
 }
 
+// wantInvalid fails t, naming what, unless r is a 400 whose JSON error
+// names field.
+func (r apiResult) wantInvalid(t *testing.T, what, field string) {
+	t.Helper()
+	if e := r.apiErr(t); r.Status != 400 || e.Field != field {
+		t.Errorf("%s: %d %+v", what, r.Status, e)
+	}
+}
+
 // errorOf reads a JSON error from a response.
 func errorOf(t *testing.T, resp *http.Response) web.ErrorDetailJSON {
 	t.Helper()

@@ -64,33 +64,37 @@ func (s *Server) apiMessageFilter(ctx context.Context, p *Principal, q apiQuery)
 		if err := aftercare.ValidateSlug("protocol", f.ProtocolSlug); err != nil {
 			return f, err
 		}
-		if _, err := s.Store.FindProtocol(ctx, p.Clinic.ID, f.ProtocolSlug, 0); aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
-			return f, aftercare.FieldErrorf("protocol", "this clinic has no protocol %q", f.ProtocolSlug)
-		} else if err != nil {
-			return f, err
+		if _, err := s.Store.FindProtocol(ctx, p.Clinic.ID, f.ProtocolSlug, 0); err != nil {
+			return f, notFoundOn("protocol", err, "this clinic has no protocol %q", f.ProtocolSlug)
 		}
 	}
 	if f.PatientID, err = q.id("patient"); err != nil {
 		return f, err
 	}
 	if f.PatientID != 0 {
-		if _, err := s.Store.FindPatient(ctx, p.Clinic.ID, f.PatientID); aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
-			return f, aftercare.FieldErrorf("patient", "this clinic has no patient %d", f.PatientID)
-		} else if err != nil {
-			return f, err
+		if _, err := s.Store.FindPatient(ctx, p.Clinic.ID, f.PatientID); err != nil {
+			return f, notFoundOn("patient", err, "this clinic has no patient %d", f.PatientID)
 		}
 	}
 	if f.EnrollmentID, err = q.id("enrollment"); err != nil {
 		return f, err
 	}
 	if f.EnrollmentID != 0 {
-		if _, err := s.Store.FindEnrollment(ctx, p.Clinic.ID, f.EnrollmentID); aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
-			return f, aftercare.FieldErrorf("enrollment", "this clinic has no enrollment %d", f.EnrollmentID)
-		} else if err != nil {
-			return f, err
+		if _, err := s.Store.FindEnrollment(ctx, p.Clinic.ID, f.EnrollmentID); err != nil {
+			return f, notFoundOn("enrollment", err, "this clinic has no enrollment %d", f.EnrollmentID)
 		}
 	}
 	return f, nil
+}
+
+// notFoundOn is err, a failed lookup of what a filter names, as the
+// filter's error: ENOTFOUND becomes EINVALID on field, saying so; any
+// other error stays as it is.
+func notFoundOn(field string, err error, format string, args ...any) error {
+	if aftercare.ErrorCode(err) == aftercare.ENOTFOUND {
+		return aftercare.FieldErrorf(field, format, args...)
+	}
+	return err
 }
 
 // apiMessages answers the delivery log: a page of JSON, or with Accept:

@@ -146,13 +146,7 @@ func TestAPISession(t *testing.T) {
 	call := func(method, path, body string, header ...string) int {
 		req, _ := http.NewRequest(method, a.URL+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := b.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := send(t, b.Client, req, header...)
 		readBody(t, resp)
 		return resp.StatusCode
 	}

@@ -255,10 +255,7 @@ func TestAPIReschedule(t *testing.T) {
 		{"ErrTreatedAtMissing", `{}`, "treated_at"},
 		{"ErrUnknownField", `{"treated_at": "2026-11-24T10:00", "tz": "UTC"}`, "tz"},
 	} {
-		res := w.do(w.FD, "POST", path, c.body)
-		if e := res.apiErr(t); res.Status != 400 || e.Field != c.field {
-			t.Errorf("%s: %d %+v", c.name, res.Status, e)
-		}
+		w.do(w.FD, "POST", path, c.body).wantInvalid(t, c.name, c.field)
 	}
 	w.unchanged(t, before, "refused reschedules")
 
@@ -308,10 +305,7 @@ func TestAPIPreview(t *testing.T) {
 		{"ErrName", map[string]any{"protocol": "microneedling", "treated_at": "2026-03-07T17:30", "tz": "UTC", "name": "A\u0007B"}, "name"},
 		{"ErrLang", map[string]any{"protocol": "microneedling", "treated_at": "2026-03-07T17:30", "tz": "UTC", "lang": "de"}, "lang"},
 	} {
-		res := a.do(fd, "POST", "/api/v1/preview", c.body)
-		if e := res.apiErr(t); res.Status != 400 || e.Field != c.field {
-			t.Errorf("%s: %d %+v", c.name, res.Status, e)
-		}
+		a.do(fd, "POST", "/api/v1/preview", c.body).wantInvalid(t, c.name, c.field)
 	}
 	a.unchanged(t, before, "previews")
 }
@@ -560,10 +554,7 @@ func TestAPIClinic(t *testing.T) {
 		{"ErrPhone", `{"phone": "call us"}`, "phone"},
 		{"ErrAllOrNothing", `{"name": "New Name", "daily_cap": 99}`, "daily_cap"},
 	} {
-		res := w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body)
-		if e := res.apiErr(t); res.Status != 400 || e.Field != x.field {
-			t.Errorf("%s: %d %+v", x.name, res.Status, e)
-		}
+		w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body).wantInvalid(t, x.name, x.field)
 	}
 	w.unchanged(t, before, "refused clinic changes")
 	var u web.ClinicUpdateJSON

@@ -219,12 +219,19 @@ func (a *testApp) API(token, method, path string, body io.Reader, header ...stri
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return send(a.t, http.DefaultClient, req, header...)
+}
+
+// send sets header's pairs (name, value) on req and sends it with client,
+// failing t if it cannot be sent.
+func send(t testing.TB, client *http.Client, req *http.Request, header ...string) *http.Response {
+	t.Helper()
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return resp
 }

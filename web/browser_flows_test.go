@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/smtp"
 	"github.com/aftercare/aftercare/notify/twilio"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
@@ -201,16 +200,7 @@ func newBFMail(t *testing.T, reject ...string) (host string, port int) {
 	for _, r := range reject {
 		m.reject[r] = true
 	}
-	s := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &bfMailSession{m: m}, nil }))
-	s.Domain = "mx.test"
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	return "127.0.0.1", notifytest.ServeSMTP(t, func() gosmtp.Session { return &bfMailSession{m: m} })
 }
 
 type bfMailSession struct{ m *bfMail }
@@ -482,7 +472,7 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 	// The dispatcher sends what was due ten minutes ago.
 	wire.runUntil(t, app.Now().Add(time.Minute))
 	sent := 0
-	for _, msg := range bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid}) {
+	for _, msg := range app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid}) {
 		if msg.Status == aftercare.StatusSent {
 			sent++
 		}
@@ -527,7 +517,7 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 	if err != nil || e.Status != aftercare.EnrollmentCancelled {
 		t.Fatalf("enrollment after cancelling: %+v %v", e, err)
 	}
-	stored := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid})
+	stored := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: eid})
 	var want []string
 	cancelled := 0
 	for _, msg := range stored {
@@ -568,16 +558,6 @@ func TestBrowserFrontDeskFlow(t *testing.T) {
 			t.Errorf("enrollment %d is %s", es.Enrollment.ID, es.Enrollment.Status)
 		}
 	}
-}
-
-// bfMessages is what the store holds for f.
-func bfMessages(t *testing.T, app *testApp, f aftercare.MessageFilter) []*aftercare.Message {
-	t.Helper()
-	ms, err := app.DB.ListMessages(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ms
 }
 
 // bfLogRow is one row of the delivery log as the browser shows it.

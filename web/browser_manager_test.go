@@ -51,7 +51,7 @@ func TestBrowserManagerLog(t *testing.T) {
 	if loc := bfRun(t, ctx, "reading the location", chromedp.Location()); !strings.Contains(loc, "channel=sms") || !strings.Contains(loc, "state=failed") {
 		t.Fatalf("the filter did not apply: %s", loc)
 	}
-	want := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Channel: aftercare.SMS,
+	want := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Channel: aftercare.SMS,
 		Statuses: []aftercare.Status{aftercare.StatusDelivered, aftercare.StatusFailed},
 		Since:    time.Date(2026, 11, 10, 0, 0, 0, 0, bfLA), Until: time.Date(2026, 11, 24, 0, 0, 0, 0, bfLA)})
 	if len(want) <= 50 || mgrCount(want, aftercare.StatusFailed) == 0 {
@@ -137,7 +137,7 @@ func TestBrowserTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	wire.runUntil(t, app.Now().Add(time.Minute))
-	msgs := bfMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: res.Enrollment.ID, Statuses: []aftercare.Status{aftercare.StatusSent}})
+	msgs := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, EnrollmentID: res.Enrollment.ID, Statuses: []aftercare.Status{aftercare.StatusSent}})
 	if len(msgs) == 0 {
 		t.Fatal("nothing was sent")
 	}
@@ -242,10 +242,7 @@ func TestBrowserScreenshots(t *testing.T) {
 
 		// A treatment three weeks ago: the preview warns, and enrolling
 		// asks first.
-		bfDo(t, ctx, "typing a date three weeks ago", chromedp.SetValue(chromedp.ID("f-treated_at"), "2026-11-02T16:25"),
-			chromedp.Evaluate[chromedp.Void](`document.getElementById("f-treated_at").dispatchEvent(new Event("change", {bubbles: true}))`))
-		bfWaitPreview(t, ctx, "Check the date.")
-		bfFollow(t, ctx, "enrolling with the old date", 200, chromedp.Click(chromedp.CSS(`form[action="/enroll"] button.primary`)))
+		bfEnrollOldDate(t, ctx)
 		if text := bfPageText(t, ctx); !strings.Contains(text, "Check the treatment date.") || !strings.Contains(text, "will be skipped") {
 			t.Errorf("the form does not ask about the date:\n%s", text)
 		}
@@ -373,10 +370,18 @@ func TestBrowserScreenshots(t *testing.T) {
 			t.Errorf("above the submit button on a phone: %q (placed before it, the timeline after: %s)", got[0], got[1])
 		}
 		bfShot(t, ctx, "enroll-submit-390")
-		bfDo(t, ctx, "typing a date three weeks ago", chromedp.SetValue(chromedp.ID("f-treated_at"), "2026-11-02T16:25"),
-			chromedp.Evaluate[chromedp.Void](`document.getElementById("f-treated_at").dispatchEvent(new Event("change", {bubbles: true}))`))
-		bfWaitPreview(t, ctx, "Check the date.")
-		bfFollow(t, ctx, "enrolling with the old date", 200, chromedp.Click(chromedp.CSS(`form[action="/enroll"] button.primary`)))
+		bfEnrollOldDate(t, ctx)
 		bfShot(t, ctx, "enroll-confirm-date-390")
 	})
+}
+
+// bfEnrollOldDate types a treatment three weeks ago into the enroll form,
+// waits for the preview's warning and submits: the form comes back asking
+// about the date.
+func bfEnrollOldDate(t *testing.T, ctx context.Context) {
+	t.Helper()
+	bfDo(t, ctx, "typing a date three weeks ago", chromedp.SetValue(chromedp.ID("f-treated_at"), "2026-11-02T16:25"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("f-treated_at").dispatchEvent(new Event("change", {bubbles: true}))`))
+	bfWaitPreview(t, ctx, "Check the date.")
+	bfFollow(t, ctx, "enrolling with the old date", 200, chromedp.Click(chromedp.CSS(`form[action="/enroll"] button.primary`)))
 }

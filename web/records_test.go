@@ -118,10 +118,7 @@ func TestAPIClinicRecords(t *testing.T) {
 		{`{"patient_links": "yes"}`, "patient_links"},
 		{`{"twilio_opt_out_replies": 1}`, "twilio_opt_out_replies"},
 	} {
-		res := w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body)
-		if e := res.apiErr(t); res.Status != 400 || e.Field != x.field {
-			t.Errorf("%s: %d %+v", x.body, res.Status, e)
-		}
+		w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body).wantInvalid(t, x.body, x.field)
 	}
 	w.unchanged(t, before, "refused clinic changes")
 	var u web.ClinicUpdateJSON

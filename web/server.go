@@ -126,16 +126,8 @@ func (s *Server) logger() *slog.Logger {
 // (Twilio called back before the dispatcher recorded the send) is accepted
 // too: the store keeps it and applies it when the SID is recorded.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "the body is not a form: %v", err))
-		return
-	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	full := s.PublicURL + r.URL.RequestURI()
-	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
-		s.logger().Warn("twilio status callback refused: bad or missing signature", "remote", r.RemoteAddr)
-		s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+	if err := s.twilioForm(w, r, "status callback"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	sid, status, code, ok := s.Twilio.Parse(r.PostForm)

@@ -13,16 +13,8 @@ import (
 // changes nothing the second time. The answer is empty TwiML: Aftercare's
 // own answers go out through the API, so that the log records them.
 func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, aftercare.Errorf(aftercare.EINVALID, "the body is not a form of at most 64 KiB: %v", err))
-		return
-	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	full := s.PublicURL + r.URL.RequestURI()
-	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
-		s.logger().Warn("twilio inbound text refused: bad or missing signature", "remote", r.RemoteAddr)
-		s.fail(w, r, aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio"))
+	if err := s.twilioForm(w, r, "inbound text"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if s.Twilio.ParseInbound == nil || s.Inbound == nil {
@@ -49,4 +41,22 @@ func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
+}
+
+// twilioForm reads the form of a Twilio webhook (at most 64 KiB) into
+// r.PostForm and checks Twilio's signature of it: EINVALID for a body that
+// is not such a form, EFORBIDDEN (logged, naming the webhook what) for a
+// request Twilio did not sign.
+func (s *Server) twilioForm(w http.ResponseWriter, r *http.Request, what string) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return aftercare.Errorf(aftercare.EINVALID, "the body is not a form of at most 64 KiB: %v", err)
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	full := s.PublicURL + r.URL.RequestURI()
+	if s.Twilio == nil || s.Twilio.Valid == nil || sig == "" || !s.Twilio.Valid(full, r.PostForm, sig) {
+		s.logger().Warn("twilio "+what+" refused: bad or missing signature", "remote", r.RemoteAddr)
+		return aftercare.Errorf(aftercare.EFORBIDDEN, "the request is not signed by Twilio")
+	}
+	return nil
 }

@@ -111,11 +111,28 @@ func (s *Server) enrollForm(w http.ResponseWriter, r *http.Request) {
 			page.Form.Lang = ""
 		}
 	}
-	if page.Preview, err = s.buildPreview(ctx, p.Clinic, page.Form, page.Protocols); err != nil {
+	s.showEnroll(w, r, http.StatusOK, page)
+}
+
+// showEnroll shows the enroll form with status and the preview of what
+// the form would send.
+func (s *Server) showEnroll(w http.ResponseWriter, r *http.Request, status int, page *EnrollPage) {
+	var err error
+	if page.Preview, err = s.buildPreview(r.Context(), principal(r).Clinic, page.Form, page.Protocols); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "enroll", "Enroll a patient", page)
+	s.render(w, r, status, "enroll", "Enroll a patient", page)
+}
+
+// postedEnrollPage is the enroll page with the posted form read into it.
+func (s *Server) postedEnrollPage(r *http.Request) (*EnrollPage, error) {
+	page, err := s.newEnrollPage(r.Context(), principal(r))
+	if err != nil {
+		return nil, err
+	}
+	readEnrollForm(r, page)
+	return page, nil
 }
 
 // readEnrollForm reads the posted form into page.Form, recording fields
@@ -135,20 +152,15 @@ func readEnrollForm(r *http.Request, page *EnrollPage) {
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
-	page, err := s.newEnrollPage(ctx, p)
+	page, err := s.postedEnrollPage(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	readEnrollForm(r, page)
 	if r.PostFormValue("action") == "preview" {
 		// The form's "show the timeline" button, for browsers without the
 		// script: the same page with the preview filled in.
-		if page.Preview, err = s.buildPreview(ctx, p.Clinic, page.Form, page.Protocols); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusOK, "enroll", "Enroll a patient", page)
+		s.showEnroll(w, r, http.StatusOK, page)
 		return
 	}
 	checkEnroll(p.Clinic, page)
@@ -161,11 +173,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 			AskDate: r.PostFormValue("confirm_date") == "",
 		})
 		if askDate(page, err) {
-			if page.Preview, err = s.buildPreview(ctx, p.Clinic, page.Form, page.Protocols); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			s.render(w, r, http.StatusOK, "enroll", "Enroll a patient", page)
+			s.showEnroll(w, r, http.StatusOK, page)
 			return
 		}
 		if err != nil && !fieldError(page.Errors, err, enrollFields...) {
@@ -174,11 +182,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(page.Errors) > 0 {
-		if page.Preview, err = s.buildPreview(ctx, p.Clinic, page.Form, page.Protocols); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusBadRequest, "enroll", "Enroll a patient", page)
+		s.showEnroll(w, r, http.StatusBadRequest, page)
 		return
 	}
 	to := fmt.Sprintf("/patients/%d#enrollment-%d", res.Patient.ID, res.Enrollment.ID)
@@ -272,14 +276,12 @@ func plural(n int, one, many string) string {
 // form as it is now, or what to fix before there can be one. Nothing is
 // stored.
 func (s *Server) enrollPreview(w http.ResponseWriter, r *http.Request) {
-	p := principal(r)
-	page, err := s.newEnrollPage(r.Context(), p)
+	page, err := s.postedEnrollPage(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	readEnrollForm(r, page)
-	pv, err := s.buildPreview(r.Context(), p.Clinic, page.Form, page.Protocols)
+	pv, err := s.buildPreview(r.Context(), principal(r).Clinic, page.Form, page.Protocols)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -126,13 +126,17 @@ func (s *Server) loadPatientPage(ctx context.Context, p *Principal, id int64) (*
 	return page, nil
 }
 
-func (s *Server) patient(w http.ResponseWriter, r *http.Request) {
+// pathPatientPage is the page of the clinic's patient the path's id names.
+func (s *Server) pathPatientPage(r *http.Request) (*PatientPage, error) {
 	id, err := pathID(r, "patient")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	page, err := s.loadPatientPage(r.Context(), principal(r), id)
+	return s.loadPatientPage(r.Context(), principal(r), id)
+}
+
+func (s *Server) patient(w http.ResponseWriter, r *http.Request) {
+	page, err := s.pathPatientPage(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -144,12 +148,7 @@ func (s *Server) patient(w http.ResponseWriter, r *http.Request) {
 // UpdatePatient, which checks it all and saves all or nothing.
 func (s *Server) editPatient(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	id, err := pathID(r, "patient")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, err := s.loadPatientPage(r.Context(), p, id)
+	page, err := s.pathPatientPage(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -272,18 +271,17 @@ func (s *Server) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := e.ID
 	to := fmt.Sprintf("/patients/%d#enrollment-%d", e.PatientID, e.ID)
 	if e.Status == aftercare.EnrollmentCancelled {
 		s.redirect(w, r, to, "This enrollment was already cancelled; nothing changed.")
 		return
 	}
-	n, err := s.Service.Cancel(r.Context(), p.Clinic.ID, id)
+	n, err := s.Service.Cancel(r.Context(), p.Clinic.ID, e.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.logger().Info("enrollment cancelled", "clinic", p.Clinic.ID, "enrollment", id, "messages", n, "by", p.Actor())
+	s.logger().Info("enrollment cancelled", "clinic", p.Clinic.ID, "enrollment", e.ID, "messages", n, "by", p.Actor())
 	s.redirect(w, r, to, fmt.Sprintf("Enrollment cancelled: %s will not be sent. Messages already sent stay in the history.", plural(n, "pending message", "pending messages")))
 }
 
@@ -297,12 +295,11 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := e.ID
 	fe := FieldErrors{}
 	v := formValue(r, fe, "treated_at")
 	var res *scheduler.EnrollResult
 	if len(fe) == 0 {
-		res, err = s.Service.Reschedule(r.Context(), p.Clinic, id, v)
+		res, err = s.Service.Reschedule(r.Context(), p.Clinic, e.ID, v)
 		if err != nil && !fieldError(fe, err, "treated_at") {
 			s.fail(w, r, err)
 			return
@@ -315,7 +312,7 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, ev := range page.Enrollments {
-			if ev.Enrollment.ID == id {
+			if ev.Enrollment.ID == e.ID {
 				ev.TreatedAt = v
 				ev.Error = strings.TrimSpace(fe["treated_at"] + " " + fe[""])
 			}
@@ -333,7 +330,7 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 			pending++
 		}
 	}
-	s.logger().Info("enrollment rescheduled", "clinic", p.Clinic.ID, "enrollment", id, "by", p.Actor())
-	s.redirect(w, r, fmt.Sprintf("/patients/%d#enrollment-%d", e.PatientID, id),
+	s.logger().Info("enrollment rescheduled", "clinic", p.Clinic.ID, "enrollment", e.ID, "by", p.Actor())
+	s.redirect(w, r, fmt.Sprintf("/patients/%d#enrollment-%d", e.PatientID, e.ID),
 		fmt.Sprintf("Rescheduled to %s: %s to send.", res.Enrollment.TreatedAt.In(loc).Format("Mon 2 Jan 2006, 15:04 MST"), plural(pending, "message", "messages")))
 }

@@ -96,14 +96,7 @@ func TestPatientEdit(t *testing.T) {
 	edit := func(changes ...string) url.Values {
 		v := url.Values{"name": {"Ana García"}, "phone": {"+1 415-555-0142"}, "email": {"ana@example.com"},
 			"tz": {"America/Los_Angeles"}, "lang": {"es"}, "sms_consent": {"yes"}, "email_consent": {"yes"}}
-		for i := 0; i+1 < len(changes); i += 2 {
-			if changes[i+1] == "" {
-				v.Del(changes[i])
-			} else {
-				v.Set(changes[i], changes[i+1])
-			}
-		}
-		return v
+		return changed(v, changes...)
 	}
 	t.Run("Unchanged", func(t *testing.T) {
 		resp := b.PostForm(path, edit())

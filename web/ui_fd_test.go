@@ -30,14 +30,20 @@ func fdForm(changes ...string) url.Values {
 		"tz": {"America/Los_Angeles"}, "lang": {"es"}, "protocol": {"microneedling"},
 		"treated_at": {"2026-11-23T08:30"}, "sms_consent": {"yes"}, "email_consent": {"yes"},
 	}
+	return changed(v, changes...)
+}
+
+// changed sets the fields of form that changes name in pairs (field,
+// value; an empty value deletes the field) and returns form.
+func changed(form url.Values, changes ...string) url.Values {
 	for i := 0; i+1 < len(changes); i += 2 {
 		if changes[i+1] == "" {
-			v.Del(changes[i])
+			form.Del(changes[i])
 		} else {
-			v.Set(changes[i], changes[i+1])
+			form.Set(changes[i], changes[i+1])
 		}
 	}
-	return v
+	return form
 }
 
 // fdEnroll enrolls through the form and returns the patient's and the
@@ -120,14 +126,7 @@ func fdPostRaw(t *testing.T, b *Browser, path string, form url.Values, header ..
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", b.app.URL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return send(t, b.Client, req, header...)
 }
 
 // fdWaitImport waits for an import to finish (the progress endpoint's

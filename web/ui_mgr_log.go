@@ -57,14 +57,20 @@ type logFilter struct {
 	Filter  aftercare.MessageFilter
 	Errors  FieldErrors
 	Choices []*aftercare.Patient // several patients matched the search
+	// Protocols are the clinic's, for the filter's choices.
+	Protocols []*aftercare.Protocol
 }
 
 // readLogFilter reads the log's filter from a query. Input problems are in
 // Errors (by field); the error is for failures of the store. A first visit
 // (no filter parameter at all) shows the last seven local days.
-func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values, protocols []*aftercare.Protocol) (*logFilter, error) {
+func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values) (*logFilter, error) {
+	protocols, err := s.Store.ListProtocols(ctx, p.Clinic.ID)
+	if err != nil {
+		return nil, err
+	}
 	loc := clinicZone(p.Clinic)
-	lf := &logFilter{Errors: FieldErrors{}, Filter: aftercare.MessageFilter{ClinicID: p.Clinic.ID}}
+	lf := &logFilter{Errors: FieldErrors{}, Protocols: protocols, Filter: aftercare.MessageFilter{ClinicID: p.Clinic.ID}}
 	form := &lf.Form
 	first := !slices.ContainsFunc(logKeys, q.Has)
 	if first {
@@ -80,7 +86,6 @@ func (s *Server) readLogFilter(ctx context.Context, p *Principal, q url.Values, 
 	form.Patient = strings.TrimSpace(q.Get("patient"))
 	form.States = map[aftercare.Status]bool{}
 
-	var err error
 	if lf.Filter.Since, lf.Filter.Until, err = aftercare.DayRange(form.Since, form.Until, loc); err != nil {
 		var ae *aftercare.Error
 		if !errors.As(err, &ae) {
@@ -275,18 +280,13 @@ type ChoiceLink struct {
 func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
-	protocols, err := s.Store.ListProtocols(ctx, p.Clinic.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	lf, err := s.readLogFilter(ctx, p, r.URL.Query(), protocols)
+	lf, err := s.readLogFilter(ctx, p, r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	v := lf.Form.Values()
-	page := LogPage{Form: lf.Form, Errors: lf.Errors, States: aftercare.Statuses, Protocols: protocols,
+	page := LogPage{Form: lf.Form, Errors: lf.Errors, States: aftercare.Statuses, Protocols: lf.Protocols,
 		First: "/log?" + v.Encode(), CSV: "/log.csv?" + v.Encode(), Zone: p.Clinic.TZ,
 		Later: lf.Filter.AfterID != 0}
 	for _, c := range lf.Choices {
@@ -334,14 +334,9 @@ func (s *Server) logPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logCSV(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
-	protocols, err := s.Store.ListProtocols(ctx, p.Clinic.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	q.Del("after")
-	lf, err := s.readLogFilter(ctx, p, q, protocols)
+	lf, err := s.readLogFilter(ctx, p, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -277,15 +277,25 @@ func (s *Server) protocolNewForm(w http.ResponseWriter, r *http.Request) {
 		ProtocolEditPage{YAML: newProtocolYAML, Errors: FieldErrors{}, Action: "/protocols"})
 }
 
+// editPage is the edit page of the latest version of the protocol the
+// path's slug names, without the text: the form and the save share it.
+func (s *Server) editPage(r *http.Request) (*ProtocolEditPage, error) {
+	latest, err := s.Store.FindProtocol(r.Context(), principal(r).Clinic.ID, r.PathValue("slug"), 0)
+	if err != nil {
+		return nil, err
+	}
+	return &ProtocolEditPage{Slug: latest.Slug, Latest: latest, Errors: FieldErrors{},
+		Action: "/protocols/" + url.PathEscape(latest.Slug) + "/edit"}, nil
+}
+
 func (s *Server) protocolEditForm(w http.ResponseWriter, r *http.Request) {
-	p := principal(r)
-	latest, err := s.Store.FindProtocol(r.Context(), p.Clinic.ID, r.PathValue("slug"), 0)
+	page, err := s.editPage(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "mgr_protocol_edit", "Edit "+latest.Name, ProtocolEditPage{Slug: latest.Slug, Latest: latest,
-		YAML: latest.YAML, Errors: FieldErrors{}, Action: "/protocols/" + url.PathEscape(latest.Slug) + "/edit"})
+	page.YAML = page.Latest.YAML
+	s.render(w, r, http.StatusOK, "mgr_protocol_edit", "Edit "+page.Latest.Name, *page)
 }
 
 func (s *Server) protocolCreate(w http.ResponseWriter, r *http.Request) {
@@ -294,15 +304,12 @@ func (s *Server) protocolCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) protocolSave(w http.ResponseWriter, r *http.Request) {
-	p := principal(r)
-	latest, err := s.Store.FindProtocol(r.Context(), p.Clinic.ID, r.PathValue("slug"), 0)
+	page, err := s.editPage(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page := ProtocolEditPage{Slug: latest.Slug, Latest: latest, Errors: FieldErrors{},
-		Action: "/protocols/" + url.PathEscape(latest.Slug) + "/edit"}
-	s.saveProtocol(w, r, &page)
+	s.saveProtocol(w, r, page)
 }
 
 // saveProtocol validates the posted YAML and stores it as the next version
@@ -332,13 +339,22 @@ func (s *Server) saveProtocol(w http.ResponseWriter, r *http.Request, page *Prot
 	if filename == "" {
 		filename = "new"
 	}
+	// failed answers err if there is one: a parse error with its problems
+	// at their lines, any other as it is.
+	failed := func(err error) bool {
+		var pe *ptemplates.ParseError
+		switch {
+		case err == nil:
+			return false
+		case errors.As(err, &pe):
+			fail(pe.Problems...)
+		default:
+			s.fail(w, r, err)
+		}
+		return true
+	}
 	parsed, warns, err := ptemplates.ParseWithWarnings(filename+".yaml", []byte(page.YAML))
-	var pe *ptemplates.ParseError
-	if errors.As(err, &pe) {
-		fail(pe.Problems...)
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
+	if failed(err) {
 		return
 	}
 	line := slugLine(page.YAML)
@@ -361,11 +377,7 @@ func (s *Server) saveProtocol(w http.ResponseWriter, r *http.Request, page *Prot
 		}
 	}
 	saved, created, err := s.Service.ImportProtocol(ctx, p.Clinic.ID, filename+".yaml", []byte(page.YAML))
-	if errors.As(err, &pe) {
-		fail(pe.Problems...)
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
+	if failed(err) {
 		return
 	}
 	to := "/protocols/" + url.PathEscape(saved.Slug)

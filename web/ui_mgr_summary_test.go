@@ -91,10 +91,7 @@ func TestAPIClinicSummary(t *testing.T) {
 		{`{"summary_to": "manager@"}`, "summary_to"},
 		{`{"summary_at": 730}`, "summary_at"},
 	} {
-		res := w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body)
-		if e := res.apiErr(t); res.Status != 400 || e.Field != x.field {
-			t.Errorf("%s: %d %+v", x.body, res.Status, e)
-		}
+		w.do(w.Admin, "PATCH", "/api/v1/clinic", x.body).wantInvalid(t, x.body, x.field)
 	}
 	w.unchanged(t, before, "refused summary settings")
 	var u web.ClinicUpdateJSON

@@ -86,16 +86,6 @@ func mgrSeed(t *testing.T, app *testApp, c *aftercare.Clinic, n int) []*aftercar
 	return patients
 }
 
-// mgrMessages is what the store holds for f, every page.
-func mgrMessages(t *testing.T, app *testApp, f aftercare.MessageFilter) []*aftercare.Message {
-	t.Helper()
-	ms, err := app.DB.ListMessages(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ms
-}
-
 // mgrCount counts the messages in state st.
 func mgrCount(ms []*aftercare.Message, st aftercare.Status) int {
 	n := 0
@@ -112,6 +102,22 @@ func mgrGet(b *Browser, path string) (int, string) {
 	b.t.Helper()
 	resp := b.Get(path)
 	return resp.StatusCode, readBody(b.t, resp)
+}
+
+// mgrPage gets path and returns its body, failing the test unless it
+// answers 200 with each of wants in it.
+func mgrPage(t *testing.T, b *Browser, path string, wants ...string) string {
+	t.Helper()
+	code, body := mgrGet(b, path)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", path, code, body)
+	}
+	for _, want := range wants {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET %s: the page lacks %q", path, want)
+		}
+	}
+	return body
 }
 
 // mgrPost submits a form and returns its status, body and Location.
@@ -165,7 +171,7 @@ func mgrLink(m *aftercare.Message) string {
 func TestManagerRoutesByRole(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 2)
-	msgs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID})
+	msgs := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID})
 	fd := app.SignIn(app.Main, aftercare.RoleFrontDesk)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
 	admin := app.SignIn(app.Main, aftercare.RoleAdmin)
@@ -253,8 +259,8 @@ func TestManagerTenantIsolation(t *testing.T) {
 	ctx := context.Background()
 	mainPatients := mgrSeed(t, app, app.Main, 2)
 	mgrSeed(t, app, app.Other, 1)
-	mainMsgs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID})
-	otherMsgs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Other.ID})
+	mainMsgs := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID})
+	otherMsgs := app.messages(t, aftercare.MessageFilter{ClinicID: app.Other.ID})
 	if _, _, err := app.Service.ImportProtocol(ctx, app.Main.ID, "peel.yaml", []byte(mgrPeelYAML)); err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +405,7 @@ func TestLogPagination(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.filter.ClinicID = app.Main.ID
-			want := mgrMessages(t, app, c.filter)
+			want := app.messages(t, c.filter)
 			if len(want) <= 2*50 {
 				t.Fatalf("only %d messages: the test needs three pages", len(want))
 			}
@@ -407,10 +413,7 @@ func TestLogPagination(t *testing.T) {
 			seen := map[int64]bool{}
 			path, pages := "/log?"+c.query, 0
 			for path != "" {
-				code, body := mgrGet(mgr, path)
-				if code != http.StatusOK {
-					t.Fatalf("GET %s: %d\n%s", path, code, body)
-				}
+				body := mgrPage(t, mgr, path)
 				pages++
 				ids := mgrIDs(body)
 				if len(ids) > 50 {
@@ -466,11 +469,11 @@ func TestLogFilters(t *testing.T) {
 		t.Errorf("first visit: %d, want the range 2026-11-17..2026-11-23 in the form\n%s", code, body)
 	}
 	loc, _ := time.LoadLocation(app.Main.TZ)
-	theirs := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[1].ID})
+	theirs := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[1].ID})
 	d := theirs[len(theirs)/2].SendAt.In(loc)
 	since := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
 	until := since.AddDate(0, 0, 2)
-	want := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until, PatientID: patients[1].ID})
+	want := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until, PatientID: patients[1].ID})
 	_, body = mgrGet(mgr, fmt.Sprintf("/log?since=%s&until=%s&patient=%d", since.Format(time.DateOnly), since.AddDate(0, 0, 1).Format(time.DateOnly), patients[1].ID))
 	if ids := mgrIDs(body); len(ids) != len(want) || len(ids) == 0 || len(ids) == len(theirs) {
 		t.Errorf("two local days of one patient: %d rows, want %d (of %d)", len(ids), len(want), len(theirs))
@@ -479,14 +482,14 @@ func TestLogFilters(t *testing.T) {
 		t.Errorf("the rows do not name the patient %q", patients[1].Name)
 	}
 	// The same day twice is that one day, as in the CLI and the API.
-	want = mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: since.AddDate(0, 0, 1), PatientID: patients[1].ID})
+	want = app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: since.AddDate(0, 0, 1), PatientID: patients[1].ID})
 	_, body = mgrGet(mgr, fmt.Sprintf("/log?since=%s&until=%[1]s&patient=%d", since.Format(time.DateOnly), patients[1].ID))
 	if ids := mgrIDs(body); len(ids) != len(want) || len(ids) == 0 {
 		t.Errorf("one local day of one patient: %d rows, want %d", len(ids), len(want))
 	}
 	// A search that matches one patient filters on them.
 	_, body = mgrGet(mgr, "/log?since=&until=&patient="+url.QueryEscape(patients[2].Name))
-	all := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[2].ID})
+	all := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, PatientID: patients[2].ID})
 	if ids := mgrIDs(body); len(ids) != min(50, len(all)) {
 		t.Errorf("search for one patient: %d rows, want %d", len(ids), min(50, len(all)))
 	}
@@ -551,7 +554,7 @@ func TestLogCSV(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.filter.ClinicID = app.Main.ID
-			want := mgrMessages(t, app, c.filter)
+			want := app.messages(t, c.filter)
 			recs := mgrCSV(t, mgr, "/log.csv?"+c.query)
 			if !slices.Equal(recs[0], web.MessageCSVHeader) {
 				t.Fatalf("header %v", recs[0])
@@ -587,7 +590,7 @@ func TestLogCSV(t *testing.T) {
 	}
 	// On the page, a note is under Note, never under Error.
 	_, body := mgrGet(mgr, "/log?since=&until=&patient=Eve+Ning")
-	eve := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Statuses: []aftercare.Status{aftercare.StatusSkipped}, Since: app.Now().Add(-4 * 24 * time.Hour)})
+	eve := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Statuses: []aftercare.Status{aftercare.StatusSkipped}, Since: app.Now().Add(-4 * 24 * time.Hour)})
 	if len(eve) == 0 || eve[0].Note == "" {
 		t.Fatalf("Eve's skipped messages have no note: %v", eve)
 	}
@@ -608,20 +611,12 @@ func TestMessagePage(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 1)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
-	failed := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Statuses: []aftercare.Status{aftercare.StatusFailed}})
+	failed := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Statuses: []aftercare.Status{aftercare.StatusFailed}})
 	if len(failed) == 0 {
 		t.Fatal("no failed message seeded")
 	}
 	m := failed[0]
-	code, body := mgrGet(mgr, mgrLink(m))
-	if code != http.StatusOK {
-		t.Fatalf("%d\n%s", code, body)
-	}
-	for _, want := range []string{"21211", "not a valid phone number", "Attempts", "failed", html.EscapeString(m.Body[:20]), fmt.Sprintf("/patients/%d", m.PatientID)} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the page lacks %q", want)
-		}
-	}
+	mgrPage(t, mgr, mgrLink(m), "21211", "not a valid phone number", "Attempts", "failed", html.EscapeString(m.Body[:20]), fmt.Sprintf("/patients/%d", m.PatientID))
 	for _, path := range []string{fmt.Sprintf("/log/%d", m.ID), fmt.Sprintf("/log/%d?at=2020-01-01T00:00:00.000Z", m.ID), "/log/0", "/log/abc", fmt.Sprintf("/log/%d?at=%s", m.ID+100000, url.QueryEscape(m.SendAt.UTC().Format("2006-01-02T15:04:05.000Z")))} {
 		if code, _ := mgrGet(mgr, path); code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, code)
@@ -639,15 +634,7 @@ func TestStatsPage(t *testing.T) {
 	enrollEvening(t, app)
 	loc, _ := time.LoadLocation(app.Main.TZ)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
-	code, body := mgrGet(mgr, "/stats")
-	if code != http.StatusOK {
-		t.Fatalf("%d\n%s", code, body)
-	}
-	for _, want := range []string{`<svg`, `role="img"`, `<title id="svg-title">`, `<desc id="svg-desc">`, `class="legend"`, `<table>`, `class="s-delivered"`, `class="s-failed"`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the page lacks %s", want)
-		}
-	}
+	body := mgrPage(t, mgr, "/stats", `<svg`, `role="img"`, `<title id="svg-title">`, `<desc id="svg-desc">`, `class="legend"`, `<table>`, `class="s-delivered"`, `class="s-failed"`)
 	// The totals are the store's: messages due in the last 30 days of the
 	// clinic's zone, each on its local day (the seed's evening texts are
 	// the next day in UTC).
@@ -657,7 +644,7 @@ func TestStatsPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until})
+	ms := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: since, Until: until})
 	delivered := mgrCount(ms, aftercare.StatusDelivered)
 	failed := mgrCount(ms, aftercare.StatusFailed) + mgrCount(ms, aftercare.StatusUndelivered) + mgrCount(ms, aftercare.StatusUnknown) + mgrCount(ms, aftercare.StatusExpired)
 	if delivered == 0 || failed == 0 {
@@ -718,11 +705,8 @@ func TestAttentionPage(t *testing.T) {
 	app := newTestApp(t)
 	mgrSeed(t, app, app.Main, 2)
 	mgr := app.SignIn(app.Main, aftercare.RoleManager)
-	code, body := mgrGet(mgr, "/attention")
-	if code != http.StatusOK {
-		t.Fatalf("%d\n%s", code, body)
-	}
-	want := mgrMessages(t, app, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: app.Now().Add(-30 * 24 * time.Hour),
+	body := mgrPage(t, mgr, "/attention")
+	want := app.messages(t, aftercare.MessageFilter{ClinicID: app.Main.ID, Since: app.Now().Add(-30 * 24 * time.Hour),
 		Statuses: []aftercare.Status{"failed", "undelivered", "unknown", "expired"}})
 	ids := mgrIDs(body)
 	if len(ids) != min(50, len(want)) || len(ids) == 0 {

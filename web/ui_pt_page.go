@@ -143,19 +143,26 @@ func gonePage() *pageError {
 }
 
 func (s *Server) renderPatientPage(w http.ResponseWriter, v PatientPageView) {
-	pages, err := pageTemplates.load()
-	var buf bytes.Buffer
-	if err == nil {
-		err = pages["ppage"].ExecuteTemplate(&buf, "ppage", v)
-	}
-	if err != nil {
-		s.logger().Error("rendering the patient page", "err", err)
-		http.Error(w, "This page could not be shown. Please try again later, or call your clinic.", http.StatusInternalServerError)
-		return
-	}
 	status := http.StatusOK
 	if v.Error != nil {
 		status = v.Error.Status
+	}
+	s.renderPublic(w, status, "ppage", v, "the patient page", "This page could not be shown. Please try again later, or call your clinic.")
+}
+
+// renderPublic writes the patients' page template name (its own document,
+// not the staff layout) with data and status. If it cannot be rendered, it
+// logs why (what names the page) and answers 500 with sorry, in plain text.
+func (s *Server) renderPublic(w http.ResponseWriter, status int, name string, data any, what, sorry string) {
+	pages, err := pageTemplates.load()
+	var buf bytes.Buffer
+	if err == nil {
+		err = pages[name].ExecuteTemplate(&buf, name, data)
+	}
+	if err != nil {
+		s.logger().Error("rendering "+what, "err", err)
+		http.Error(w, sorry, http.StatusInternalServerError)
+		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

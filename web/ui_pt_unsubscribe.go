@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -193,23 +192,11 @@ func (s *Server) unsubscribeFailed(w http.ResponseWriter, r *http.Request, c *af
 // staff layout), not cached, not indexed, and its token never sent on as
 // a referrer.
 func (s *Server) renderUnsubscribe(w http.ResponseWriter, status int, page UnsubscribePage) {
-	pages, err := pageTemplates.load()
-	var buf bytes.Buffer
-	if err == nil {
-		err = pages["unsubscribe"].ExecuteTemplate(&buf, "unsubscribe", page)
-	}
-	if err != nil {
-		s.logger().Error("rendering the unsubscribe page", "err", err)
-		http.Error(w, "this page could not be shown; please call the clinic", http.StatusInternalServerError)
-		return
-	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Robots-Tag", "noindex")
 	h.Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.renderPublic(w, status, "unsubscribe", page, "the unsubscribe page", "this page could not be shown; please call the clinic")
 }
 
 // unsubscribeText is the wording of the pages in one language; %s is the

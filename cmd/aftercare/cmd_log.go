@@ -81,11 +81,7 @@ message was skipped); --csv or --json for machines.
 				return err
 			}
 			if a.jsonOut {
-				out := make([]logJSON, 0, len(msgs))
-				for _, m := range msgs {
-					out = append(out, web.NewMessageJSON(m))
-				}
-				return a.printJSON(out)
+				return a.printJSON(views(msgs, web.NewMessageJSON))
 			}
 			return a.printLog(c.Context(), msgs, loc)
 		},

@@ -180,12 +180,10 @@ those whose name contains it (any case), whose phone contains its digits
 				return err
 			}
 			if a.jsonOut {
-				out := make([]patientJSON, 0, len(ps))
-				for _, p := range ps {
-					out = append(out, patientJSON{p.ID, p.Name, p.Phone, p.Email, p.TZ, p.Lang,
-						p.CanReceive(aftercare.SMS), p.CanReceive(aftercare.Email), p.UpdatedAt.UTC().Format(time.RFC3339)})
-				}
-				return a.printJSON(out)
+				return a.printJSON(views(ps, func(p *aftercare.Patient) patientJSON {
+					return patientJSON{p.ID, p.Name, p.Phone, p.Email, p.TZ, p.Lang,
+						p.CanReceive(aftercare.SMS), p.CanReceive(aftercare.Email), p.UpdatedAt.UTC().Format(time.RFC3339)}
+				}))
 			}
 			if len(ps) == 0 {
 				if q == "" {

@@ -159,18 +159,7 @@ func TestCrash(t *testing.T) {
 	// exits 0; a restart sends the rest, each once.
 	t.Run("sigterm", func(t *testing.T) {
 		w := newCrashWorld(t, bin)
-		arrived := make(chan struct{}, 1)
-		release := make(chan struct{})
-		w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
-
-		p := w.serve(t, "")
-		select {
-		case <-arrived:
-		case <-p.done:
-			t.Fatalf("serve exited before sending anything: %v", p.cmd.ProcessState)
-		case <-time.After(crashEventTimeout):
-			t.Fatalf("no send reached the provider within %s", crashEventTimeout)
-		}
+		p, release := w.serveHeld(t)
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -221,18 +210,7 @@ func TestRollingRestart(t *testing.T) {
 		t.Skip("builds and runs the aftercare binary; skipped with -short")
 	}
 	w := newCrashWorld(t, buildAftercare(t))
-	arrived := make(chan struct{}, 1)
-	release := make(chan struct{})
-	w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
-
-	first := w.serve(t, "")
-	select {
-	case <-arrived:
-	case <-first.done:
-		t.Fatalf("the first serve exited before sending anything: %v", first.cmd.ProcessState)
-	case <-time.After(crashEventTimeout):
-		t.Fatalf("no send reached the provider within %s", crashEventTimeout)
-	}
+	first, release := w.serveHeld(t)
 	second := w.serve(t, "") // same AFTERCARE_INSTANCE, same host
 	second.waitOutput(t, second.stdout, "aftercare: serving on", crashEventTimeout)
 
@@ -317,12 +295,7 @@ func newCrashWorld(t *testing.T, bin string) *crashWorld {
 			t.Logf("the provider got %s to %s: %q", fm.SID, fm.To, fm.Body)
 		}
 	})
-	w.cli(t, "clinic", "set", "--daily-cap", "50")
-	file := filepath.Join(w.dir, "crash.yaml")
-	if err := os.WriteFile(file, []byte(crashProtocol), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.cli(t, "protocols", "import", file)
+	w.seedProtocol(t, "crash.yaml", crashProtocol)
 
 	now := time.Now()
 	treated := now.Add(-time.Minute).UTC().Format(time.RFC3339)
@@ -504,38 +477,80 @@ func countStatuses(msgs map[int64]logJSON) string {
 	return strings.Join(parts, ", ")
 }
 
+// seedProtocol sets the clinic's daily cap to 50 and imports the protocol
+// src as the file name, through the command line.
+func (w *crashWorld) seedProtocol(t *testing.T, name, src string) {
+	t.Helper()
+	w.cli(t, "clinic", "set", "--daily-cap", "50")
+	file := filepath.Join(w.dir, name)
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.cli(t, "protocols", "import", file)
+}
+
 // serve starts `aftercare serve` against the world's database and fake
 // Twilio, killing itself at failpoint if one is given.
 func (w *crashWorld) serve(t *testing.T, failpoint string) *serveProcess {
 	t.Helper()
-	var env []string
+	env := []string{
+		"AFTERCARE_OUTBOX=" + filepath.Join(w.dir, "outbox.jsonl"),
+		"AFTERCARE_INSTANCE=crash-test",
+		"AFTERCARE_CLAIM_LEASE=" + crashLease.String(),
+		"AFTERCARE_SEND_CONCURRENCY=1",
+	}
+	name := "no failpoint"
+	if failpoint != "" {
+		env = append(env, "AFTERCARE_FAILPOINT="+failpoint)
+		name = "AFTERCARE_FAILPOINT=" + failpoint
+	}
+	return w.start(t, name, env...)
+}
+
+// serveHeld starts `aftercare serve` (no failpoint) with the fake set to
+// hold the first send, and returns once that send has reached the fake:
+// the process has a send in flight until release is closed.
+func (w *crashWorld) serveHeld(t *testing.T) (p *serveProcess, release chan struct{}) {
+	t.Helper()
+	arrived := make(chan struct{}, 1)
+	release = make(chan struct{})
+	w.fake.Next(twiliotest.Reply{Arrived: arrived, Release: release})
+	p = w.serve(t, "")
+	select {
+	case <-arrived:
+	case <-p.done:
+		t.Fatalf("serve exited before sending anything: %v", p.cmd.ProcessState)
+	case <-time.After(crashEventTimeout):
+		t.Fatalf("no send reached the provider within %s", crashEventTimeout)
+	}
+	return p, release
+}
+
+// start starts `aftercare serve` named name against the world's database
+// and fake Twilio, with this process's environment minus any AFTERCARE_,
+// TWILIO_ or SMTP_ setting, the world's, and then env. The process is
+// killed when the test ends, if it has not ended by then.
+func (w *crashWorld) start(t *testing.T, name string, env ...string) *serveProcess {
+	t.Helper()
+	var all []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AFTERCARE_") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "SMTP_") {
-			env = append(env, kv)
+			all = append(all, kv)
 		}
 	}
-	env = append(env,
+	all = append(all,
 		"AFTERCARE_DB="+w.db,
 		"AFTERCARE_HTTP_ADDR=127.0.0.1:0",
-		"AFTERCARE_OUTBOX="+filepath.Join(w.dir, "outbox.jsonl"),
-		"AFTERCARE_INSTANCE=crash-test",
 		"AFTERCARE_DISPATCH_SPEC=@every 1s",
 		"AFTERCARE_RECONCILE_SPEC=@every 1s",
-		"AFTERCARE_CLAIM_LEASE="+crashLease.String(),
-		"AFTERCARE_SEND_CONCURRENCY=1",
 		"AFTERCARE_SMS_RATE=0",
 		"TWILIO_ACCOUNT_SID="+w.fake.AccountSID,
 		"TWILIO_AUTH_TOKEN="+w.fake.AuthToken,
 		"TWILIO_FROM=+15005550006",
 		"AFTERCARE_TWILIO_BASE_URL="+w.fake.URL,
 	)
-	name := "no failpoint"
-	if failpoint != "" {
-		env = append(env, "AFTERCARE_FAILPOINT="+failpoint)
-		name = "AFTERCARE_FAILPOINT=" + failpoint
-	}
 	cmd := exec.Command(w.bin, "serve")
-	cmd.Dir, cmd.Env = w.dir, env
+	cmd.Dir, cmd.Env = w.dir, append(all, env...)
 	p := &serveProcess{name: name, cmd: cmd, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
@@ -543,14 +558,14 @@ func (w *crashWorld) serve(t *testing.T, failpoint string) *serveProcess {
 	}
 	w.runs = append(w.runs, p)
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
 		default:
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-p.done
 		}
 	})

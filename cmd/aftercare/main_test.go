@@ -44,7 +44,12 @@ func mustCLI(t *testing.T, db string, args ...string) string {
 // newDB returns the path of a new database whose environment names the
 // first clinic.
 func newDB(t *testing.T) string {
-	db := filepath.Join(t.TempDir(), "aftercare.db")
+	return withClinicEnv(t, filepath.Join(t.TempDir(), "aftercare.db"))
+}
+
+// withClinicEnv gives the database db the environment that names the
+// first clinic, until the test ends, and returns db.
+func withClinicEnv(t *testing.T, db string) string {
 	t.Cleanup(func() { testEnvs.Delete(db) })
 	setEnv(db, map[string]string{
 		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",

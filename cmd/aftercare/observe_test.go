@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/aftercare/aftercare/notify/notifytest"
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
 )
 
@@ -32,16 +31,7 @@ const (
 // do: the log must still show neither.
 func refusingMail(t *testing.T) (port int) {
 	t.Helper()
-	s := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &refusingSession{}, nil }))
-	s.Domain, s.AllowInsecureAuth = "mx.test", true
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return ln.Addr().(*net.TCPAddr).Port
+	return notifytest.ServeSMTP(t, func() gosmtp.Session { return &refusingSession{} })
 }
 
 type refusingSession struct{ authed bool }

@@ -46,9 +46,15 @@ func toJSON(m *aftercare.Message, loc *time.Location) messageJSON {
 }
 
 func messagesJSON(msgs []*aftercare.Message, loc *time.Location) []messageJSON {
-	out := make([]messageJSON, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, toJSON(m, loc))
+	return views(msgs, func(m *aftercare.Message) messageJSON { return toJSON(m, loc) })
+}
+
+// views returns view of each item, in order: what --json prints of a list,
+// an empty array (not null) when there are none.
+func views[T, J any](items []T, view func(T) J) []J {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
 	}
 	return out
 }
@@ -119,11 +125,7 @@ func printList[T, J any](ctx context.Context, a *app, l listing[T, J]) error {
 		return err
 	}
 	if a.jsonOut {
-		out := make([]J, 0, len(items))
-		for _, it := range items {
-			out = append(out, l.json(it))
-		}
-		return a.printJSON(out)
+		return a.printJSON(views(items, l.json))
 	}
 	if len(items) == 0 && l.empty != "" {
 		a.printf(l.empty+"\n", a.clinic.Slug)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare/notify/twilio/twiliotest"
-	"github.com/aftercare/aftercare/store/postgres/pgtest"
 )
 
 // TestReplicas runs three `aftercare serve` processes on one PostgreSQL
@@ -39,14 +37,8 @@ func TestReplicas(t *testing.T) {
 		settle   = 5 * time.Minute
 	)
 	ctx := context.Background()
-	db := pgtest.URL(t) // skips without AFTERCARE_TEST_POSTGRES_URL
+	db := pgDB(t) // skips without AFTERCARE_TEST_POSTGRES_URL
 	w := &crashWorld{bin: buildAftercare(t), db: db, dir: t.TempDir(), fake: twiliotest.NewServer(t)}
-	setEnv(db, map[string]string{
-		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",
-		"AFTERCARE_CLINIC_PHONE": "+1 415 555 0199",
-		"AFTERCARE_CLINIC_TZ":    "America/Los_Angeles",
-	})
-	t.Cleanup(func() { testEnvs.Delete(db) })
 	conn, err := pgx.Connect(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -54,12 +46,7 @@ func TestReplicas(t *testing.T) {
 	defer conn.Close(ctx)
 
 	// Seed through the command line: the protocol, then one import.
-	w.cli(t, "clinic", "set", "--daily-cap", "50")
-	file := filepath.Join(w.dir, "replicas.yaml")
-	if err := os.WriteFile(file, []byte(replicaProtocol), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.cli(t, "protocols", "import", file)
+	w.seedProtocol(t, "replicas.yaml", replicaProtocol)
 	now := time.Now()
 	zone := middayZone(now)
 	loc, err := time.LoadLocation(zone)
@@ -85,48 +72,12 @@ func TestReplicas(t *testing.T) {
 
 	serve := func(name string) *serveProcess {
 		t.Helper()
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AFTERCARE_") && !strings.HasPrefix(kv, "TWILIO_") && !strings.HasPrefix(kv, "SMTP_") {
-				env = append(env, kv)
-			}
-		}
-		env = append(env,
-			"AFTERCARE_DB="+db,
-			"AFTERCARE_HTTP_ADDR=127.0.0.1:0",
+		return w.start(t, name,
 			"AFTERCARE_OUTBOX="+filepath.Join(w.dir, name+"-outbox.jsonl"),
 			"AFTERCARE_INSTANCE="+name,
-			"AFTERCARE_DISPATCH_SPEC=@every 1s",
-			"AFTERCARE_RECONCILE_SPEC=@every 1s",
 			"AFTERCARE_CLAIM_LEASE="+lease.String(),
 			"AFTERCARE_SEND_CONCURRENCY=8",
-			"AFTERCARE_SMS_RATE=0",
-			"TWILIO_ACCOUNT_SID="+w.fake.AccountSID,
-			"TWILIO_AUTH_TOKEN="+w.fake.AuthToken,
-			"TWILIO_FROM=+15005550006",
-			"AFTERCARE_TWILIO_BASE_URL="+w.fake.URL,
 		)
-		cmd := exec.Command(w.bin, "serve")
-		cmd.Dir, cmd.Env = w.dir, env
-		p := &serveProcess{name: name, cmd: cmd, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), done: make(chan struct{})}
-		cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		w.runs = append(w.runs, p)
-		go func() {
-			_ = cmd.Wait()
-			close(p.done)
-		}()
-		t.Cleanup(func() {
-			select {
-			case <-p.done:
-			default:
-				_ = cmd.Process.Kill()
-				<-p.done
-			}
-		})
-		return p
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -15,14 +15,7 @@ import (
 // usual test environment; it skips the test when the variable is unset.
 func pgDB(t *testing.T) string {
 	t.Helper()
-	db := pgtest.URL(t)
-	t.Cleanup(func() { testEnvs.Delete(db) })
-	setEnv(db, map[string]string{
-		"AFTERCARE_CLINIC_NAME":  "Glow Skin Studio",
-		"AFTERCARE_CLINIC_PHONE": "+1 415 555 0199",
-		"AFTERCARE_CLINIC_TZ":    "America/Los_Angeles",
-	})
-	return db
+	return withClinicEnv(t, pgtest.URL(t))
 }
 
 // TestOpenStorePostgres: a postgres:// --db opens PostgreSQL, where the

@@ -3,15 +3,22 @@
 // sender from a valid config with a test's changes, and reading a failed
 // send's *aftercare.SendError. The fakes the senders talk to stay with
 // their sender (notify/twilio/twiliotest, the SMTP server in smtp's tests);
-// this package holds only what every sender's tests do alike. Only tests
-// import it.
+// this package holds only what every sender's tests do alike, and
+// ServeSMTP, the loopback SMTP server the tests of the scheduler, the web
+// and the command line script their sessions on. Only tests import it.
 package notifytest
 
 import (
 	"errors"
+	"io"
+	"log"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/aftercare/aftercare"
 )
@@ -83,4 +90,49 @@ func CheckConfigs[C, S any](t *testing.T, newSender func(C) (S, error), ok C, se
 			}
 		})
 	}
+}
+
+// SendConcurrently calls send n times at once and fails the test unless
+// every call succeeds with a provider id no other call got: a sender is
+// shared by the dispatcher's workers. The caller then checks that its fake
+// received n messages.
+func SendConcurrently(t *testing.T, n int, send func() (aftercare.Receipt, error)) {
+	t.Helper()
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := send()
+			ids[i], errs[i] = r.ProviderID, err
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Send %d: %v", i, errs[i])
+		}
+		if seen[ids[i]] {
+			t.Fatalf("provider id %s returned twice", ids[i])
+		}
+		seen[ids[i]] = true
+	}
+}
+
+// ServeSMTP serves SMTP (a real emersion/go-smtp server, domain mx.test,
+// AUTH allowed without TLS) on a loopback port until the test ends, with a
+// session from newSession for each connection, and returns the port.
+func ServeSMTP(t testing.TB, newSession func() gosmtp.Session) int {
+	t.Helper()
+	s := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return newSession(), nil }))
+	s.Domain, s.AllowInsecureAuth = "mx.test", true
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
 }

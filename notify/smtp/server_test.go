@@ -143,6 +143,30 @@ func smtpErr(code int, msg string) *gosmtp.SMTPError {
 	return &gosmtp.SMTPError{Code: code, EnhancedCode: gosmtp.EnhancedCode{code / 100, 0, 0}, Message: msg}
 }
 
+// refusals are the server's scripted refusals, by the local part of the
+// address that asks for one: mailNNN is refused at MAIL FROM, rcptNNN at
+// RCPT TO, dataNNN after DATA, each with the reply code NNN.
+var refusals = map[string]*gosmtp.SMTPError{
+	"mail421": smtpErr(421, "Service not available, closing transmission channel"),
+	"rcpt451": smtpErr(451, "Requested action aborted: local error in processing"),
+	"rcpt452": smtpErr(452, "Mailbox full"),
+	"rcpt550": smtpErr(550, "No such user here"),
+	"rcpt553": smtpErr(553, "Mailbox name not allowed"),
+	"data421": smtpErr(421, "Service shutting down"),
+	"data451": smtpErr(451, "Temporary local problem, try later"),
+	"data550": smtpErr(550, "Message rejected by policy"),
+	"data554": smtpErr(554, "Transaction failed: spam detected"),
+}
+
+// refusal is the scripted refusal of the local part l at stage (mail,
+// rcpt or data), or nil.
+func refusal(stage, l string) error {
+	if e, ok := refusals[l]; ok && strings.HasPrefix(l, stage) {
+		return e
+	}
+	return nil
+}
+
 func (s *session) AuthMechanisms() []string {
 	if s.srv.user == "" {
 		return nil
@@ -164,23 +188,19 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 	if s.srv.user != "" && s.auth == "" {
 		return gosmtp.ErrAuthRequired
 	}
-	if local(from) == "mail421" {
-		return smtpErr(421, "Service not available, closing transmission channel")
+	if err := refusal("mail", local(from)); err != nil {
+		return err
 	}
 	s.from = from
 	return nil
 }
 
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	switch l := local(to); l {
-	case "rcpt451":
-		return smtpErr(451, "Requested action aborted: local error in processing")
-	case "rcpt452":
-		return smtpErr(452, "Mailbox full")
-	case "rcpt550":
-		return smtpErr(550, "No such user here")
-	case "rcpt553":
-		return smtpErr(553, "Mailbox name not allowed")
+	l := local(to)
+	if err := refusal("rcpt", l); err != nil {
+		return err
+	}
+	switch l {
 	case "droprcpt":
 		s.conn.Conn().Close()
 		return smtpErr(421, "closing")
@@ -199,15 +219,11 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	for _, to := range s.to {
-		switch l := local(to); l {
-		case "data421":
-			return smtpErr(421, "Service shutting down")
-		case "data451":
-			return smtpErr(451, "Temporary local problem, try later")
-		case "data550":
-			return smtpErr(550, "Message rejected by policy")
-		case "data554":
-			return smtpErr(554, "Transaction failed: spam detected")
+		l := local(to)
+		if err := refusal("data", l); err != nil {
+			return err
+		}
+		switch l {
 		case "dropdata":
 			s.record(data)
 			s.conn.Conn().Close()

@@ -10,7 +10,6 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -88,25 +87,12 @@ func parse(t *testing.T, data string) parsed {
 		}
 		p.hdr[k] = d
 	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("Content-Type %q (%v); want multipart/alternative", msg.Header.Get("Content-Type"), err)
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
 	var types []string
-	for {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	forParts(t, msg.Header.Get("Content-Type"), msg.Body, "multipart/alternative", func(part *multipart.Part, ct string, cp map[string]string) {
 		b, err := io.ReadAll(part)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ct, cp, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
 		if !strings.EqualFold(cp["charset"], "utf-8") {
 			t.Errorf("part %s has charset %q, want UTF-8", ct, cp["charset"])
 		}
@@ -118,11 +104,34 @@ func parse(t *testing.T, data string) parsed {
 			p.html = body
 		}
 		types = append(types, ct)
-	}
+	})
 	if strings.Join(types, ",") != "text/plain,text/html" {
 		t.Errorf("parts %v; want text/plain then text/html", types)
 	}
 	return p
+}
+
+// forParts calls fn with each part of a multipart body, its media type and
+// parameters, failing the test unless the body's contentType is of the
+// media type want.
+func forParts(t *testing.T, contentType string, body io.Reader, want string, fn func(part *multipart.Part, ct string, cp map[string]string)) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != want {
+		t.Fatalf("Content-Type %q (%v); want %s", contentType, err, want)
+	}
+	r := multipart.NewReader(body, params["boundary"])
+	for {
+		part, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, cp, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		fn(part, ct, cp)
+	}
 }
 
 func TestNew(t *testing.T) {
@@ -492,26 +501,9 @@ func TestSendConcurrent(t *testing.T) {
 	srv := newMailServer(t)
 	s := newSender(t, srv)
 	const n = 20
-	ids := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			r, err := s.Send(context.Background(), outgoing("ana@example.com"))
-			ids[i], errs[i] = r.ProviderID, err
-		})
-	}
-	wg.Wait()
-	seen := map[string]bool{}
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Send %d: %v", i, errs[i])
-		}
-		if seen[ids[i]] {
-			t.Fatalf("Message-ID %s used twice", ids[i])
-		}
-		seen[ids[i]] = true
-	}
+	notifytest.SendConcurrently(t, n, func() (aftercare.Receipt, error) {
+		return s.Send(context.Background(), outgoing("ana@example.com"))
+	})
 	if len(srv.messages()) != n {
 		t.Errorf("server received %d, want %d", len(srv.messages()), n)
 	}

@@ -3,7 +3,6 @@ package smtp_test
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -159,34 +158,12 @@ func mixedParts(t *testing.T, data string) (alternative []string, atts []attachm
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/mixed" {
-		t.Fatalf("Content-Type %q (%v); want multipart/mixed", msg.Header.Get("Content-Type"), err)
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, cp, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+	forParts(t, msg.Header.Get("Content-Type"), msg.Body, "multipart/mixed", func(part *multipart.Part, ct string, cp map[string]string) {
 		if ct == "multipart/alternative" {
-			ar := multipart.NewReader(part, cp["boundary"])
-			for {
-				ap, err := ar.NextPart()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				at, _, _ := mime.ParseMediaType(ap.Header.Get("Content-Type"))
+			forParts(t, part.Header.Get("Content-Type"), part, ct, func(_ *multipart.Part, at string, _ map[string]string) {
 				alternative = append(alternative, at)
-			}
-			continue
+			})
+			return
 		}
 		raw, err := io.ReadAll(part)
 		if err != nil {
@@ -201,7 +178,7 @@ func mixedParts(t *testing.T, data string) (alternative []string, atts []attachm
 		}
 		disp, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
 		atts = append(atts, attachment{ContentType: ct, Params: cp, Disposition: disp, Filename: dp["filename"], Data: dec})
-	}
+	})
 	return alternative, atts
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -371,26 +370,9 @@ func TestSendConcurrent(t *testing.T) {
 	srv := twiliotest.NewServer(t)
 	s := newSender(t, srv)
 	const n = 40
-	var wg sync.WaitGroup
-	sids := make([]string, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			r, err := s.Send(context.Background(), outgoing(patient))
-			sids[i], errs[i] = r.ProviderID, err
-		})
-	}
-	wg.Wait()
-	seen := map[string]bool{}
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Send %d: %v", i, errs[i])
-		}
-		if seen[sids[i]] {
-			t.Fatalf("SID %s returned twice", sids[i])
-		}
-		seen[sids[i]] = true
-	}
+	notifytest.SendConcurrently(t, n, func() (aftercare.Receipt, error) {
+		return s.Send(context.Background(), outgoing(patient))
+	})
 	if srv.Count() != n {
 		t.Errorf("fake accepted %d, want %d", srv.Count(), n)
 	}

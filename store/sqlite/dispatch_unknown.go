@@ -25,21 +25,8 @@ func (db *DB) MarkUnknown(ctx context.Context, now, orphanCutoff time.Time) ([]*
 	now = db.stamp(now)
 	var out []*aftercare.Message
 	err := db.write(ctx, "mark unknown", func(tx *sqlx.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryxContext(ctx, abandonedClaims, ts(now), ts(norm(orphanCutoff)))
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		var err error
+		if out, err = queryAll(ctx, tx, scanMessage, abandonedClaims, ts(now), ts(norm(orphanCutoff))); err != nil {
 			return err
 		}
 		const why = "the dispatcher stopped before it recorded the outcome: not resent automatically"

@@ -288,23 +288,13 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 		if err := thawEnrollment(ctx, tx, cur.ClinicID, cur.ID); err != nil {
 			return err
 		}
-		twins := map[ident]*aftercare.Message{}
-		var order []*aftercare.Message
-		rows, err := tx.QueryContext(ctx, enrollmentMessages, cur.ID)
+		order, err := queryAll(ctx, tx, scanMessage, enrollmentMessages, cur.ID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
+		twins := make(map[ident]*aftercare.Message, len(order))
+		for _, m := range order {
 			twins[identOf(m)] = m
-			order = append(order, m)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
 		}
 
 		replan, err := tx.PrepareContext(ctx, replanMessage)
