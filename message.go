@@ -3,6 +3,7 @@ package aftercare
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -36,6 +37,9 @@ func ParseStatus(s string) (Status, error) {
 	}
 	return "", FieldErrorf("status", "unknown status %q: use one of %v", s, Statuses)
 }
+
+// Valid reports whether s is one of the message states (Statuses).
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Final reports whether nothing more will happen to a message in this state
 // without a person's action or a provider's callback.

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 // Enroll writes ne's patient, enrollment and messages in one transaction, as
@@ -60,9 +61,9 @@ func (db *DB) EnrollBatch(ctx context.Context, batch []*aftercare.NewEnrollment)
 	}
 	cids := make([]int64, len(batch))
 	for i, ne := range batch {
-		cid, err := checkNewEnrollment(ne)
+		cid, err := check.NewEnrollment(ne)
 		if err != nil {
-			return nil, itemError(i, len(batch), err)
+			return nil, check.ItemError(i, len(batch), err)
 		}
 		cids[i] = cid
 	}
@@ -133,7 +134,7 @@ func (it *enrollItem) apply(now time.Time) {
 	for k, m := range it.ne.Messages {
 		m.ID = it.msgIDs[k]
 		m.ClinicID, m.EnrollmentID, m.PatientID = it.clinicID, it.enroll.ID, it.enroll.PatientID
-		m.SendAt, m.ExpiresAt, m.NextAttemptAt = plannedTimes(m)
+		m.SendAt, m.ExpiresAt, m.NextAttemptAt = check.PlannedTimes(m)
 		m.CreatedAt, m.UpdatedAt = now, now
 	}
 }
@@ -327,7 +328,7 @@ func (b *enrollBatch) load(ctx context.Context, tx pgx.Tx) error {
 	for i := range b.items {
 		it := &b.items[i]
 		if _, ok := b.protocols[idKey{it.clinicID, it.ne.Enrollment.ProtocolID}]; !ok {
-			return itemError(i, len(b.items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
+			return check.ItemError(i, len(b.items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
 		}
 	}
 	for _, cid := range b.clinics {

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 // The columns EnrollBatch copies into each table.
@@ -74,7 +76,7 @@ func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 	return copyRows(ctx, tx, "messages", messageCopyColumns, len(b.rows), func(i int) []any {
 		pm := b.rows[i]
 		e, m := pm.it.enroll, pm.it.ne.Messages[pm.k]
-		send, expires, next := plannedTimes(m)
+		send, expires, next := check.PlannedTimes(m)
 		// pgx encodes a row before it asks for the next: one slice serves all.
 		row[0], row[1], row[2], row[3] = pm.it.msgIDs[pm.k], e.ClinicID, e.ID, e.PatientID
 		row[4], row[5], row[6], row[7] = m.StepKey, int32(m.Occurrence), string(m.Channel), m.Lang

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 const (
@@ -58,7 +59,7 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			return invalid("message %s belongs to clinic %d, the enrollment to clinic %d", m.Ident(), m.ClinicID, e.ClinicID)
 		}
 	}
-	if err := checkPlan(plan); err != nil {
+	if err := check.Plan(plan); err != nil {
 		return err
 	}
 	at = db.stamp(at)
@@ -114,22 +115,22 @@ func rescheduleEnrollmentTx(ctx context.Context, tx pgx.Tx, e *aftercare.Enrollm
 // replanTx applies plan to enrollment cur's stored messages (see
 // Reschedule) and returns, for each plan message, its stored row.
 func replanTx(ctx context.Context, tx pgx.Tx, cur *aftercare.Enrollment, plan []*aftercare.Message, at time.Time) ([]aftercare.Message, error) {
-	twins := map[ident]*aftercare.Message{}
+	twins := map[check.Ident]*aftercare.Message{}
 	order, err := queryAll(ctx, tx, scanMessage, enrollmentMessagesLocked, cur.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range order {
-		twins[identOf(m)] = m
+		twins[check.IdentOf(m)] = m
 	}
 	texts := newTextWriter(tx)
 	result := make([]aftercare.Message, len(plan))
-	planned := make(map[ident]bool, len(plan))
+	planned := make(map[check.Ident]bool, len(plan))
 	for i, m := range plan {
-		id := identOf(m)
+		id := check.IdentOf(m)
 		planned[id] = true
 		tw := twins[id]
-		send, expires, next := plannedTimes(m)
+		send, expires, next := check.PlannedTimes(m)
 		switch {
 		case tw == nil:
 			textID, err := texts.id(ctx, m.Subject, m.Body)
@@ -169,7 +170,7 @@ func replanTx(ctx context.Context, tx pgx.Tx, cur *aftercare.Enrollment, plan []
 		}
 	}
 	for _, tw := range order {
-		if tw.Status == aftercare.StatusPending && !planned[identOf(tw)] {
+		if tw.Status == aftercare.StatusPending && !planned[check.IdentOf(tw)] {
 			if _, err := tx.Exec(ctx, unplanMessage, rescheduledNote, at, tw.ID); err != nil {
 				return nil, err
 			}

@@ -62,7 +62,7 @@ func messageQuery(f aftercare.MessageFilter) (string, []any, error) {
 	if len(f.Statuses) > 0 {
 		sts := make([]string, len(f.Statuses))
 		for i, s := range f.Statuses {
-			if !validStatus(s) {
+			if !s.Valid() {
 				return "", nil, aftercare.FieldErrorf("status", "unknown status %q: use one of %v", s, aftercare.Statuses)
 			}
 			sts[i] = string(s)

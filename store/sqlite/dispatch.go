@@ -237,7 +237,7 @@ func execAttempt(ctx context.Context, tx *sqlx.Tx, a *aftercare.Attempt) error {
 // RecordOutcome stores an attempt and moves its message, if the message is
 // still sending and claimed by o.ClaimedBy; ECONFLICT otherwise.
 func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
-	if !validStatus(o.Status) || o.Status == aftercare.StatusSending {
+	if !o.Status.Valid() || o.Status == aftercare.StatusSending {
 		return invalid("an outcome cannot be %q", o.Status)
 	}
 	now := db.now()

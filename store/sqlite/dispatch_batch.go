@@ -23,7 +23,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []*aftercare.Outcome)
 	errs := make([]error, len(outcomes))
 	now := db.now()
 	for i, o := range outcomes {
-		if !validStatus(o.Status) || o.Status == aftercare.StatusSending {
+		if !o.Status.Valid() || o.Status == aftercare.StatusSending {
 			errs[i] = invalid("an outcome cannot be %q", o.Status)
 		}
 	}

@@ -41,7 +41,7 @@ func (db *DB) ApplyProviderStatus(ctx context.Context, providerID string, status
 	if providerID == "" {
 		return false, invalid("a provider status needs the provider's message id")
 	}
-	if !validStatus(status) {
+	if !status.Valid() {
 		return false, invalid("unknown status %q", status)
 	}
 	at = db.stamp(at)

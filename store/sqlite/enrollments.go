@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -252,7 +253,7 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			return invalid("message %s belongs to clinic %d, the enrollment to clinic %d", m.Ident(), m.ClinicID, e.ClinicID)
 		}
 	}
-	if err := checkPlan(plan); err != nil {
+	if err := check.Plan(plan); err != nil {
 		return err
 	}
 	at = db.stamp(at)
@@ -292,9 +293,9 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 		if err != nil {
 			return err
 		}
-		twins := make(map[ident]*aftercare.Message, len(order))
+		twins := make(map[check.Ident]*aftercare.Message, len(order))
 		for _, m := range order {
-			twins[identOf(m)] = m
+			twins[check.IdentOf(m)] = m
 		}
 
 		replan, err := tx.PrepareContext(ctx, replanMessage)
@@ -315,9 +316,9 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			return err
 		}
 		defer insert.Close()
-		planned := make(map[ident]bool, len(plan))
+		planned := make(map[check.Ident]bool, len(plan))
 		for i, m := range plan {
-			id := identOf(m)
+			id := check.IdentOf(m)
 			planned[id] = true
 			tw := twins[id]
 			switch {
@@ -335,14 +336,14 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 				}
 				r := *m
 				r.ID, r.ClinicID, r.EnrollmentID, r.PatientID = newID, cur.ClinicID, cur.ID, cur.PatientID
-				r.SendAt, r.ExpiresAt, r.NextAttemptAt = plannedTimes(m)
+				r.SendAt, r.ExpiresAt, r.NextAttemptAt = check.PlannedTimes(m)
 				r.Attempts, r.ClaimedAt, r.ClaimedBy, r.SentAt, r.DeliveredAt = 0, time.Time{}, "", time.Time{}, time.Time{}
 				r.Sender, r.ProviderID, r.ProviderState, r.ErrorCode, r.Error = "", "", "", "", ""
 				r.CreatedAt, r.UpdatedAt = at, at
 				result[i] = r
 			case tw.Status == aftercare.StatusPending || tw.Status == aftercare.StatusSkipped ||
 				tw.Status == aftercare.StatusCancelled && tw.Note == rescheduledNote:
-				send, expires, next := plannedTimes(m)
+				send, expires, next := check.PlannedTimes(m)
 				args := []any{string(m.Status), m.Lang, formatTime(send), ts(expires), ts(next), m.Note, int64(m.Segments), atS}
 				stmt := replan
 				if m.Subject != tw.Subject || m.Body != tw.Body {
@@ -364,7 +365,7 @@ func (db *DB) Reschedule(ctx context.Context, e *aftercare.Enrollment, plan []*a
 			}
 		}
 		for _, tw := range order {
-			if tw.Status == aftercare.StatusPending && !planned[identOf(tw)] {
+			if tw.Status == aftercare.StatusPending && !planned[check.IdentOf(tw)] {
 				if _, err := tx.ExecContext(ctx, unplanMessage, rescheduledNote, atS, tw.ID); err != nil {
 					return err
 				}

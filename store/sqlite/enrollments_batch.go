@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 // Enroll writes ne's patient, enrollment and messages in one transaction, as
@@ -48,9 +49,9 @@ func (db *DB) EnrollBatch(ctx context.Context, batch []*aftercare.NewEnrollment)
 	}
 	items := make([]enrollItem, len(batch))
 	for i, ne := range batch {
-		cid, err := checkNewEnrollment(ne)
+		cid, err := check.NewEnrollment(ne)
 		if err != nil {
-			return nil, itemError(i, len(batch), err)
+			return nil, check.ItemError(i, len(batch), err)
 		}
 		items[i] = enrollItem{ne: ne, clinicID: cid}
 	}
@@ -91,7 +92,7 @@ func (it *enrollItem) apply(now time.Time) {
 	for k, m := range it.ne.Messages {
 		m.ID = it.msgIDs[k]
 		m.ClinicID, m.EnrollmentID, m.PatientID = it.clinicID, it.enroll.ID, it.enroll.PatientID
-		m.SendAt, m.ExpiresAt, m.NextAttemptAt = plannedTimes(m)
+		m.SendAt, m.ExpiresAt, m.NextAttemptAt = check.PlannedTimes(m)
 		m.CreatedAt, m.UpdatedAt = now, now
 	}
 }
@@ -277,7 +278,7 @@ func (b *enrollBatch) load(ctx context.Context, tx *sqlx.Tx) error {
 	for i := range b.items {
 		it := &b.items[i]
 		if _, ok := b.protocols[idKey{it.clinicID, it.ne.Enrollment.ProtocolID}]; !ok {
-			return itemError(i, len(b.items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
+			return check.ItemError(i, len(b.items), notFound("no protocol %d in this clinic", it.ne.Enrollment.ProtocolID))
 		}
 	}
 	for _, cid := range b.clinics {
@@ -507,7 +508,7 @@ func (b *enrollBatch) writeEnrollments(ctx context.Context, tx *sqlx.Tx, nowS st
 			return err
 		}
 		if keeps(m, b.now) {
-			send, expires, _ := plannedTimes(m)
+			send, expires, _ := check.PlannedTimes(m)
 			ks := kept[pm.it]
 			if ks == nil {
 				ks = make([]keptMessage, 0, len(pm.it.ne.Messages))
@@ -561,7 +562,7 @@ type storedEnrollment struct {
 // messageArgs appends to dst the values of messageInsertColumns for m,
 // planned for e, its text stored as message_texts row textID.
 func messageArgs(dst []any, id int64, e *aftercare.Enrollment, m *aftercare.Message, textID int64, nowS string) []any {
-	send, expires, next := plannedTimes(m)
+	send, expires, next := check.PlannedTimes(m)
 	return append(dst, id, e.ClinicID, e.ID, e.PatientID, m.StepKey, int64(m.Occurrence), string(m.Channel), m.Lang,
 		string(m.Status), formatTime(send), ts(expires), m.Note, textID, int64(m.Segments), ts(next),
 		nowS, nowS)

@@ -148,7 +148,7 @@ func (db *DB) listMessages(ctx context.Context, qr sqlx.QueryerContext, f afterc
 		marks := make([]string, len(f.Statuses))
 		vals := make([]any, len(f.Statuses))
 		for i, s := range f.Statuses {
-			if !validStatus(s) {
+			if !s.Valid() {
 				return nil, aftercare.FieldErrorf("status", "unknown status %q: use one of %v", s, aftercare.Statuses)
 			}
 			marks[i], vals[i] = "?", string(s)
