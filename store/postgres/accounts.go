@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.AccountStore = (*DB)(nil)
@@ -27,25 +28,6 @@ func scanUser(s scanner) (*aftercare.User, error) {
 	return &u, nil
 }
 
-// normEmail is an email as users are stored and found by: trimmed and
-// lower-cased.
-func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-// checkUser refuses what the schema would refuse, with a message that says
-// what to fix.
-func checkUser(u *aftercare.User) error {
-	switch {
-	case u == nil:
-		return invalid("no user given")
-	case u.ClinicID == 0:
-		return invalid("the user has no clinic")
-	case normEmail(u.Email) == "":
-		return aftercare.FieldErrorf("email", "the user needs an email address: it is the sign-in name")
-	}
-	_, err := aftercare.ParseRole(string(u.Role))
-	return err
-}
-
 const insertUser = `INSERT INTO users (clinic_id, email, name, role, password_hash, created_at, updated_at, disabled_at)
 VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id`
 
@@ -54,10 +36,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id`
 // with an unknown role, ENOTFOUND when the clinic does not exist and
 // ECONFLICT when any clinic has a user with that email.
 func (db *DB) CreateUser(ctx context.Context, u *aftercare.User) error {
-	if err := checkUser(u); err != nil {
+	if err := check.User(u); err != nil {
 		return err
 	}
-	email, name, now := normEmail(u.Email), strings.TrimSpace(u.Name), db.now()
+	email, name, now := check.NormEmail(u.Email), strings.TrimSpace(u.Name), db.now()
 	var id int64
 	err := db.pool.QueryRow(ctx, insertUser, u.ClinicID, email, name, string(u.Role),
 		u.PasswordHash, now, ts(u.DisabledAt)).Scan(&id)
@@ -84,8 +66,8 @@ func (db *DB) FindUser(ctx context.Context, clinicID, id int64) (*aftercare.User
 // FindUserByEmail returns the user with that email (compared lower-cased),
 // whatever the clinic. It returns ENOTFOUND when there is none.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aftercare.User, error) {
-	u, err := scanUser(db.pool.QueryRow(ctx, findUserByEmail, normEmail(email)))
-	return found(u, err, "find user", "no user has the email %s", normEmail(email))
+	u, err := scanUser(db.pool.QueryRow(ctx, findUserByEmail, check.NormEmail(email)))
+	return found(u, err, "find user", "no user has the email %s", check.NormEmail(email))
 }
 
 // listUsers orders by byte (COLLATE "C"), as SQLite does.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.EnrollmentStore = (*DB)(nil)
@@ -80,7 +81,7 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 	if f.ClinicID == 0 {
 		return nil, invalid("listing enrollments needs a clinic")
 	}
-	limit, err := pageLimit(f.Limit, DefaultListLimit)
+	limit, err := check.PageLimit(f.Limit, DefaultListLimit)
 	if err != nil {
 		return nil, err
 	}

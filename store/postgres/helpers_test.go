@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 // TestTimes: a time goes in (ts) in any zone and comes back (dbTime) in
@@ -72,9 +73,9 @@ func TestPageLimit(t *testing.T) {
 		limit, want int
 		code        string
 	}{{0, 50, ""}, {7, 7, ""}, {-1, 0, aftercare.EINVALID}} {
-		got, err := pageLimit(tc.limit, 50)
+		got, err := check.PageLimit(tc.limit, 50)
 		if got != tc.want || aftercare.ErrorCode(err) != tc.code {
-			t.Errorf("pageLimit(%d) = %d, %v", tc.limit, got, err)
+			t.Errorf("check.PageLimit(%d) = %d, %v", tc.limit, got, err)
 		}
 	}
 }

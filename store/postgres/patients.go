@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.PatientStore = (*DB)(nil)
@@ -40,7 +41,7 @@ LIMIT $5`
 // updated first, at most limit (0: DefaultListLimit). An empty q matches
 // every patient. It returns EINVALID for a negative limit.
 func (db *DB) SearchPatients(ctx context.Context, clinicID int64, q string, limit int) ([]*aftercare.Patient, error) {
-	limit, err := pageLimit(limit, DefaultListLimit)
+	limit, err := check.PageLimit(limit, DefaultListLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 // Users.
@@ -26,25 +27,6 @@ func scanUser(s scanner) (*aftercare.User, error) {
 	return &u, nil
 }
 
-// normEmail is an email as users are stored and found by: trimmed and
-// lower-cased.
-func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-// checkUser refuses what the schema would refuse, with a message that says
-// what to fix.
-func checkUser(u *aftercare.User) error {
-	switch {
-	case u == nil:
-		return invalid("no user given")
-	case u.ClinicID == 0:
-		return invalid("the user has no clinic")
-	case normEmail(u.Email) == "":
-		return aftercare.FieldErrorf("email", "the user needs an email address: it is the sign-in name")
-	}
-	_, err := aftercare.ParseRole(string(u.Role))
-	return err
-}
-
 const insertUser = `INSERT INTO users (clinic_id, email, name, role, password_hash, created_at, updated_at, disabled_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
@@ -53,10 +35,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 // with an unknown role, ENOTFOUND when the clinic does not exist and
 // ECONFLICT when any clinic has a user with that email.
 func (db *DB) CreateUser(ctx context.Context, u *aftercare.User) error {
-	if err := checkUser(u); err != nil {
+	if err := check.User(u); err != nil {
 		return err
 	}
-	email, now := normEmail(u.Email), db.now()
+	email, now := check.NormEmail(u.Email), db.now()
 	var id int64
 	err := db.write(ctx, "create user", func(tx *sqlx.Tx) error {
 		var err error
@@ -87,8 +69,8 @@ func (db *DB) FindUser(ctx context.Context, clinicID, id int64) (*aftercare.User
 // FindUserByEmail returns the user with that email (compared lower-cased),
 // whatever the clinic. It returns ENOTFOUND when there is none.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aftercare.User, error) {
-	u, err := scanUser(db.reader.QueryRowContext(ctx, findUserByEmail, normEmail(email)))
-	return found(u, err, "find user", "no user has the email %s", normEmail(email))
+	u, err := scanUser(db.reader.QueryRowContext(ctx, findUserByEmail, check.NormEmail(email)))
+	return found(u, err, "find user", "no user has the email %s", check.NormEmail(email))
 }
 
 const listUsers = `SELECT ` + userColumns + ` FROM users WHERE clinic_id = ? ORDER BY email`

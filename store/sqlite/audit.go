@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.AuditStore = (*DB)(nil)
@@ -56,7 +57,7 @@ func (db *DB) ListAudit(ctx context.Context, f aftercare.AuditFilter) ([]*afterc
 	if f.ClinicID == 0 {
 		return nil, invalid("listing the audit log needs a clinic")
 	}
-	limit, err := pageLimit(f.Limit, DefaultAuditLimit)
+	limit, err := check.PageLimit(f.Limit, DefaultAuditLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 	if f.ClinicID == 0 {
 		return nil, invalid("listing enrollments needs a clinic")
 	}
-	limit, err := pageLimit(f.Limit, DefaultListLimit)
+	limit, err := check.PageLimit(f.Limit, DefaultListLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -300,18 +300,6 @@ func invalid(format string, args ...any) error {
 	return aftercare.Errorf(aftercare.EINVALID, format, args...)
 }
 
-// pageLimit is a list's limit: EINVALID naming the field when negative,
-// def when 0.
-func pageLimit(limit, def int) (int, error) {
-	if limit < 0 {
-		return 0, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", limit)
-	}
-	if limit == 0 {
-		return def, nil
-	}
-	return limit, nil
-}
-
 // dbError turns err into what the store returns: *aftercare.Error and
 // context errors unchanged, constraint violations as ECONFLICT (UNIQUE),
 // ENOTFOUND (a foreign key: the row referred to does not exist) or EINVALID

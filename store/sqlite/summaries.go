@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.SummaryStore = (*DB)(nil)
@@ -128,7 +129,7 @@ func (db *DB) FinishSummary(ctx context.Context, clinicID int64, day string, sen
 
 // ListSummaries returns the clinic's latest summaries, newest day first.
 func (db *DB) ListSummaries(ctx context.Context, clinicID int64, limit int) ([]*aftercare.SummaryRecord, error) {
-	limit, err := pageLimit(limit, 30)
+	limit, err := check.PageLimit(limit, 30)
 	if err != nil {
 		return nil, err
 	}

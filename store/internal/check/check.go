@@ -8,6 +8,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -110,4 +111,35 @@ func norm(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC().Truncate(time.Millisecond)
+}
+
+// PageLimit is a list's limit: EINVALID naming the field when negative,
+// def when 0.
+func PageLimit(limit, def int) (int, error) {
+	if limit < 0 {
+		return 0, aftercare.FieldErrorf("limit", "the limit must not be negative, got %d", limit)
+	}
+	if limit == 0 {
+		return def, nil
+	}
+	return limit, nil
+}
+
+// NormEmail is an email as users are stored and found by: trimmed and
+// lower-cased.
+func NormEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// User refuses what the schema would refuse of a user, with a message that
+// says what to fix.
+func User(u *aftercare.User) error {
+	switch {
+	case u == nil:
+		return aftercare.Errorf(aftercare.EINVALID, "no user given")
+	case u.ClinicID == 0:
+		return aftercare.Errorf(aftercare.EINVALID, "the user has no clinic")
+	case NormEmail(u.Email) == "":
+		return aftercare.FieldErrorf("email", "the user needs an email address: it is the sign-in name")
+	}
+	_, err := aftercare.ParseRole(string(u.Role))
+	return err
 }
