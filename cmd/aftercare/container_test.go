@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"reflect"
@@ -13,58 +12,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// dockerignore reads ../../.dockerignore as Docker's patternmatcher does
-// for the cases it holds: patterns relative to the context's root, * and ?
-// within a path element, ** across elements, and a pattern that matches a
-// directory leaves out everything under it.
+// dockerignore reports whether `docker build` leaves path (relative to
+// the context's root) out of the build context, as Docker and BuildKit
+// decide it: ../../.dockerignore through github.com/moby/patternmatcher.
 func dockerignore(t *testing.T) func(path string) bool {
 	t.Helper()
-	f, err := os.Open("../../.dockerignore")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var res []*regexp.Regexp
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.HasPrefix(line, "!") {
-			t.Fatalf(".dockerignore has an exception (%s): teach this test's matcher", line)
-		}
-		p := strings.TrimSuffix(strings.TrimPrefix(line, "/"), "/")
-		var re strings.Builder
-		for i := 0; i < len(p); i++ {
-			switch {
-			case strings.HasPrefix(p[i:], "**/"):
-				re.WriteString("(.*/)?")
-				i += 2
-			case strings.HasPrefix(p[i:], "**"):
-				re.WriteString(".*")
-				i++
-			case p[i] == '*':
-				re.WriteString("[^/]*")
-			case p[i] == '?':
-				re.WriteString("[^/]")
-			default:
-				re.WriteString(regexp.QuoteMeta(p[i : i+1]))
-			}
-		}
-		res = append(res, regexp.MustCompile("^"+re.String()+"$"))
-	}
+	pm := dockerignoreMatcher(t)
 	return func(path string) bool {
-		parts := strings.Split(path, "/")
-		for i := range parts {
-			prefix := strings.Join(parts[:i+1], "/")
-			for _, re := range res {
-				if re.MatchString(prefix) {
-					return true
-				}
-			}
+		ignored, err := pm.MatchesOrParentMatches(path)
+		if err != nil {
+			t.Fatalf(".dockerignore on %s: %v", path, err)
 		}
-		return false
+		return ignored
 	}
 }
 
