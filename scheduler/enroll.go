@@ -208,10 +208,19 @@ func (s *Service) busy(ctx context.Context, clinicID, patientID, exceptEnrollmen
 // Enroll validates req, plans the protocol for the patient and stores
 // patient, enrollment and messages all or nothing. Enrolling the same
 // patient on the same protocol for the same treatment time again returns
-// the stored enrollment (Created false) and writes nothing. EINVALID names
-// the field to fix.
+// the stored enrollment (Created false) and writes nothing. An empty
+// req.TZ is the zone of the patient when the clinic knows them (the same
+// name, phone and email), else the clinic's (see defaultZone); the result's
+// Patient.TZ is the zone used. EINVALID names the field to fix.
 func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (*EnrollResult, error) {
 	now := s.Now().UTC()
+	if strings.TrimSpace(req.TZ) == "" {
+		tz, err := s.defaultZone(ctx, clinic, req)
+		if err != nil {
+			return nil, err
+		}
+		req.TZ = tz
+	}
 	ne, err := s.prepare(ctx, clinic, req, now)
 	if err != nil {
 		return nil, err
@@ -240,6 +249,30 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 		res.Warnings = append(res.Warnings, warning)
 	}
 	return res, err
+}
+
+// defaultZone is the zone of an enrollment request that names none: the
+// stored patient's when req matches one (Store.Enroll would otherwise move
+// a returning patient, say in Denver, to the clinic's zone, and plan their
+// new messages in it), else the clinic's, as on the command line. A request
+// whose name, phone or email is invalid gets the clinic's: check then
+// reports that field. The error is the store's.
+func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (string, error) {
+	name, nerr := aftercare.ValidateName(req.Name)
+	phone, perr := aftercare.NormalizePhone(req.Phone, clinic.Country)
+	email, eerr := aftercare.NormalizeEmail(req.Email)
+	if nerr != nil || perr != nil || eerr != nil {
+		return clinic.TZ, nil
+	}
+	key := (&aftercare.Patient{Name: name, Phone: phone, Email: email}).MatchKey()
+	p, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, key)
+	switch {
+	case aftercare.ErrorCode(err) == aftercare.ENOTFOUND:
+		return clinic.TZ, nil
+	case err != nil:
+		return "", err
+	}
+	return ZoneOrClinic(p.TZ, clinic), nil
 }
 
 // consentGiven names the channels an enrollment request gives consent to.
@@ -391,9 +424,9 @@ func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *after
 
 // ZoneOrClinic returns tz, or the clinic's zone when tz is empty: the
 // patient's zone the front desk means when it names none (the command
-// line's enroll and preview; the web form starts from the clinic's zone).
-// The API and imports name the zone of every patient, so Enroll itself
-// still requires one.
+// line's enroll and preview, the API's preview; the web form starts from
+// the clinic's zone). Enroll defaults an empty zone itself, preferring a
+// returning patient's; an import names the zone of every row.
 func ZoneOrClinic(tz string, clinic *aftercare.Clinic) string {
 	if strings.TrimSpace(tz) == "" {
 		return clinic.TZ
