@@ -96,7 +96,8 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 		{"ErrPhoneLong", with("phone", strings.Repeat("5", 300)), nil, 400, "phone"},
 		{"ErrEmailInvalid", with("email", "Ana <ana@example.com>"), nil, 400, "email"},
 		{"ErrUnreachable", with("phone", ""), nil, 400, "sms_consent"},
-		{"ErrTZMissing", with("tz", nil), nil, 400, "tz"},
+		{"ErrTZLocal", with("tz", "Local"), nil, 400, "tz"},
+		{"ErrTZControl", with("tz", "America/New_York\n"), nil, 400, "tz"},
 		{"ErrTZUnknown", with("tz", "America/Nowhere"), nil, 400, "tz"},
 		{"ErrTreatedAtInvalid", with("treated_at", "yesterday"), nil, 400, "treated_at"},
 		{"ErrTreatedAtFarAway", with("treated_at", "2029-01-01T10:00"), nil, 400, "treated_at"},
@@ -129,6 +130,60 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 			a.unchanged(t, before, "a refused enrollment")
 		})
 	}
+}
+
+// TestAPIEnrollDefaultZone: an enrollment without tz is in the clinic's
+// zone for a new patient and in their stored zone for a returning one,
+// and the answer's patient.tz says which; sending it again is the same
+// enrollment.
+func TestAPIEnrollDefaultZone(t *testing.T) {
+	t.Parallel()
+	a := newAPIApp(t)
+	main, other := a.Token(a.Main, aftercare.RoleFrontDesk), a.Token(a.Other, aftercare.RoleFrontDesk)
+	without := func(edit ...string) map[string]any {
+		m := anaRequest()
+		delete(m, "tz")
+		for i := 0; i+1 < len(edit); i += 2 {
+			m[edit[i]] = edit[i+1]
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name, token string
+		body        map[string]any
+		tz, treated string
+	}{
+		// The other clinic is in New York, Ana's request says 08:30.
+		{"OKNewPatientClinicZone", other, without(), "America/New_York", "2026-11-23T13:30:00Z"},
+		{"OKEmptyIsClinicZone", other, without("tz", "", "name", "Cy Park", "phone", "+1 415 555 0122", "email", "cy@example.com"), "America/New_York", "2026-11-23T13:30:00Z"},
+		{"OKMainClinicZone", main, without("phone", "+1 415 555 0111", "email", "bo@example.com", "name", "Bo Lee"), "America/Los_Angeles", "2026-11-23T16:30:00Z"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var e web.EnrollAnswerJSON
+			a.do(c.token, "POST", "/api/v1/enrollments", c.body).decode(t, http.StatusCreated, &e)
+			if e.Patient.TZ != c.tz || e.TreatedAt != c.treated {
+				t.Errorf("patient.tz %q treated_at %s, want %s and %s", e.Patient.TZ, e.TreatedAt, c.tz, c.treated)
+			}
+			before := a.snapshot(t)
+			var again web.EnrollAnswerJSON
+			a.do(c.token, "POST", "/api/v1/enrollments", c.body).decode(t, http.StatusOK, &again)
+			if again.ID != e.ID {
+				t.Errorf("sent again: enrollment %d, want %d", again.ID, e.ID)
+			}
+			a.unchanged(t, before, "the same enrollment without tz again")
+		})
+	}
+
+	t.Run("OKReturningPatientKeepsZone", func(t *testing.T) {
+		first := anaRequest()
+		first["tz"] = "Europe/London"
+		var e web.EnrollAnswerJSON
+		a.do(main, "POST", "/api/v1/enrollments", first).decode(t, http.StatusCreated, &e)
+		a.do(main, "POST", "/api/v1/enrollments", without("treated_at", "2026-11-25T08:30")).decode(t, http.StatusCreated, &e)
+		if e.Patient.TZ != "Europe/London" || e.TreatedAt != "2026-11-25T08:30:00Z" {
+			t.Errorf("patient.tz %q treated_at %s, want Europe/London and 08:30 there", e.Patient.TZ, e.TreatedAt)
+		}
+	})
 }
 
 // TestAPIEnrollNothingPending: enrolling again what is stored answers
