@@ -41,14 +41,21 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", apiLocationOf("/enrollments/%d", res.Enrollment.ID))
 	}
-	writeJSON(w, status, EnrollAnswerJSON{NewEnrollmentJSON(res), append([]string{}, res.Warnings...)})
+	writeJSON(w, status, NewEnrollAnswerJSON(res))
 }
 
-// EnrollAnswerJSON answers POST /enrollments: the enrollment, and what to
-// check although it was stored (a treatment date far from today).
+// EnrollAnswerJSON answers POST /enrollments and a reschedule: the
+// enrollment, and what to check although it was stored (a treatment date
+// far from today).
 type EnrollAnswerJSON struct {
 	EnrollmentJSON
 	Warnings []string `json:"warnings"`
+}
+
+// NewEnrollAnswerJSON returns the API's view of an enrollment just stored,
+// with its warnings (an array, empty when there are none).
+func NewEnrollAnswerJSON(r *scheduler.EnrollResult) EnrollAnswerJSON {
+	return EnrollAnswerJSON{NewEnrollmentJSON(r), append([]string{}, r.Warnings...)}
 }
 
 // EnrollmentListJSON is a page of enrollments, newest first; Next is the
@@ -154,7 +161,7 @@ func (s *Server) apiReschedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Service.Reschedule(r.Context(), p.Clinic, id, req.TreatedAt)
-	apiAnswer(s, w, r, res, err, NewEnrollmentJSON)
+	apiAnswer(s, w, r, res, err, NewEnrollAnswerJSON)
 }
 
 // PreviewRequest is the body of POST /api/v1/preview.

@@ -314,10 +314,14 @@ func TestAPIReschedule(t *testing.T) {
 	}
 	w.unchanged(t, before, "refused reschedules")
 
-	var e web.EnrollmentJSON
-	w.do(w.FD, "POST", path, map[string]string{"treated_at": "2026-11-24T10:00"}).decode(t, http.StatusOK, &e)
+	var e web.EnrollAnswerJSON
+	res := w.do(w.FD, "POST", path, map[string]string{"treated_at": "2026-11-24T10:00"})
+	res.decode(t, http.StatusOK, &e)
 	if e.TreatedAt != "2026-11-24T18:00:00Z" || e.ID != w.Ana.ID {
 		t.Errorf("rescheduled: %s", e.TreatedAt)
+	}
+	if !strings.Contains(res.Body, `"warnings":[]`) {
+		t.Errorf("a usual date: warnings not an empty array: %s", res.Body)
 	}
 	// What was sent stays in the history.
 	sent := slices.IndexFunc(e.Messages, func(m web.MessageTextJSON) bool { return m.Status == "sent" })
@@ -330,6 +334,49 @@ func TestAPIReschedule(t *testing.T) {
 		t.Errorf("rescheduling a cancelled enrollment: %d %s", res.Status, res.Body)
 	}
 	w.unchanged(t, before, "rescheduling a cancelled enrollment")
+}
+
+// TestAPIRescheduleWarnings: a move to an unusual treatment date is
+// stored and answered with the warning the command line prints, the same
+// text POST /enrollments gives for that date.
+func TestAPIRescheduleWarnings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, treated string
+		says          []string
+	}{
+		{"WarnMonthsAhead", "2027-03-01T10:00", []string{"Mon 1 Mar 2027", "days from today", "Check the date"}},
+		{"WarnWeeksAgo", "2026-11-10T10:00", []string{"Tue 10 Nov 2026", "13 days ago", "are already past and will be skipped", "Check the date"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			var e web.EnrollAnswerJSON
+			w.do(w.FD, "POST", fmt.Sprintf("/api/v1/enrollments/%d/reschedule", w.Ana.ID), map[string]string{"treated_at": c.treated}).decode(t, http.StatusOK, &e)
+			if len(e.Warnings) != 1 {
+				t.Fatalf("warnings %q, want one", e.Warnings)
+			}
+			for _, want := range c.says {
+				if !strings.Contains(e.Warnings[0], want) {
+					t.Errorf("%q lacks %q", e.Warnings[0], want)
+				}
+			}
+			// Stored all the same.
+			var got web.EnrollmentJSON
+			w.do(w.FD, "GET", fmt.Sprintf("/api/v1/enrollments/%d", w.Ana.ID), nil).decode(t, http.StatusOK, &got)
+			if got.TreatedAt != e.TreatedAt || got.TreatedAt == w.Ana.TreatedAt {
+				t.Errorf("stored treated_at %s, answered %s (was %s)", got.TreatedAt, e.TreatedAt, w.Ana.TreatedAt)
+			}
+			// POST /enrollments warns in the same words for that date.
+			req := anaRequest()
+			req["treated_at"], req["phone"], req["email"] = c.treated, "+1 415 555 0133", "ana2@example.com"
+			var fresh web.EnrollAnswerJSON
+			w.do(w.FD, "POST", "/api/v1/enrollments", req).decode(t, http.StatusCreated, &fresh)
+			if len(fresh.Warnings) != 1 || fresh.Warnings[0][:40] != e.Warnings[0][:40] {
+				t.Errorf("enrolling on that date warns %q, rescheduling %q", fresh.Warnings, e.Warnings)
+			}
+		})
+	}
 }
 
 func TestAPIPreview(t *testing.T) {
