@@ -327,9 +327,23 @@ func (s *Service) Cancel(ctx context.Context, clinicID, id int64) (int, error) {
 
 // Reschedule moves an enrollment to a new treatment time and recomputes
 // what is still pending (or was skipped); sent messages stay in the
-// history. The enrollment keeps its protocol version. ECONFLICT for a
-// cancelled enrollment, EINVALID for a bad time.
+// history. The enrollment keeps its protocol version. The result's
+// Warnings say what to check although the move was stored (an unusual
+// date: TreatmentDateWarning). ECONFLICT for a cancelled enrollment,
+// EINVALID for a bad time.
 func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string) (*EnrollResult, error) {
+	return s.reschedule(ctx, clinic, id, treatedAt, false)
+}
+
+// RescheduleAskingDate is Reschedule for a form that asks before it moves
+// a treatment to a date TreatmentDateWarning finds unusual: it then stores
+// nothing and returns ECONFLICT naming "confirm_date" with the warning, as
+// Enroll does for EnrollRequest.AskDate. Reschedule moves it once confirmed.
+func (s *Service) RescheduleAskingDate(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string) (*EnrollResult, error) {
+	return s.reschedule(ctx, clinic, id, treatedAt, true)
+}
+
+func (s *Service) reschedule(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string, askDate bool) (*EnrollResult, error) {
 	now := s.Now().UTC()
 	cur, err := s.Enrollment(ctx, clinic.ID, id)
 	if err != nil {
@@ -360,6 +374,10 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	if err := unprocessable(whyNothing(cp, p, treated, stillToSend(plan, cur.Messages), true)); err != nil {
 		return nil, err
 	}
+	warning := TreatmentDateWarning(treated, now, loc, plan)
+	if warning != "" && askDate {
+		return nil, &aftercare.Error{Code: aftercare.ECONFLICT, Field: "confirm_date", Message: warning}
+	}
 	e.TreatedAt = treated
 	e.Key = enrollmentKey(p, cp.Slug, treated)
 	if err := s.Store.Reschedule(ctx, e, plan, now); err != nil {
@@ -370,10 +388,8 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 		return nil, err
 	}
 	res, err := s.Enrollment(ctx, clinic.ID, id)
-	if err == nil {
-		if w := TreatmentDateWarning(treated, now, loc, plan); w != "" {
-			res.Warnings = append(res.Warnings, w)
-		}
+	if err == nil && warning != "" {
+		res.Warnings = append(res.Warnings, warning)
 	}
 	return res, err
 }
