@@ -174,8 +174,8 @@ type PreviewRequest struct {
 	Name      string `json:"name"`
 }
 
-// apiPreview answers every message a patient in a zone would get, on
-// every channel, with nothing stored.
+// apiPreview answers every message a patient in a zone (the clinic's
+// unless given) would get, on every channel, with nothing stored.
 func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	var req PreviewRequest
@@ -198,6 +198,7 @@ func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	req.TZ = scheduler.ZoneOrClinic(req.TZ, p.Clinic) // as `aftercare preview` without --tz
 	cp, msgs, err := s.Service.Preview(r.Context(), p.Clinic, scheduler.PreviewRequest{Protocol: strings.TrimSpace(req.Protocol),
 		Version: req.Version, TreatedAt: req.TreatedAt, TZ: req.TZ, Lang: req.Lang, Name: req.Name})
 	if err != nil {

@@ -395,6 +395,11 @@ func TestAPIPreview(t *testing.T) {
 			t.Errorf("preview message: %+v", m)
 		}
 	}
+	// Without tz, in the clinic's zone (Los Angeles), as the CLI's preview.
+	a.do(fd, "POST", "/api/v1/preview", map[string]any{"protocol": "microneedling", "treated_at": "2026-03-07T17:30"}).decode(t, http.StatusOK, &p)
+	if p.TZ != "America/Los_Angeles" || p.TreatedAt != "2026-03-08T01:30:00Z" {
+		t.Errorf("preview without tz: tz %q treated_at %s", p.TZ, p.TreatedAt)
+	}
 	for _, c := range []struct {
 		name  string
 		body  map[string]any
