@@ -258,13 +258,10 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 // whose name, phone or email is invalid gets the clinic's: check then
 // reports that field. The error is the store's.
 func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (string, error) {
-	name, nerr := aftercare.ValidateName(req.Name)
-	phone, perr := aftercare.NormalizePhone(req.Phone, clinic.Country)
-	email, eerr := aftercare.NormalizeEmail(req.Email)
-	if nerr != nil || perr != nil || eerr != nil {
+	key := requestMatchKey(clinic, req)
+	if key == "" {
 		return clinic.TZ, nil
 	}
-	key := (&aftercare.Patient{Name: name, Phone: phone, Email: email}).MatchKey()
 	p, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, key)
 	switch {
 	case aftercare.ErrorCode(err) == aftercare.ENOTFOUND:
@@ -273,6 +270,18 @@ func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, req
 		return "", err
 	}
 	return ZoneOrClinic(p.TZ, clinic), nil
+}
+
+// requestMatchKey is the MatchKey of the patient req names, "" when its
+// name, phone or email is invalid.
+func requestMatchKey(clinic *aftercare.Clinic, req EnrollRequest) string {
+	name, nerr := aftercare.ValidateName(req.Name)
+	phone, perr := aftercare.NormalizePhone(req.Phone, clinic.Country)
+	email, eerr := aftercare.NormalizeEmail(req.Email)
+	if nerr != nil || perr != nil || eerr != nil {
+		return ""
+	}
+	return (&aftercare.Patient{Name: name, Phone: phone, Email: email}).MatchKey()
 }
 
 // consentGiven names the channels an enrollment request gives consent to.
