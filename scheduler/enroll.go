@@ -11,6 +11,8 @@ import (
 )
 
 // EnrollRequest is what the front desk types (or a CSV row, or an API call).
+// TZ is the patient's IANA zone: Enroll fills in an empty one (a returning
+// patient's, else the clinic's); an import row needs one.
 type EnrollRequest struct {
 	Name         string `json:"name"`
 	Phone        string `json:"phone"`
