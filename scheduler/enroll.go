@@ -11,6 +11,8 @@ import (
 )
 
 // EnrollRequest is what the front desk types (or a CSV row, or an API call).
+// TZ is the patient's IANA zone: Enroll fills in an empty one (a returning
+// patient's, else the clinic's); an import row needs one.
 type EnrollRequest struct {
 	Name         string `json:"name"`
 	Phone        string `json:"phone"`
@@ -208,10 +210,19 @@ func (s *Service) busy(ctx context.Context, clinicID, patientID, exceptEnrollmen
 // Enroll validates req, plans the protocol for the patient and stores
 // patient, enrollment and messages all or nothing. Enrolling the same
 // patient on the same protocol for the same treatment time again returns
-// the stored enrollment (Created false) and writes nothing. EINVALID names
-// the field to fix.
+// the stored enrollment (Created false) and writes nothing. An empty
+// req.TZ is the zone of the patient when the clinic knows them (the same
+// name, phone and email), else the clinic's (see defaultZone); the result's
+// Patient.TZ is the zone used. EINVALID names the field to fix.
 func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (*EnrollResult, error) {
 	now := s.Now().UTC()
+	if strings.TrimSpace(req.TZ) == "" {
+		tz, err := s.defaultZone(ctx, clinic, req)
+		if err != nil {
+			return nil, err
+		}
+		req.TZ = tz
+	}
 	ne, err := s.prepare(ctx, clinic, req, now)
 	if err != nil {
 		return nil, err
@@ -240,6 +251,39 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 		res.Warnings = append(res.Warnings, warning)
 	}
 	return res, err
+}
+
+// defaultZone is the zone of an enrollment request that names none: the
+// stored patient's when req matches one (Store.Enroll would otherwise move
+// a returning patient, say in Denver, to the clinic's zone, and plan their
+// new messages in it), else the clinic's, as on the command line. A request
+// whose name, phone or email is invalid gets the clinic's: check then
+// reports that field. The error is the store's.
+func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (string, error) {
+	key := requestMatchKey(clinic, req)
+	if key == "" {
+		return clinic.TZ, nil
+	}
+	p, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, key)
+	switch {
+	case aftercare.ErrorCode(err) == aftercare.ENOTFOUND:
+		return clinic.TZ, nil
+	case err != nil:
+		return "", err
+	}
+	return ZoneOrClinic(p.TZ, clinic), nil
+}
+
+// requestMatchKey is the MatchKey of the patient req names, "" when its
+// name, phone or email is invalid.
+func requestMatchKey(clinic *aftercare.Clinic, req EnrollRequest) string {
+	name, nerr := aftercare.ValidateName(req.Name)
+	phone, perr := aftercare.NormalizePhone(req.Phone, clinic.Country)
+	email, eerr := aftercare.NormalizeEmail(req.Email)
+	if nerr != nil || perr != nil || eerr != nil {
+		return ""
+	}
+	return (&aftercare.Patient{Name: name, Phone: phone, Email: email}).MatchKey()
 }
 
 // consentGiven names the channels an enrollment request gives consent to.
@@ -294,9 +338,23 @@ func (s *Service) Cancel(ctx context.Context, clinicID, id int64) (int, error) {
 
 // Reschedule moves an enrollment to a new treatment time and recomputes
 // what is still pending (or was skipped); sent messages stay in the
-// history. The enrollment keeps its protocol version. ECONFLICT for a
-// cancelled enrollment, EINVALID for a bad time.
+// history. The enrollment keeps its protocol version. The result's
+// Warnings say what to check although the move was stored (an unusual
+// date: TreatmentDateWarning). ECONFLICT for a cancelled enrollment,
+// EINVALID for a bad time.
 func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string) (*EnrollResult, error) {
+	return s.reschedule(ctx, clinic, id, treatedAt, false)
+}
+
+// RescheduleAskingDate is Reschedule for a form that asks before it moves
+// a treatment to a date TreatmentDateWarning finds unusual: it then stores
+// nothing and returns ECONFLICT naming "confirm_date" with the warning, as
+// Enroll does for EnrollRequest.AskDate. Reschedule moves it once confirmed.
+func (s *Service) RescheduleAskingDate(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string) (*EnrollResult, error) {
+	return s.reschedule(ctx, clinic, id, treatedAt, true)
+}
+
+func (s *Service) reschedule(ctx context.Context, clinic *aftercare.Clinic, id int64, treatedAt string, askDate bool) (*EnrollResult, error) {
 	now := s.Now().UTC()
 	cur, err := s.Enrollment(ctx, clinic.ID, id)
 	if err != nil {
@@ -327,6 +385,10 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 	if err := unprocessable(whyNothing(cp, p, treated, stillToSend(plan, cur.Messages), true)); err != nil {
 		return nil, err
 	}
+	warning := TreatmentDateWarning(treated, now, loc, plan)
+	if warning != "" && askDate {
+		return nil, &aftercare.Error{Code: aftercare.ECONFLICT, Field: "confirm_date", Message: warning}
+	}
 	e.TreatedAt = treated
 	e.Key = enrollmentKey(p, cp.Slug, treated)
 	if err := s.Store.Reschedule(ctx, e, plan, now); err != nil {
@@ -337,10 +399,8 @@ func (s *Service) Reschedule(ctx context.Context, clinic *aftercare.Clinic, id i
 		return nil, err
 	}
 	res, err := s.Enrollment(ctx, clinic.ID, id)
-	if err == nil {
-		if w := TreatmentDateWarning(treated, now, loc, plan); w != "" {
-			res.Warnings = append(res.Warnings, w)
-		}
+	if err == nil && warning != "" {
+		res.Warnings = append(res.Warnings, warning)
 	}
 	return res, err
 }
@@ -391,9 +451,9 @@ func (s *Service) replan(ctx context.Context, clinic *aftercare.Clinic, e *after
 
 // ZoneOrClinic returns tz, or the clinic's zone when tz is empty: the
 // patient's zone the front desk means when it names none (the command
-// line's enroll and preview; the web form starts from the clinic's zone).
-// The API and imports name the zone of every patient, so Enroll itself
-// still requires one.
+// line's enroll and preview, the API's preview; the web form starts from
+// the clinic's zone). Enroll defaults an empty zone itself, preferring a
+// returning patient's; an import names the zone of every row.
 func ZoneOrClinic(tz string, clinic *aftercare.Clinic) string {
 	if strings.TrimSpace(tz) == "" {
 		return clinic.TZ

@@ -69,7 +69,6 @@ func TestEnroll(t *testing.T) {
 			r.Phone, r.Email, r.SMSConsent, r.EmailConsent = "", "", false, false
 		}},
 		{"ErrConsentWithoutPhone", "sms_consent", func(r *scheduler.EnrollRequest) { r.Phone = "" }},
-		{"ErrZoneEmpty", "tz", func(r *scheduler.EnrollRequest) { r.TZ = "" }},
 		{"ErrZoneLocal", "tz", func(r *scheduler.EnrollRequest) { r.TZ = "Local" }},
 		{"ErrZoneUnknown", "tz", func(r *scheduler.EnrollRequest) { r.TZ = "America/Atlantis" }},
 		{"ErrLang", "lang", func(r *scheduler.EnrollRequest) { r.Lang = "fr" }},

@@ -8,8 +8,9 @@ import (
 )
 
 // Treatment dates far enough from today that a typo in the day, month or
-// year is likelier than the booking: enrolling asks first on the web and
-// warns on the command line and in the API (TreatmentDateWarning).
+// year is likelier than the booking: enrolling or rescheduling asks first
+// on the web and warns on the command line and in the API
+// (TreatmentDateWarning).
 const (
 	// UnusualPastDays: a treatment ended more than this many days ago.
 	UnusualPastDays = 7

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,6 +70,58 @@ func TestTreatmentDateWarning(t *testing.T) {
 				if want := fmt.Sprintf(" %d of its %d messages", past, len(res.Messages)); past == 0 || !strings.Contains(res.Warnings[0], want) {
 					t.Errorf("%q does not count the %d skipped of %d", res.Warnings[0], past, len(res.Messages))
 				}
+			}
+		})
+	}
+}
+
+// TestRescheduleAskingDate: a move to an unusual date is refused with the
+// warning and nothing changed when asked to (RescheduleAskingDate), and
+// stored with the same warning by Reschedule; a usual date moves at once.
+func TestRescheduleAskingDate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, treated string
+		warns         bool
+	}{
+		{"OKTomorrow", "2026-11-23T15:00", false},
+		{"WarnMonthsAhead", "2027-03-01T15:00", true},
+		{"WarnWeeksAgo", "2026-11-10T15:00", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			r := f.enrollAna(t)
+			id := r.Enrollment.ID
+			stored := func() string {
+				j, err := json.Marshal([]any{f.Enrollments(t), f.Messages(t)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(j)
+			}
+			before := stored()
+			res, err := f.Svc.RescheduleAskingDate(ctx, f.Clinic, id, tc.treated)
+			if !tc.warns {
+				if err != nil || len(res.Warnings) != 0 || res.Enrollment.TreatedAt.Equal(r.Enrollment.TreatedAt) {
+					t.Fatalf("a usual date: %v, warnings %q", err, res.Warnings)
+				}
+				return
+			}
+			var ae *aftercare.Error
+			if !errors.As(err, &ae) || ae.Code != aftercare.ECONFLICT || ae.Field != "confirm_date" || !strings.Contains(ae.Message, "Check the date") {
+				t.Fatalf("asking: %v, want ECONFLICT on confirm_date with the warning", err)
+			}
+			if after := stored(); after != before {
+				t.Errorf("asked first, yet the enrollment changed:\nbefore %s\nafter  %s", before, after)
+			}
+			res, err = f.Svc.Reschedule(ctx, f.Clinic, id, tc.treated)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Warnings) != 1 || res.Warnings[0] != ae.Message {
+				t.Errorf("warnings %q, want the one asked about: %q", res.Warnings, ae.Message)
 			}
 		})
 	}

@@ -41,14 +41,21 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", apiLocationOf("/enrollments/%d", res.Enrollment.ID))
 	}
-	writeJSON(w, status, EnrollAnswerJSON{NewEnrollmentJSON(res), append([]string{}, res.Warnings...)})
+	writeJSON(w, status, NewEnrollAnswerJSON(res))
 }
 
-// EnrollAnswerJSON answers POST /enrollments: the enrollment, and what to
-// check although it was stored (a treatment date far from today).
+// EnrollAnswerJSON answers POST /enrollments and a reschedule: the
+// enrollment, and what to check although it was stored (a treatment date
+// far from today).
 type EnrollAnswerJSON struct {
 	EnrollmentJSON
 	Warnings []string `json:"warnings"`
+}
+
+// NewEnrollAnswerJSON returns the API's view of an enrollment just stored,
+// with its warnings (an array, empty when there are none).
+func NewEnrollAnswerJSON(r *scheduler.EnrollResult) EnrollAnswerJSON {
+	return EnrollAnswerJSON{NewEnrollmentJSON(r), append([]string{}, r.Warnings...)}
 }
 
 // EnrollmentListJSON is a page of enrollments, newest first; Next is the
@@ -154,7 +161,7 @@ func (s *Server) apiReschedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Service.Reschedule(r.Context(), p.Clinic, id, req.TreatedAt)
-	apiAnswer(s, w, r, res, err, NewEnrollmentJSON)
+	apiAnswer(s, w, r, res, err, NewEnrollAnswerJSON)
 }
 
 // PreviewRequest is the body of POST /api/v1/preview.
@@ -167,8 +174,8 @@ type PreviewRequest struct {
 	Name      string `json:"name"`
 }
 
-// apiPreview answers every message a patient in a zone would get, on
-// every channel, with nothing stored.
+// apiPreview answers every message a patient in a zone (the clinic's
+// unless given) would get, on every channel, with nothing stored.
 func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	var req PreviewRequest
@@ -191,6 +198,7 @@ func (s *Server) apiPreview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	req.TZ = scheduler.ZoneOrClinic(req.TZ, p.Clinic) // as `aftercare preview` without --tz
 	cp, msgs, err := s.Service.Preview(r.Context(), p.Clinic, scheduler.PreviewRequest{Protocol: strings.TrimSpace(req.Protocol),
 		Version: req.Version, TreatedAt: req.TreatedAt, TZ: req.TZ, Lang: req.Lang, Name: req.Name})
 	if err != nil {

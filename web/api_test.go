@@ -96,7 +96,8 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 		{"ErrPhoneLong", with("phone", strings.Repeat("5", 300)), nil, 400, "phone"},
 		{"ErrEmailInvalid", with("email", "Ana <ana@example.com>"), nil, 400, "email"},
 		{"ErrUnreachable", with("phone", ""), nil, 400, "sms_consent"},
-		{"ErrTZMissing", with("tz", nil), nil, 400, "tz"},
+		{"ErrTZLocal", with("tz", "Local"), nil, 400, "tz"},
+		{"ErrTZControl", with("tz", "America/New_York\n"), nil, 400, "tz"},
 		{"ErrTZUnknown", with("tz", "America/Nowhere"), nil, 400, "tz"},
 		{"ErrTreatedAtInvalid", with("treated_at", "yesterday"), nil, 400, "treated_at"},
 		{"ErrTreatedAtFarAway", with("treated_at", "2029-01-01T10:00"), nil, 400, "treated_at"},
@@ -129,6 +130,60 @@ func TestAPIEnrollErrInvalid(t *testing.T) {
 			a.unchanged(t, before, "a refused enrollment")
 		})
 	}
+}
+
+// TestAPIEnrollDefaultZone: an enrollment without tz is in the clinic's
+// zone for a new patient and in their stored zone for a returning one,
+// and the answer's patient.tz says which; sending it again is the same
+// enrollment.
+func TestAPIEnrollDefaultZone(t *testing.T) {
+	t.Parallel()
+	a := newAPIApp(t)
+	main, other := a.Token(a.Main, aftercare.RoleFrontDesk), a.Token(a.Other, aftercare.RoleFrontDesk)
+	without := func(edit ...string) map[string]any {
+		m := anaRequest()
+		delete(m, "tz")
+		for i := 0; i+1 < len(edit); i += 2 {
+			m[edit[i]] = edit[i+1]
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name, token string
+		body        map[string]any
+		tz, treated string
+	}{
+		// The other clinic is in New York, Ana's request says 08:30.
+		{"OKNewPatientClinicZone", other, without(), "America/New_York", "2026-11-23T13:30:00Z"},
+		{"OKEmptyIsClinicZone", other, without("tz", "", "name", "Cy Park", "phone", "+1 415 555 0122", "email", "cy@example.com"), "America/New_York", "2026-11-23T13:30:00Z"},
+		{"OKMainClinicZone", main, without("phone", "+1 415 555 0111", "email", "bo@example.com", "name", "Bo Lee"), "America/Los_Angeles", "2026-11-23T16:30:00Z"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var e web.EnrollAnswerJSON
+			a.do(c.token, "POST", "/api/v1/enrollments", c.body).decode(t, http.StatusCreated, &e)
+			if e.Patient.TZ != c.tz || e.TreatedAt != c.treated {
+				t.Errorf("patient.tz %q treated_at %s, want %s and %s", e.Patient.TZ, e.TreatedAt, c.tz, c.treated)
+			}
+			before := a.snapshot(t)
+			var again web.EnrollAnswerJSON
+			a.do(c.token, "POST", "/api/v1/enrollments", c.body).decode(t, http.StatusOK, &again)
+			if again.ID != e.ID {
+				t.Errorf("sent again: enrollment %d, want %d", again.ID, e.ID)
+			}
+			a.unchanged(t, before, "the same enrollment without tz again")
+		})
+	}
+
+	t.Run("OKReturningPatientKeepsZone", func(t *testing.T) {
+		first := anaRequest()
+		first["tz"] = "Europe/London"
+		var e web.EnrollAnswerJSON
+		a.do(main, "POST", "/api/v1/enrollments", first).decode(t, http.StatusCreated, &e)
+		a.do(main, "POST", "/api/v1/enrollments", without("treated_at", "2026-11-25T08:30")).decode(t, http.StatusCreated, &e)
+		if e.Patient.TZ != "Europe/London" || e.TreatedAt != "2026-11-25T08:30:00Z" {
+			t.Errorf("patient.tz %q treated_at %s, want Europe/London and 08:30 there", e.Patient.TZ, e.TreatedAt)
+		}
+	})
 }
 
 // TestAPIEnrollNothingPending: enrolling again what is stored answers
@@ -259,10 +314,14 @@ func TestAPIReschedule(t *testing.T) {
 	}
 	w.unchanged(t, before, "refused reschedules")
 
-	var e web.EnrollmentJSON
-	w.do(w.FD, "POST", path, map[string]string{"treated_at": "2026-11-24T10:00"}).decode(t, http.StatusOK, &e)
+	var e web.EnrollAnswerJSON
+	res := w.do(w.FD, "POST", path, map[string]string{"treated_at": "2026-11-24T10:00"})
+	res.decode(t, http.StatusOK, &e)
 	if e.TreatedAt != "2026-11-24T18:00:00Z" || e.ID != w.Ana.ID {
 		t.Errorf("rescheduled: %s", e.TreatedAt)
+	}
+	if !strings.Contains(res.Body, `"warnings":[]`) {
+		t.Errorf("a usual date: warnings not an empty array: %s", res.Body)
 	}
 	// What was sent stays in the history.
 	sent := slices.IndexFunc(e.Messages, func(m web.MessageTextJSON) bool { return m.Status == "sent" })
@@ -275,6 +334,49 @@ func TestAPIReschedule(t *testing.T) {
 		t.Errorf("rescheduling a cancelled enrollment: %d %s", res.Status, res.Body)
 	}
 	w.unchanged(t, before, "rescheduling a cancelled enrollment")
+}
+
+// TestAPIRescheduleWarnings: a move to an unusual treatment date is
+// stored and answered with the warning the command line prints, the same
+// text POST /enrollments gives for that date.
+func TestAPIRescheduleWarnings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, treated string
+		says          []string
+	}{
+		{"WarnMonthsAhead", "2027-03-01T10:00", []string{"Mon 1 Mar 2027", "days from today", "Check the date"}},
+		{"WarnWeeksAgo", "2026-11-10T10:00", []string{"Tue 10 Nov 2026", "13 days ago", "are already past and will be skipped", "Check the date"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			var e web.EnrollAnswerJSON
+			w.do(w.FD, "POST", fmt.Sprintf("/api/v1/enrollments/%d/reschedule", w.Ana.ID), map[string]string{"treated_at": c.treated}).decode(t, http.StatusOK, &e)
+			if len(e.Warnings) != 1 {
+				t.Fatalf("warnings %q, want one", e.Warnings)
+			}
+			for _, want := range c.says {
+				if !strings.Contains(e.Warnings[0], want) {
+					t.Errorf("%q lacks %q", e.Warnings[0], want)
+				}
+			}
+			// Stored all the same.
+			var got web.EnrollmentJSON
+			w.do(w.FD, "GET", fmt.Sprintf("/api/v1/enrollments/%d", w.Ana.ID), nil).decode(t, http.StatusOK, &got)
+			if got.TreatedAt != e.TreatedAt || got.TreatedAt == w.Ana.TreatedAt {
+				t.Errorf("stored treated_at %s, answered %s (was %s)", got.TreatedAt, e.TreatedAt, w.Ana.TreatedAt)
+			}
+			// POST /enrollments warns in the same words for that date.
+			req := anaRequest()
+			req["treated_at"], req["phone"], req["email"] = c.treated, "+1 415 555 0133", "ana2@example.com"
+			var fresh web.EnrollAnswerJSON
+			w.do(w.FD, "POST", "/api/v1/enrollments", req).decode(t, http.StatusCreated, &fresh)
+			if len(fresh.Warnings) != 1 || fresh.Warnings[0][:40] != e.Warnings[0][:40] {
+				t.Errorf("enrolling on that date warns %q, rescheduling %q", fresh.Warnings, e.Warnings)
+			}
+		})
+	}
 }
 
 func TestAPIPreview(t *testing.T) {
@@ -292,6 +394,11 @@ func TestAPIPreview(t *testing.T) {
 		if m.MessageID != 0 || m.Body == "" || (m.Channel == "email") != (m.Subject != "") {
 			t.Errorf("preview message: %+v", m)
 		}
+	}
+	// Without tz, in the clinic's zone (Los Angeles), as the CLI's preview.
+	a.do(fd, "POST", "/api/v1/preview", map[string]any{"protocol": "microneedling", "treated_at": "2026-03-07T17:30"}).decode(t, http.StatusOK, &p)
+	if p.TZ != "America/Los_Angeles" || p.TreatedAt != "2026-03-08T01:30:00Z" {
+		t.Errorf("preview without tz: tz %q treated_at %s", p.TZ, p.TreatedAt)
 	}
 	for _, c := range []struct {
 		name  string

@@ -204,12 +204,19 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 // askDate reports whether err asks to confirm an unusual treatment date
 // (scheduler.EnrollRequest.AskDate), and puts the question on the page.
 func askDate(page *EnrollPage, err error) bool {
+	page.DateWarning = dateQuestion(err)
+	return page.DateWarning != ""
+}
+
+// dateQuestion is the question to ask when err asks to confirm an unusual
+// treatment date (scheduler.EnrollRequest.AskDate, scheduler.Service.
+// RescheduleAskingDate), and "" for any other err.
+func dateQuestion(err error) string {
 	var ae *aftercare.Error
 	if !errors.As(err, &ae) || ae.Field != "confirm_date" {
-		return false
+		return ""
 	}
-	page.DateWarning = upperFirst(ae.Message)
-	return true
+	return upperFirst(ae.Message)
 }
 
 // checkEnroll checks every field of the form, so that all the problems

@@ -45,6 +45,10 @@ type EnrollmentView struct {
 	// what was typed) and its error.
 	TreatedAt string
 	Error     string
+	// DateWarning: the time typed is on an unusual date (scheduler.
+	// TreatmentDateWarning) and the form asks before moving the treatment
+	// to it, as the enroll form asks before enrolling.
+	DateWarning string
 	// PageURL is the patient's own page of this enrollment (/p/TOKEN),
 	// when the server has a public URL and a signing key.
 	PageURL string
@@ -287,7 +291,10 @@ func (s *Server) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 
 // rescheduleEnrollment moves an enrollment to a new treatment time; on a
 // problem the patient's page comes back with it beside that enrollment's
-// field, and nothing is changed.
+// field, and nothing is changed. A time on an unusual date is asked about
+// first, as the enroll form does: the page comes back with the warning and
+// a box to tick, whose value is the time asked about, so that a time typed
+// after the question is asked about in turn.
 func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	e, err := s.pathEnrollment(r)
@@ -297,15 +304,21 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 	}
 	fe := FieldErrors{}
 	v := formValue(r, fe, "treated_at")
+	confirmed := formValue(r, fe, "confirm_date")
 	var res *scheduler.EnrollResult
+	warning := ""
 	if len(fe) == 0 {
-		res, err = s.Service.Reschedule(r.Context(), p.Clinic, e.ID, v)
-		if err != nil && !fieldError(fe, err, "treated_at") {
+		move := s.Service.RescheduleAskingDate
+		if confirmed != "" && confirmed == v {
+			move = s.Service.Reschedule
+		}
+		res, err = move(r.Context(), p.Clinic, e.ID, v)
+		if warning = dateQuestion(err); warning == "" && err != nil && !fieldError(fe, err, "treated_at") {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	if len(fe) > 0 {
+	if len(fe) > 0 || warning != "" {
 		page, err := s.loadPatientPage(r.Context(), p, e.PatientID)
 		if err != nil {
 			s.fail(w, r, err)
@@ -314,10 +327,15 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 		for _, ev := range page.Enrollments {
 			if ev.Enrollment.ID == e.ID {
 				ev.TreatedAt = v
-				ev.Error = strings.TrimSpace(fe["treated_at"] + " " + fe[""])
+				ev.Error = strings.TrimSpace(fe["treated_at"] + " " + fe["confirm_date"] + " " + fe[""])
+				ev.DateWarning = warning
 			}
 		}
-		s.render(w, r, http.StatusBadRequest, "patient", page.Patient.Name, page)
+		status := http.StatusBadRequest
+		if len(fe) == 0 {
+			status = http.StatusOK // a question, as the enroll form's
+		}
+		s.render(w, r, status, "patient", page.Patient.Name, page)
 		return
 	}
 	loc, err := aftercare.LoadZone(res.Patient.TZ)

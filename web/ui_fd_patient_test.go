@@ -44,6 +44,48 @@ func TestPatientCancelReschedule(t *testing.T) {
 			t.Errorf("no flash:\n%s", body)
 		}
 	})
+	t.Run("RescheduleAsksDate", func(t *testing.T) {
+		// A move to an unusual date is asked about first, as enrolling is:
+		// the page again, the warning and a box to tick, nothing moved.
+		path := fmt.Sprintf("/enrollments/%d/reschedule", eid)
+		stored := func() time.Time {
+			e, err := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.TreatedAt
+		}
+		was := stored()
+		asks := func(what string, form url.Values, at string) {
+			t.Helper()
+			resp := b.PostForm(path, form)
+			body := readBody(t, resp)
+			for _, want := range []string{"Check the treatment date.", "Mon 1 Mar 2027", "days from today",
+				fmt.Sprintf(`id="r-%d-confirm_date" name="confirm_date" type="checkbox" value="%s"`, eid, at), "Reschedule to this date"} {
+				if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+					t.Errorf("%s: status %d, no %q", what, resp.StatusCode, want)
+				}
+			}
+			if got := stored(); !got.Equal(was) {
+				t.Errorf("%s moved the treatment to %s before it was confirmed", what, got)
+			}
+		}
+		asks("an unusual date", url.Values{"treated_at": {"2027-03-01T10:00"}}, "2027-03-01T10:00")
+		// The box ticked for another time than the one sent: asked again.
+		asks("a time changed after the question", url.Values{"treated_at": {"2027-03-01T11:00"}, "confirm_date": {"2027-03-01T10:00"}}, "2027-03-01T11:00")
+
+		resp := b.PostForm(path, url.Values{"treated_at": {"2027-03-01T10:00"}, "confirm_date": {"2027-03-01T10:00"}})
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("confirmed: status %d", resp.StatusCode)
+		}
+		if got := stored(); !got.Equal(time.Date(2027, 3, 1, 18, 0, 0, 0, time.UTC)) {
+			t.Errorf("confirmed, the treatment is at %s", got)
+		}
+		if _, body := fdGet(t, b, page); !strings.Contains(body, "Rescheduled to Mon 1 Mar 2027, 10:00 PST") {
+			t.Errorf("no flash:\n%s", body)
+		}
+	})
 	t.Run("Cancel", func(t *testing.T) {
 		resp := b.PostForm(fmt.Sprintf("/enrollments/%d/cancel", eid), url.Values{})
 		readBody(t, resp)
