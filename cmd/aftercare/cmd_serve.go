@@ -76,10 +76,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return envError(err)
 	}
-	db := cfg.DB
-	if a.dbFlag != "" {
-		db = a.dbFlag
-	}
+	db := a.dbPath(cfg)
 	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword, urlPassword(db)})
 	if err != nil {
 		return err
