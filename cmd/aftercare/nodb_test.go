@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -219,4 +220,35 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// TestServeMakesTheDatabase: serve on a path with no file makes the
+// database and says so in its log (a JSON line, like the rest of it),
+// once: the next serve opens the same file and says nothing of it.
+func TestServeMakesTheDatabase(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	setEnv(db, map[string]string{
+		"AFTERCARE_HTTP_ADDR": "127.0.0.1:0", "AFTERCARE_PUBLIC_URL": "", "AFTERCARE_OUTBOX": filepath.Join(t.TempDir(), "outbox.jsonl"),
+		"AFTERCARE_DISPATCH_SPEC": "@every 1h", "AFTERCARE_RECONCILE_SPEC": "@every 1h", "AFTERCARE_LOG_FORMAT": "json",
+	})
+	const made = `"msg":"made a new database, as there was none at the path; if you meant an existing one, check --db and AFTERCARE_DB","db":"`
+	_, stderr, stop := startServe(t, db)
+	stop()
+	if !strings.Contains(stderr.String(), made+db+`"`) {
+		t.Errorf("serve on a new path does not log that it made the database:\n%s", stderr.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a line of serve's JSON log is not JSON: %s", line)
+		}
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, stop = startServe(t, db)
+	stop()
+	if strings.Contains(stderr.String(), "made a new database") {
+		t.Errorf("the second serve says it made the database:\n%s", stderr.String())
+	}
 }

@@ -36,6 +36,9 @@ type app struct {
 	// mayCreate: the command running is one of mayCreateDB's, which may
 	// make a new SQLite database where --db names no file.
 	mayCreate bool
+	// madeDB, if set, tells of the new database open made at path instead
+	// of the note on stderr: serve logs it, as its stderr is its log.
+	madeDB func(path string)
 
 	cfg    Config
 	store  dbStore
@@ -145,7 +148,10 @@ func (a *app) open(ctx context.Context) error {
 		return err
 	}
 	a.store = st
-	if made {
+	switch {
+	case made && a.madeDB != nil:
+		a.madeDB(st.Path())
+	case made:
 		fmt.Fprintf(a.io.Err, "note: made a new database at %s, where there was none; if you meant an existing one, check --db and AFTERCARE_DB\n", st.Path())
 	}
 	a.svc = scheduler.NewService(st, a.now)
