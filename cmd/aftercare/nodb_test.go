@@ -162,12 +162,16 @@ func TestMissingDatabaseNamesTheSetting(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		env   map[string]string
+		code  string
 		words []string
 	}{
-		{"AFTERCARE_DB", map[string]string{"AFTERCARE_DB": missing},
+		{"AFTERCARE_DB", map[string]string{"AFTERCARE_DB": missing}, aftercare.ENOTFOUND,
 			[]string{"there is no database at " + missing + ", which AFTERCARE_DB names", "check AFTERCARE_DB", "run `aftercare serve`"}},
-		{"Default", map[string]string{},
+		{"Default", map[string]string{}, aftercare.ENOTFOUND,
 			[]string{"there is no database at ./aftercare.db (", "the default when neither --db nor AFTERCARE_DB is set", "run `aftercare serve`"}},
+		// No path at all: SQLite's own refusal, which says what to give.
+		{"ErrEmpty", map[string]string{"AFTERCARE_DB": ""}, aftercare.EINVALID, []string{"the database must be a file path"}},
+		{"ErrMemory", map[string]string{"AFTERCARE_DB": ":memory:"}, aftercare.EINVALID, []string{"the database must be a file path"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.name == "Default" {
@@ -180,7 +184,7 @@ func TestMissingDatabaseNamesTheSetting(t *testing.T) {
 			var out, errb bytes.Buffer
 			err := run(context.Background(), []string{"log"}, MapEnv(tt.env), Streams{In: strings.NewReader(""), Out: &out, Err: &errb},
 				func() time.Time { return fixedNow })
-			wantErr(t, "log", err, aftercare.ENOTFOUND, tt.words...)
+			wantErr(t, "log", err, tt.code, tt.words...)
 			if out.Len() > 0 {
 				t.Errorf("printed %q", out.String())
 			}

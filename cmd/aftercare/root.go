@@ -135,7 +135,9 @@ func (a *app) open(ctx context.Context) error {
 	a.cfg = cfg
 	path := a.dbPath(cfg)
 	made := false
-	if !postgres.IsURL(path) {
+	// "", :memory: and file: URIs are no file path: sqlite.Open refuses
+	// them, saying what to give.
+	if !postgres.IsURL(path) && path != "" && path != ":memory:" && !strings.HasPrefix(path, "file:") {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			if !a.mayCreate {
 				return a.noDatabase(path)
