@@ -12,8 +12,7 @@ import (
 // saved meanwhile.
 func TestClinicSetChecksWindow(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic") // creates the clinic
+	db := madeDB(t)
 
 	out, _, err := cli(t, db, "", "clinic", "set", "--window", "10:00-11:00", "--name", "Glow Two")
 	if aftercare.ErrorCode(err) != aftercare.EINVALID || !strings.Contains(aftercare.ErrorMessage(err), "--yes") {
@@ -70,7 +69,7 @@ func TestClinicSetChecksWindow(t *testing.T) {
 
 func TestClinicSetShowTreatment(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	out := mustCLI(t, db, "clinic")
 	if !strings.Contains(out, `show treatment  no (messages say "your treatment"`) {
 		t.Errorf("a new clinic:\n%s", out)

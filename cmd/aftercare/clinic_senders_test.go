@@ -13,8 +13,7 @@ import (
 // it, and saves nothing.
 func TestClinicSetSenderConflict(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic")
+	db := madeDB(t)
 	mustCLI(t, db, "clinic", "add", "downtown", "--name", "Glow Downtown", "--tz", "America/New_York", "--phone", "+1 212 555 0100")
 	mustCLI(t, db, "clinic", "set", "--sms-from", "+1 415 555 0177", "--email-from", "care@glow.example")
 	for _, c := range []struct{ name, flag, value, field string }{

@@ -99,10 +99,7 @@ func (a *app) sqlitePath(cmd, pgTool string) (string, error) {
 	if err != nil {
 		return "", envError(err)
 	}
-	path := cfg.DB
-	if a.dbFlag != "" {
-		path = a.dbFlag
-	}
+	path := a.dbPath(cfg)
 	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
 		tool, _, _ := strings.Cut(pgTool, " ")
 		return "", aftercare.Errorf(aftercare.EINVALID, "`aftercare %s` copies SQLite files; for PostgreSQL use %s: %s (see docs/operations.md)", cmd, tool, pgTool)

@@ -211,6 +211,6 @@ stops it.`,
 			return tw.Flush()
 		},
 	}
-	cmd.AddCommand(&cobra.Command{Use: "show", Short: "Show the clinic's settings (the default)", Args: needArgs(0, "no arguments"), RunE: show}, set, add, list)
+	cmd.AddCommand(&cobra.Command{Use: "show", Short: "Show the clinic's settings (the default)", Args: needArgs(0, "no arguments"), RunE: show}, mayCreateDB(set), mayCreateDB(add), list)
 	return cmd
 }

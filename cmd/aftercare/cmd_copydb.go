@@ -95,10 +95,7 @@ func (a *app) checkSQLiteSource(ctx context.Context, force bool) error {
 	if err != nil {
 		return envError(err)
 	}
-	path := cfg.DB
-	if a.dbFlag != "" {
-		path = a.dbFlag
-	}
+	path := a.dbPath(cfg)
 	if postgres.IsURL(path) {
 		return aftercare.FieldErrorf("db", "copy-db copies from a SQLite file: --db must name one, not a PostgreSQL URL")
 	}

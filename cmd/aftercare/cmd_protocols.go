@@ -44,7 +44,7 @@ The protocol file format is described in docs/protocols.md.`,
 		Args: needArgs(0, "no arguments (did you mean `protocols show SLUG`?)"),
 		RunE: list,
 	}
-	cmd.AddCommand(&cobra.Command{Use: "list", Short: "List the protocols (the default)", Args: needArgs(0, "no arguments"), RunE: list})
+	cmd.AddCommand(mayCreateDB(&cobra.Command{Use: "list", Short: "List the protocols (the default)", Args: needArgs(0, "no arguments"), RunE: list}))
 
 	var version int
 	var lang string
@@ -173,7 +173,7 @@ the import.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(show, validate, imp)
+	cmd.AddCommand(show, validate, mayCreateDB(imp))
 	return cmd
 }
 

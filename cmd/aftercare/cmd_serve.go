@@ -48,6 +48,8 @@ callback POST /twilio/status, patients' texts POST /twilio/inbound (set
 AFTERCARE_PUBLIC_URL to the address people and Twilio use (https://...
 marks cookies Secure, and makes email unsubscribe one-click).
 
+Where --db or AFTERCARE_DB names no file, serve makes a new database there,
+with the clinic AFTERCARE_CLINIC_* describe, and logs that it did.
 On the first start there are no users: serve creates an admin,
 AFTERCARE_ADMIN_EMAIL (default admin@example.com), and prints a one-time link
 to choose its password on standard output (the log goes to standard error).
@@ -76,13 +78,13 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return envError(err)
 	}
-	db := cfg.DB
-	if a.dbFlag != "" {
-		db = a.dbFlag
-	}
+	db := a.dbPath(cfg)
 	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword, urlPassword(db)})
 	if err != nil {
 		return err
+	}
+	a.madeDB = func(path string) {
+		logger.Info("made a new database, as there was none at the path; if you meant an existing one, check --db and AFTERCARE_DB", "db", path)
 	}
 	if err := a.open(ctx); err != nil {
 		return err

@@ -62,7 +62,7 @@ token is created; only its SHA-256 is stored.`,
 		Args: needArgs(0, "a subcommand: create, list or revoke"),
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	cmd.AddCommand(a.tokenCreateCmd(), a.tokenListCmd(), a.tokenRevokeCmd())
+	cmd.AddCommand(mayCreateDB(a.tokenCreateCmd()), a.tokenListCmd(), a.tokenRevokeCmd())
 	return cmd
 }
 

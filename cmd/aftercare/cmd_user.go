@@ -177,7 +177,7 @@ choose a password. Links use AFTERCARE_PUBLIC_URL, or http://AFTERCARE_HTTP_ADDR
 		Args: needArgs(0, "a subcommand: add, list, link, disable or enable"),
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	cmd.AddCommand(a.userAddCmd(), a.userListCmd(), a.userLinkCmd(), a.userDisableCmd(), a.userEnableCmd())
+	cmd.AddCommand(mayCreateDB(a.userAddCmd()), a.userListCmd(), a.userLinkCmd(), a.userDisableCmd(), a.userEnableCmd())
 	return cmd
 }
 

@@ -131,8 +131,7 @@ func TestCopyDBErrors(t *testing.T) {
 func TestCopyDBRefusesWhileServing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := newDB(t)
-	mustCLI(t, db, "clinic")
+	db := madeDB(t)
 	to := pgtest.URL(t)
 	st := openTestStore(t, db)
 	if err := st.RenewLease(ctx, "serve-1", fixedNow, fixedNow.Add(time.Minute)); err != nil {

@@ -10,7 +10,7 @@ import (
 // stored.
 func TestClinicAddNeedsPhone(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	for _, phone := range [][]string{nil, {"--phone", " "}} {
 		args := append([]string{"clinic", "add", "downtown", "--name", "Downtown Derm", "--tz", "America/New_York"}, phone...)
 		_, _, err := cli(t, db, "", args...)
@@ -29,8 +29,7 @@ func TestClinicAddNeedsPhone(t *testing.T) {
 // phone however it is written) get none, and neither does `clinic set`.
 func TestEnvClinicDriftWarns(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic") // the clinic is made from the environment
+	db := madeDB(t) // the clinic is made from the environment
 	const warning = "warning: the environment names other settings"
 	setEnv(db, map[string]string{"AFTERCARE_CLINIC_PHONE": "(415) 555-0199"})
 	if _, stderr, err := cli(t, db, "", "protocols"); err != nil || strings.Contains(stderr, warning) {

@@ -11,8 +11,7 @@ import (
 // typed (--summary-at), not the store's or the API's field (summary_at).
 func TestFlagFieldNames(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic")
+	db := madeDB(t)
 	for _, tt := range []struct {
 		name string
 		args []string

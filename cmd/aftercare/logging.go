@@ -25,6 +25,10 @@ var (
 	// (/link/SECRET), patients' pages (/p/TOKEN), unsubscribe links
 	// (/u/TOKEN).
 	secretPath = regexp.MustCompile(`(/(?:link|p|u)/)[^/\s?#"'<>]+`)
+	// dbURL is a PostgreSQL URL in a log value: serve's "aftercare serving"
+	// line names the database by one (db, and owner, which holds it), and
+	// errors quote it.
+	dbURL = regexp.MustCompile(`(?i)\bpostgres(?:ql)?://[^\s"'<>]+`)
 )
 
 // newLogger is serve's logger on w: AFTERCARE_LOG_FORMAT json or text
@@ -62,6 +66,11 @@ func newLogger(w io.Writer, format, level string, secrets []string) (*slog.Logge
 // SMTP_PASSWORD) and the secrets of links redacted, and phone numbers and
 // emails masked; an attribute named like a secret (password, token,
 // cookie...) with a string value is redacted whole.
+//
+// A PostgreSQL URL is logged with its password replaced (in the user part
+// and in a password= parameter, as redactURL does) but not masked: its
+// user@host is a role and a server, not a person's address, and masked as
+// one ("db":"p***@***") it no longer said which database a serve was on.
 func logSafety(secrets []string) func(groups []string, a slog.Attr) slog.Attr {
 	var known []string
 	for _, s := range secrets {
@@ -70,13 +79,18 @@ func logSafety(secrets []string) func(groups []string, a slog.Attr) slog.Attr {
 		}
 	}
 	clean := func(s string) string {
+		if strings.Contains(s, "://") {
+			// First, while the URL still parses: "[redacted]" is not
+			// allowed in a URL's user part.
+			s = dbURL.ReplaceAllStringFunc(s, redactURL)
+		}
 		for _, k := range known {
 			s = strings.ReplaceAll(s, k, Redacted)
 		}
 		if strings.Contains(s, "/") {
 			s = secretPath.ReplaceAllString(s, "${1}"+Redacted)
 		}
-		return aftercare.MaskContacts(s)
+		return maskOutsideDBURLs(s)
 	}
 	return func(groups []string, a slog.Attr) slog.Attr {
 		if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
@@ -110,4 +124,23 @@ func logSafety(secrets []string) func(groups []string, a slog.Attr) slog.Attr {
 		}
 		return a
 	}
+}
+
+// maskOutsideDBURLs is aftercare.MaskContacts of s, but for the PostgreSQL
+// URLs in it, which stay as they are (logSafety has taken their passwords
+// out): the rest of the value, a patient's number or address beside the
+// URL in an error, is masked as anywhere else.
+func maskOutsideDBURLs(s string) string {
+	if !strings.Contains(s, "://") {
+		return aftercare.MaskContacts(s)
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range dbURL.FindAllStringIndex(s, -1) {
+		b.WriteString(aftercare.MaskContacts(s[last:m[0]]))
+		b.WriteString(s[m[0]:m[1]])
+		last = m[1]
+	}
+	b.WriteString(aftercare.MaskContacts(s[last:]))
+	return b.String()
 }

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/postgres/pgtest"
 )
 
 // TestLogSafety writes real records through serve's handlers and reads
@@ -106,4 +110,73 @@ func TestServeBadLogSettings(t *testing.T) {
 	setEnv(db, map[string]string{"AFTERCARE_HTTP_ADDR": "127.0.0.1:0", "AFTERCARE_LOG_FORMAT": "xml"})
 	_, _, err := cli(t, db, "", "serve")
 	wantErr(t, "serve with AFTERCARE_LOG_FORMAT=xml", err, aftercare.EINVALID, "AFTERCARE_LOG_FORMAT", "json or text")
+}
+
+// TestLogSafetyDatabaseURL: a PostgreSQL URL is logged with its password
+// taken out and its user@host as it is (it is a role and a server, not
+// someone's address, and serve's log must say which database it is on),
+// while a patient's number and address beside it are masked as anywhere.
+func TestLogSafetyDatabaseURL(t *testing.T) {
+	t.Parallel()
+	const known = "k3y-from-env" // a secret of the environment, in the URL too
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			logger, err := newLogger(&buf, format, "info", []string{known})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logger.Info("aftercare serving",
+				"db", "postgres://aftercare@db.internal:5432/aftercare",
+				"owner", "web-1:postgres://aftercare@db.internal:5432/aftercare/0a1b2c",
+				"err", errors.New("opening database postgresql://aftercare:s3cret-pw@db.internal/aftercare?password=other-pw&sslmode=require "+
+					"for ana.ruiz@example.com at +1 415 555 0100"),
+				"retry", "POSTGRES://ops:"+known+"@10.0.0.5/aftercare",
+				"email", "lee@db.internal")
+			out := buf.String()
+			for _, leak := range []string{"s3cret-pw", "other-pw", known, "ana.ruiz", "415 555 0100", "lee@db.internal"} {
+				if strings.Contains(out, leak) {
+					t.Errorf("the log shows %q:\n%s", leak, out)
+				}
+			}
+			for _, kept := range []string{"postgres://aftercare@db.internal:5432/aftercare",
+				"web-1:postgres://aftercare@db.internal:5432/aftercare/0a1b2c",
+				"postgresql://aftercare:xxxxx@db.internal/aftercare?password=xxxxx&sslmode=require for a***@example.com at +1",
+				"postgres://ops:xxxxx@10.0.0.5/aftercare", "l***@db.internal"} {
+				if !strings.Contains(out, kept) {
+					t.Errorf("the log lacks %q:\n%s", kept, out)
+				}
+			}
+		})
+	}
+}
+
+// TestServePostgresLogNamesTheDatabase: serve on PostgreSQL, given a URL
+// with a password, logs the database it serves as postgres://user@host,
+// without the password and without masking user@host as an email.
+func TestServePostgresLogNamesTheDatabase(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test server trusts loopback, so the password is never asked
+	// for; it must not be logged all the same.
+	u.User = url.UserPassword(u.User.Username(), "s3cret-pw")
+	db := withClinicEnv(t, u.String())
+	setEnv(db, map[string]string{
+		"AFTERCARE_HTTP_ADDR": "127.0.0.1:0", "AFTERCARE_PUBLIC_URL": "", "AFTERCARE_OUTBOX": filepath.Join(t.TempDir(), "outbox.jsonl"),
+		"AFTERCARE_DISPATCH_SPEC": "@every 1h", "AFTERCARE_RECONCILE_SPEC": "@every 1h", "AFTERCARE_LOG_FORMAT": "json",
+	})
+	_, stderr, stop := startServe(t, db)
+	m := stderr.waitFor(t, regexp.MustCompile(`"msg":"aftercare serving".*"db":"([^"]*)"`), nil)
+	stop()
+	want := "postgres://" + u.User.Username() + "@" + u.Host + u.Path
+	if m[1] != want {
+		t.Errorf("serve logs db %q, want %q", m[1], want)
+	}
+	if strings.Contains(stderr.String(), "s3cret-pw") {
+		t.Errorf("the log shows the password:\n%s", stderr.String())
+	}
 }

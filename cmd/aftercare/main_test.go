@@ -47,6 +47,16 @@ func newDB(t *testing.T) string {
 	return withClinicEnv(t, filepath.Join(t.TempDir(), "aftercare.db"))
 }
 
+// madeDB is newDB made: its first command, `protocols` (the README
+// walkthrough's), has made the database and its clinic from the
+// environment. Commands that only read refuse a path with no database.
+func madeDB(t *testing.T) string {
+	t.Helper()
+	db := newDB(t)
+	mustCLI(t, db, "protocols")
+	return db
+}
+
 // withClinicEnv gives the database db the environment that names the
 // first clinic, until the test ends, and returns db.
 func withClinicEnv(t *testing.T, db string) string {
@@ -109,7 +119,7 @@ func TestPreviewGolden(t *testing.T) {
 		{"microneedling-prep", "es", "2026-03-07T17:30", "America/New_York"},
 	} {
 		t.Run(tc.protocol+"."+tc.lang, func(t *testing.T) {
-			db := newDB(t)
+			db := madeDB(t)
 			args := []string{"preview", "--protocol", tc.protocol, "--treated-at", tc.treated, "--tz", tc.tz, "--lang", tc.lang}
 			golden(t, tc.protocol+"."+tc.lang+".txt", mustCLI(t, db, args...))
 			js := mustCLI(t, db, append(args, "--json")...)
@@ -185,7 +195,7 @@ func TestEnrollCommand(t *testing.T) {
 
 func TestErrorsSayWhatToFix(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	tests := []struct {
 		name string
 		args []string
@@ -230,7 +240,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 
 func TestClinicCommands(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	out := mustCLI(t, db, "clinic")
 	if !strings.Contains(out, "Glow Skin Studio") || !strings.Contains(out, "08:00-21:00") || !strings.Contains(out, "+14155550199") {
 		t.Errorf("clinic show:\n%s", out)
@@ -329,7 +339,7 @@ func allCommands(c *cobra.Command) [][]string {
 // stderr (and under "warnings" with --json) and still accept it.
 func TestProtocolWarnings(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	file := filepath.Join(t.TempDir(), "peel.yaml")
 	os.WriteFile(file, []byte("slug: peel\nname: Peel\nlanguages: [en]\nsteps:\n  - key: spf\n    channels: [sms]\n    after: 0s\n    text:\n      en:\n        sms: \"Your peel is done: SPF\"\n"), 0o644)
 	want := []string{

@@ -19,8 +19,7 @@ import (
 // of the URL or in a password= parameter, is never printed.
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic") // copy-db's SQLite file
+	db := madeDB(t) // copy-db's SQLite file
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +31,7 @@ func TestOpenErrors(t *testing.T) {
 		args  []string
 		words []string
 	}{
-		{"ErrNoDirectory", []string{"clinic", "--db", filepath.Join(t.TempDir(), "none", "aftercare.db")},
+		{"ErrNoDirectory", []string{"protocols", "--db", filepath.Join(t.TempDir(), "none", "aftercare.db")},
 			[]string{"there is no directory", "none", "--db or AFTERCARE_DB"}},
 		{"ErrUnknownHost", []string{"clinic", "--db", "postgres://aftercare:sekret@nohost.invalid/aftercare"},
 			[]string{`there is no host named "nohost.invalid"`, "--db or AFTERCARE_DB", "aftercare:xxxxx@"}},
@@ -59,8 +58,7 @@ func TestOpenErrors(t *testing.T) {
 func TestOpenErrorsPostgres(t *testing.T) {
 	t.Parallel()
 	base := pgtest.Base(t)
-	db := newDB(t)
-	mustCLI(t, db, "clinic")
+	db := madeDB(t)
 	missing := withPath(t, base, "/aftercare_no_such_database")
 	_, _, err := cli(t, db, "", "clinic", "--db", missing)
 	wantErr(t, "a database that does not exist", err, aftercare.EINVALID, "aftercare_no_such_database", "does not exist", "createdb")

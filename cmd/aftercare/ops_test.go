@@ -227,8 +227,7 @@ func TestOpsAgainstServe(t *testing.T) {
 
 func TestBackupRestoreErrors(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic")
+	db := madeDB(t)
 	dir := t.TempDir()
 	_, _, err := cli(t, db, "", "backup")
 	wantErr(t, "backup without a file", err, usageCode, "one argument")

@@ -81,7 +81,7 @@ func TestConsentAndAudit(t *testing.T) {
 // are set, shown and refused when wrong, naming the field.
 func TestClinicSetRecords(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	out := mustCLI(t, db, "clinic")
 	for _, want := range []string{"alert email             (none", "retention               keep message texts", "patient links           no"} {
 		if !strings.Contains(out, want) {
@@ -126,7 +126,7 @@ func TestClinicSetRecords(t *testing.T) {
 // texts purges nothing.
 func TestPurge(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	if out := mustCLI(t, db, "purge"); !strings.Contains(out, "keeps message texts (retention 0): nothing purged") {
 		t.Errorf("purge with retention 0: %s", out)
 	}

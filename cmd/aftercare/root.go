@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/scheduler"
+	"github.com/aftercare/aftercare/store/postgres"
 )
 
 // usageCode marks errors in how a command was called (exit status 2).
@@ -31,6 +33,12 @@ type app struct {
 	// skipEnvCheck: `clinic set` changes the settings warnEnvClinic
 	// compares, so it does not warn about them first.
 	skipEnvCheck bool
+	// mayCreate: the command running is one of mayCreateDB's, which may
+	// make a new SQLite database where --db names no file.
+	mayCreate bool
+	// madeDB, if set, tells of the new database open made at path instead
+	// of the note on stderr: serve logs it, as its stderr is its log.
+	madeDB func(path string)
 
 	cfg    Config
 	store  dbStore
@@ -87,11 +95,18 @@ in each patient's own time zone and inside quiet hours, and logs every attempt.
 
 Data lives in one SQLite file: --db PATH or AFTERCARE_DB (default ./aftercare.db),
 or in PostgreSQL for several replicas: --db postgres://user@host:5432/name.
+A SQLite file that is not there is made only by serve, restore, protocols and
+the commands that add something (enroll, import, protocols import, clinic add
+and set, user add, token create); the others say so and stop, rather than
+answer from a new, empty database.
 The first run creates the clinic from AFTERCARE_CLINIC_NAME, AFTERCARE_CLINIC_PHONE
 and AFTERCARE_CLINIC_TZ (later runs only warn when they differ: change a stored
 clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG names another.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(c *cobra.Command, _ []string) {
+			_, a.mayCreate = c.Annotations[createsDB]
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbFlag, "db", "", "SQLite database file or postgres:// URL (default $AFTERCARE_DB or ./aftercare.db)")
@@ -100,11 +115,13 @@ clinic with ` + "`clinic set`" + `); commands act on it unless --clinic SLUG nam
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &aftercare.Error{Code: usageCode, Message: fmt.Sprintf("%v; see `%s --help`", err, c.CommandPath())}
 	})
-	root.AddCommand(a.protocolsCmd(), a.previewCmd(), a.enrollCmd(), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
-		a.importCmd(), a.clinicCmd(), a.serveCmd(), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd(), a.copyDBCmd())
+	// mayCreateDB marks the commands that may make a new database; the
+	// rest refuse a --db that names no file.
+	root.AddCommand(mayCreateDB(a.protocolsCmd()), a.previewCmd(), mayCreateDB(a.enrollCmd()), a.showCmd(), a.cancelCmd(), a.rescheduleCmd(),
+		mayCreateDB(a.importCmd()), a.clinicCmd(), mayCreateDB(a.serveCmd()), a.logCmd(), a.statsCmd(), a.userCmd(), a.tokenCmd(), a.copyDBCmd())
 	root.AddCommand(a.recordsCmds()...)
 	root.AddCommand(a.summaryCmd())
-	root.AddCommand(a.versionCmd(), a.healthcheckCmd(), a.backupCmd(), a.restoreCmd())
+	root.AddCommand(a.versionCmd(), a.healthcheckCmd(), a.backupCmd(), mayCreateDB(a.restoreCmd()))
 	return root
 }
 
@@ -116,15 +133,29 @@ func (a *app) open(ctx context.Context) error {
 		return envError(err)
 	}
 	a.cfg = cfg
-	path := cfg.DB
-	if a.dbFlag != "" {
-		path = a.dbFlag
+	path := a.dbPath(cfg)
+	made := false
+	// "", :memory: and file: URIs are no file path: sqlite.Open refuses
+	// them, saying what to give.
+	if !postgres.IsURL(path) && path != "" && path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if !a.mayCreate {
+				return a.noDatabase(path)
+			}
+			made = true
+		}
 	}
 	st, err := openStore(ctx, path, a.now)
 	if err != nil {
 		return err
 	}
 	a.store = st
+	switch {
+	case made && a.madeDB != nil:
+		a.madeDB(st.Path())
+	case made:
+		fmt.Fprintf(a.io.Err, "note: made a new database at %s, where there was none; if you meant an existing one, check --db and AFTERCARE_DB\n", st.Path())
+	}
 	a.svc = scheduler.NewService(st, a.now)
 	if err := a.svc.Bootstrap(ctx, scheduler.ClinicDefaults{
 		Slug: cfg.ClinicSlug, Name: cfg.ClinicName, Phone: cfg.ClinicPhone, TZ: cfg.ClinicTZ, Country: cfg.ClinicCountry,

@@ -12,10 +12,64 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/store/postgres"
 	"github.com/aftercare/aftercare/store/sqlite"
 )
+
+// createsDB is the annotation of the commands that may make a new SQLite
+// database where --db or AFTERCARE_DB names no file (mayCreateDB).
+const createsDB = "aftercare:creates-db"
+
+// mayCreateDB marks c as a command that may make a new SQLite database:
+// serve (the README's run command on a fresh machine), restore, the
+// commands that add to a clinic (enroll, import, protocols import, clinic
+// add and set, user add, token create), and `protocols`, the README
+// walkthrough's first command on a new database. Every other command only
+// reads, or changes what must already be there (cancel 1), and refuses a
+// path with no file: opening it would make an empty database, and the
+// command would answer as if the clinic had nothing ("no messages"), which
+// a practice manager who mistyped the path would believe.
+func mayCreateDB(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[createsDB] = "yes"
+	return c
+}
+
+// dbPath is the database the command line names: --db, else AFTERCARE_DB
+// (cfg.DB, whose default is ./aftercare.db).
+func (a *app) dbPath(cfg Config) string {
+	if a.dbFlag != "" {
+		return a.dbFlag
+	}
+	return cfg.DB
+}
+
+// noDatabase is the error of a command that may not make a database, run
+// where path, a SQLite path, names no file. It says which setting named
+// the path, what to check, and how a new database is made; nothing was
+// opened, so no file is left behind.
+func (a *app) noDatabase(path string) error {
+	where := path
+	if abs, err := filepath.Abs(path); err == nil && abs != path {
+		where = fmt.Sprintf("%s (%s)", path, abs)
+	}
+	if a.dbFlag != "" {
+		return aftercare.Errorf(aftercare.ENOTFOUND, "there is no database at %s: check the path given with --db; "+
+			"or, to start a new database there, run `aftercare serve` with the same --db", where)
+	}
+	if _, ok := a.env("AFTERCARE_DB"); ok {
+		return aftercare.Errorf(aftercare.ENOTFOUND, "there is no database at %s, which AFTERCARE_DB names: check AFTERCARE_DB (or give --db PATH); "+
+			"or, to start a new database there, run `aftercare serve`", where)
+	}
+	return aftercare.Errorf(aftercare.ENOTFOUND, "there is no database at %s, the default when neither --db nor AFTERCARE_DB is set: "+
+		"name the database with --db PATH or AFTERCARE_DB (or run this in the directory that holds aftercare.db); "+
+		"or, to start a new database here, run `aftercare serve`", where)
+}
 
 // dbStore is what the commands need of a store: either engine.
 type dbStore interface {

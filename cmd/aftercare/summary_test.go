@@ -12,8 +12,7 @@ import (
 // save nothing; good ones show in `clinic` and its --json; off stops it.
 func TestClinicSetSummary(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	mustCLI(t, db, "clinic")
+	db := madeDB(t)
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -45,7 +44,7 @@ func TestClinicSetSummary(t *testing.T) {
 // a day that has not ended, or is not a date, says so.
 func TestSummaryCommand(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
+	db := madeDB(t)
 	out := mustCLI(t, db, "summary")
 	for _, want := range []string{"Subject: Glow Skin Studio: aftercare summary for", "- 0 messages in all", "daily summary is off"} {
 		if !strings.Contains(out, want) {
