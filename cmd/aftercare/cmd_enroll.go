@@ -123,8 +123,9 @@ zone, and print the enrollment id and the timeline.
 
 Consent is recorded per channel: a channel without --sms-consent or
 --email-consent gets no messages. A phone number without a country code is read
-in the clinic's country; without --tz the patient is in the clinic's time
-zone. An enrollment that would send nothing (no consent,
+in the clinic's country. Without --tz, a patient the clinic already has
+(same name, phone and email) keeps their zone and a new one is in the
+clinic's. An enrollment that would send nothing (no consent,
 the patient opted out, every message already in the past) is refused with the
 reason and what to fix. Running the same command again returns the same
 enrollment and creates nothing new.`,
@@ -139,8 +140,7 @@ enrollment and creates nothing new.`,
 			if err := a.open(c.Context()); err != nil {
 				return err
 			}
-			req.TZ = scheduler.ZoneOrClinic(req.TZ, a.clinic)
-			req.Source = "cli"
+			req.Source = "cli" // an empty --tz: Service.Enroll's default
 			r, err := a.svc.Enroll(c.Context(), a.clinic, req)
 			if err != nil {
 				return err
@@ -156,7 +156,7 @@ enrollment and creates nothing new.`,
 	f.StringVar(&req.Name, "name", "", "patient's full name (required)")
 	f.StringVar(&req.Phone, "phone", "", "mobile number, e.g. \"+1 415 555 0100\"")
 	f.StringVar(&req.Email, "email", "", "email address")
-	f.StringVar(&req.TZ, "tz", "", "patient's IANA time zone (default: the clinic's)")
+	f.StringVar(&req.TZ, "tz", "", "patient's IANA time zone (default: a returning patient's own, else the clinic's)")
 	f.StringVar(&req.Lang, "lang", "", "language of the messages (default: the protocol's first)")
 	f.StringVar(&req.Protocol, "protocol", "", "protocol slug (required)")
 	f.StringVar(&req.TreatedAt, "treated-at", "", "end of the treatment, local YYYY-MM-DDTHH:MM or RFC 3339 (required)")

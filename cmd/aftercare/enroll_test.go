@@ -85,3 +85,22 @@ func TestEnrollZoneDefaultsToClinic(t *testing.T) {
 		t.Errorf("preview --tz Europe/Madrid:\n%s", out)
 	}
 }
+
+// TestEnrollZoneKeepsReturningPatients: without --tz, a patient the clinic
+// already has keeps their zone (the treatment time is read in it), as the
+// API and the web form do; a new patient gets the clinic's.
+func TestEnrollZoneKeepsReturningPatients(t *testing.T) {
+	t.Parallel()
+	db := newDB(t) // the clinic is in America/Los_Angeles
+	who := []string{"enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--sms-consent", "--protocol", "microneedling"}
+	mustCLI(t, db, append(who, "--treated-at", "2026-11-22T15:00", "--tz", "America/Denver")...)
+	out := mustCLI(t, db, append(who, "--treated-at", "2026-12-20T15:00")...)
+	if !strings.Contains(out, "treated Sun 2026-12-20 15:00 MST (America/Denver)") {
+		t.Errorf("a returning patient enrolled without --tz:\n%s", out)
+	}
+	out = mustCLI(t, db, "enroll", "--name", "Ben Ode", "--phone", "+1 415 555 0101", "--sms-consent", "--protocol", "microneedling",
+		"--treated-at", "2026-12-20T15:00")
+	if !strings.Contains(out, "(America/Los_Angeles)") {
+		t.Errorf("a new patient enrolled without --tz:\n%s", out)
+	}
+}
