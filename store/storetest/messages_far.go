@@ -10,9 +10,9 @@ import (
 )
 
 // testFarAheadFilters lists one patient's and one enrollment's messages,
-// some near (rows in every engine) and some far ahead (which store/sqlite
-// keeps on their enrollment and filters in Go, in mergeKept, beside the
-// SQL that filters rows), through every MessageFilter field, and checks
+// some near (rows in every engine) and some far ahead (which both engines
+// keep on their enrollment and filter in Go, in store/internal/plan's
+// Merge, beside the SQL that filters rows), through every MessageFilter field, and checks
 // each answer against the contract applied to the unfiltered list. When
 // the Go filter and the SQL one drift apart (a field one of them forgets,
 // a bound one side includes), the far messages come out differently from
