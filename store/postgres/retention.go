@@ -18,7 +18,8 @@ const (
 	// purgeableMessages: the clinic's settled messages due and last
 	// changed before $2, whose text is not a purge marker already; locked,
 	// so that a message settled meanwhile is not half purged. A pending or
-	// sending message is never purged, however old (it is still owed).
+	// sending message is never purged, however old (it is still owed), and
+	// messages kept on enrollments (plan.go) are pending and weeks ahead.
 	purgeableMessages = `SELECT m.id, m.text_id FROM messages m JOIN message_texts t ON t.id = m.text_id
 	WHERE m.clinic_id = $1 AND m.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown', 'skipped', 'expired', 'cancelled')
 	AND m.send_at < $2 AND m.updated_at < $2 AND NOT t.purged
