@@ -267,7 +267,7 @@ type enrollBatch struct {
 	rows    []plannedRow // the new enrollments' messages, in id order
 	texts   []textKey    // their distinct texts
 	textIDs []int64      // and those texts' ids
-	near    []plannedRow // the rows of messages, in id order: rows less those kept
+	near    []plannedRow // the messages written as rows (rows less those kept), in id order
 	// kept holds each new enrollment's messages kept on it (plan.Keeps),
 	// in send time order.
 	kept map[*enrollItem][]plan.Kept

@@ -28,8 +28,9 @@ WHERE id = $10`
 
 // write stores what decide decided, parents first for the foreign keys:
 // patients (new, then changed), consent events, then the enrollments (with
-// the messages kept on them), the texts and the other messages. Each table's new rows go in one COPY, which
-// PostgreSQL loads several times faster than INSERTs of the same rows.
+// the messages kept on them), the texts and the other messages. Each
+// table's new rows go in one COPY, which PostgreSQL loads several times
+// faster than INSERTs of the same rows.
 func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 	now := b.now
 	err := copyRows(ctx, tx, "patients", patientCopyColumns, len(b.newPatients), func(i int) []any {
