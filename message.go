@@ -164,8 +164,8 @@ type MessageStore interface {
 	// or patient. Without (the clinic's delivery log), a store may leave
 	// out pending messages that have never been tried and are due a day
 	// or more after its latest ClaimDue's now: it need not keep an
-	// index of the weeks of reminders it has planned ahead (store/sqlite
-	// keeps them on their enrollments until they come near, see its
-	// Horizon). Every other message is listed.
+	// index of the weeks of reminders it has planned ahead (both stores
+	// keep them on their enrollments until they come near, see
+	// store/internal/plan's Horizon). Every other message is listed.
 	ListMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 }

@@ -20,8 +20,8 @@ const (
 	// one after the other, each seeing the state the other left.
 	patientConsentState = `SELECT sms_consent_at, sms_opt_out_at, email_consent_at, email_opt_out_at
 	FROM patients WHERE clinic_id = $1 AND id = $2 FOR UPDATE`
-	// cancelPatientChannel reaches every pending message of the patient:
-	// unlike SQLite, none is kept on its enrollment.
+	// cancelPatientChannel reaches every pending message of the patient
+	// once those kept on its enrollments are rows (thawPatient).
 	cancelPatientChannel = `UPDATE messages SET status = 'cancelled',
 	note = CASE WHEN note = '' THEN $1 ELSE note || '; ' || $1 END, updated_at = $2
 	WHERE clinic_id = $3 AND patient_id = $4 AND channel = $5 AND status = 'pending'`
@@ -62,6 +62,11 @@ func (db *DB) SetConsent(ctx context.Context, ev *aftercare.ConsentEvent) (bool,
 			}
 			changed = true
 			if _, err := tx.Exec(ctx, fmt.Sprintf(optOutChannel, col), ev.At, ev.ClinicID, ev.PatientID); err != nil {
+				return err
+			}
+			// Messages kept on the patient's enrollments (plan.go) become
+			// rows first, so that the cancel reaches them too.
+			if err := thawPatient(ctx, tx, ev.ClinicID, ev.PatientID); err != nil {
 				return err
 			}
 			note := fmt.Sprintf("cancelled: the patient opted out of %s (%s)", ev.Channel, ev.Source)

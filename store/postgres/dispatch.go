@@ -1,13 +1,17 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 var _ aftercare.DispatchStore = (*DB)(nil)
@@ -55,6 +59,12 @@ const (
 // ClaimDue claims due messages for owner in one committed transaction (see
 // aftercare.DispatchStore). The rows it reads are locked FOR UPDATE SKIP
 // LOCKED, so replicas claiming at the same moment take disjoint batches.
+//
+// First, in the same transaction, the messages kept on enrollments
+// (plan.go) that come within plan.Horizon of now become rows, of at most
+// plan.MaxThawPerClaim enrollments, soonest first: the enrollments are
+// locked SKIP LOCKED too, so two replicas never thaw one enrollment, and a
+// claim that fails or dies leaves the messages kept, none lost.
 func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit int) ([]*aftercare.Claimed, error) {
 	if owner == "" || limit <= 0 {
 		return nil, invalid("claiming needs an owner and a positive limit")
@@ -70,6 +80,9 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 		}
 		var settles []settle
 		var claims []*aftercare.Claimed
+		if _, err := thawDue(ctx, tx, now.Add(plan.Horizon), plan.MaxThawPerClaim); err != nil {
+			return err
+		}
 		err := eachRow(ctx, tx, func(rows pgx.Rows) error {
 			c, enrollmentStatus, err := scanClaimed(rows)
 			if err != nil {
@@ -290,6 +303,11 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 // insertFallbackTx inserts f, pending, unless the enrollment has that
 // message already.
 func insertFallbackTx(ctx context.Context, tx pgx.Tx, f *aftercare.Message, now time.Time) error {
+	// The fallback's twin may be kept on the enrollment (plan.go): make it
+	// a row, so that ON CONFLICT sees it.
+	if err := thawEnrollment(ctx, tx, f.ClinicID, f.EnrollmentID); err != nil {
+		return err
+	}
 	textID, err := newTextWriter(tx).id(ctx, f.Subject, f.Body)
 	if err != nil {
 		return err
@@ -368,34 +386,72 @@ func (db *DB) ListAttempts(ctx context.Context, clinicID, messageID int64) ([]*a
 	return out, nil
 }
 
-// dailyStats counts per day in the zone $4 (an IANA name, which
-// PostgreSQL's own zone data reads as Go's does). Every message is a row
-// here, so the far-ahead pending ones are counted too.
-const dailyStats = `SELECT to_char(send_at AT TIME ZONE $4, 'YYYY-MM-DD') AS day, status, count(*) FROM messages
+const (
+	// dailyStats counts the rows per day in the zone $4 (an IANA name,
+	// which PostgreSQL's own zone data reads as Go's does).
+	dailyStats = `SELECT to_char(send_at AT TIME ZONE $4, 'YYYY-MM-DD') AS day, status, count(*) FROM messages
 	WHERE clinic_id = $1 AND send_at >= $2 AND send_at < $3
-	GROUP BY day, status ORDER BY day, status COLLATE "C"`
+	GROUP BY day, status`
+	// keptForStats reads the planned column of the clinic's enrollments
+	// that keep a message due before $2 (enrollments_planned).
+	keptForStats = `SELECT planned FROM enrollments
+	WHERE clinic_id = $1 AND planned_next IS NOT NULL AND planned_next < $2`
+)
 
 // DailyStats counts a clinic's messages per send day in loc (nil is UTC)
-// and state.
+// and state: the rows, and the pending messages kept on enrollments
+// (plan.go), read from one snapshot so that a message a claim thaws
+// meanwhile is counted once.
 func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.Time, loc *time.Location) ([]aftercare.DayStat, error) {
 	if until.IsZero() {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	zone := "UTC"
+	zone, zoneLoc := "UTC", time.UTC
 	if loc != nil && loc != time.Local && loc.String() != "" {
-		zone = loc.String()
+		zone, zoneLoc = loc.String(), loc
 	}
-	var out []aftercare.DayStat
-	err := eachRow(ctx, db.pool, func(rows pgx.Rows) error {
-		var d aftercare.DayStat
-		if err := rows.Scan(&d.Day, &d.Status, &d.Count); err != nil {
+	since, until = norm(since), norm(until)
+	counts := map[aftercare.DayStat]int{} // Day and Status
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		err := eachRow(ctx, tx, func(rows pgx.Rows) error {
+			var d aftercare.DayStat
+			var n int
+			if err := rows.Scan(&d.Day, &d.Status, &n); err != nil {
+				return err
+			}
+			counts[d] += n
+			return nil
+		}, dailyStats, clinicID, since, until, zone)
+		if err != nil {
 			return err
 		}
-		out = append(out, d)
-		return nil
-	}, dailyStats, clinicID, norm(since), norm(until), zone)
+		return eachRow(ctx, tx, func(rows pgx.Rows) error {
+			var planned []byte
+			if err := rows.Scan(&planned); err != nil {
+				return err
+			}
+			ks, err := plan.Parse(planned)
+			if err != nil {
+				return err
+			}
+			for _, k := range ks {
+				if !k.SendAt.Before(since) && k.SendAt.Before(until) {
+					counts[aftercare.DayStat{Day: k.SendAt.In(zoneLoc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
+				}
+			}
+			return nil
+		}, keptForStats, clinicID, until)
+	})
 	if err != nil {
 		return nil, dbError("daily stats", err)
 	}
+	out := make([]aftercare.DayStat, 0, len(counts))
+	for k, n := range counts {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b aftercare.DayStat) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(string(a.Status), string(b.Status)))
+	})
 	return out, nil
 }

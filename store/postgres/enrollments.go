@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/store/internal/check"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 var _ aftercare.EnrollmentStore = (*DB)(nil)
@@ -55,13 +57,14 @@ func findEnrollmentIn(ctx context.Context, q querier, lock string, clinicID, id 
 // query walks enrollments' (clinic_id, id) index, or enrollments_patient
 // for one patient, newest first, and stops at the limit) and then, for that
 // page only, their protocols, patients and the counts of their messages
-// (found through messages' (enrollment_id, ...) key). %s is the inner
-// query's extra conditions.
+// (found through messages' (enrollment_id, ...) key), and the messages kept
+// on them (plan.go), which are pending and later than any pending row. %s
+// is the inner query's extra conditions.
 var listEnrollments = `SELECT ` + enrollmentColumns + `, ` + prefixed("pt", patientColumns) + `,
 	count(*) FILTER (WHERE m.status IN ('pending', 'sending')),
 	count(*) FILTER (WHERE m.status IN ('sent', 'delivered')),
 	count(*) FILTER (WHERE m.status IN ('failed', 'undelivered', 'unknown', 'expired')),
-	min(m.send_at) FILTER (WHERE m.status = 'pending')
+	min(m.send_at) FILTER (WHERE m.status = 'pending'), e.planned, e.planned_next
 FROM (SELECT id FROM enrollments WHERE clinic_id = $1%s ORDER BY id DESC LIMIT $2) page
 JOIN enrollments e ON e.id = page.id
 JOIN protocols p ON p.id = e.protocol_id
@@ -104,9 +107,25 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 	out, err := queryAll(ctx, db.pool, func(s scanner) (*aftercare.EnrollmentSummary, error) {
 		var e aftercare.Enrollment
 		var p aftercare.Patient
+		var planned []byte
+		var plannedNext time.Time
 		sum := &aftercare.EnrollmentSummary{Enrollment: &e, Patient: &p}
-		dest := patientDest(enrollmentDest(make([]any, 0, 32), &e), &p)
-		return sum, s.Scan(append(dest, &sum.Pending, &sum.Done, &sum.Problems, (*dbTime)(&sum.NextSendAt))...)
+		dest := patientDest(enrollmentDest(make([]any, 0, 34), &e), &p)
+		err := s.Scan(append(dest, &sum.Pending, &sum.Done, &sum.Problems, (*dbTime)(&sum.NextSendAt), &planned, (*dbTime)(&plannedNext))...)
+		if err != nil {
+			return nil, err
+		}
+		// Messages kept on the enrollment (plan.go) are pending too; one
+		// query reads them with the rows, so a thaw never counts one twice.
+		kept, err := plan.Count(planned)
+		if err != nil {
+			return nil, fmt.Errorf("enrollment %d: %w", e.ID, err)
+		}
+		sum.Pending += kept
+		if !plannedNext.IsZero() && (sum.NextSendAt.IsZero() || plannedNext.Before(sum.NextSendAt)) {
+			sum.NextSendAt = plannedNext
+		}
+		return sum, nil
 	}, q, args...)
 	if err != nil {
 		return nil, dbError("list enrollments", err)
@@ -167,6 +186,11 @@ func (db *DB) CancelEnrollment(ctx context.Context, clinicID, id int64, at time.
 				return notFound("no enrollment %d in this clinic", id)
 			}
 			return nil
+		}
+		// Messages kept on the enrollment (plan.go) become rows first, so
+		// that the cancel reaches them too.
+		if err := thawEnrollment(ctx, tx, clinicID, id); err != nil {
+			return err
 		}
 		tag, err = tx.Exec(ctx, cancelPendingMessages, cancelledNote, at, id)
 		n = tag.RowsAffected()

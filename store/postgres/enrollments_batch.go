@@ -12,6 +12,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/store/internal/check"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 // Enroll writes ne's patient, enrollment and messages in one transaction, as
@@ -266,6 +267,10 @@ type enrollBatch struct {
 	rows    []plannedRow // the new enrollments' messages, in id order
 	texts   []textKey    // their distinct texts
 	textIDs []int64      // and those texts' ids
+	near    []plannedRow // the messages written as rows (rows less those kept), in id order
+	// kept holds each new enrollment's messages kept on it (plan.Keeps),
+	// in send time order.
+	kept map[*enrollItem][]plan.Kept
 }
 
 // plannedRow is a message of the batch, in the order messages get IDs.
@@ -450,7 +455,9 @@ const allocateIDs = `SELECT
 	ARRAY(SELECT nextval('message_texts_id_seq') FROM generate_series(1, $4))`
 
 // allocate gives the new patients and enrollments their ids, and the new
-// enrollments' messages and their distinct texts theirs.
+// enrollments' messages and their distinct texts theirs, and sets apart the
+// messages kept on their enrollment (plan.Keeps: pending and due a day or
+// more after now), which get ids and texts like the others but no row.
 //
 // Messages get their ids in (send time, batch order) order, so that the
 // batch's rows go into the index kept in send time order (messages_due;
@@ -503,5 +510,22 @@ func (b *enrollBatch) allocate(ctx context.Context, tx pgx.Tx) error {
 		pm.it.msgIDs[pm.k] = messages[i]
 	}
 	b.textIDs = texts
+	b.near = b.rows[:0:0]
+	b.kept = map[*enrollItem][]plan.Kept{}
+	for _, pm := range b.rows {
+		m := pm.it.ne.Messages[pm.k]
+		if !plan.Keeps(m, b.now) {
+			b.near = append(b.near, pm)
+			continue
+		}
+		send, expires, _ := check.PlannedTimes(m)
+		ks := b.kept[pm.it]
+		if ks == nil {
+			ks = make([]plan.Kept, 0, len(pm.it.ne.Messages))
+		}
+		b.kept[pm.it] = append(ks, plan.Kept{ID: pm.it.msgIDs[pm.k], Step: m.StepKey, Occ: m.Occurrence,
+			Channel: m.Channel, Lang: m.Lang, SendAt: send, Expires: expires, Note: m.Note,
+			TextID: texts[pm.text], Segments: m.Segments})
+	}
 	return nil
 }

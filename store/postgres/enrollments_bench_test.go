@@ -10,7 +10,9 @@ import (
 
 // BenchmarkEnrollBatch measures bulk import as store/sqlite's benchmark of
 // the same name does: b.N enrollments of 30 messages, in batches of 500,
-// every message a row here. Compare the two with
+// treated at t0 with the store's clock just after t0, so the 4 messages
+// due within a day are rows and 26 are kept on the enrollment (plan.go),
+// as on SQLite. Compare the two with
 //
 //	go test ./store/sqlite -run '^$' -bench EnrollBatch -benchtime 20000x
 //	AFTERCARE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/aftercare_test?sslmode=disable \

@@ -15,7 +15,7 @@ var (
 		"sms_opt_out_at", "email_opt_out_at", "created_at", "updated_at"}
 	consentCopyColumns    = []string{"clinic_id", "patient_id", "channel", "action", "at", "source", "user_id"}
 	enrollmentCopyColumns = []string{"id", "clinic_id", "patient_id", "protocol_id", "treated_at", "status",
-		"idem_key", "source", "created_at", "updated_at"}
+		"idem_key", "source", "created_at", "updated_at", "planned", "planned_next"}
 	textCopyColumns    = []string{"id", "subject", "body"}
 	messageCopyColumns = []string{"id", "clinic_id", "enrollment_id", "patient_id", "step_key", "occurrence",
 		"channel", "lang", "status", "send_at", "expires_at", "note", "text_id", "segments",
@@ -27,9 +27,10 @@ const updateMergedPatient = `UPDATE patients SET tz = $1, lang = $2, sms_consent
 WHERE id = $10`
 
 // write stores what decide decided, parents first for the foreign keys:
-// patients (new, then changed), consent events, then the enrollments, the
-// texts and the messages. Each table's new rows go in one COPY, which
-// PostgreSQL loads several times faster than INSERTs of the same rows.
+// patients (new, then changed), consent events, then the enrollments (with
+// the messages kept on them), the texts and the other messages. Each
+// table's new rows go in one COPY, which PostgreSQL loads several times
+// faster than INSERTs of the same rows.
 func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 	now := b.now
 	err := copyRows(ctx, tx, "patients", patientCopyColumns, len(b.newPatients), func(i int) []any {
@@ -59,8 +60,11 @@ func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	err = copyRows(ctx, tx, "enrollments", enrollmentCopyColumns, len(b.newEnrollments), func(i int) []any {
-		e := b.newEnrollments[i].enroll
-		return []any{e.ID, e.ClinicID, e.PatientID, e.ProtocolID, e.TreatedAt, e.Status, e.Key, e.Source, now, now}
+		it := b.newEnrollments[i]
+		e := it.enroll
+		planned, next := plannedColumns(b.kept[it]) // in send time order, as b.rows
+		return []any{e.ID, e.ClinicID, e.PatientID, e.ProtocolID, e.TreatedAt, e.Status, e.Key, e.Source, now, now,
+			planned, next}
 	})
 	if err != nil {
 		return err
@@ -73,8 +77,8 @@ func (b *enrollBatch) write(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	row := make([]any, len(messageCopyColumns))
-	return copyRows(ctx, tx, "messages", messageCopyColumns, len(b.rows), func(i int) []any {
-		pm := b.rows[i]
+	return copyRows(ctx, tx, "messages", messageCopyColumns, len(b.near), func(i int) []any {
+		pm := b.near[i]
 		e, m := pm.it.enroll, pm.it.ne.Messages[pm.k]
 		send, expires, next := check.PlannedTimes(m)
 		// pgx encodes a row before it asks for the next: one slice serves all.

@@ -115,6 +115,11 @@ func rescheduleEnrollmentTx(ctx context.Context, tx pgx.Tx, e *aftercare.Enrollm
 // replanTx applies plan to enrollment cur's stored messages (see
 // Reschedule) and returns, for each plan message, its stored row.
 func replanTx(ctx context.Context, tx pgx.Tx, cur *aftercare.Enrollment, plan []*aftercare.Message, at time.Time) ([]aftercare.Message, error) {
+	// Messages kept on the enrollment become rows first: the plan's twins
+	// are found among rows.
+	if err := thawEnrollment(ctx, tx, cur.ClinicID, cur.ID); err != nil {
+		return nil, err
+	}
 	twins := map[check.Ident]*aftercare.Message{}
 	order, err := queryAll(ctx, tx, scanMessage, enrollmentMessagesLocked, cur.ID)
 	if err != nil {

@@ -5,7 +5,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 var _ aftercare.MessageStore = (*DB)(nil)
@@ -15,15 +18,38 @@ var _ aftercare.MessageStore = (*DB)(nil)
 // read the next page. It returns EINVALID when f.ClinicID is 0, f.Limit is
 // negative, or a status or the channel is unknown.
 //
-// Every message is a row here, so the clinic's log lists pending messages
-// however far ahead (the contract allows leaving them out; SQLite does).
+// One enrollment's or one patient's messages (f.EnrollmentID or
+// f.PatientID set) include those kept on their enrollments (plan.go); the
+// clinic's log lists rows only, so it shows a far-ahead message once it is
+// within plan.Horizon of the dispatcher's clock (the contract allows it).
 func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*aftercare.Message, error) {
 	q, args, err := messageQuery(f)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := queryAll(ctx, db.pool, scanMessage, q, args...)
-	return ms, dbError("list messages", err)
+	if f.EnrollmentID == 0 && f.PatientID == 0 {
+		ms, err := queryAll(ctx, db.pool, scanMessage, q, args...)
+		return ms, dbError("list messages", err)
+	}
+	// Rows and kept messages from one snapshot, so that a message a claim
+	// thaws meanwhile is listed once.
+	var ms []*aftercare.Message
+	err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		if ms, err = queryAll(ctx, tx, scanMessage, q, args...); err != nil {
+			return err
+		}
+		kept, slugs, err := keptMessages(ctx, tx, f.ClinicID, f.EnrollmentID, f.PatientID)
+		if err != nil {
+			return err
+		}
+		ms = plan.Merge(ms, kept, slugs, f)
+		return nil
+	})
+	if err != nil {
+		return nil, dbError("list messages", err)
+	}
+	return ms, nil
 }
 
 // messageQuery is ListMessages' query for f and its arguments. One

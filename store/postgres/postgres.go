@@ -25,15 +25,15 @@
 // messages.go, dispatch*.go, accounts*.go, consent.go, secrets.go,
 // audit.go, retention.go, inbox.go. migrate.go runs the migrations,
 // ready.go answers GET /readyz, copy.go copies another database's tables
-// in (`aftercare copy-db`); rows.go (the column lists several files read),
-// query.go, text.go and time.go are helpers the files share. pgtest gives
-// tests a schema of their own.
+// in (`aftercare copy-db`); plan.go keeps far-ahead messages on their
+// enrollment (migration 0003), as store/sqlite does, with what the two
+// share in store/internal/plan; rows.go (the column lists several files
+// read), query.go, text.go and time.go are helpers the files share. pgtest
+// gives tests a schema of their own.
 //
-// Unlike SQLite, every message is a row of messages however far ahead it
-// is due (SQLite keeps far-ahead ones on their enrollment to keep its file
-// small); the suite proves both answer alike. Queries use PostgreSQL's
-// numbered parameters ($1), as named constants next to the method that
-// runs them.
+// The suite (store/storetest) proves both engines answer alike. Queries use
+// PostgreSQL's numbered parameters ($1), as named constants next to the
+// method that runs them.
 package postgres
 
 import (

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 var _ aftercare.RetentionStore = (*DB)(nil)
@@ -17,16 +18,21 @@ const (
 	// purgeableMessages: the clinic's settled messages due and last
 	// changed before $2, whose text is not a purge marker already; locked,
 	// so that a message settled meanwhile is not half purged. A pending or
-	// sending message is never purged, however old (it is still owed).
+	// sending message is never purged, however old (it is still owed), and
+	// messages kept on enrollments (plan.go) are pending and weeks ahead.
 	purgeableMessages = `SELECT m.id, m.text_id FROM messages m JOIN message_texts t ON t.id = m.text_id
 	WHERE m.clinic_id = $1 AND m.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown', 'skipped', 'expired', 'cancelled')
 	AND m.send_at < $2 AND m.updated_at < $2 AND NOT t.purged
 	FOR UPDATE OF m`
 	insertPurgedText = `INSERT INTO message_texts (subject, body, purged) VALUES ('', $1, true) RETURNING id`
 	repointMessages  = `UPDATE messages SET text_id = $1 WHERE id = ANY($2)`
+	// plannedColumnsOf reads the messages kept on enrollments (plan.go),
+	// through enrollments_planned.
+	plannedColumnsOf = `SELECT planned FROM enrollments WHERE planned_next IS NOT NULL`
 	// deleteUnusedTexts deletes, of the texts the purged messages had, those
-	// no message uses any more (a text is shared by the messages one write
-	// planned), through messages_text.
+	// no message row uses any more (a text is shared by the messages one
+	// write planned), through messages_text; $1 leaves out those a kept
+	// message uses.
 	deleteUnusedTexts = `DELETE FROM message_texts t WHERE t.id = ANY($1) AND NOT t.purged
 	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.text_id = t.id)`
 )
@@ -104,10 +110,52 @@ func purgeTx(ctx context.Context, tx pgx.Tx, clinicID int64, before time.Time, m
 	if _, err := tx.Exec(ctx, repointMessages, markerID, ids); err != nil {
 		return n, err
 	}
-	tag, err := tx.Exec(ctx, deleteUnusedTexts, dedupe(old))
+	// A text goes once no message row, and no message kept on an
+	// enrollment, uses it.
+	texts, err := notKept(ctx, tx, dedupe(old))
+	if err != nil || len(texts) == 0 {
+		return n, err
+	}
+	tag, err := tx.Exec(ctx, deleteUnusedTexts, texts)
 	if err != nil {
 		return n, err
 	}
 	n.Texts = int(tag.RowsAffected())
 	return n, nil
+}
+
+// notKept returns the ids of texts that no message kept on an enrollment
+// uses. It reads every planned column, as store/sqlite's retention does: a
+// text may be shared by enrollments of any clinic one batch wrote. A thaw
+// committing meanwhile makes its text a row's, which deleteUnusedTexts
+// sees, after this read saw it kept: either way the text stays.
+func notKept(ctx context.Context, tx pgx.Tx, texts []int64) ([]int64, error) {
+	left := make(map[int64]bool, len(texts))
+	for _, id := range texts {
+		left[id] = true
+	}
+	err := eachRow(ctx, tx, func(rows pgx.Rows) error {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		ks, err := plan.Parse(b)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			delete(left, k.TextID)
+		}
+		return nil
+	}, plannedColumnsOf)
+	if err != nil {
+		return nil, err
+	}
+	out := texts[:0:0]
+	for _, id := range texts {
+		if left[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

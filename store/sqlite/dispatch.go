@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 var _ aftercare.DispatchStore = (*DB)(nil)
@@ -76,9 +77,9 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, owner string, limit i
 	err := db.write(ctx, "claim due messages", func(tx *sqlx.Tx) error {
 		out = out[:0]
 		// Messages kept on their enrollments that come within Horizon
-		// become rows (plan.go), at most maxThawPerClaim enrollments' worth
+		// become rows (plan.go), at most plan.MaxThawPerClaim enrollments' worth
 		// per claim, soonest first.
-		if _, err := thawDue(ctx, tx, now.Add(Horizon), maxThawPerClaim); err != nil {
+		if _, err := thawDue(ctx, tx, now.Add(Horizon), plan.MaxThawPerClaim); err != nil {
 			return err
 		}
 		rows, err := tx.QueryxContext(ctx, selectDue, ts(now), limit)
@@ -528,13 +529,13 @@ func (db *DB) countKept(ctx context.Context, counts map[aftercare.DayStat]int, c
 		if err := rows.Scan(&planned); err != nil {
 			return err
 		}
-		ks, err := parsePlanned(planned)
+		ks, err := plan.Parse(planned)
 		if err != nil {
 			return err
 		}
 		for _, k := range ks {
-			if !k.sendAt.Before(since) && k.sendAt.Before(until) {
-				counts[aftercare.DayStat{Day: k.sendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
+			if !k.SendAt.Before(since) && k.SendAt.Before(until) {
+				counts[aftercare.DayStat{Day: k.SendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
 			}
 		}
 	}

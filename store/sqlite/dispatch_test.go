@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 	"github.com/aftercare/aftercare/store/storetest"
 )
 
@@ -80,7 +81,7 @@ func TestQueryPlans(t *testing.T) {
 		// ClaimDue's thaw (plan.go): enrollments keeping a message due
 		// soon, in planned_next order, read through the partial index
 		// (IS NOT NULL is planned_next>NULL).
-		{"ThawDue", ownersDue, []any{now, maxThawPerClaim}, "SEARCH e USING INDEX enrollments_planned (planned_next>? AND planned_next<?)"},
+		{"ThawDue", ownersDue, []any{now, plan.MaxThawPerClaim}, "SEARCH e USING INDEX enrollments_planned (planned_next>? AND planned_next<?)"},
 	}
 	check := func(t *testing.T, db *DB) {
 		for _, q := range queries {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/store/internal/check"
+	"github.com/aftercare/aftercare/store/internal/plan"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -123,7 +124,7 @@ func (db *DB) ListEnrollments(ctx context.Context, f aftercare.EnrollmentFilter)
 			return nil, dbError("list enrollments", err)
 		}
 		// Messages kept on the enrollment (plan.go) are pending too.
-		kept, err := plannedCount(planned)
+		kept, err := plan.Count(planned)
 		if err != nil {
 			return nil, dbError("list enrollments", fmt.Errorf("enrollment %d: %w", e.ID, err))
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aftercare/aftercare"
 	"github.com/aftercare/aftercare/store/internal/check"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 // Enroll writes ne's patient, enrollment and messages in one transaction, as
@@ -497,7 +498,7 @@ func (b *enrollBatch) writeEnrollments(ctx context.Context, tx *sqlx.Tx, nowS st
 	defer texts.close()
 	rows := all[:0]
 	var textIDs []int64
-	kept := make(map[*enrollItem][]keptMessage)
+	kept := make(map[*enrollItem][]plan.Kept)
 	for _, pm := range all {
 		id := nextMessage
 		nextMessage++
@@ -507,14 +508,14 @@ func (b *enrollBatch) writeEnrollments(ctx context.Context, tx *sqlx.Tx, nowS st
 		if err != nil {
 			return err
 		}
-		if keeps(m, b.now) {
+		if plan.Keeps(m, b.now) {
 			send, expires, _ := check.PlannedTimes(m)
 			ks := kept[pm.it]
 			if ks == nil {
-				ks = make([]keptMessage, 0, len(pm.it.ne.Messages))
+				ks = make([]plan.Kept, 0, len(pm.it.ne.Messages))
 			}
-			kept[pm.it] = append(ks, keptMessage{id: id, step: m.StepKey, occ: m.Occurrence, channel: m.Channel,
-				lang: m.Lang, sendAt: send, expires: expires, note: m.Note, textID: textID, segments: m.Segments})
+			kept[pm.it] = append(ks, plan.Kept{ID: id, Step: m.StepKey, Occ: m.Occurrence, Channel: m.Channel,
+				Lang: m.Lang, SendAt: send, Expires: expires, Note: m.Note, TextID: textID, Segments: m.Segments})
 			continue
 		}
 		rows = append(rows, pm)
@@ -526,7 +527,7 @@ func (b *enrollBatch) writeEnrollments(ctx context.Context, tx *sqlx.Tx, nowS st
 	for _, it := range b.newEnrollments {
 		var plannedCol, plannedNext any  // NULL: none
 		if ks := kept[it]; len(ks) > 0 { // in send time order, as all
-			plannedCol, plannedNext = appendPlanned(make([]byte, 0, 48*len(ks)), ks), formatTime(ks[0].sendAt)
+			plannedCol, plannedNext = plan.Append(make([]byte, 0, 48*len(ks)), ks), formatTime(ks[0].SendAt)
 		}
 		e := it.enroll
 		err := eb.add(ctx, e.ID, e.ClinicID, e.PatientID, e.ProtocolID, ts(e.TreatedAt), e.Status, e.Key, e.Source,

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 // messageColumns are a message's columns, read from messages m and its text
@@ -76,7 +77,7 @@ func (db *DB) ListMessages(ctx context.Context, f aftercare.MessageFilter) ([]*a
 	if err != nil {
 		return nil, dbError("list messages", err)
 	}
-	return mergeKept(ms, kept, slugs, f), nil
+	return plan.Merge(ms, kept, slugs, f), nil
 }
 
 // listByStatuses pages through several states at once as one query per
@@ -100,7 +101,7 @@ func (db *DB) listByStatuses(ctx context.Context, f aftercare.MessageFilter) ([]
 		}
 		all = append(all, ms...)
 	}
-	slices.SortFunc(all, compareSendID)
+	slices.SortFunc(all, plan.CompareSendID)
 	if f.Limit > 0 && len(all) > f.Limit {
 		all = all[:f.Limit]
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 	"github.com/aftercare/aftercare/store/storetest"
 )
 
@@ -202,11 +203,11 @@ func TestHorizonBoundary(t *testing.T) {
 	if want := formatTime(ms[1].SendAt); !next.Valid || next.String != want {
 		t.Errorf("planned_next = %v, want %s", next, want)
 	}
-	kept, err := parsePlanned(planned)
+	kept, err := plan.Parse(planned)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := []int64{kept[0].id, kept[len(kept)-1].id}, []int64{ms[1].ID, ms[2].ID}; len(kept) != 2 || !slices.Equal(got, want) {
+	if got, want := []int64{kept[0].ID, kept[len(kept)-1].ID}, []int64{ms[1].ID, ms[2].ID}; len(kept) != 2 || !slices.Equal(got, want) {
 		t.Errorf("kept %d messages %v, want ids %v", len(kept), got, want)
 	}
 	if ids := []int64{ms[0].ID, ms[1].ID, ms[2].ID}; ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
@@ -214,7 +215,7 @@ func TestHorizonBoundary(t *testing.T) {
 	}
 
 	want := slices.Clone(ms)
-	slices.SortFunc(want, compareSendID)
+	slices.SortFunc(want, plan.CompareSendID)
 	diffMessages(t, "the enrollment's messages", listMsgs(t, db, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: e.ID}), want)
 	diffMessages(t, "the patient's messages", listMsgs(t, db, aftercare.MessageFilter{ClinicID: c.ID, PatientID: e.PatientID}), want)
 	diffMessages(t, "the patient's pending messages",
@@ -258,7 +259,7 @@ func TestThawWhenDue(t *testing.T) {
 	db, _, c, ne, now := boundary(t)
 	ms, e := ne.Messages, ne.Enrollment
 	want := slices.Clone(ms)
-	slices.SortFunc(want, compareSendID)
+	slices.SortFunc(want, plan.CompareSendID)
 	claim := func(at time.Time, limit int) []int64 {
 		t.Helper()
 		claimed, err := db.ClaimDue(ctx, at, "test/1", limit)
@@ -314,7 +315,7 @@ func TestThawWhenDue(t *testing.T) {
 	if next.String != formatTime(ms[2].SendAt) {
 		t.Errorf("planned_next %v, want the third message's %s", next, formatTime(ms[2].SendAt))
 	}
-	if kept, err := parsePlanned(planned); err != nil || len(kept) != 1 || kept[0].id != ms[2].ID {
+	if kept, err := plan.Parse(planned); err != nil || len(kept) != 1 || kept[0].ID != ms[2].ID {
 		t.Errorf("kept %d messages (%v), want only %d", len(kept), err, ms[2].ID)
 	}
 
@@ -363,13 +364,13 @@ func TestThawWhenDue(t *testing.T) {
 	}
 }
 
-// One claim thaws the kept messages of at most maxThawPerClaim enrollments,
+// One claim thaws the kept messages of at most plan.MaxThawPerClaim enrollments,
 // the soonest; the next claim thaws the rest.
 func TestThawLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _, c, p, now := openPlannedAnHourIn(t)
-	const n = maxThawPerClaim + 1
+	const n = plan.MaxThawPerClaim + 1
 	perm := rand.New(rand.NewPCG(5, 6)).Perm(n) // batch order is not send time order
 	batch := make([]*aftercare.NewEnrollment, n)
 	latest := -1
@@ -394,8 +395,8 @@ func TestThawLimit(t *testing.T) {
 	if err != nil || len(claimed) != 0 {
 		t.Fatalf("ClaimDue: %d claimed, %v", len(claimed), err)
 	}
-	if got := count(t, db, "messages"); got != maxThawPerClaim {
-		t.Errorf("%d rows after one claim, want %d", got, maxThawPerClaim)
+	if got := count(t, db, "messages"); got != plan.MaxThawPerClaim {
+		t.Errorf("%d rows after one claim, want %d", got, plan.MaxThawPerClaim)
 	}
 	var left []int64
 	if err := db.reader.SelectContext(ctx, &left, `SELECT id FROM enrollments WHERE planned_next IS NOT NULL`); err != nil {
@@ -787,5 +788,13 @@ func TestFallbackThawsKeptTwin(t *testing.T) {
 		if _, err := db.ClaimDue(ctx, at, "test/1", 10); err != nil {
 			t.Errorf("ClaimDue(%s): %v", at, err)
 		}
+	}
+}
+
+// An enrollment that keeps nothing has NULL in both planned columns.
+func TestPlannedColumnsNone(t *testing.T) {
+	t.Parallel()
+	if planned, next := plannedColumns(nil); planned != nil || next != nil {
+		t.Errorf("plannedColumns(nil) = %v, %v; want NULL, NULL", planned, next)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 var _ aftercare.RetentionStore = (*DB)(nil)
@@ -204,12 +205,12 @@ func unusedTexts(ctx context.Context, tx *sqlx.Tx, texts map[int64]bool) error {
 		if err := rows.Scan(&b); err != nil {
 			return err
 		}
-		ks, err := parsePlanned(b)
+		ks, err := plan.Parse(b)
 		if err != nil {
 			return err
 		}
 		for _, k := range ks {
-			delete(texts, k.textID)
+			delete(texts, k.TextID)
 		}
 	}
 	return rows.Err()

@@ -23,9 +23,10 @@
 // secrets.go, audit.go, retention.go, inbox.go; store/storetest checks each
 // in the file of the same name. backup.go copies and restores whole files
 // (`aftercare backup` and `restore`), beside a running serve. plan.go keeps far-ahead messages on their
-// enrollment. Two hand-written fast paths stand in files of their own, each
-// headed by why and the benchmark that justifies it: timefast.go (time
-// text) and plancodec.go (the planned column). query.go, bulk.go and text.go
+// enrollment (what store/postgres shares of it, and the planned column's
+// codec, are in store/internal/plan). A hand-written fast path stands in a
+// file of its own, headed by why and the benchmark that justifies it:
+// timefast.go (time text). query.go, bulk.go and text.go
 // are helpers the files share.
 //
 // # Why not more of sqlx

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 	"github.com/aftercare/aftercare/store/storetest"
 )
 
@@ -175,12 +176,12 @@ func keptTextIDs(t *testing.T, db *DB) string {
 	}
 	ids := []int64{}
 	for _, b := range blobs {
-		ks, err := parsePlanned(b)
+		ks, err := plan.Parse(b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range ks {
-			ids = append(ids, k.textID)
+			ids = append(ids, k.TextID)
 		}
 	}
 	j, _ := json.Marshal(ids)

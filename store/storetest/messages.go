@@ -21,6 +21,7 @@ var messageGroups = []testGroup{
 		{"ListedClaimedOnTime", testFarAhead},
 		{"Cancelled", testFarAheadCancelled},
 		{"FiltersAgreeWithRows", testFarAheadFilters},
+		{"FallbackFindsKeptTwin", testFarAheadFallback},
 	}},
 }
 

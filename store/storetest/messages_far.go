@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,9 +11,9 @@ import (
 )
 
 // testFarAheadFilters lists one patient's and one enrollment's messages,
-// some near (rows in every engine) and some far ahead (which store/sqlite
-// keeps on their enrollment and filters in Go, in mergeKept, beside the
-// SQL that filters rows), through every MessageFilter field, and checks
+// some near (rows in every engine) and some far ahead (which both engines
+// keep on their enrollment and filter in Go, in store/internal/plan's
+// Merge, beside the SQL that filters rows), through every MessageFilter field, and checks
 // each answer against the contract applied to the unfiltered list. When
 // the Go filter and the SQL one drift apart (a field one of them forgets,
 // a bound one side includes), the far messages come out differently from
@@ -137,4 +138,50 @@ func messageKeys(ms []*aftercare.Message) []string {
 		out[i] = fmt.Sprintf("%d:%s:%s@%s", m.ID, m.Status, m.Channel, m.SendAt.Format(time.RFC3339))
 	}
 	return out
+}
+
+// testFarAheadFallback: a fallback whose twin (same step, occurrence and
+// channel) is planned weeks ahead, and so kept on the enrollment by a store
+// that keeps such messages, is not planned again: the enrollment keeps its
+// three messages, the twin as it was planned, and later claims take each
+// once, without a conflict.
+func testFarAheadFallback(t *testing.T, s aftercare.Store) {
+	ctx := context.Background()
+	c, proto := setup(t, s, "a")
+	ne := Enrollment(c.ID, proto.ID, 1, t0, 3)
+	sms, email, later := ne.Messages[0], ne.Messages[1], ne.Messages[2]
+	email.SendAt, email.ExpiresAt = t0.Add(5*24*time.Hour), time.Time{} // step-00's email, far ahead
+	later.SendAt, later.ExpiresAt = t0.Add(6*24*time.Hour), time.Time{} // step-01's SMS, far ahead
+	enroll(t, s, ne)
+	at := sms.SendAt
+	claimed, err := s.ClaimDue(ctx, at, "far-test", 10)
+	if err != nil || len(claimed) != 1 || claimed[0].Message.ID != sms.ID {
+		t.Fatalf("ClaimDue: %s, %v; want the SMS %d", dump(claimed), err, sms.ID)
+	}
+	fb := &aftercare.Message{ClinicID: c.ID, EnrollmentID: ne.Enrollment.ID, PatientID: ne.Enrollment.PatientID,
+		StepKey: sms.StepKey, Occurrence: sms.Occurrence, Channel: aftercare.Email, Lang: "en", Status: aftercare.StatusPending,
+		SendAt: at, NextAttemptAt: at, Subject: "A fallback", Body: "The SMS failed"}
+	err = s.RecordOutcome(ctx, &aftercare.Outcome{MessageID: sms.ID, ClinicID: c.ID, ClaimedBy: "far-test", Status: aftercare.StatusFailed,
+		Error: "unreachable", Attempt: aftercare.Attempt{Number: 1, At: at, Channel: aftercare.SMS, Outcome: aftercare.StatusFailed},
+		Fallback: fb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := listMessages(t, s, aftercare.MessageFilter{ClinicID: c.ID, EnrollmentID: ne.Enrollment.ID})
+	var ids []int64
+	for _, m := range got {
+		ids = append(ids, m.ID)
+	}
+	if want := []int64{sms.ID, email.ID, later.ID}; !slices.Equal(ids, want) {
+		t.Fatalf("the enrollment's messages after the fallback: %v, want %v (the twin is the fallback)", ids, want)
+	}
+	if m := got[1]; m.Status != aftercare.StatusPending || !m.SendAt.Equal(email.SendAt) || m.Body != email.Body {
+		t.Errorf("the far twin after the fallback: %s, want it as planned", dump(m))
+	}
+	for _, m := range []*aftercare.Message{email, later} {
+		cs, err := s.ClaimDue(ctx, m.SendAt, "far-test", 10)
+		if err != nil || len(cs) != 1 || cs[0].Message.ID != m.ID {
+			t.Errorf("ClaimDue at %v: %s, %v; want message %d", m.SendAt, dump(cs), err, m.ID)
+		}
+	}
 }

@@ -19,7 +19,7 @@ var statsGroups = []testGroup{
 // testDailyStatsClinicDays counts messages on either side of local
 // midnights, across New York's spring-forward night (2026-03-08) and in a
 // zone half an hour off the hour, some due soon (rows in every engine) and
-// some weeks ahead (which store/sqlite keeps on their enrollment): each is
+// some weeks ahead (which both engines keep on their enrollment): each is
 // counted once, on its day in the zone given, within the range.
 func testDailyStatsClinicDays(t *testing.T, s aftercare.Store) {
 	c, botox := setup(t, s, "a")

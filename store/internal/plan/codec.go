@@ -1,5 +1,7 @@
 // A hand-written fast path: the codec of the enrollments' planned column,
-// which keeps an enrollment's far-ahead pending messages (plan.go).
+// which keeps an enrollment's far-ahead pending messages (plan.go); both
+// engines write it (store/sqlite since its migration 0008, store/postgres
+// since its migration 0003), in the same form.
 //
 // What it replaces: the column's first form, JSON (encoding/json of the kept
 // messages), and a row per message before that.
@@ -9,16 +11,16 @@
 // 'Import/treated=this-week') ran at 4,491 enrollments/s, with no column at
 // all at 5,581, and with this form and the next change measured together at
 // 5,633-5,822 (docs/performance.md, "Import: messages far ahead kept on
-// their enrollment"). BenchmarkPlannedCodec (plancodec_test.go) measures the
+// their enrollment"). BenchmarkPlannedCodec (codec_test.go) measures the
 // codec alone for 25 reminders: 596 bytes against JSON's 4,516, encoding
 // ~0.55 us against ~20-30 us, decoding ~7-11 us against ~65-70 us.
 //
 // What keeps it honest: TestPlannedRoundTrip, TestPlannedDamaged and
-// FuzzParsePlanned (plancodec_test.go): what is written reads back the same,
+// FuzzParsePlanned (codec_test.go): what is written reads back the same,
 // and a damaged column is an error, never a panic or invented messages.
 // plannedVersion leaves room for another form.
 
-package sqlite
+package plan
 
 import (
 	"encoding/binary"
@@ -54,32 +56,32 @@ const plannedVersion = 1
 
 var channelCodes = []aftercare.Channel{aftercare.SMS, aftercare.Email}
 
-// appendPlanned appends ks in the planned column's form.
-func appendPlanned(dst []byte, ks []keptMessage) []byte {
+// Append appends ks in the planned column's form.
+func Append(dst []byte, ks []Kept) []byte {
 	dst = append(dst, plannedVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(ks)))
 	var id, send, text int64
 	for i := range ks {
 		k := &ks[i]
-		ms := k.sendAt.UnixMilli()
-		dst = binary.AppendVarint(dst, k.id-id)
-		dst = appendBytes(dst, k.step)
-		dst = binary.AppendUvarint(dst, uint64(k.occ))
-		code := byte(slices.Index(channelCodes, k.channel)) // checkPlan refused any other
+		ms := k.SendAt.UnixMilli()
+		dst = binary.AppendVarint(dst, k.ID-id)
+		dst = appendBytes(dst, k.Step)
+		dst = binary.AppendUvarint(dst, uint64(k.Occ))
+		code := byte(slices.Index(channelCodes, k.Channel)) // checkPlan refused any other
 		dst = append(dst, code)
-		dst = appendBytes(dst, k.lang)
+		dst = appendBytes(dst, k.Lang)
 		dst = binary.AppendVarint(dst, ms-send)
 		var exp int64 // 0: none
-		if !k.expires.IsZero() {
-			if exp = k.expires.UnixMilli() - ms; exp >= 0 {
+		if !k.Expires.IsZero() {
+			if exp = k.Expires.UnixMilli() - ms; exp >= 0 {
 				exp++
 			}
 		}
 		dst = binary.AppendVarint(dst, exp)
-		dst = appendBytes(dst, k.note)
-		dst = binary.AppendVarint(dst, k.textID-text)
-		dst = binary.AppendUvarint(dst, uint64(k.segments))
-		id, send, text = k.id, ms, k.textID
+		dst = appendBytes(dst, k.Note)
+		dst = binary.AppendVarint(dst, k.TextID-text)
+		dst = binary.AppendUvarint(dst, uint64(k.Segments))
+		id, send, text = k.ID, ms, k.TextID
 	}
 	return dst
 }
@@ -143,8 +145,8 @@ func (r *plannedReader) byte() byte {
 	return c
 }
 
-// plannedCount returns how many messages a planned column holds.
-func plannedCount(b []byte) (int, error) {
+// Count returns how many messages a planned column holds.
+func Count(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -159,9 +161,9 @@ func plannedCount(b []byte) (int, error) {
 	return int(n), r.err
 }
 
-// parsePlanned reads a planned column (empty or NULL for none).
-func parsePlanned(b []byte) ([]keptMessage, error) {
-	n, err := plannedCount(b)
+// Parse reads a planned column (empty or NULL for none).
+func Parse(b []byte) ([]Kept, error) {
+	n, err := Count(b)
 	if err != nil || len(b) == 0 {
 		return nil, err
 	}
@@ -171,34 +173,34 @@ func parsePlanned(b []byte) ([]keptMessage, error) {
 	if n == 0 && len(r.b) == 0 {
 		return nil, nil
 	}
-	ks := make([]keptMessage, 0, min(n, len(b)))
+	ks := make([]Kept, 0, min(n, len(b)))
 	var id, send, text int64
 	for range n {
-		var k keptMessage
-		k.id = id + r.varint()
-		k.step = r.str()
-		k.occ = int(r.uvarint())
+		var k Kept
+		k.ID = id + r.varint()
+		k.Step = r.str()
+		k.Occ = int(r.uvarint())
 		if c := int(r.byte()); c < len(channelCodes) {
-			k.channel = channelCodes[c]
+			k.Channel = channelCodes[c]
 		} else {
 			r.fail()
 		}
-		k.lang = r.str()
+		k.Lang = r.str()
 		ms := send + r.varint()
-		k.sendAt = time.UnixMilli(ms).UTC()
+		k.SendAt = time.UnixMilli(ms).UTC()
 		switch exp := r.varint(); {
 		case exp > 0:
-			k.expires = time.UnixMilli(ms + exp - 1).UTC()
+			k.Expires = time.UnixMilli(ms + exp - 1).UTC()
 		case exp < 0:
-			k.expires = time.UnixMilli(ms + exp).UTC()
+			k.Expires = time.UnixMilli(ms + exp).UTC()
 		}
-		k.note = r.str()
-		k.textID = text + r.varint()
-		k.segments = int(r.uvarint())
+		k.Note = r.str()
+		k.TextID = text + r.varint()
+		k.Segments = int(r.uvarint())
 		if r.err != nil {
 			return nil, r.err
 		}
-		id, send, text = k.id, ms, k.textID
+		id, send, text = k.ID, ms, k.TextID
 		ks = append(ks, k)
 	}
 	if len(r.b) != 0 {

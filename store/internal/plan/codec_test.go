@@ -1,4 +1,4 @@
-package sqlite
+package plan
 
 import (
 	"encoding/binary"
@@ -14,15 +14,18 @@ import (
 	"github.com/aftercare/aftercare"
 )
 
+// t0 is the tests' fixed moment (store/sqlite's tests use the same).
+var t0 = time.Date(2026, 3, 2, 15, 30, 0, 0, time.UTC)
+
 // randomKept returns n kept messages with ids and text ids going up and
 // down (some near the ends of int64), send times to the millisecond, zero
 // and non-zero expiries, unicode and empty notes, and both channels.
-func randomKept(r *rand.Rand, n int) []keptMessage {
+func randomKept(r *rand.Rand, n int) []Kept {
 	notes := []string{"", "  spaced, with a newline\n", "moved: the clinic is closed on Sundays", "déplacé — fermeture 🎄", "日本語のメモ", strings.Repeat("ü", 300)}
 	steps := []string{"step-00", "sunscreen", "crème-solaire", "日焼け止め", strings.Repeat("x", 200)}
 	langs := []string{"en", "es", "pt-BR", ""}
 	big := []int64{0, 1, math.MaxInt64, math.MaxInt64 - 1, 1 << 40, 1<<62 + 12345}
-	ks := make([]keptMessage, n)
+	ks := make([]Kept, n)
 	id := r.Int64N(1_000_000) + 1
 	text := r.Int64N(1_000_000) + 1
 	ms := t0.UnixMilli() + r.Int64N(1e10)
@@ -48,30 +51,30 @@ func randomKept(r *rand.Rand, n int) []keptMessage {
 		} else {
 			ms += r.Int64N(3 * 86_400_000)
 		}
-		k := keptMessage{
-			id:       id,
-			step:     steps[r.IntN(len(steps))],
-			occ:      r.IntN(20),
-			channel:  channelCodes[r.IntN(len(channelCodes))],
-			lang:     langs[r.IntN(len(langs))],
-			sendAt:   time.UnixMilli(ms).UTC(),
-			note:     notes[r.IntN(len(notes))],
-			textID:   text,
-			segments: r.IntN(12),
+		k := Kept{
+			ID:       id,
+			Step:     steps[r.IntN(len(steps))],
+			Occ:      r.IntN(20),
+			Channel:  channelCodes[r.IntN(len(channelCodes))],
+			Lang:     langs[r.IntN(len(langs))],
+			SendAt:   time.UnixMilli(ms).UTC(),
+			Note:     notes[r.IntN(len(notes))],
+			TextID:   text,
+			Segments: r.IntN(12),
 		}
 		switch r.IntN(3) {
 		case 0: // none
 		case 1:
-			k.expires = k.sendAt // expiry at the send time itself
+			k.Expires = k.SendAt // expiry at the send time itself
 		default:
-			k.expires = k.sendAt.Add(time.Duration(r.Int64N(7*86_400_000)) * time.Millisecond)
+			k.Expires = k.SendAt.Add(time.Duration(r.Int64N(7*86_400_000)) * time.Millisecond)
 		}
 		ks[i] = k
 	}
 	return ks
 }
 
-func keptString(k keptMessage) string {
+func keptString(k Kept) string {
 	tm := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -79,20 +82,20 @@ func keptString(k keptMessage) string {
 		return t.UTC().Format(time.RFC3339Nano)
 	}
 	return fmt.Sprintf("id=%d step=%q occ=%d channel=%s lang=%q send=%s expires=%s note=%q text=%d segments=%d",
-		k.id, k.step, k.occ, k.channel, k.lang, tm(k.sendAt), tm(k.expires), k.note, k.textID, k.segments)
+		k.ID, k.Step, k.Occ, k.Channel, k.Lang, tm(k.SendAt), tm(k.Expires), k.Note, k.TextID, k.Segments)
 }
 
 // sameKept reports whether a and b hold the same messages, times compared
 // with Equal.
-func sameKept(a, b []keptMessage) bool {
-	return slices.EqualFunc(a, b, func(x, y keptMessage) bool {
-		return x.id == y.id && x.step == y.step && x.occ == y.occ && x.channel == y.channel && x.lang == y.lang &&
-			x.sendAt.Equal(y.sendAt) && x.expires.Equal(y.expires) && x.expires.IsZero() == y.expires.IsZero() &&
-			x.note == y.note && x.textID == y.textID && x.segments == y.segments
+func sameKept(a, b []Kept) bool {
+	return slices.EqualFunc(a, b, func(x, y Kept) bool {
+		return x.ID == y.ID && x.Step == y.Step && x.Occ == y.Occ && x.Channel == y.Channel && x.Lang == y.Lang &&
+			x.SendAt.Equal(y.SendAt) && x.Expires.Equal(y.Expires) && x.Expires.IsZero() == y.Expires.IsZero() &&
+			x.Note == y.Note && x.TextID == y.TextID && x.Segments == y.Segments
 	})
 }
 
-func diffKept(t *testing.T, what string, got, want []keptMessage) {
+func diffKept(t *testing.T, what string, got, want []Kept) {
 	t.Helper()
 	if sameKept(got, want) {
 		return
@@ -120,39 +123,39 @@ func shortHex(b []byte) string {
 	return fmt.Sprintf("%x", b)
 }
 
-// tryParse is parsePlanned, with a panic returned rather than raised.
-func tryParse(b []byte) (ks []keptMessage, panicked any, err error) {
+// tryParse is Parse, with a panic returned rather than raised.
+func tryParse(b []byte) (ks []Kept, panicked any, err error) {
 	defer func() { panicked = recover() }()
-	ks, err = parsePlanned(b)
+	ks, err = Parse(b)
 	return ks, nil, err
 }
 
 func tryCount(b []byte) (n int, panicked any, err error) {
 	defer func() { panicked = recover() }()
-	n, err = plannedCount(b)
+	n, err = Count(b)
 	return n, nil, err
 }
 
-// The planned column's form gives back what was written, and plannedCount
+// The planned column's form gives back what was written, and Count
 // reads its count.
 func TestPlannedRoundTrip(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(8, 2026))
 	for i := range 500 {
 		ks := randomKept(r, r.IntN(30)+1)
-		b := appendPlanned(nil, ks)
-		got, err := parsePlanned(b)
+		b := Append(nil, ks)
+		got, err := Parse(b)
 		if err != nil {
-			t.Fatalf("case %d: parsePlanned: %v", i, err)
+			t.Fatalf("case %d: Parse: %v", i, err)
 		}
 		diffKept(t, fmt.Sprintf("case %d", i), got, ks)
-		if n, err := plannedCount(b); err != nil || n != len(ks) {
-			t.Errorf("case %d: plannedCount = %d, %v; want %d", i, n, err, len(ks))
+		if n, err := Count(b); err != nil || n != len(ks) {
+			t.Errorf("case %d: Count = %d, %v; want %d", i, n, err, len(ks))
 		}
-		// appendPlanned appends.
+		// Append appends.
 		prefix := []byte("xyz")
-		if b2 := appendPlanned(prefix, ks); string(b2[:3]) != "xyz" || string(b2[3:]) != string(b) {
-			t.Errorf("case %d: appendPlanned does not append to dst", i)
+		if b2 := Append(prefix, ks); string(b2[:3]) != "xyz" || string(b2[3:]) != string(b) {
+			t.Errorf("case %d: Append does not append to dst", i)
 		}
 		if t.Failed() {
 			return
@@ -161,14 +164,14 @@ func TestPlannedRoundTrip(t *testing.T) {
 
 	t.Run("Edges", func(t *testing.T) {
 		at := time.UnixMilli(t0.UnixMilli() + 7).UTC()
-		ks := []keptMessage{
-			{id: math.MaxInt64, step: "a", channel: aftercare.Email, sendAt: at, textID: math.MaxInt64, segments: 0},
-			{id: 1, step: "", channel: aftercare.SMS, sendAt: at, expires: at, textID: 1},
-			{id: math.MaxInt64, step: "b", occ: 1 << 30, channel: aftercare.SMS, sendAt: at.Add(-time.Hour),
-				expires: at.Add(1000 * 24 * time.Hour), note: "é", textID: 0, segments: 1 << 20},
-			{id: 0, step: "c", channel: aftercare.Email, sendAt: time.UnixMilli(0).UTC(), textID: -5},
+		ks := []Kept{
+			{ID: math.MaxInt64, Step: "a", Channel: aftercare.Email, SendAt: at, TextID: math.MaxInt64, Segments: 0},
+			{ID: 1, Step: "", Channel: aftercare.SMS, SendAt: at, Expires: at, TextID: 1},
+			{ID: math.MaxInt64, Step: "b", Occ: 1 << 30, Channel: aftercare.SMS, SendAt: at.Add(-time.Hour),
+				Expires: at.Add(1000 * 24 * time.Hour), Note: "é", TextID: 0, Segments: 1 << 20},
+			{ID: 0, Step: "c", Channel: aftercare.Email, SendAt: time.UnixMilli(0).UTC(), TextID: -5},
 		}
-		got, err := parsePlanned(appendPlanned(nil, ks))
+		got, err := Parse(Append(nil, ks))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,17 +179,14 @@ func TestPlannedRoundTrip(t *testing.T) {
 	})
 
 	t.Run("None", func(t *testing.T) {
-		for _, b := range [][]byte{nil, {}, appendPlanned(nil, nil)} {
-			ks, err := parsePlanned(b)
+		for _, b := range [][]byte{nil, {}, Append(nil, nil)} {
+			ks, err := Parse(b)
 			if ks != nil || err != nil {
-				t.Errorf("parsePlanned(%x) = %v, %v; want nil, nil", b, ks, err)
+				t.Errorf("Parse(%x) = %v, %v; want nil, nil", b, ks, err)
 			}
-			if n, err := plannedCount(b); n != 0 || err != nil {
-				t.Errorf("plannedCount(%x) = %d, %v; want 0, nil", b, n, err)
+			if n, err := Count(b); n != 0 || err != nil {
+				t.Errorf("Count(%x) = %d, %v; want 0, nil", b, n, err)
 			}
-		}
-		if planned, next := plannedColumns(nil); planned != nil || next != nil {
-			t.Errorf("plannedColumns(nil) = %v, %v; want NULL, NULL", planned, next)
 		}
 	})
 }
@@ -197,8 +197,8 @@ func TestPlannedExpiryBeforeSend(t *testing.T) {
 	t.Parallel()
 	send := time.UnixMilli(t0.UnixMilli()).UTC()
 	for _, before := range []time.Duration{time.Millisecond, 2 * time.Millisecond, time.Hour} {
-		ks := []keptMessage{{id: 1, step: "s", channel: aftercare.SMS, sendAt: send, expires: send.Add(-before), textID: 1}}
-		got, err := parsePlanned(appendPlanned(nil, ks))
+		ks := []Kept{{ID: 1, Step: "s", Channel: aftercare.SMS, SendAt: send, Expires: send.Add(-before), TextID: 1}}
+		got, err := Parse(Append(nil, ks))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestPlannedExpiryBeforeSend(t *testing.T) {
 func TestPlannedDamaged(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
-	valid := appendPlanned(nil, randomKept(r, 5))
+	valid := Append(nil, randomKept(r, 5))
 
 	check := func(t *testing.T, what string, in []byte) {
 		t.Helper()
@@ -218,16 +218,16 @@ func TestPlannedDamaged(t *testing.T) {
 		ks, p, err := tryParse(in)
 		switch {
 		case p != nil:
-			t.Errorf("%s: parsePlanned(%s) panics: %v", what, b, p)
+			t.Errorf("%s: Parse(%s) panics: %v", what, b, p)
 		case err == nil:
-			t.Errorf("%s: parsePlanned(%s) = %d messages, want an error", what, b, len(ks))
+			t.Errorf("%s: Parse(%s) = %d messages, want an error", what, b, len(ks))
 		case ks != nil:
-			t.Errorf("%s: parsePlanned returns messages with its error", what)
+			t.Errorf("%s: Parse returns messages with its error", what)
 		}
 		if n, p, err := tryCount(in); p != nil {
-			t.Errorf("%s: plannedCount(%s) panics: %v", what, b, p)
+			t.Errorf("%s: Count(%s) panics: %v", what, b, p)
 		} else if err == nil && n < 0 {
-			t.Errorf("%s: plannedCount(%s) = %d, nil: a negative count", what, b, n)
+			t.Errorf("%s: Count(%s) = %d, nil: a negative count", what, b, n)
 		}
 	}
 
@@ -236,17 +236,17 @@ func TestPlannedDamaged(t *testing.T) {
 			b := slices.Clone(valid)
 			b[0] = v
 			check(t, fmt.Sprintf("version %d", v), b)
-			if _, err := plannedCount(b); err == nil {
-				t.Errorf("version %d: plannedCount has no error", v)
+			if _, err := Count(b); err == nil {
+				t.Errorf("version %d: Count has no error", v)
 			}
 		}
 	})
 	t.Run("CutShort", func(t *testing.T) {
-		for _, enc := range [][]byte{valid, appendPlanned(nil, randomKept(r, 1)), appendPlanned(nil, randomKept(r, 30))} {
+		for _, enc := range [][]byte{valid, Append(nil, randomKept(r, 1)), Append(nil, randomKept(r, 30))} {
 			for n := 1; n < len(enc); n++ {
 				check(t, fmt.Sprintf("the first %d of %d bytes", n, len(enc)), slices.Clone(enc[:n]))
 			}
-			if _, err := parsePlanned(enc); err != nil {
+			if _, err := Parse(enc); err != nil {
 				t.Errorf("the whole encoding: %v", err)
 			}
 		}
@@ -258,9 +258,9 @@ func TestPlannedDamaged(t *testing.T) {
 		check(t, "no message but a byte after", []byte{plannedVersion, 0, 0})
 	})
 	t.Run("Channel", func(t *testing.T) {
-		k := keptMessage{id: 300, step: "step", occ: 2, channel: aftercare.Email, lang: "en", sendAt: time.UnixMilli(t0.UnixMilli()).UTC(), textID: 9}
-		b := appendPlanned(nil, []keptMessage{k})
-		pos := 2 + len(binary.AppendVarint(nil, k.id)) + len(appendBytes(nil, k.step)) + len(binary.AppendUvarint(nil, uint64(k.occ)))
+		k := Kept{ID: 300, Step: "step", Occ: 2, Channel: aftercare.Email, Lang: "en", SendAt: time.UnixMilli(t0.UnixMilli()).UTC(), TextID: 9}
+		b := Append(nil, []Kept{k})
+		pos := 2 + len(binary.AppendVarint(nil, k.ID)) + len(appendBytes(nil, k.Step)) + len(binary.AppendUvarint(nil, uint64(k.Occ)))
 		if b[pos] != 1 {
 			t.Fatalf("byte %d of %x is %d, not email's code", pos, b, b[pos])
 		}
@@ -269,12 +269,12 @@ func TestPlannedDamaged(t *testing.T) {
 			bad[pos] = code
 			check(t, fmt.Sprintf("channel code %d", code), bad)
 		}
-		// A channel appendPlanned has no code for does not come back.
-		k.channel = "fax"
-		check(t, "channel fax", appendPlanned(nil, []keptMessage{k}))
+		// A channel Append has no code for does not come back.
+		k.Channel = "fax"
+		check(t, "channel fax", Append(nil, []Kept{k}))
 	})
 	t.Run("Counts", func(t *testing.T) {
-		one := appendPlanned(nil, randomKept(r, 1))
+		one := Append(nil, randomKept(r, 1))
 		more := slices.Clone(one)
 		more[1] = 2 // says two, has one
 		check(t, "a count of 2 with one message", more)
@@ -296,35 +296,35 @@ func TestPlannedDamaged(t *testing.T) {
 	})
 }
 
-// FuzzParsePlanned: parsePlanned never panics, and what it reads is written
+// FuzzParsePlanned: Parse never panics, and what it reads is written
 // back and read again the same.
 func FuzzParsePlanned(f *testing.F) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for n := range 6 {
-		f.Add(appendPlanned(nil, randomKept(r, n)))
+		f.Add(Append(nil, randomKept(r, n)))
 	}
 	f.Add([]byte(nil))
-	b := appendPlanned(nil, randomKept(r, 3))
+	b := Append(nil, randomKept(r, 3))
 	f.Add(b[:len(b)/2])
 	f.Add(append(slices.Clone(b), 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ks, err := parsePlanned(b)
+		ks, err := Parse(b)
 		if err != nil {
 			if ks != nil {
-				t.Fatalf("parsePlanned returns %d messages with its error %v", len(ks), err)
+				t.Fatalf("Parse returns %d messages with its error %v", len(ks), err)
 			}
 			return
 		}
-		if n, err := plannedCount(b); err != nil || n != len(ks) {
-			t.Fatalf("plannedCount = %d, %v; parsePlanned read %d", n, err, len(ks))
+		if n, err := Count(b); err != nil || n != len(ks) {
+			t.Fatalf("Count = %d, %v; Parse read %d", n, err, len(ks))
 		}
-		b2 := appendPlanned(nil, ks)
-		ks2, err := parsePlanned(b2)
+		b2 := Append(nil, ks)
+		ks2, err := Parse(b2)
 		if err != nil {
-			t.Fatalf("parsePlanned(appendPlanned(%d messages read)) = %v", len(ks), err)
+			t.Fatalf("Parse(Append(%d messages read)) = %v", len(ks), err)
 		}
 		diffKept(t, "read, written and read again", ks2, ks)
-		if b3 := appendPlanned(nil, ks2); string(b3) != string(b2) {
+		if b3 := Append(nil, ks2); string(b3) != string(b2) {
 			t.Fatalf("writing the same messages twice gives %x then %x", b2, b3)
 		}
 	})
@@ -337,11 +337,11 @@ func FuzzParsePlanned(f *testing.F) {
 func BenchmarkPlannedCodec(b *testing.B) {
 	// 25 reminders a day apart, as the built-in protocol keeps them.
 	start := time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC)
-	ks := make([]keptMessage, 25)
+	ks := make([]Kept, 25)
 	for i := range ks {
 		send := start.Add(time.Duration(i) * 24 * time.Hour)
-		ks[i] = keptMessage{id: 1000 + int64(i), step: fmt.Sprintf("day-%d", i+1), channel: channelCodes[i%2], lang: "en",
-			sendAt: send, expires: send.Add(24 * time.Hour), textID: 40 + int64(i), segments: 1}
+		ks[i] = Kept{ID: 1000 + int64(i), Step: fmt.Sprintf("day-%d", i+1), Channel: channelCodes[i%2], Lang: "en",
+			SendAt: send, Expires: send.Add(24 * time.Hour), TextID: 40 + int64(i), Segments: 1}
 	}
 	type jsonKept struct {
 		ID       int64     `json:"id"`
@@ -357,9 +357,9 @@ func BenchmarkPlannedCodec(b *testing.B) {
 	}
 	js := make([]jsonKept, len(ks))
 	for i, k := range ks {
-		js[i] = jsonKept{k.id, k.step, k.occ, string(k.channel), k.lang, k.sendAt, k.expires, k.note, k.textID, k.segments}
+		js[i] = jsonKept{k.ID, k.Step, k.Occ, string(k.Channel), k.Lang, k.SendAt, k.Expires, k.Note, k.TextID, k.Segments}
 	}
-	bin := appendPlanned(nil, ks)
+	bin := Append(nil, ks)
 	jb, err := json.Marshal(js)
 	if err != nil {
 		b.Fatal(err)
@@ -367,7 +367,7 @@ func BenchmarkPlannedCodec(b *testing.B) {
 	b.Run("encode/binary", func(b *testing.B) {
 		buf := make([]byte, 0, 2*len(bin))
 		for b.Loop() {
-			buf = appendPlanned(buf[:0], ks)
+			buf = Append(buf[:0], ks)
 		}
 		b.ReportMetric(float64(len(bin)), "bytes/enrollment")
 	})
@@ -381,7 +381,7 @@ func BenchmarkPlannedCodec(b *testing.B) {
 	})
 	b.Run("decode/binary", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := parsePlanned(bin); err != nil {
+			if _, err := Parse(bin); err != nil {
 				b.Fatal(err)
 			}
 		}
