@@ -43,11 +43,7 @@ func TestBrowserRescheduleAsksDate(t *testing.T) {
 	}
 	bfFits(t, ctx, "the patient's page asking about the date", false)
 	// The question is where the page opens, not a phone's length below it.
-	seen := bfRun(t, ctx, "finding the question", chromedp.Evaluate[[]float64](fmt.Sprintf(
-		`(() => { const r = document.getElementById(%q).getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; })()`, box)))
-	if seen[0] < 0 || seen[1] > seen[2] {
-		t.Errorf("the question is at %.0f to %.0f px of a %.0f px window: out of sight", seen[0], seen[1], seen[2])
-	}
+	bfInView(t, ctx, "the question", box)
 	// Read top to bottom: the time, the box, then the button.
 	tops := bfRun(t, ctx, "placing the question", chromedp.Evaluate[[]float64](fmt.Sprintf(`(() => {
 		const f = document.querySelector(%q), r = e => e.getBoundingClientRect();
