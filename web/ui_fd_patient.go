@@ -291,7 +291,8 @@ func (s *Server) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 
 // rescheduleEnrollment moves an enrollment to a new treatment time; on a
 // problem the patient's page comes back with it beside that enrollment's
-// field, and nothing is changed. A time on an unusual date is asked about
+// field, which takes the focus so that the page opens there rather than at
+// its top, and nothing is changed. A time on an unusual date is asked about
 // first, as the enroll form does: the page comes back with the warning and
 // a box to tick, whose value is the time asked about, so that a time typed
 // after the question is asked about in turn.
