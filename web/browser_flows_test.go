@@ -125,6 +125,28 @@ func bfFits(t *testing.T, ctx context.Context, name string, tables bool) {
 	}
 }
 
+// bfInView fails unless the element with id lies within the window as the
+// page is now: a page back from a POST should open on what it asks or
+// refuses, not leave it a phone's length below.
+func bfInView(t *testing.T, ctx context.Context, what, id string) {
+	t.Helper()
+	seen := bfRun(t, ctx, "finding "+what, chromedp.Evaluate[[]float64](fmt.Sprintf(
+		`(() => { const e = document.getElementById(%q); if (!e) return []; const r = e.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; })()`, id)))
+	switch {
+	case len(seen) != 3:
+		t.Errorf("%s: no #%s on the page", what, id)
+	case seen[0] < 0 || seen[1] > seen[2]:
+		t.Errorf("%s is at %.0f to %.0f px of a %.0f px window: out of sight", what, seen[0], seen[1], seen[2])
+	}
+}
+
+// bfFocused is the id of the element that has the focus ("" for none),
+// where a screen reader starts reading.
+func bfFocused(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return bfRun(t, ctx, "finding the focus", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+}
+
 // bfShot saves a screenshot (with AFTERCARE_SCREENSHOTS set) of the page
 // as it first appears: scrolled to the top, nothing focused.
 func bfShot(t *testing.T, ctx context.Context, name string) {

@@ -371,7 +371,33 @@ func TestBrowserScreenshots(t *testing.T) {
 		}
 		bfShot(t, ctx, "enroll-submit-390")
 		bfEnrollOldDate(t, ctx)
+		// The question is where the page opens, not below the form, and
+		// has the focus.
+		bfWaitPreview(t, ctx, "Check the date.")
+		bfInView(t, ctx, "the date question", "f-confirm_date-box")
+		if id := bfFocused(t, ctx); id != "f-confirm_date" {
+			t.Errorf("asking about the date, the focus is on %q, want its box", id)
+		}
 		bfShot(t, ctx, "enroll-confirm-date-390")
+		// Another date typed after the question and the box ticked: the
+		// form asks about that date in turn and stores nothing.
+		enroll := chromedp.Click(chromedp.CSS(`form[action="/enroll"] button.primary`))
+		bfDo(t, ctx, "typing another date and ticking the box", chromedp.SetValue(chromedp.ID("f-treated_at"), "2026-11-12T16:25"),
+			chromedp.Click(chromedp.ID("f-confirm_date")))
+		bfFollow(t, ctx, "enrolling with a date changed after the question", 200, enroll)
+		if n := fdPatientCount(t, app, app.Main, "Amara Nwosu"); n != 0 {
+			t.Fatalf("Amara was enrolled on a date no one was asked about")
+		}
+		if text := bfPageText(t, ctx); !strings.Contains(text, "Check the treatment date.") || !strings.Contains(text, "Thu 12 Nov 2026") {
+			t.Errorf("the date changed after the question, the form does not ask about it:\n%s", text)
+		}
+		bfInView(t, ctx, "the question about the new date", "f-confirm_date-box")
+		// Ticked for the date it asks about, the patient is enrolled.
+		bfDo(t, ctx, "confirming the new date", chromedp.Click(chromedp.ID("f-confirm_date")))
+		bfFollow(t, ctx, "enrolling with the confirmed date", 200, enroll)
+		if text := bfPageText(t, ctx); !strings.Contains(text, "Amara Nwosu is enrolled") || !strings.Contains(text, "Treatment ended Thu 12 Nov 2026, 16:25 PST") {
+			t.Errorf("after confirming the date the page says:\n%s", text)
+		}
 	})
 }
 

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,11 +44,7 @@ func TestBrowserRescheduleAsksDate(t *testing.T) {
 	}
 	bfFits(t, ctx, "the patient's page asking about the date", false)
 	// The question is where the page opens, not a phone's length below it.
-	seen := bfRun(t, ctx, "finding the question", chromedp.Evaluate[[]float64](fmt.Sprintf(
-		`(() => { const r = document.getElementById(%q).getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; })()`, box)))
-	if seen[0] < 0 || seen[1] > seen[2] {
-		t.Errorf("the question is at %.0f to %.0f px of a %.0f px window: out of sight", seen[0], seen[1], seen[2])
-	}
+	bfInView(t, ctx, "the question", box)
 	// Read top to bottom: the time, the box, then the button.
 	tops := bfRun(t, ctx, "placing the question", chromedp.Evaluate[[]float64](fmt.Sprintf(`(() => {
 		const f = document.querySelector(%q), r = e => e.getBoundingClientRect();
@@ -67,4 +64,64 @@ func TestBrowserRescheduleAsksDate(t *testing.T) {
 	if e, _ := app.DB.FindEnrollment(bg, app.Main.ID, eid); !e.TreatedAt.Equal(time.Date(2027, 3, 1, 18, 0, 0, 0, time.UTC)) {
 		t.Errorf("confirmed, the treatment is at %s", e.TreatedAt)
 	}
+}
+
+// TestBrowserRescheduleRefused: on a 390 px phone, a move the scheduler
+// refuses brings the patient's page back open on the error rather than at
+// its top, the enrollment's card a phone's length below: the time's field
+// has the focus and names the error, which is in view. The same when the
+// enrollment was cancelled (in another tab) before the move was sent.
+func TestBrowserRescheduleRefused(t *testing.T) {
+	app := newTestApp(t)
+	bg := context.Background()
+	res, err := app.Service.Enroll(bg, app.Main, scheduler.EnrollRequest{Name: "Ines Duarte", Phone: "+14155550160", TZ: "America/Los_Angeles",
+		Protocol: "microneedling", TreatedAt: "2026-11-23T08:15", SMSConsent: true, Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eid, was := res.Enrollment.ID, res.Enrollment.TreatedAt
+	email, pw := bfUser(t, app, app.Main, aftercare.RoleFrontDesk, "Rosa Delgado", "rosa@glowskin.example")
+	ctx := newChrome(t, 390, 844)
+	signInBrowser(t, ctx, app, email, pw)
+	page := fmt.Sprintf("/patients/%d", res.Patient.ID)
+	field, msg := fmt.Sprintf("r-%d", eid), fmt.Sprintf("r-%d-error", eid)
+	form := fmt.Sprintf(`form[action="/enrollments/%d/reschedule"]`, eid)
+
+	t.Run("Refused", func(t *testing.T) {
+		// A year back: every message's time has passed, nothing to move.
+		bfOpen(t, ctx, app, page, 200)
+		bfDo(t, ctx, "typing a date a year back", chromedp.SetValue(chromedp.ID(field), "2025-11-23T08:15"))
+		bfFollow(t, ctx, "rescheduling", 400, chromedp.Click(chromedp.CSS(form+" button")))
+		if e, _ := app.DB.FindEnrollment(bg, app.Main.ID, eid); !e.TreatedAt.Equal(was) {
+			t.Fatalf("refused, yet the treatment moved to %s", e.TreatedAt)
+		}
+		if text := bfRun(t, ctx, "reading the error", chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q)?.innerText ?? ""`, msg))); !strings.Contains(text, "due before now") {
+			t.Errorf("the error says %q", text)
+		}
+		bfInView(t, ctx, "the error", msg)
+		if id := bfFocused(t, ctx); id != field {
+			t.Errorf("the focus is on %q, want the time's field %q", id, field)
+		}
+		attrs := bfRun(t, ctx, "reading the field", chromedp.Evaluate[[]string](fmt.Sprintf(
+			`(() => { const e = document.getElementById(%q); return [e.getAttribute("aria-invalid"), e.getAttribute("aria-describedby")]; })()`, field)))
+		if attrs[0] != "true" || !slices.Contains(strings.Fields(attrs[1]), msg) {
+			t.Errorf("the field says aria-invalid=%q aria-describedby=%q, want true and %s", attrs[0], attrs[1], msg)
+		}
+		bfFits(t, ctx, "the patient's page refusing a move", false)
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		bfOpen(t, ctx, app, page, 200)
+		if _, err := app.Service.Cancel(bg, app.Main.ID, eid); err != nil {
+			t.Fatal(err)
+		}
+		bfDo(t, ctx, "typing a new time", chromedp.SetValue(chromedp.ID(field), "2026-11-23T09:15"))
+		bfFollow(t, ctx, "rescheduling a cancelled enrollment", 400, chromedp.Click(chromedp.CSS(form+" button")))
+		if text := bfRun(t, ctx, "reading the error", chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q)?.innerText ?? ""`, msg))); !strings.Contains(text, "cancelled") {
+			t.Errorf("the error says %q", text)
+		}
+		bfInView(t, ctx, "the error", msg)
+		if id := bfFocused(t, ctx); id != msg {
+			t.Errorf("the focus is on %q, want the error %q (the form is gone with the enrollment)", id, msg)
+		}
+	})
 }

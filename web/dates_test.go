@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -115,10 +116,50 @@ func TestEnrollFormAsksForUnusualDate(t *testing.T) {
 			if n := fdPatientCount(t, app, app.Main, "Ana "+tc.name); n != 0 {
 				t.Fatalf("asked first, yet %d patients were stored", n)
 			}
-			form.Set("confirm_date", "yes")
+			form.Set("confirm_date", tc.treated)
 			fdEnroll(t, fd, form)
 		})
 	}
 	// A usual date is enrolled at once.
 	fdEnroll(t, fd, fdForm("name", "Ana Usual"))
+}
+
+// TestEnrollFormAsksAgainForChangedDate: the box answering the date
+// question confirms the time asked about, not whatever time comes with
+// it. A date changed after the question and sent with the box ticked is
+// asked about in turn, with nothing stored; ticked for the time sent, the
+// patient is enrolled with it.
+func TestEnrollFormAsksAgainForChangedDate(t *testing.T) {
+	app := newTestApp(t)
+	fd := app.SignIn(app.Main, aftercare.RoleFrontDesk)
+	asks := func(what string, form url.Values, day string) {
+		t.Helper()
+		resp := fd.PostForm("/enroll", form)
+		body := readBody(t, resp)
+		box := fmt.Sprintf(`id="f-confirm_date" name="confirm_date" type="checkbox" value="%s"`, form.Get("treated_at"))
+		for _, want := range []string{"Check the treatment date.", day, box, "Enroll with this date"} {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+				t.Errorf("%s: status %d, no %q", what, resp.StatusCode, want)
+			}
+		}
+		if n := fdPatientCount(t, app, app.Main, "Ana Ahead"); n != 0 {
+			t.Fatalf("%s: asked, yet %d patients were stored", what, n)
+		}
+	}
+	form := fdForm("name", "Ana Ahead", "treated_at", "2027-04-02T10:00")
+	asks("an unusual date", form, "Fri 2 Apr 2027")
+	// The front desk changes the month, to a date as unusual, and ticks
+	// the box that was asked about 2 April.
+	asks("a date changed after the question", changed(form, "treated_at", "2027-03-02T10:00", "confirm_date", "2027-04-02T10:00"), "Tue 2 Mar 2027")
+	// A box from a page older than the check says only "yes".
+	asks("a box without a time", changed(form, "confirm_date", "yes"), "Tue 2 Mar 2027")
+
+	_, eid := fdEnroll(t, fd, changed(form, "confirm_date", "2027-03-02T10:00"))
+	e, err := app.DB.FindEnrollment(context.Background(), app.Main.ID, eid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2027, 3, 2, 18, 0, 0, 0, time.UTC); !e.TreatedAt.Equal(want) {
+		t.Errorf("confirmed 2 March 2027 10:00 PST, enrolled at %s", e.TreatedAt)
+	}
 }

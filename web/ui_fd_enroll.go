@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -34,9 +35,10 @@ type EnrollPage struct {
 	// for a new one.
 	Returning *aftercare.Patient
 	Preview   *Preview
-	// DateWarning: the treatment date is unusual (scheduler.
-	// TreatmentDateWarning) and the form asks before enrolling.
-	DateWarning string
+	// Question: the treatment date is unusual (scheduler.
+	// TreatmentDateWarning) and the form asks before enrolling; nil when
+	// it does not.
+	Question *DateQuestion
 }
 
 // NavSection marks "Enroll" in the menu.
@@ -148,7 +150,9 @@ func readEnrollForm(r *http.Request, page *EnrollPage) {
 }
 
 // enroll enrolls the patient, or shows the form again with every problem
-// beside its field; nothing is stored unless the whole form is right.
+// beside its field; nothing is stored unless the whole form is right. A
+// treatment on an unusual date is asked about first (DateQuestion), and
+// enrolled once the box comes back ticked for the same time.
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	ctx := r.Context()
@@ -170,9 +174,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		res, err = s.Service.Enroll(ctx, p.Clinic, scheduler.EnrollRequest{
 			Name: f.Name, Phone: f.Phone, Email: f.Email, TZ: f.TZ, Lang: f.Lang, Protocol: f.Protocol,
 			TreatedAt: f.TreatedAt, SMSConsent: f.SMSConsent, EmailConsent: f.EmailConsent, Source: p.Actor(),
-			AskDate: r.PostFormValue("confirm_date") == "",
+			AskDate: !dateConfirmed(r, f.TreatedAt),
 		})
-		if askDate(page, err) {
+		if page.Question = askDate(err, "f-confirm_date", f.TreatedAt, "enroll the patient with it all the same"); page.Question != nil {
 			s.showEnroll(w, r, http.StatusOK, page)
 			return
 		}
@@ -201,22 +205,44 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	s.redirect(w, r, to, fmt.Sprintf("%s is enrolled on %s: %s scheduled.", res.Patient.Name, name, plural(planned, "message", "messages")))
 }
 
-// askDate reports whether err asks to confirm an unusual treatment date
-// (scheduler.EnrollRequest.AskDate), and puts the question on the page.
-func askDate(page *EnrollPage, err error) bool {
-	page.DateWarning = dateQuestion(err)
-	return page.DateWarning != ""
+// DateQuestion is what a staff form asks before it stores a treatment on
+// an unusual date (scheduler.TreatmentDateWarning): the warning and a box
+// to tick, shown by the template "date-confirm" (layout.html).
+type DateQuestion struct {
+	// ID is the box's id; the question's is ID+"-box".
+	ID string
+	// Warning says what is unusual about the date.
+	Warning string
+	// At is the treatment time asked about, as typed, and the box's value:
+	// the form stores it only when the box comes back with the time sent
+	// beside it (dateConfirmed), so that a time changed after the question
+	// is asked about in turn rather than stored on the old answer.
+	At string
+	// Confirm ends the box's label "The date is right: ...", saying what
+	// ticking it does.
+	Confirm string
 }
 
-// dateQuestion is the question to ask when err asks to confirm an unusual
+// askDate is the question to ask when err asks to confirm an unusual
 // treatment date (scheduler.EnrollRequest.AskDate, scheduler.Service.
-// RescheduleAskingDate), and "" for any other err.
-func dateQuestion(err error) string {
+// RescheduleAskingDate) for the time at, with a box of id labelled with
+// confirm; nil for any other err.
+func askDate(err error, id, at, confirm string) *DateQuestion {
 	var ae *aftercare.Error
 	if !errors.As(err, &ae) || ae.Field != "confirm_date" {
-		return ""
+		return nil
 	}
-	return upperFirst(ae.Message)
+	return &DateQuestion{ID: id, Warning: upperFirst(ae.Message), At: at, Confirm: confirm}
+}
+
+// dateConfirmed reports whether the form's answer to a DateQuestion, its
+// box "confirm_date", confirms the treatment time at sent with it. The
+// box's value is the time asked about, so a box ticked after the time was
+// changed does not confirm the new one, nor does a bare "yes" (what the
+// enroll form's box sent before it carried the time): the form asks again.
+func dateConfirmed(r *http.Request, at string) bool {
+	v := strings.TrimSpace(r.PostFormValue("confirm_date"))
+	return v != "" && v == at
 }
 
 // checkEnroll checks every field of the form, so that all the problems

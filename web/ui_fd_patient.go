@@ -45,10 +45,10 @@ type EnrollmentView struct {
 	// what was typed) and its error.
 	TreatedAt string
 	Error     string
-	// DateWarning: the time typed is on an unusual date (scheduler.
+	// Question: the time typed is on an unusual date (scheduler.
 	// TreatmentDateWarning) and the form asks before moving the treatment
-	// to it, as the enroll form asks before enrolling.
-	DateWarning string
+	// to it, as the enroll form asks before enrolling; nil when it does not.
+	Question *DateQuestion
 	// PageURL is the patient's own page of this enrollment (/p/TOKEN),
 	// when the server has a public URL and a signing key.
 	PageURL string
@@ -291,7 +291,8 @@ func (s *Server) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 
 // rescheduleEnrollment moves an enrollment to a new treatment time; on a
 // problem the patient's page comes back with it beside that enrollment's
-// field, and nothing is changed. A time on an unusual date is asked about
+// field, which takes the focus so that the page opens there rather than at
+// its top, and nothing is changed. A time on an unusual date is asked about
 // first, as the enroll form does: the page comes back with the warning and
 // a box to tick, whose value is the time asked about, so that a time typed
 // after the question is asked about in turn.
@@ -304,21 +305,21 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 	}
 	fe := FieldErrors{}
 	v := formValue(r, fe, "treated_at")
-	confirmed := formValue(r, fe, "confirm_date")
 	var res *scheduler.EnrollResult
-	warning := ""
+	var question *DateQuestion
 	if len(fe) == 0 {
 		move := s.Service.RescheduleAskingDate
-		if confirmed != "" && confirmed == v {
+		if dateConfirmed(r, v) {
 			move = s.Service.Reschedule
 		}
 		res, err = move(r.Context(), p.Clinic, e.ID, v)
-		if warning = dateQuestion(err); warning == "" && err != nil && !fieldError(fe, err, "treated_at") {
+		question = askDate(err, fmt.Sprintf("r-%d-confirm_date", e.ID), v, "move the treatment to it all the same")
+		if question == nil && err != nil && !fieldError(fe, err, "treated_at") {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	if len(fe) > 0 || warning != "" {
+	if len(fe) > 0 || question != nil {
 		page, err := s.loadPatientPage(r.Context(), p, e.PatientID)
 		if err != nil {
 			s.fail(w, r, err)
@@ -327,8 +328,8 @@ func (s *Server) rescheduleEnrollment(w http.ResponseWriter, r *http.Request) {
 		for _, ev := range page.Enrollments {
 			if ev.Enrollment.ID == e.ID {
 				ev.TreatedAt = v
-				ev.Error = strings.TrimSpace(fe["treated_at"] + " " + fe["confirm_date"] + " " + fe[""])
-				ev.DateWarning = warning
+				ev.Error = strings.TrimSpace(fe["treated_at"] + " " + fe[""])
+				ev.Question = question
 			}
 		}
 		status := http.StatusBadRequest

@@ -25,6 +25,11 @@ func TestPatientCancelReschedule(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, fmt.Sprintf(`id="r-%d-error"`, eid)) || !strings.Contains(body, `value="not a time"`) {
 			t.Fatalf("status %d\n%s", resp.StatusCode, body)
 		}
+		// The field names its error and takes the focus, so that the page
+		// opens on it (TestBrowserRescheduleRefused measures it on a phone).
+		if want := fmt.Sprintf(`aria-invalid="true" aria-describedby="r-%d-error" autofocus>`, eid); !strings.Contains(body, want) {
+			t.Errorf("the time's field lacks %s", want)
+		}
 		e, _ := app.DB.FindEnrollment(ctx, app.Main.ID, eid)
 		if !e.TreatedAt.Equal(time.Date(2026, 11, 23, 16, 30, 0, 0, time.UTC)) {
 			t.Errorf("a rejected reschedule moved the treatment to %s", e.TreatedAt)
@@ -154,6 +159,11 @@ func TestPatientEdit(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="e-email-error"`) || !strings.Contains(body, `id="e-tz-error"`) ||
 			!strings.Contains(body, `value="not-an-email"`) || !strings.Contains(body, "Nothing was saved") {
 			t.Fatalf("status %d\n%s", resp.StatusCode, body)
+		}
+		// The list of what to fix takes the focus, and it alone, so that
+		// the page opens on it (TestBrowserPatientEditRefused).
+		if !strings.Contains(body, `id="e-problems" role="alert" tabindex="-1" autofocus>`) || strings.Count(body, "autofocus") != 1 {
+			t.Errorf("the list of what to fix does not take the focus alone (%d autofocus)", strings.Count(body, "autofocus"))
 		}
 		after, _ := app.DB.FindPatient(ctx, app.Main.ID, pid)
 		if after.Name != before.Name || after.Email != before.Email || !after.UpdatedAt.Equal(before.UpdatedAt) {

@@ -284,6 +284,11 @@ func TestEnrollErrorsBesideFields(t *testing.T) {
 			if !strings.Contains(strings.ToLower(body), strings.ToLower(tc.want)) {
 				t.Errorf("page lacks %q", tc.want)
 			}
+			// The list of what to fix takes the focus, and it alone, so
+			// that the page opens on it and a screen reader reads it first.
+			if !strings.Contains(body, `id="f-problems" role="alert" tabindex="-1" autofocus>`) || strings.Count(body, "autofocus") != 1 {
+				t.Errorf("the list of what to fix does not take the focus alone (%d autofocus)", strings.Count(body, "autofocus"))
+			}
 			// What was typed is kept.
 			if n := tc.form.Get("name"); n != "" && !strings.Contains(body, `value="`+n+`"`) {
 				t.Errorf("the name typed is gone")
