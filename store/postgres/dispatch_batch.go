@@ -29,7 +29,8 @@ import (
 // group of any size is four round trips (BEGIN, two pipelines, COMMIT)
 // and one flush, plus a few statements for each early report, opt-out or
 // fallback. With the grouped opt-out reads (OptedOutMany) this took three
-// replicas from 2.5x one replica's rate to 2.8x at 100 ms provider latency
+// replicas from 2.4x one replica's rate to 2.8x at 100 ms provider
+// latency, medians of nine rounds on a busy 2-core machine
 // (docs/performance.md, "Fourth round").
 func (db *DB) RecordOutcomes(ctx context.Context, outcomes []*aftercare.Outcome) []error {
 	errs := make([]error, len(outcomes))
