@@ -82,10 +82,12 @@ const (
 //
 // Locks: the moves lock the message rows in message id order, so two
 // groups that share messages (a claim taken over after its lease lapsed)
-// wait for each other rather than deadlock. The opt-outs (patients) and
-// fallbacks (enrollments) of two groups could still take theirs in
-// opposite orders; PostgreSQL then aborts one transaction, and
-// RecordOutcomes retries its outcomes one by one.
+// wait for each other rather than deadlock. Rows locked in another order
+// can still deadlock with a group: the opt-outs (patients) and fallbacks
+// (enrollments) of two groups, or MarkUnknown taking over a lapsed
+// lease's messages while its owner records them. PostgreSQL then aborts
+// one transaction; if it is the group's, RecordOutcomes retries its
+// outcomes one by one (TestRecordOutcomesDeadlock).
 func recordOutcomesTx(ctx context.Context, tx pgx.Tx, outcomes []*aftercare.Outcome, now time.Time) (conflicts []error, err error) {
 	order := make([]int, len(outcomes))
 	for i := range order {
@@ -134,12 +136,14 @@ func recordOutcomesTx(ctx context.Context, tx pgx.Tx, outcomes []*aftercare.Outc
 		rest.Queue(lockProviderID, o.ProviderID)
 		rest.Queue(takeEarlyReport, o.ProviderID).QueryRow(func(row pgx.Row) error {
 			r := report{o: o}
-			err := row.Scan(&r.status, &r.code, &r.at)
-			if errors.Is(err, pgx.ErrNoRows) {
+			switch err := row.Scan(&r.status, &r.code, &r.at); {
+			case errors.Is(err, pgx.ErrNoRows):
 				return nil
+			case err != nil:
+				return err
 			}
 			reports = append(reports, r)
-			return err
+			return nil
 		})
 	}
 	if err := tx.SendBatch(ctx, &rest).Close(); err != nil {
