@@ -8,8 +8,9 @@ import (
 )
 
 // outcomeBatcher is a store that commits many outcomes in one transaction
-// (sqlite.DB.RecordOutcomes): errs[i] is outcomes[i]'s, as RecordOutcome
-// would return it. A store without it records each outcome alone.
+// (RecordOutcomes of sqlite.DB and postgres.DB): errs[i] is outcomes[i]'s,
+// as RecordOutcome would return it. A store without it records each
+// outcome alone.
 type outcomeBatcher interface {
 	RecordOutcomes(ctx context.Context, outcomes []*aftercare.Outcome) (errs []error)
 }

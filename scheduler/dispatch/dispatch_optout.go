@@ -37,7 +37,7 @@ func (d *Dispatcher) optedOutSince(ctx context.Context, c *aftercare.Claimed) (b
 }
 
 // optOutManyChecker is OptedOut for many patients in one read
-// (sqlite.DB.OptedOutMany).
+// (OptedOutMany of sqlite.DB and postgres.DB).
 type optOutManyChecker interface {
 	optOutChecker
 	OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, chs []aftercare.Channel) ([]bool, error)

@@ -147,3 +147,49 @@ func (db *DB) OptedOut(ctx context.Context, clinicID, patientID int64, ch afterc
 	}
 	return sms, nil
 }
+
+const optedOutMany = `SELECT id, clinic_id, sms_opt_out_at IS NOT NULL, email_opt_out_at IS NOT NULL
+	FROM patients WHERE id = ANY($1)`
+
+// OptedOutMany is OptedOut for many patients in one read (the
+// dispatcher's check before each send, grouped): out[i] reports whether
+// patient patientIDs[i] of clinic clinicIDs[i] opted out of chs[i].
+// ENOTFOUND if one of them is not a patient of its clinic; EINVALID if
+// the three lists differ in length.
+func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, chs []aftercare.Channel) ([]bool, error) {
+	if len(clinicIDs) != len(patientIDs) || len(chs) != len(patientIDs) {
+		return nil, invalid("opt-out check: %d clinics, %d patients and %d channels", len(clinicIDs), len(patientIDs), len(chs))
+	}
+	if len(patientIDs) == 0 {
+		return nil, nil
+	}
+	type state struct {
+		clinic     int64
+		sms, email bool
+	}
+	got := make(map[int64]state, len(patientIDs))
+	err := eachRow(ctx, db.pool, func(rows pgx.Rows) error {
+		var id int64
+		var s state
+		if err := rows.Scan(&id, &s.clinic, &s.sms, &s.email); err != nil {
+			return err
+		}
+		got[id] = s
+		return nil
+	}, optedOutMany, dedupe(patientIDs))
+	if err != nil {
+		return nil, dbError("opted out", err)
+	}
+	out := make([]bool, len(patientIDs))
+	for i, id := range patientIDs {
+		s, ok := got[id]
+		if !ok || s.clinic != clinicIDs[i] {
+			return nil, notFound("no patient %d in clinic %d", id, clinicIDs[i])
+		}
+		out[i] = s.sms
+		if chs[i] == aftercare.Email {
+			out[i] = s.email
+		}
+	}
+	return out, nil
+}

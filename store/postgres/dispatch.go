@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -239,65 +238,44 @@ const (
 	created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, 0, 0, $12, $13, $13)
 	ON CONFLICT ON CONSTRAINT messages_natural_key DO NOTHING`
 	deleteText    = `DELETE FROM message_texts WHERE id = $1`
-	replaceText   = `UPDATE messages SET text_id = $1, segments = $2 WHERE id = $3`
 	optOutPatient = `UPDATE patients SET %[1]s = COALESCE(%[1]s, $1), updated_at = $1
 	WHERE id = (SELECT patient_id FROM messages WHERE id = $2)`
 )
 
 func execAttempt(ctx context.Context, tx pgx.Tx, a *aftercare.Attempt) error {
-	number := max(a.Number, 1)
-	_, err := tx.Exec(ctx, insertAttempt, a.ClinicID, a.MessageID, number, ts(a.At), string(a.Channel), a.Sender,
-		a.ProviderID, a.ProviderStatus, a.ErrorCode, a.Error, a.Latency.Milliseconds(), string(a.Outcome))
+	_, err := tx.Exec(ctx, insertAttempt, attemptArgs(a)...)
 	return err
 }
 
+// attemptArgs are insertAttempt's arguments for a.
+func attemptArgs(a *aftercare.Attempt) []any {
+	return []any{a.ClinicID, a.MessageID, max(a.Number, 1), ts(a.At), string(a.Channel), a.Sender,
+		a.ProviderID, a.ProviderStatus, a.ErrorCode, a.Error, a.Latency.Milliseconds(), string(a.Outcome)}
+}
+
 // RecordOutcome stores an attempt and moves its message, if the message is
-// still sending and claimed by o.ClaimedBy; ECONFLICT otherwise.
+// still sending and claimed by o.ClaimedBy; ECONFLICT otherwise. It is
+// RecordOutcomes' transaction (dispatch_batch.go) for one outcome.
 func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
-	if !o.Status.Valid() || o.Status == aftercare.StatusSending {
-		return invalid("an outcome cannot be %q", o.Status)
+	if err := checkOutcome(o); err != nil {
+		return err
 	}
 	now := db.now()
 	return db.write(ctx, "record outcome", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, recordOutcome, string(o.Status), ts(o.NextAttemptAt), ts(o.SentAt), o.Sender,
-			o.ProviderID, o.ProviderState, o.ErrorCode, o.Error, now, o.MessageID, o.ClinicID, o.ClaimedBy)
-		if err := oneRow(tag, err, conflict("message %d is no longer sending under claim %q", o.MessageID, o.ClaimedBy)); err != nil {
+		conflicts, err := recordOutcomesTx(ctx, tx, []*aftercare.Outcome{o}, now)
+		if err != nil {
 			return err
 		}
-		if o.Body != "" {
-			id, err := newTextWriter(tx).id(ctx, "", o.Body)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, replaceText, id, o.Segments, o.MessageID); err != nil {
-				return err
-			}
-		}
-		a := o.Attempt
-		a.ClinicID, a.MessageID = o.ClinicID, o.MessageID
-		if err := execAttempt(ctx, tx, &a); err != nil {
-			return err
-		}
-		if err := applyKeptReport(ctx, tx, o.MessageID, o.ProviderID, o.Status, now); err != nil {
-			return err
-		}
-		if o.OptOut {
-			col := "sms_opt_out_at"
-			if a.Channel == aftercare.Email {
-				col = "email_opt_out_at"
-			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf(optOutPatient, col), now, o.MessageID); err != nil {
-				return err
-			}
-			if err := recordProviderOptOut(ctx, tx, o, a.Channel, now); err != nil {
-				return err
-			}
-		}
-		if f := o.Fallback; f != nil {
-			return insertFallbackTx(ctx, tx, f, now)
-		}
-		return nil
+		return conflicts[0]
 	})
+}
+
+// checkOutcome refuses what is not an outcome.
+func checkOutcome(o *aftercare.Outcome) error {
+	if !o.Status.Valid() || o.Status == aftercare.StatusSending {
+		return invalid("an outcome cannot be %q", o.Status)
+	}
+	return nil
 }
 
 // insertFallbackTx inserts f, pending, unless the enrollment has that

@@ -27,7 +27,7 @@ import (
 func Run(t *testing.T, open func(t *testing.T) aftercare.Store) {
 	groups := slices.Concat(
 		clinicGroups, protocolGroups, patientGroups, enrollmentGroups, messageGroups, statsGroups,
-		dispatchGroups, accountGroups, guardGroups, consentGroups, secretGroups,
+		dispatchGroups, dispatchBatchGroups, accountGroups, guardGroups, consentGroups, secretGroups,
 		auditGroups, retentionGroups, inboxGroups, summaryGroups,
 	)
 	for _, g := range groups {
