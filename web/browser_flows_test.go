@@ -130,6 +130,7 @@ func bfFits(t *testing.T, ctx context.Context, name string, tables bool) {
 // refuses, not leave it a phone's length below.
 func bfInView(t *testing.T, ctx context.Context, what, id string) {
 	t.Helper()
+	bfAutofocused(ctx)
 	seen := bfRun(t, ctx, "finding "+what, chromedp.Evaluate[[]float64](fmt.Sprintf(
 		`(() => { const e = document.getElementById(%q); if (!e) return []; const r = e.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; })()`, id)))
 	switch {
@@ -140,10 +141,22 @@ func bfInView(t *testing.T, ctx context.Context, what, id string) {
 	}
 }
 
+// bfAutofocused waits until the browser has applied the page's autofocus,
+// which it does at a rendering update after the page is parsed, so that a
+// check made as soon as the page has loaded can run before it: until the
+// first element with the attribute has the focus (and has been scrolled to
+// it), or 5 s. It reports nothing: the checks that follow (bfInView,
+// bfFocused) say where the focus and the element are.
+func bfAutofocused(ctx context.Context) {
+	_, _ = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const a = document.querySelector("[autofocus]"); return !a || document.activeElement === a; })()`,
+		chromedp.WithPollingTimeout(5*time.Second)))
+}
+
 // bfFocused is the id of the element that has the focus ("" for none),
 // where a screen reader starts reading.
 func bfFocused(t *testing.T, ctx context.Context) string {
 	t.Helper()
+	bfAutofocused(ctx)
 	return bfRun(t, ctx, "finding the focus", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
 }
 
