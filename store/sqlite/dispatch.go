@@ -225,7 +225,7 @@ const (
 	deleteText = `DELETE FROM message_texts WHERE id = ?`
 )
 
-func execAttempt(ctx context.Context, tx txRunner, a *aftercare.Attempt) error {
+func execAttempt(ctx context.Context, tx *sqlx.Tx, a *aftercare.Attempt) error {
 	number := a.Number
 	if number < 1 {
 		number = 1
@@ -242,16 +242,14 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 		return invalid("an outcome cannot be %q", o.Status)
 	}
 	now := db.now()
-	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error { return recordOutcomeTx(ctx, tx, tx, o, now) })
+	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error { return recordOutcomeTx(ctx, tx, o, now) })
 }
 
 // recordOutcomeTx is RecordOutcome inside tx. Its first statement finds
 // whether the message is still o.ClaimedBy's; when it is not (ECONFLICT)
-// nothing has been written. run is tx, or tx's prepared statements for a
-// group of outcomes (stmtCache): the statements every outcome runs go
-// through it.
-func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, run txRunner, o *aftercare.Outcome, now time.Time) error {
-	res, err := run.ExecContext(ctx, recordOutcome, string(o.Status), ts(norm(o.NextAttemptAt)), ts(norm(o.SentAt)), o.Sender,
+// nothing has been written.
+func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome, now time.Time) error {
+	res, err := tx.ExecContext(ctx, recordOutcome, string(o.Status), ts(norm(o.NextAttemptAt)), ts(norm(o.SentAt)), o.Sender,
 		o.ProviderID, o.ProviderState, o.ErrorCode, o.Error, ts(now), o.MessageID, o.ClinicID, o.ClaimedBy)
 	if err != nil {
 		return err
@@ -266,10 +264,10 @@ func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, run txRunner, o *aftercar
 	}
 	a := o.Attempt
 	a.ClinicID, a.MessageID = o.ClinicID, o.MessageID
-	if err := execAttempt(ctx, run, &a); err != nil {
+	if err := execAttempt(ctx, tx, &a); err != nil {
 		return err
 	}
-	if err := applyKeptReport(ctx, tx, run, o.MessageID, o.ProviderID, o.Status, now); err != nil {
+	if err := applyKeptReport(ctx, tx, o.MessageID, o.ProviderID, o.Status, now); err != nil {
 		return err
 	}
 	if o.OptOut {

@@ -99,13 +99,13 @@ func keepReport(ctx context.Context, tx *sqlx.Tx, providerID string, status afte
 // applyKeptReport applies, forward only, a report that came for providerID
 // before message id had it (cur is the message's status now), and forgets
 // the report.
-func applyKeptReport(ctx context.Context, tx *sqlx.Tx, run txRunner, id int64, providerID string, cur aftercare.Status, now time.Time) error {
+func applyKeptReport(ctx context.Context, tx *sqlx.Tx, id int64, providerID string, cur aftercare.Status, now time.Time) error {
 	if providerID == "" {
 		return nil
 	}
 	var status, errorCode string
 	var at dbTime
-	err := run.QueryRowxContext(ctx, takeEarlyReport, providerID).Scan(&status, &errorCode, &at)
+	err := tx.QueryRowxContext(ctx, takeEarlyReport, providerID).Scan(&status, &errorCode, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {

@@ -123,6 +123,6 @@ func (db *DB) Resolve(ctx context.Context, messageID int64, a aftercare.Attempt,
 		if err := execAttempt(ctx, tx, &a); err != nil {
 			return err
 		}
-		return applyKeptReport(ctx, tx, tx, messageID, providerID, status, now)
+		return applyKeptReport(ctx, tx, messageID, providerID, status, now)
 	})
 }
