@@ -408,16 +408,7 @@ func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.
 			if err := rows.Scan(&planned); err != nil {
 				return err
 			}
-			ks, err := plan.Parse(planned)
-			if err != nil {
-				return err
-			}
-			for _, k := range ks {
-				if !k.SendAt.Before(since) && k.SendAt.Before(until) {
-					counts[aftercare.DayStat{Day: k.SendAt.In(zoneLoc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
-				}
-			}
-			return nil
+			return plan.CountDays(counts, planned, since, until, zoneLoc)
 		}, keptForStats, clinicID, until)
 	})
 	if err != nil {

@@ -529,14 +529,8 @@ func (db *DB) countKept(ctx context.Context, counts map[aftercare.DayStat]int, c
 		if err := rows.Scan(&planned); err != nil {
 			return err
 		}
-		ks, err := plan.Parse(planned)
-		if err != nil {
+		if err := plan.CountDays(counts, planned, since, until, loc); err != nil {
 			return err
-		}
-		for _, k := range ks {
-			if !k.SendAt.Before(since) && k.SendAt.Before(until) {
-				counts[aftercare.DayStat{Day: k.SendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
-			}
 		}
 	}
 	return rows.Err()

@@ -82,17 +82,7 @@ func keptMessages(ctx context.Context, q sqlx.QueryerContext, clinicID, enrollme
 	if err != nil {
 		return nil, nil, err
 	}
-	var ms []*aftercare.Message
-	slugs := map[int64]string{}
-	for _, o := range os {
-		slugs[o.ID] = o.Protocol
-		for i := range o.Kept {
-			m := o.Kept[i].Message(o)
-			t := texts[o.Kept[i].TextID]
-			m.Subject, m.Body = t.subject, t.body
-			ms = append(ms, m)
-		}
-	}
+	ms, slugs := plan.Messages(os, func(id int64) (string, string) { t := texts[id]; return t.subject, t.body })
 	return ms, slugs, nil
 }
 

@@ -103,6 +103,39 @@ func TextIDs(os []*Owner) []int64 {
 	return ids
 }
 
+// Messages returns the messages kept on os as the pending messages they
+// stand for, each with the subject and body text gives for its text id,
+// and the protocol slug of each owner by enrollment id (for Merge).
+func Messages(os []*Owner, text func(id int64) (subject, body string)) ([]*aftercare.Message, map[int64]string) {
+	var ms []*aftercare.Message
+	slugs := make(map[int64]string, len(os))
+	for _, o := range os {
+		slugs[o.ID] = o.Protocol
+		for i := range o.Kept {
+			m := o.Kept[i].Message(o)
+			m.Subject, m.Body = text(o.Kept[i].TextID)
+			ms = append(ms, m)
+		}
+	}
+	return ms, slugs
+}
+
+// CountDays adds to counts, as pending on their send day in loc, the
+// messages of one enrollment's planned column that are due in
+// [since, until) (DailyStats); an error is the column's, unreadable.
+func CountDays(counts map[aftercare.DayStat]int, planned []byte, since, until time.Time, loc *time.Location) error {
+	ks, err := Parse(planned)
+	if err != nil {
+		return err
+	}
+	for _, k := range ks {
+		if !k.SendAt.Before(since) && k.SendAt.Before(until) {
+			counts[aftercare.DayStat{Day: k.SendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
+		}
+	}
+	return nil
+}
+
 // Merge adds kept to ms (both in (SendAt, ID) order) as ListMessages
 // would have returned them had they been rows, for filter f; slugs gives
 // the protocol slug of each kept message's enrollment. Its conditions
