@@ -49,7 +49,7 @@ type EnrollResult struct {
 func (s *Service) prepare(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time) (*aftercare.NewEnrollment, error) {
 	c, err := s.check(ctx, clinic, req, now, func(ctx context.Context, slug string) (*Compiled, error) {
 		return s.Protocol(ctx, clinic.ID, slug, 0)
-	})
+	}, s.defaultZone)
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +77,13 @@ type checked struct {
 	userID  int64  // the staff user enrolling (aftercare.ActorFrom), 0 for none
 }
 
-// check validates req; protocol finds the latest version of a slug. Errors
-// are EINVALID and name the field to fix.
+// check validates req; protocol finds the latest version of a slug, and
+// zone, if not nil, gives the zone of a request that names none, from the
+// patient's validated name, phone and email (an import passes nil: every
+// row names its zone). Errors are EINVALID and name the field to fix.
 func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest, now time.Time,
-	protocol func(ctx context.Context, slug string) (*Compiled, error)) (*checked, error) {
+	protocol func(ctx context.Context, slug string) (*Compiled, error),
+	zone func(ctx context.Context, clinic *aftercare.Clinic, who *aftercare.Patient) (string, error)) (*checked, error) {
 	name, err := aftercare.ValidateName(req.Name)
 	if err != nil {
 		return nil, err
@@ -102,7 +105,13 @@ func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req Enrol
 	if req.EmailConsent && email == "" {
 		return nil, aftercare.FieldErrorf("email_consent", "email consent was given but there is no email address")
 	}
-	loc, err := aftercare.LoadZone(req.TZ)
+	tz := req.TZ
+	if zone != nil && strings.TrimSpace(tz) == "" {
+		if tz, err = zone(ctx, clinic, &aftercare.Patient{Name: name, Phone: phone, Email: email}); err != nil {
+			return nil, err
+		}
+	}
+	loc, err := aftercare.LoadZone(tz)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +137,7 @@ func (s *Service) check(ctx context.Context, clinic *aftercare.Clinic, req Enrol
 	if source == "" {
 		source = "unknown"
 	}
-	p := &aftercare.Patient{ClinicID: clinic.ID, Name: name, Phone: phone, Email: email, TZ: req.TZ, Lang: lang}
+	p := &aftercare.Patient{ClinicID: clinic.ID, Name: name, Phone: phone, Email: email, TZ: tz, Lang: lang}
 	if req.SMSConsent {
 		p.SMSConsent = aftercare.Consent{At: now, Source: source}
 	}
@@ -216,13 +225,6 @@ func (s *Service) busy(ctx context.Context, clinicID, patientID, exceptEnrollmen
 // Patient.TZ is the zone used. EINVALID names the field to fix.
 func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (*EnrollResult, error) {
 	now := s.Now().UTC()
-	if strings.TrimSpace(req.TZ) == "" {
-		tz, err := s.defaultZone(ctx, clinic, req)
-		if err != nil {
-			return nil, err
-		}
-		req.TZ = tz
-	}
 	ne, err := s.prepare(ctx, clinic, req, now)
 	if err != nil {
 		return nil, err
@@ -253,18 +255,14 @@ func (s *Service) Enroll(ctx context.Context, clinic *aftercare.Clinic, req Enro
 	return res, err
 }
 
-// defaultZone is the zone of an enrollment request that names none: the
-// stored patient's when req matches one (Store.Enroll would otherwise move
-// a returning patient, say in Denver, to the clinic's zone, and plan their
-// new messages in it), else the clinic's, as on the command line. A request
-// whose name, phone or email is invalid gets the clinic's: check then
-// reports that field. The error is the store's.
-func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, req EnrollRequest) (string, error) {
-	key := requestMatchKey(clinic, req)
-	if key == "" {
-		return clinic.TZ, nil
-	}
-	p, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, key)
+// defaultZone is the zone of an enrollment request that names none, for
+// the patient who (name, phone and email, validated) it names: the stored
+// patient's when the clinic has them (Store.Enroll would otherwise move a
+// returning patient, say in Denver, to the clinic's zone, and plan their
+// new messages in it), else the clinic's, as on the command line. The
+// error is the store's.
+func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, who *aftercare.Patient) (string, error) {
+	p, err := s.Store.FindPatientByMatchKey(ctx, clinic.ID, who.MatchKey())
 	switch {
 	case aftercare.ErrorCode(err) == aftercare.ENOTFOUND:
 		return clinic.TZ, nil
@@ -272,18 +270,6 @@ func (s *Service) defaultZone(ctx context.Context, clinic *aftercare.Clinic, req
 		return "", err
 	}
 	return ZoneOrClinic(p.TZ, clinic), nil
-}
-
-// requestMatchKey is the MatchKey of the patient req names, "" when its
-// name, phone or email is invalid.
-func requestMatchKey(clinic *aftercare.Clinic, req EnrollRequest) string {
-	name, nerr := aftercare.ValidateName(req.Name)
-	phone, perr := aftercare.NormalizePhone(req.Phone, clinic.Country)
-	email, eerr := aftercare.NormalizeEmail(req.Email)
-	if nerr != nil || perr != nil || eerr != nil {
-		return ""
-	}
-	return (&aftercare.Patient{Name: name, Phone: phone, Email: email}).MatchKey()
 }
 
 // consentGiven names the channels an enrollment request gives consent to.

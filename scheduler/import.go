@@ -346,7 +346,7 @@ func rowsFailed(rows []*importRow) error {
 
 // check validates r and finds its protocol; a row that fails gets its error.
 func (im *importer) check(ctx context.Context, r *importRow) {
-	c, err := im.s.check(ctx, im.clinic, r.req, im.now, im.protocol)
+	c, err := im.s.check(ctx, im.clinic, r.req, im.now, im.protocol, nil)
 	if err != nil {
 		rowError(r, err)
 		return
