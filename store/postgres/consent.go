@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.ConsentStore = (*DB)(nil)
@@ -157,21 +158,17 @@ const optedOutMany = `SELECT id, clinic_id, sms_opt_out_at IS NOT NULL, email_op
 // ENOTFOUND if one of them is not a patient of its clinic; EINVALID if
 // the three lists differ in length.
 func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, chs []aftercare.Channel) ([]bool, error) {
-	if len(clinicIDs) != len(patientIDs) || len(chs) != len(patientIDs) {
-		return nil, invalid("opt-out check: %d clinics, %d patients and %d channels", len(clinicIDs), len(patientIDs), len(chs))
+	if err := check.OptOutLists(clinicIDs, patientIDs, chs); err != nil {
+		return nil, err
 	}
 	if len(patientIDs) == 0 {
 		return nil, nil
 	}
-	type state struct {
-		clinic     int64
-		sms, email bool
-	}
-	got := make(map[int64]state, len(patientIDs))
+	got := make(map[int64]check.OptOutState, len(patientIDs))
 	err := eachRow(ctx, db.pool, func(rows pgx.Rows) error {
 		var id int64
-		var s state
-		if err := rows.Scan(&id, &s.clinic, &s.sms, &s.email); err != nil {
+		var s check.OptOutState
+		if err := rows.Scan(&id, &s.Clinic, &s.SMS, &s.Email); err != nil {
 			return err
 		}
 		got[id] = s
@@ -180,16 +177,5 @@ func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, c
 	if err != nil {
 		return nil, dbError("opted out", err)
 	}
-	out := make([]bool, len(patientIDs))
-	for i, id := range patientIDs {
-		s, ok := got[id]
-		if !ok || s.clinic != clinicIDs[i] {
-			return nil, notFound("no patient %d in clinic %d", id, clinicIDs[i])
-		}
-		out[i] = s.sms
-		if chs[i] == aftercare.Email {
-			out[i] = s.email
-		}
-	}
-	return out, nil
+	return check.OptedOut(got, clinicIDs, patientIDs, chs)
 }

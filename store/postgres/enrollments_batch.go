@@ -518,14 +518,11 @@ func (b *enrollBatch) allocate(ctx context.Context, tx pgx.Tx) error {
 			b.near = append(b.near, pm)
 			continue
 		}
-		send, expires, _ := check.PlannedTimes(m)
 		ks := b.kept[pm.it]
 		if ks == nil {
 			ks = make([]plan.Kept, 0, len(pm.it.ne.Messages))
 		}
-		b.kept[pm.it] = append(ks, plan.Kept{ID: pm.it.msgIDs[pm.k], Step: m.StepKey, Occ: m.Occurrence,
-			Channel: m.Channel, Lang: m.Lang, SendAt: send, Expires: expires, Note: m.Note,
-			TextID: texts[pm.text], Segments: m.Segments})
+		b.kept[pm.it] = append(ks, plan.KeptOf(m, pm.it.msgIDs[pm.k], texts[pm.text]))
 	}
 	return nil
 }

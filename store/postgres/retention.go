@@ -139,14 +139,7 @@ func notKept(ctx context.Context, tx pgx.Tx, texts []int64) ([]int64, error) {
 		if err := rows.Scan(&b); err != nil {
 			return err
 		}
-		ks, err := plan.Parse(b)
-		if err != nil {
-			return err
-		}
-		for _, k := range ks {
-			delete(left, k.TextID)
-		}
-		return nil
+		return plan.ForgetKeptTexts(left, b)
 	}, plannedColumnsOf)
 	if err != nil {
 		return nil, err

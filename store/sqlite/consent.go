@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 var _ aftercare.ConsentStore = (*DB)(nil)
@@ -168,8 +169,8 @@ func consentAudit(ev *aftercare.ConsentEvent) *aftercare.AuditEntry {
 // patient patientIDs[i] of clinic clinicIDs[i] opted out of chs[i].
 // ENOTFOUND if one of them is not a patient of its clinic.
 func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, chs []aftercare.Channel) ([]bool, error) {
-	if len(clinicIDs) != len(patientIDs) || len(chs) != len(patientIDs) {
-		return nil, invalid("opt-out check: %d clinics, %d patients and %d channels", len(clinicIDs), len(patientIDs), len(chs))
+	if err := check.OptOutLists(clinicIDs, patientIDs, chs); err != nil {
+		return nil, err
 	}
 	if len(patientIDs) == 0 {
 		return nil, nil
@@ -183,15 +184,11 @@ func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, c
 		return nil, err
 	}
 	defer rows.Close()
-	type state struct {
-		clinic     int64
-		sms, email bool
-	}
-	got := make(map[int64]state, len(patientIDs))
+	got := make(map[int64]check.OptOutState, len(patientIDs))
 	for rows.Next() {
 		var id int64
-		var s state
-		if err := rows.Scan(&id, &s.clinic, &s.sms, &s.email); err != nil {
+		var s check.OptOutState
+		if err := rows.Scan(&id, &s.Clinic, &s.SMS, &s.Email); err != nil {
 			return nil, err
 		}
 		got[id] = s
@@ -199,16 +196,5 @@ func (db *DB) OptedOutMany(ctx context.Context, clinicIDs, patientIDs []int64, c
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]bool, len(patientIDs))
-	for i, id := range patientIDs {
-		s, ok := got[id]
-		if !ok || s.clinic != clinicIDs[i] {
-			return nil, notFound("no patient %d in clinic %d", id, clinicIDs[i])
-		}
-		out[i] = s.sms
-		if chs[i] == aftercare.Email {
-			out[i] = s.email
-		}
-	}
-	return out, nil
+	return check.OptedOut(got, clinicIDs, patientIDs, chs)
 }

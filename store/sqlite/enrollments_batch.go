@@ -509,13 +509,11 @@ func (b *enrollBatch) writeEnrollments(ctx context.Context, tx *sqlx.Tx, nowS st
 			return err
 		}
 		if plan.Keeps(m, b.now) {
-			send, expires, _ := check.PlannedTimes(m)
 			ks := kept[pm.it]
 			if ks == nil {
 				ks = make([]plan.Kept, 0, len(pm.it.ne.Messages))
 			}
-			kept[pm.it] = append(ks, plan.Kept{ID: id, Step: m.StepKey, Occ: m.Occurrence, Channel: m.Channel,
-				Lang: m.Lang, SendAt: send, Expires: expires, Note: m.Note, TextID: textID, Segments: m.Segments})
+			kept[pm.it] = append(ks, plan.KeptOf(m, id, textID))
 			continue
 		}
 		rows = append(rows, pm)

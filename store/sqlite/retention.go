@@ -205,12 +205,8 @@ func unusedTexts(ctx context.Context, tx *sqlx.Tx, texts map[int64]bool) error {
 		if err := rows.Scan(&b); err != nil {
 			return err
 		}
-		ks, err := plan.Parse(b)
-		if err != nil {
+		if err := plan.ForgetKeptTexts(texts, b); err != nil {
 			return err
-		}
-		for _, k := range ks {
-			delete(texts, k.TextID)
 		}
 	}
 	return rows.Err()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/check"
 )
 
 // Horizon is how far ahead messages are rows of the messages table. A
@@ -54,6 +55,14 @@ func Keeps(m *aftercare.Message, now time.Time) bool {
 	return m.Status == aftercare.StatusPending && m.Attempts == 0 &&
 		(m.NextAttemptAt.IsZero() || m.NextAttemptAt.Equal(m.SendAt)) &&
 		!m.SendAt.Before(now.Add(Horizon))
+}
+
+// KeptOf is m (Keeps(m) holds), given id and the id of its text, as it is
+// kept: its times as stored (check.PlannedTimes).
+func KeptOf(m *aftercare.Message, id, textID int64) Kept {
+	send, expires, _ := check.PlannedTimes(m)
+	return Kept{ID: id, Step: m.StepKey, Occ: m.Occurrence, Channel: m.Channel, Lang: m.Lang,
+		SendAt: send, Expires: expires, Note: m.Note, TextID: textID, Segments: m.Segments}
 }
 
 // Owner is an enrollment that keeps messages.
@@ -132,6 +141,20 @@ func CountDays(counts map[aftercare.DayStat]int, planned []byte, since, until ti
 		if !k.SendAt.Before(since) && k.SendAt.Before(until) {
 			counts[aftercare.DayStat{Day: k.SendAt.In(loc).Format(time.DateOnly), Status: aftercare.StatusPending}]++
 		}
+	}
+	return nil
+}
+
+// ForgetKeptTexts deletes from texts (text ids) those the messages kept
+// in one enrollment's planned column use (retention: a text goes once no
+// message, row or kept, uses it); an error is the column's, unreadable.
+func ForgetKeptTexts(texts map[int64]bool, planned []byte) error {
+	ks, err := Parse(planned)
+	if err != nil {
+		return err
+	}
+	for _, k := range ks {
+		delete(texts, k.TextID)
 	}
 	return nil
 }
