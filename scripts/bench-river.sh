@@ -99,6 +99,10 @@ aftercare_round() { # aftercare_round K: sets rate
 		cp "$AFTERCARE" "$BIN/prof/aftercare"
 	fi
 	waitlines "$dir/sent.jsonl" "$N" 120
+	# CPU seconds serve used (user + system, start-up and idle included):
+	# less noisy than a rate on a shared machine, for A/B of one side.
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$serve/stat")
+	rss=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$serve/status") # peak resident MiB
 	kill "$serve"
 	wait "$serve" || true
 	rate=$(rate "$dir/sent.jsonl")
@@ -108,22 +112,25 @@ river_round() { # river_round K: sets rate
 	local dir=$RUN/r$1
 	mkdir -p "$dir"
 	fake "$dir/sent.jsonl"
-	"$BIN/riverbench" -n "$N" -workers "$C" -base "http://127.0.0.1:$port" -db "$dir/river.db" >"$dir/river.out"
+	/usr/bin/time -f '%U %S' -o "$dir/cpu" "$BIN/riverbench" -n "$N" -workers "$C" -base "http://127.0.0.1:$port" -db "$dir/river.db" >"$dir/river.out"
+	cpu=$(awk '{print $1 + $2}' "$dir/cpu")
 	waitlines "$dir/sent.jsonl" "$N" 5
 	rate=$(rate "$dir/sent.jsonl")
 }
 
-as=() rs=()
+as=() rs=() acs=() rcs=()
 for ((k = 1; k <= ROUNDS; k++)); do
 	aftercare_round $k
-	a=$rate
+	a=$rate ac=$cpu arss=$rss
 	river_round $k
-	r=$rate
-	as+=("$a") rs+=("$r")
-	printf 'round %d: aftercare %.0f msg/s, river %.0f msg/s, ratio %.2f\n' $k "$a" "$r" "$(echo "$a / $r" | bc -l)"
+	r=$rate rc=$cpu
+	as+=("$a") rs+=("$r") acs+=("$ac") rcs+=("$rc")
+	printf 'round %d: aftercare %.0f msg/s, river %.0f msg/s, ratio %.2f; CPU per send: aftercare %.0f us, river %.0f us; serve peak RSS %d MiB\n' \
+		$k "$a" "$r" "$(echo "$a / $r" | bc -l)" "$(echo "$ac * 1000000 / $N" | bc -l)" "$(echo "$rc * 1000000 / $N" | bc -l)" "$arss"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 am=$(median "${as[@]}")
 rm_=$(median "${rs[@]}")
-printf 'median of %d rounds (N=%d, %d in flight): aftercare %.0f msg/s, river %.0f msg/s, ratio %.2f\n' "$ROUNDS" "$N" "$C" "$am" "$rm_" "$(echo "$am / $rm_" | bc -l)"
+printf 'median of %d rounds (N=%d, %d in flight): aftercare %.0f msg/s, river %.0f msg/s, ratio %.2f; CPU per send: aftercare %.0f us, river %.0f us\n' \
+	"$ROUNDS" "$N" "$C" "$am" "$rm_" "$(echo "$am / $rm_" | bc -l)" "$(echo "$(median "${acs[@]}") * 1000000 / $N" | bc -l)" "$(echo "$(median "${rcs[@]}") * 1000000 / $N" | bc -l)"
 echo "(files in $RUN; nproc $(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg))"
