@@ -160,82 +160,130 @@ func (d *Dispatcher) rateBudget() int {
 // already started finish and are recorded, and claimed messages not yet
 // started are released back to pending. It returns how many messages it
 // handed to a sender.
+//
+// With no route rate-limited, the next batch is claimed while the second
+// half of a full one is being sent, and the sends of one batch run on
+// into the next: the senders never wait for a claim, nor for a batch's
+// last sends to finish before the next batch starts. (Claimed one after
+// the other, a batch of 256 took 15 ms to claim while nothing was sent:
+// a quarter of a backlog's dispatch time, docs/performance.md, session 7.)
+// Then at most Batch + Batch/2 claimed messages wait for a slot. With a
+// rate limit, sending is slower than claiming and the next batch is
+// claimed once this one has been handed out, so that no claim waits long
+// for its turn (see Batch).
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	d.init()
-	total := 0
+	t := &tickSends{d: d, sem: make(chan struct{}, d.Concurrency)}
+	gctx, endGroup := d.startGroup(ctx)
+	b := d.claim(ctx)
 	for {
-		n, full, err := d.claimAndSend(ctx)
-		total += n
-		if err != nil || !full || ctx.Err() != nil {
-			return total, err
+		var next chan claimedBatch
+		prefetchAt := -1
+		if b.full && len(d.limiters) == 0 {
+			prefetchAt = len(b.claimed) / 2
 		}
+		for i, c := range b.claimed {
+			if i == prefetchAt && ctx.Err() == nil {
+				next = make(chan claimedBatch, 1)
+				// Not cancelled midway: a claim that ctx ended would be
+				// an error at every stop; start releases what it brings.
+				go func() { next <- d.claim(context.WithoutCancel(ctx)) }()
+			}
+			t.start(gctx, c, b.gen)
+		}
+		switch {
+		case b.err != nil:
+		case next != nil:
+			// Even when ctx has ended meanwhile: start releases what the
+			// claim brought.
+			b = <-next
+			continue
+		case b.full && ctx.Err() == nil:
+			b = d.claim(ctx)
+			continue
+		}
+		t.wg.Wait()
+		endGroup()
+		if len(t.released) > 0 {
+			if err := d.Store.Release(context.WithoutCancel(ctx), d.Owner, t.released); err != nil {
+				return t.sent, errors.Join(b.err, fmt.Errorf("releasing %d claimed messages: %w", len(t.released), err))
+			}
+		}
+		return t.sent, b.err
 	}
 }
 
-// claimAndSend is one batch of Tick; full reports that it claimed a whole
-// batch (there may be more due).
-func (d *Dispatcher) claimAndSend(ctx context.Context) (int, bool, error) {
+// claimedBatch is what one claim brought: the messages, the lease
+// generation they belong to, whether the batch was full (there may be
+// more due) and the claim's error.
+type claimedBatch struct {
+	claimed []*aftercare.Claimed
+	gen     int
+	full    bool
+	err     error
+}
+
+// claim claims one batch of due messages; nothing once ctx has ended.
+func (d *Dispatcher) claim(ctx context.Context) claimedBatch {
 	if ctx.Err() != nil {
-		return 0, false, nil //nolint:nilerr // a stopped tick is not a failure: serve is shutting down
+		return claimedBatch{} // a stopped tick is not a failure: serve is shutting down
 	}
 	gen, err := d.ensureLease(ctx)
 	if err != nil {
-		return 0, false, fmt.Errorf("renewing the claim lease: %w", err)
+		return claimedBatch{err: fmt.Errorf("renewing the claim lease: %w", err)}
 	}
 	d.failpoint("before-claim")
 	claimed, err := d.Store.ClaimDue(ctx, d.Now().UTC(), d.Owner, d.Batch)
 	if err != nil {
-		return 0, false, fmt.Errorf("claiming due messages: %w", err)
+		return claimedBatch{err: fmt.Errorf("claiming due messages: %w", err)}
 	}
-	full := len(claimed) == d.Batch
 	if len(claimed) > 0 {
 		d.failpoint("after-claim")
 	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		released []int64
-		sent     int
-	)
-	sem := make(chan struct{}, d.Concurrency)
-	ctx, endGroup := d.startGroup(ctx)
-	for _, c := range claimed {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			released = append(released, c.Message.ID)
-			continue
-		}
-		wg.Add(1)
-		go func(c *aftercare.Claimed) {
-			defer wg.Done()
-			// The slot is free once the provider has answered: the next
-			// send starts while this one's outcome is being recorded.
-			free := sync.OnceFunc(func() { <-sem })
-			defer free()
-			started, err := d.deliver(withSendDone(ctx, free), c, gen)
-			mu.Lock()
-			defer mu.Unlock()
-			if !started {
-				released = append(released, c.Message.ID)
-			} else {
-				sent++
-			}
-			if err != nil {
-				d.Logger.Error("recording an outcome failed", "message", c.Message.ID, "err", err)
-			}
-		}(c)
+	return claimedBatch{claimed: claimed, gen: gen, full: len(claimed) == d.Batch}
+}
+
+// tickSends are the sends of one Tick: at most Concurrency at once.
+type tickSends struct {
+	d        *Dispatcher
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	released []int64 // claimed, never started: put back to pending
+	sent     int
+}
+
+// start sends c once a slot is free, or releases it when ctx ends first.
+func (t *tickSends) start(ctx context.Context, c *aftercare.Claimed, gen int) {
+	select {
+	case t.sem <- struct{}{}:
+	case <-ctx.Done():
 	}
-	wg.Wait()
-	endGroup()
-	if len(released) > 0 {
-		if err := d.Store.Release(context.WithoutCancel(ctx), d.Owner, released); err != nil {
-			return sent, false, fmt.Errorf("releasing %d claimed messages: %w", len(released), err)
-		}
+	if ctx.Err() != nil {
+		t.mu.Lock()
+		t.released = append(t.released, c.Message.ID)
+		t.mu.Unlock()
+		return
 	}
-	return sent, full, nil
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		// The slot is free once the provider has answered: the next
+		// send starts while this one's outcome is being recorded.
+		free := sync.OnceFunc(func() { <-t.sem })
+		defer free()
+		started, err := t.d.deliver(withSendDone(ctx, free), c, gen)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if !started {
+			t.released = append(t.released, c.Message.ID)
+		} else {
+			t.sent++
+		}
+		if err != nil {
+			t.d.Logger.Error("recording an outcome failed", "message", c.Message.ID, "err", err)
+		}
+	}()
 }
 
 // deliver waits for the route's rate, sends one message and records the
