@@ -203,10 +203,11 @@ func (a *app) serve(ctx context.Context) error {
 	hs.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // net/http's own complaints, masked too
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
+	gcPercent := tuneGC(a.env)
 	jobs.Start()
 	logger.Info("aftercare serving", "http", ln.Addr().String(), "db", a.store.Path(), "clinic", a.clinic.Slug,
 		"sms", routes[aftercare.SMS].Name, "email", routes[aftercare.Email].Name, "dispatch", cfg.DispatchSpec, "owner", owner,
-		"version", readVersion().String())
+		"version", readVersion().String(), "gc_percent", gcPercent)
 	fmt.Fprintf(a.io.Out, "aftercare: serving on http://%s (sms via %s, email via %s); Ctrl-C stops\n", ln.Addr(), routes[aftercare.SMS].Name, routes[aftercare.Email].Name)
 
 	select {
