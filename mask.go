@@ -1,9 +1,6 @@
 package aftercare
 
-import (
-	"regexp"
-	"strings"
-)
+import "regexp"
 
 // Patterns of what MaskContacts hides. Phone numbers are written in many
 // ways; these catch the ways Aftercare and its providers write them
@@ -22,9 +19,26 @@ var (
 // itself, and this catches what slips through (a provider's error message
 // that quotes the number back, an address inside an error).
 func MaskContacts(s string) string {
-	if !strings.ContainsAny(s, "0123456789@") {
-		return s // most log values: no work
+	// Most log values need no regexp: an email has an @, and each of
+	// phoneLike's forms has at least 7 digits (a number masked already,
+	// "+1********00", has 3).
+	at, digits := false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '@':
+			at = true
+		case c >= '0' && c <= '9':
+			digits++
+		}
 	}
-	s = emailLike.ReplaceAllStringFunc(s, MaskEmail)
-	return phoneLike.ReplaceAllStringFunc(s, MaskPhone)
+	if at {
+		s = emailLike.ReplaceAllStringFunc(s, MaskEmail)
+	}
+	if digits >= minPhoneDigits {
+		s = phoneLike.ReplaceAllStringFunc(s, MaskPhone)
+	}
+	return s
 }
+
+// minPhoneDigits is the fewest digits phoneLike matches: "+" and 7.
+const minPhoneDigits = 7

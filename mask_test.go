@@ -22,6 +22,10 @@ func TestMaskContacts(t *testing.T) {
 		{"AddressKept", "127.0.0.1:8080", "127.0.0.1:8080"},
 		{"SIDKept", "SM0123456789012345678901234567890a", "SM0123456789012345678901234567890a"},
 		{"IDsKept", "message 123456 clinic 2 latency_ms 87", "message 123456 clinic 2 latency_ms 87"},
+		// The shortest number phoneLike takes, and one digit fewer
+		// (MaskContacts skips the regexp below 7 digits).
+		{"SevenDigits", "to +1234567.", "to +1****67."},
+		{"SixDigitsKept", "to +123456.", "to +123456."},
 		{"SMTPCodeKept", "550 5.7.1 relay denied", "550 5.7.1 relay denied"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/term"
 
@@ -92,13 +94,30 @@ func logSafety(secrets []string) func(groups []string, a slog.Attr) slog.Attr {
 		}
 		return maskOutsideDBURLs(s)
 	}
+	// Whether a key names a secret, by key: every string attribute of
+	// every line asks, and the keys are the code's own, a few dozen (at
+	// most maxKnownKeys are remembered, should some code make them up).
+	var (
+		secretKeys sync.Map
+		keys       atomic.Int32
+	)
+	isSecretKey := func(k string) bool {
+		if v, ok := secretKeys.Load(k); ok {
+			return v.(bool)
+		}
+		v := secretKey.MatchString(k)
+		if keys.Add(1) <= maxKnownKeys {
+			secretKeys.Store(k, v)
+		}
+		return v
+	}
 	return func(groups []string, a slog.Attr) slog.Attr {
 		if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
 			return a
 		}
 		switch a.Value.Kind() {
 		case slog.KindString:
-			if a.Key != slog.MessageKey && secretKey.MatchString(a.Key) && a.Value.String() != "" {
+			if a.Key != slog.MessageKey && isSecretKey(a.Key) && a.Value.String() != "" {
 				return slog.String(a.Key, Redacted)
 			}
 			if s := a.Value.String(); s != "" {
@@ -125,6 +144,9 @@ func logSafety(secrets []string) func(groups []string, a slog.Attr) slog.Attr {
 		return a
 	}
 }
+
+// maxKnownKeys bounds logSafety's memory of which keys name secrets.
+const maxKnownKeys = 512
 
 // maskOutsideDBURLs is aftercare.MaskContacts of s, but for the PostgreSQL
 // URLs in it, which stay as they are (logSafety has taken their passwords

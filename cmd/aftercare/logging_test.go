@@ -58,6 +58,13 @@ func TestLogSafety(t *testing.T) {
 					t.Errorf("numbers and the level must stay as they are: %v", rec)
 				}
 			}
+			// The second time a key comes, logSafety remembers whether it
+			// names a secret: the same answer.
+			buf.Reset()
+			logger.Info("again", "session", "second-cookie-value", "smtp", "ok")
+			if out := buf.String(); strings.Contains(out, "second-cookie-value") || !strings.Contains(out, "ok") {
+				t.Errorf("a key's second line is not cleaned as its first:\n%s", out)
+			}
 		})
 	}
 }
