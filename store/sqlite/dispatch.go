@@ -242,13 +242,16 @@ func (db *DB) RecordOutcome(ctx context.Context, o *aftercare.Outcome) error {
 		return invalid("an outcome cannot be %q", o.Status)
 	}
 	now := db.now()
-	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error { return recordOutcomeTx(ctx, tx, o, now) })
+	return db.write(ctx, "record outcome", func(tx *sqlx.Tx) error { return recordOutcomeTx(ctx, tx, o, now, true) })
 }
 
 // recordOutcomeTx is RecordOutcome inside tx. Its first statement finds
 // whether the message is still o.ClaimedBy's; when it is not (ECONFLICT)
 // nothing has been written.
-func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome, now time.Time) error {
+//
+// reports false says provider_reports is empty in tx (RecordOutcomes asks
+// once for its group): no report can have come before o's provider id did.
+func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome, now time.Time, reports bool) error {
 	res, err := tx.ExecContext(ctx, recordOutcome, string(o.Status), ts(norm(o.NextAttemptAt)), ts(norm(o.SentAt)), o.Sender,
 		o.ProviderID, o.ProviderState, o.ErrorCode, o.Error, ts(now), o.MessageID, o.ClinicID, o.ClaimedBy)
 	if err != nil {
@@ -267,8 +270,10 @@ func recordOutcomeTx(ctx context.Context, tx *sqlx.Tx, o *aftercare.Outcome, now
 	if err := execAttempt(ctx, tx, &a); err != nil {
 		return err
 	}
-	if err := applyKeptReport(ctx, tx, o.MessageID, o.ProviderID, o.Status, now); err != nil {
-		return err
+	if reports {
+		if err := applyKeptReport(ctx, tx, o.MessageID, o.ProviderID, o.Status, now); err != nil {
+			return err
+		}
 	}
 	if o.OptOut {
 		col := "sms_opt_out_at"

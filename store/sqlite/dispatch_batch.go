@@ -28,11 +28,18 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []*aftercare.Outcome)
 		}
 	}
 	err := db.write(ctx, "record outcomes", func(tx *sqlx.Tx) error {
+		// A status report that came before its send was recorded is
+		// rare (a callback racing the group's commit): one read for the
+		// group instead of one per outcome.
+		var reports bool
+		if err := tx.GetContext(ctx, &reports, anyEarlyReport); err != nil {
+			return err
+		}
 		for i, o := range outcomes {
 			if errs[i] != nil {
 				continue
 			}
-			err := recordOutcomeTx(ctx, tx, o, now)
+			err := recordOutcomeTx(ctx, tx, o, now, reports)
 			if aftercare.ErrorCode(err) == aftercare.ECONFLICT {
 				// Detected by the first statement: nothing of o was written.
 				errs[i] = err

@@ -25,6 +25,7 @@ const (
 	ON CONFLICT (provider_id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code, at = excluded.at`
 	takeEarlyReport  = `DELETE FROM provider_reports WHERE provider_id = ? RETURNING status, error_code, at`
 	purgeEarlyReport = `DELETE FROM provider_reports WHERE at < ?`
+	anyEarlyReport   = `SELECT EXISTS (SELECT 1 FROM provider_reports)`
 )
 
 // earlyReportTTL is how long a report whose message is not known is kept:
