@@ -116,7 +116,7 @@ func TestEnrollFormAsksForUnusualDate(t *testing.T) {
 			if n := fdPatientCount(t, app, app.Main, "Ana "+tc.name); n != 0 {
 				t.Fatalf("asked first, yet %d patients were stored", n)
 			}
-			form.Set("confirm_date", tc.treated)
+			form.Set("confirm_date", tc.treated+" America/Los_Angeles")
 			fdEnroll(t, fd, form)
 		})
 	}
@@ -136,7 +136,7 @@ func TestEnrollFormAsksAgainForChangedDate(t *testing.T) {
 		t.Helper()
 		resp := fd.PostForm("/enroll", form)
 		body := readBody(t, resp)
-		box := fmt.Sprintf(`id="f-confirm_date" name="confirm_date" type="checkbox" value="%s"`, form.Get("treated_at"))
+		box := fmt.Sprintf(`id="f-confirm_date" name="confirm_date" type="checkbox" value="%s %s"`, form.Get("treated_at"), form.Get("tz"))
 		for _, want := range []string{"Check the treatment date.", day, box, "Enroll with this date"} {
 			if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
 				t.Errorf("%s: status %d, no %q", what, resp.StatusCode, want)
@@ -150,11 +150,17 @@ func TestEnrollFormAsksAgainForChangedDate(t *testing.T) {
 	asks("an unusual date", form, "Fri 2 Apr 2027")
 	// The front desk changes the month, to a date as unusual, and ticks
 	// the box that was asked about 2 April.
-	asks("a date changed after the question", changed(form, "treated_at", "2027-03-02T10:00", "confirm_date", "2027-04-02T10:00"), "Tue 2 Mar 2027")
-	// A box from a page older than the check says only "yes".
+	asks("a date changed after the question", changed(form, "treated_at", "2027-03-02T10:00", "confirm_date", "2027-04-02T10:00 America/Los_Angeles"), "Tue 2 Mar 2027")
+	// A box from a page older than the check says only "yes", or only the
+	// time (before the zone came with it).
 	asks("a box without a time", changed(form, "confirm_date", "yes"), "Tue 2 Mar 2027")
+	asks("a box with the time alone", changed(form, "confirm_date", "2027-03-02T10:00"), "Tue 2 Mar 2027")
+	// The zone changed after the question: the same time there is another
+	// moment, asked about in turn.
+	asks("a zone changed after the question", changed(form, "tz", "Pacific/Auckland", "confirm_date", "2027-03-02T10:00 America/Los_Angeles"), "Tue 2 Mar 2027")
+	form.Set("tz", "America/Los_Angeles")
 
-	_, eid := fdEnroll(t, fd, changed(form, "confirm_date", "2027-03-02T10:00"))
+	_, eid := fdEnroll(t, fd, changed(form, "confirm_date", "2027-03-02T10:00 America/Los_Angeles"))
 	e, err := app.DB.FindEnrollment(context.Background(), app.Main.ID, eid)
 	if err != nil {
 		t.Fatal(err)

@@ -171,12 +171,14 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	var res *scheduler.EnrollResult
 	if len(page.Errors) == 0 {
 		f := page.Form
+		// The question is about a moment: the time and the zone it is in.
+		asked := strings.TrimSpace(f.TreatedAt + " " + f.TZ)
 		res, err = s.Service.Enroll(ctx, p.Clinic, scheduler.EnrollRequest{
 			Name: f.Name, Phone: f.Phone, Email: f.Email, TZ: f.TZ, Lang: f.Lang, Protocol: f.Protocol,
 			TreatedAt: f.TreatedAt, SMSConsent: f.SMSConsent, EmailConsent: f.EmailConsent, Source: p.Actor(),
-			AskDate: !dateConfirmed(r, f.TreatedAt),
+			AskDate: !dateConfirmed(r, asked),
 		})
-		if page.Question = askDate(err, "f-confirm_date", f.TreatedAt, "enroll the patient with it all the same"); page.Question != nil {
+		if page.Question = askDate(err, "f-confirm_date", asked, "enroll the patient with it all the same"); page.Question != nil {
 			s.showEnroll(w, r, http.StatusOK, page)
 			return
 		}
@@ -213,10 +215,13 @@ type DateQuestion struct {
 	ID string
 	// Warning says what is unusual about the date.
 	Warning string
-	// At is the treatment time asked about, as typed, and the box's value:
-	// the form stores it only when the box comes back with the time sent
-	// beside it (dateConfirmed), so that a time changed after the question
-	// is asked about in turn rather than stored on the old answer.
+	// At is the treatment time asked about, as typed, and the box's value
+	// (on the enroll form, followed by the zone as typed, "2027-04-02T10:00
+	// America/New_York": the same time in another zone is another moment):
+	// the form stores it only when the box comes back with the time (and
+	// zone) sent beside it (dateConfirmed), so that a time or zone changed
+	// after the question is asked about in turn rather than stored on the
+	// old answer.
 	At string
 	// Confirm ends the box's label "The date is right: ...", saying what
 	// ticking it does.
