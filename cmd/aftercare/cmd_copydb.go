@@ -24,7 +24,8 @@ func (a *app) copyDBCmd() *cobra.Command {
 the PostgreSQL database --to names, in one transaction, keeping every id, and
 prints how many rows each table got. The PostgreSQL database must be empty
 (create a new one); copy-db refuses one with rows and changes nothing. Messages
-SQLite keeps on their enrollments become rows. The SQLite file is not changed.
+planned far ahead stay kept on their enrollments, as PostgreSQL keeps them too.
+The SQLite file is not changed.
 Stop every serve on the file first: copy-db refuses while one holds a live
 claim lease on it (a message it sent after the copy started would be pending
 again in PostgreSQL); --force skips that check, for a serve that died.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"reflect"
@@ -40,8 +41,9 @@ func TestCopyDB(t *testing.T) {
 		t.Fatalf("the SQLite patient's messages: %d, %v", len(wantMsgs), err)
 	}
 	// The clinic's log lists rows only: most messages are kept on the
-	// enrollment, which the copy must turn into rows.
-	if logRows, err := src.ListMessages(ctx, aftercare.MessageFilter{ClinicID: clinic.ID}); err != nil || len(logRows) >= len(wantMsgs) {
+	// enrollment, and stay kept in PostgreSQL.
+	logRows, err := src.ListMessages(ctx, aftercare.MessageFilter{ClinicID: clinic.ID})
+	if err != nil || len(logRows) >= len(wantMsgs) {
 		t.Fatalf("SQLite has %d message rows of %d messages (%v): want some kept on the enrollment", len(logRows), len(wantMsgs), err)
 	}
 	wantPatient, err := src.FindPatient(ctx, clinic.ID, 1)
@@ -65,7 +67,7 @@ func TestCopyDB(t *testing.T) {
 	for _, tc := range got.Tables {
 		rows[tc.Table] = tc.Rows
 	}
-	for table, want := range map[string]int64{"clinics": 1, "patients": 1, "enrollments": 1, "messages": int64(len(wantMsgs)),
+	for table, want := range map[string]int64{"clinics": 1, "patients": 1, "enrollments": 1, "messages": int64(len(logRows)),
 		"consent_events": 2, "users": 1, "signin_links": 1, "tokens": 1} {
 		if rows[table] != want {
 			t.Errorf("copy-db copied %d rows of %s, want %d (all: %v)", rows[table], table, want, got.Tables)
@@ -108,8 +110,29 @@ func TestCopyDB(t *testing.T) {
 		t.Errorf("after the copy, a new patient got id %d (want 2) and a new message %d (want > %d)", ne.Patient.ID, ne.Messages[0].ID, maxID)
 	}
 
+	// The kept messages become rows on PostgreSQL with their own ids, as
+	// their times come: a claim at the last one's time thaws them all.
+	last := wantMsgs[0].SendAt
+	for _, m := range wantMsgs {
+		last = maxTime(last, m.SendAt)
+	}
+	if _, err := dst.ClaimDue(ctx, last, "copy-test/1", 1000); err != nil {
+		t.Fatalf("claiming after the copy: %v", err)
+	}
+	if all, err := dst.ListMessages(ctx, aftercare.MessageFilter{ClinicID: clinic.ID}); err != nil || len(all) != len(wantMsgs)+len(ne.Messages) {
+		t.Errorf("after a claim at the last message's time PostgreSQL has %d message rows (%v), want %d: the copied ones and the new enrollment's",
+			len(all), err, len(wantMsgs)+len(ne.Messages))
+	}
+
 	_, _, err = cli(t, db, "", "copy-db", "--to", to)
 	wantErr(t, "copy-db into a database with rows", err, aftercare.ECONFLICT, "not empty")
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // TestCopyDBErrors: what copy-db refuses before it copies anything.
@@ -149,5 +172,37 @@ func TestCopyDBRefusesWhileServing(t *testing.T) {
 	}
 	if out := mustCLI(t, db, "copy-db", "--to", to, "--force"); !strings.Contains(out, "clinics") {
 		t.Errorf("copy-db --force:\n%s", out)
+	}
+}
+
+// TestCopyDBDamagedPlan: an enrollment whose kept messages do not read (a
+// damaged planned column) stops the copy with the enrollment named, and
+// PostgreSQL is left empty: a claim there would fail on it later.
+func TestCopyDBDamagedPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newDB(t)
+	mustCLI(t, db, "enroll", "--name", "Ana Ruiz", "--phone", "+1 415 555 0100", "--tz", "America/Los_Angeles",
+		"--protocol", "microneedling", "--treated-at", "2026-11-22T09:00", "--sms-consent")
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := raw.ExecContext(ctx, `UPDATE enrollments SET planned = x'01ff' WHERE planned IS NOT NULL`)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("damaging the planned column: %d rows, %v", n, err)
+	}
+	raw.Close()
+
+	to := pgtest.URL(t)
+	_, _, err = cli(t, db, "", "copy-db", "--to", to)
+	wantErr(t, "copy-db of a damaged plan", err, aftercare.EINVALID, "enrollment 1", "do not read", "nothing was copied")
+	pg, err := postgres.Open(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if _, err := pg.FindClinic(ctx, ""); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+		t.Errorf("PostgreSQL after the refused copy: %v, want no clinic", err)
 	}
 }

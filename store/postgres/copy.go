@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aftercare/aftercare"
+	"github.com/aftercare/aftercare/store/internal/plan"
 )
 
 // SourceQuery runs a SELECT on the database being copied (store/sqlite's
@@ -68,7 +69,7 @@ func (db *DB) CopyInto(ctx context.Context, src SourceQuery) ([]TableCount, erro
 				return fmt.Errorf("table %s: %w", t, err)
 			}
 		}
-		return nil
+		return checkKept(ctx, tx)
 	})
 	if err != nil {
 		return nil, dbError("copy", err)
@@ -237,4 +238,56 @@ func resetIdentity(ctx context.Context, tx pgx.Tx, table string) error {
 		}
 	}
 	return nil
+}
+
+const (
+	copiedPlans   = `SELECT id, planned FROM enrollments WHERE planned IS NOT NULL`
+	textsPresent  = `SELECT count(*) FROM message_texts WHERE id = ANY($1)`
+	passKeptIDs   = `SELECT setval(pg_get_serial_sequence('messages', 'id'), GREATEST((SELECT max(id) FROM messages), $1) + 1, false)`
+	maxKeptChecks = 10_000 // text ids per textsPresent query
+)
+
+// checkKept checks the messages kept on the copied enrollments (the
+// planned column, store/internal/plan): each enrollment's must read, and
+// name texts that were copied, or a claim would fail on them later. Then
+// it moves the messages' id sequence past the largest kept id: kept
+// messages got their ids when they were planned, and become rows with them,
+// which max(id) of messages does not see.
+func checkKept(ctx context.Context, tx pgx.Tx) error {
+	var maxID int64
+	texts := map[int64]bool{}
+	err := eachRow(ctx, tx, func(rows pgx.Rows) error {
+		var id int64
+		var planned []byte
+		if err := rows.Scan(&id, &planned); err != nil {
+			return err
+		}
+		ks, err := plan.Parse(planned)
+		if err != nil {
+			return invalid("the messages kept on enrollment %d (its planned column) do not read (%v): the source database is damaged and nothing was copied: restore it from a backup (aftercare restore) and copy again", id, err)
+		}
+		for _, k := range ks {
+			maxID = max(maxID, k.ID)
+			texts[k.TextID] = true
+		}
+		return nil
+	}, copiedPlans)
+	if err != nil {
+		return fmt.Errorf("table enrollments: %w", err)
+	}
+	ids := make([]int64, 0, len(texts))
+	for id := range texts {
+		ids = append(ids, id)
+	}
+	for chunk := range slices.Chunk(ids, maxKeptChecks) {
+		var n int
+		if err := tx.QueryRow(ctx, textsPresent, chunk).Scan(&n); err != nil {
+			return err
+		}
+		if n != len(chunk) {
+			return invalid("messages kept on enrollments name %d texts that message_texts does not have: the source database is damaged and nothing was copied: restore it from a backup (aftercare restore) and copy again", len(chunk)-n)
+		}
+	}
+	_, err = tx.Exec(ctx, passKeptIDs, maxID)
+	return err
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -11,12 +10,13 @@ import (
 // Query runs a SELECT on the database a Snapshot shows.
 type Query func(ctx context.Context, query string) (*sql.Rows, error)
 
-// Snapshot calls fn with the whole database as a store that keeps every
-// message as a row sees it (store/postgres; `aftercare copy-db` reads
-// each of its tables through fn's query):
+// Snapshot calls fn with the whole database as store/postgres's schema
+// sees it (`aftercare copy-db` reads each of its tables through fn's
+// query). Messages kept on their enrollments (plan.go) stay there: both
+// engines keep them in the same form (store/internal/plan), and
+// store/postgres's CopyInto checks them and moves its message ids past
+// theirs. Besides:
 //
-//   - every message kept on its enrollment (plan.go) is a row of messages,
-//     with the id it was given when planned;
 //   - every message has a text_id (one written before migration 0003 gets
 //     a message_texts row for its own subject and body);
 //   - message_texts has a purged column, 1 for the texts purged_texts lists.
@@ -38,9 +38,6 @@ func (db *DB) Snapshot(ctx context.Context, fn func(q Query) error) error {
 	})
 }
 
-// endOfTime is after every planned message.
-var endOfTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-
 const (
 	legacyTexts   = `SELECT id, subject, body FROM messages WHERE text_id IS NULL`
 	setTextID     = `UPDATE messages SET text_id = ?, subject = '', body = '' WHERE id = ?`
@@ -50,15 +47,6 @@ const (
 
 // snapshotRows makes, inside tx, the changes Snapshot lists.
 func snapshotRows(ctx context.Context, tx *sqlx.Tx) error {
-	for {
-		n, err := thawDue(ctx, tx, endOfTime, 1000)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
-	}
 	type legacy struct {
 		id            int64
 		subject, body string
