@@ -243,7 +243,18 @@ func (d *Dispatcher) claim(ctx context.Context) claimedBatch {
 	return claimedBatch{claimed: claimed, gen: gen, full: len(claimed) == d.Batch}
 }
 
-// tickSends are the sends of one Tick: at most Concurrency at once.
+// tickSends are the sends of one Tick: at most Concurrency at once, and
+// one at a time to each patient on each channel, in the order claimed.
+//
+// A patient's texts due together (the welcome and the pause-actives text
+// at treatment time) went out in parallel, and reached the phone in either
+// order: the text saying what to pause before the one saying the treatment
+// is done and how to opt out. Now a message waits, without a slot, until
+// the provider has answered the one before it to the same patient on the
+// same channel; then it takes that one's slot. Patients differ from one
+// message to the next in a backlog, so the sends in flight stay as many.
+// (Across replicas on PostgreSQL, two claims may split a patient's pair:
+// there the order is not kept.)
 type tickSends struct {
 	d        *Dispatcher
 	sem      chan struct{}
@@ -251,37 +262,84 @@ type tickSends struct {
 	mu       sync.Mutex
 	released []int64 // claimed, never started: put back to pending
 	sent     int
+	// chains holds, for each patient and channel with a send in flight,
+	// the messages claimed for them since, in order (nil: none waiting).
+	chains map[chainKey][]queued
 }
 
-// start sends c once a slot is free, or releases it when ctx ends first.
+type chainKey struct {
+	patient int64
+	channel aftercare.Channel
+}
+
+type queued struct {
+	c   *aftercare.Claimed
+	gen int
+}
+
+// start sends c once a slot is free and nothing is in flight to its
+// patient on its channel, or releases it when ctx ends first.
 func (t *tickSends) start(ctx context.Context, c *aftercare.Claimed, gen int) {
+	k := chainKey{c.Message.PatientID, c.Message.Channel}
+	t.mu.Lock()
+	if t.chains == nil {
+		t.chains = map[chainKey][]queued{}
+	}
+	if waiting, busy := t.chains[k]; busy {
+		t.chains[k] = append(waiting, queued{c, gen})
+		t.mu.Unlock()
+		return
+	}
+	t.chains[k] = nil
+	t.mu.Unlock()
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
 	}
 	if ctx.Err() != nil {
 		t.mu.Lock()
+		delete(t.chains, k) // nothing was queued meanwhile: only Tick's loop calls start
 		t.released = append(t.released, c.Message.ID)
 		t.mu.Unlock()
 		return
 	}
+	t.run(ctx, k, queued{c, gen})
+}
+
+// run sends q in the slot taken for it. Once the provider has answered,
+// the slot goes to the next message waiting for the same patient and
+// channel, or is freed: the next send starts while this one's outcome is
+// being recorded.
+func (t *tickSends) run(ctx context.Context, k chainKey, q queued) {
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		// The slot is free once the provider has answered: the next
-		// send starts while this one's outcome is being recorded.
-		free := sync.OnceFunc(func() { <-t.sem })
-		defer free()
-		started, err := t.d.deliver(withSendDone(ctx, free), c, gen)
+		next := sync.OnceFunc(func() {
+			t.mu.Lock()
+			waiting := t.chains[k]
+			if len(waiting) == 0 {
+				delete(t.chains, k)
+				t.mu.Unlock()
+				<-t.sem
+				return
+			}
+			t.chains[k] = waiting[1:]
+			t.mu.Unlock()
+			// Once ctx has ended, deliver releases it, and so on down
+			// the chain.
+			t.run(ctx, k, waiting[0])
+		})
+		defer next()
+		started, err := t.d.deliver(withSendDone(ctx, next), q.c, q.gen)
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if !started {
-			t.released = append(t.released, c.Message.ID)
+			t.released = append(t.released, q.c.Message.ID)
 		} else {
 			t.sent++
 		}
 		if err != nil {
-			t.d.Logger.Error("recording an outcome failed", "message", c.Message.ID, "err", err)
+			t.d.Logger.Error("recording an outcome failed", "message", q.c.Message.ID, "err", err)
 		}
 	}()
 }

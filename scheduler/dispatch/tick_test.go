@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +89,50 @@ func statusCount(t *testing.T, f *schedtest.SendFixture, st aftercare.Status) in
 		}
 	}
 	return n
+}
+
+// A patient's texts due together go out one after the other, in the order
+// claimed (the welcome, with how to opt out, before the pause-actives
+// text), the second once the provider has answered the first; meanwhile
+// other patients' texts take the free slots.
+func TestTickKeepsEachPatientsOrder(t *testing.T) {
+	t.Parallel()
+	f := schedtest.NewSend(t)
+	const ana, ben = "+14155550311", "+14155550312"
+	for _, p := range []struct{ name, phone string }{{"Ana", ana}, {"Ben", ben}} {
+		req := scheduler.EnrollRequest{Name: p.name, Phone: p.phone, TZ: "America/Los_Angeles", Protocol: "microneedling",
+			TreatedAt: f.Now.Format(time.RFC3339), SMSConsent: true, Source: "test"}
+		if _, err := f.Svc.Enroll(context.Background(), f.Clinic, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.D.Concurrency = 2
+	release := make(chan struct{})
+	anaArrived, benArrived := make(chan struct{}, 1), make(chan struct{}, 2)
+	f.Fake.NextFor(ana, twiliotest.Reply{Release: release, Arrived: anaArrived})
+	f.Fake.NextFor(ben, twiliotest.Reply{Arrived: benArrived}, twiliotest.Reply{Arrived: benArrived})
+
+	done := make(chan int)
+	go func() { done <- f.Tick(t) }()
+	<-anaArrived // Ana's first text is held by the provider
+	<-benArrived
+	<-benArrived // both of Ben's went out meanwhile, in the other slot
+	for _, m := range f.Fake.Messages() {
+		if m.To == ana {
+			t.Errorf("Ana got %q while her first text was still with the provider", m.Body)
+		}
+	}
+	close(release)
+	if n := <-done; n != 4 {
+		t.Fatalf("Tick sent %d, want 4", n)
+	}
+	var got []string
+	for _, m := range f.Fake.Messages() {
+		if m.To == ana {
+			got = append(got, m.Body)
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "treatment is done") || !strings.Contains(got[0], "STOP") || !strings.Contains(got[1], "pause") {
+		t.Errorf("Ana's texts in the order the provider took them:\n%s\nwant the welcome (with STOP) first, then what to pause", strings.Join(got, "\n"))
+	}
 }
