@@ -86,8 +86,11 @@ func (a *app) clinicCmd() *cobra.Command {
 	var name, phone, tz, country, window, dailyCap, fallback, showTreatment string
 	var yes bool
 	set := &cobra.Command{
-		Use:   "set [--name NAME] [--phone PHONE] [--tz ZONE] [--window HH:MM-HH:MM] [--daily-cap N] [--country CC] [--email-fallback yes|no] [--show-treatment yes|no] [--sms-from NUMBER|MG...] [--email-from ADDRESS] [--alert-email ADDRESS] [--twilio-opt-out-replies yes|no] [--retention-days N] [--patient-links yes|no] [--summary-to ADDRESS] [--summary-at HH:MM|off] [--yes]",
-		Short: "Change the clinic's settings (all checked before any is saved)",
+		// The settings are the flags below; listed here, the usage line
+		// ran to 387 columns.
+		Use:                   "set --SETTING VALUE... [--yes]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Change the clinic's settings (all checked before any is saved)",
 		Long: `Change the clinic's settings. All are checked before any is saved.
 
 A new send window or daily cap is first tried on the clinic's protocols, for
@@ -102,6 +105,9 @@ delivered, failed, undelivered, unknown, skipped and expired with why,
 opt-outs and replies waiting. It names no patient. It goes through SMTP
 (SMTP_HOST); without it the summary is recorded as not sent. --summary-at off
 stops it.`,
+		Example: `  aftercare clinic set --window 08:00-20:00 --daily-cap 4
+  aftercare clinic set --summary-to manager@glowskin.example --summary-at 07:30
+  aftercare clinic set --show-treatment no --json`,
 		Args: needArgs(0, "only flags"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := c.Flags()

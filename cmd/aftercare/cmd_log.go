@@ -35,7 +35,7 @@ func (a *app) logCmd() *cobra.Command {
 	var csvOut bool
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "log [--since DATE] [--until DATE] [--status S] [--channel sms|email] [--patient ID] [--protocol SLUG]",
+		Use:   "log [--since DATE] [--until DATE] [--status S] [--channel sms|email] [--patient ID] [--protocol P]",
 		Short: "The delivery log: what was sent, delivered, failed, and why",
 		Long: `List messages with their delivery state, provider id, error and attempts.
 Pending messages are listed from a day before they are due; with --patient,
