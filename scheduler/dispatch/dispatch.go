@@ -167,7 +167,8 @@ func (d *Dispatcher) rateBudget() int {
 // last sends to finish before the next batch starts. (Claimed one after
 // the other, a batch of 256 took 15 ms to claim while nothing was sent:
 // a quarter of a backlog's dispatch time, docs/performance.md, session 7.)
-// Then at most Batch + Batch/2 claimed messages wait for a slot. With a
+// Then fewer than two batches of claimed messages wait for their turn
+// (those of a patient with a send in flight wait too: tickSends). With a
 // rate limit, sending is slower than claiming and the next batch is
 // claimed once this one has been handed out, so that no claim waits long
 // for its turn (see Batch).
