@@ -162,14 +162,7 @@ func TestCopyDBRefusesWhileServing(t *testing.T) {
 	}
 	_, _, err := cli(t, db, "", "copy-db", "--to", to)
 	wantErr(t, "copy-db while a serve runs", err, aftercare.ECONFLICT, "a serve is running", "serve-1", "--force")
-	pg, err := postgres.Open(ctx, to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
-	if _, err := pg.FindClinic(ctx, ""); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
-		t.Errorf("PostgreSQL after the refused copy: %v, want no clinic", err)
-	}
+	wantNoClinic(t, to)
 	if out := mustCLI(t, db, "copy-db", "--to", to, "--force"); !strings.Contains(out, "clinics") {
 		t.Errorf("copy-db --force:\n%s", out)
 	}
@@ -189,20 +182,30 @@ func TestCopyDBDamagedPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := raw.ExecContext(ctx, `UPDATE enrollments SET planned = x'01ff' WHERE planned IS NOT NULL`)
-	if n, _ := res.RowsAffected(); err != nil || n != 1 {
-		t.Fatalf("damaging the planned column: %d rows, %v", n, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("damaging the planned column: %d rows, want the one enrollment's", n)
 	}
 	raw.Close()
 
 	to := pgtest.URL(t)
 	_, _, err = cli(t, db, "", "copy-db", "--to", to)
 	wantErr(t, "copy-db of a damaged plan", err, aftercare.EINVALID, "enrollment 1", "do not read", "nothing was copied")
-	pg, err := postgres.Open(ctx, to)
+	wantNoClinic(t, to)
+}
+
+// wantNoClinic fails t unless the PostgreSQL database at url has no
+// clinic: a refused copy left it empty.
+func wantNoClinic(t *testing.T, url string) {
+	t.Helper()
+	pg, err := postgres.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	if _, err := pg.FindClinic(ctx, ""); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
+	if _, err := pg.FindClinic(context.Background(), ""); aftercare.ErrorCode(err) != aftercare.ENOTFOUND {
 		t.Errorf("PostgreSQL after the refused copy: %v, want no clinic", err)
 	}
 }
