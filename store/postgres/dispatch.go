@@ -1,10 +1,7 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -414,13 +411,5 @@ func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.
 	if err != nil {
 		return nil, dbError("daily stats", err)
 	}
-	out := make([]aftercare.DayStat, 0, len(counts))
-	for k, n := range counts {
-		k.Count = n
-		out = append(out, k)
-	}
-	slices.SortFunc(out, func(a, b aftercare.DayStat) int {
-		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(string(a.Status), string(b.Status)))
-	})
-	return out, nil
+	return plan.DayStats(counts), nil
 }

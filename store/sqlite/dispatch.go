@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -449,15 +447,7 @@ func (db *DB) DailyStats(ctx context.Context, clinicID int64, since, until time.
 	if err := db.countKept(ctx, counts, clinicID, since, until, loc); err != nil {
 		return nil, dbError("daily stats", err)
 	}
-	out := make([]aftercare.DayStat, 0, len(counts))
-	for k, n := range counts {
-		k.Count = n
-		out = append(out, k)
-	}
-	slices.SortFunc(out, func(a, b aftercare.DayStat) int {
-		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(string(a.Status), string(b.Status)))
-	})
-	return out, nil
+	return plan.DayStats(counts), nil
 }
 
 // countRows adds the message rows of [since, until) to counts, a local day

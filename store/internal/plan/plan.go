@@ -9,6 +9,7 @@ package plan
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aftercare/aftercare"
@@ -143,6 +144,20 @@ func CountDays(counts map[aftercare.DayStat]int, planned []byte, since, until ti
 		}
 	}
 	return nil
+}
+
+// DayStats is counts (DailyStats' tally of rows and kept messages, by day
+// and status) as DailyStats returns it: by day, then status.
+func DayStats(counts map[aftercare.DayStat]int) []aftercare.DayStat {
+	out := make([]aftercare.DayStat, 0, len(counts))
+	for k, n := range counts {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b aftercare.DayStat) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(string(a.Status), string(b.Status)))
+	})
+	return out
 }
 
 // ForgetKeptTexts deletes from texts (text ids) those the messages kept
