@@ -21,15 +21,8 @@ import (
 func TestBrowserRescheduleAsksDate(t *testing.T) {
 	app := newTestApp(t)
 	bg := context.Background()
-	res, err := app.Service.Enroll(bg, app.Main, scheduler.EnrollRequest{Name: "Ines Duarte", Phone: "+14155550160", TZ: "America/Los_Angeles",
-		Protocol: "microneedling", TreatedAt: "2026-11-23T08:15", SMSConsent: true, Source: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, ctx := bfRescheduleSetup(t, app)
 	eid, was := res.Enrollment.ID, res.Enrollment.TreatedAt
-	email, pw := bfUser(t, app, app.Main, aftercare.RoleFrontDesk, "Rosa Delgado", "rosa@glowskin.example")
-	ctx := newChrome(t, 390, 844)
-	signInBrowser(t, ctx, app, email, pw)
 	bfOpen(t, ctx, app, fmt.Sprintf("/patients/%d", res.Patient.ID), 200)
 
 	form := fmt.Sprintf(`form[action="/enrollments/%d/reschedule"]`, eid)
@@ -74,15 +67,8 @@ func TestBrowserRescheduleAsksDate(t *testing.T) {
 func TestBrowserRescheduleRefused(t *testing.T) {
 	app := newTestApp(t)
 	bg := context.Background()
-	res, err := app.Service.Enroll(bg, app.Main, scheduler.EnrollRequest{Name: "Ines Duarte", Phone: "+14155550160", TZ: "America/Los_Angeles",
-		Protocol: "microneedling", TreatedAt: "2026-11-23T08:15", SMSConsent: true, Source: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, ctx := bfRescheduleSetup(t, app)
 	eid, was := res.Enrollment.ID, res.Enrollment.TreatedAt
-	email, pw := bfUser(t, app, app.Main, aftercare.RoleFrontDesk, "Rosa Delgado", "rosa@glowskin.example")
-	ctx := newChrome(t, 390, 844)
-	signInBrowser(t, ctx, app, email, pw)
 	page := fmt.Sprintf("/patients/%d", res.Patient.ID)
 	field, msg := fmt.Sprintf("r-%d", eid), fmt.Sprintf("r-%d-error", eid)
 	form := fmt.Sprintf(`form[action="/enrollments/%d/reschedule"]`, eid)
@@ -124,4 +110,19 @@ func TestBrowserRescheduleRefused(t *testing.T) {
 			t.Errorf("the focus is on %q, want the error %q (the form is gone with the enrollment)", id, msg)
 		}
 	})
+}
+
+// bfRescheduleSetup enrolls Ines Duarte (treated 23 November 2026, 08:15
+// Los Angeles) and signs the front desk in on a 390 px phone.
+func bfRescheduleSetup(t *testing.T, app *testApp) (*scheduler.EnrollResult, context.Context) {
+	t.Helper()
+	res, err := app.Service.Enroll(context.Background(), app.Main, scheduler.EnrollRequest{Name: "Ines Duarte", Phone: "+14155550160",
+		TZ: "America/Los_Angeles", Protocol: "microneedling", TreatedAt: "2026-11-23T08:15", SMSConsent: true, Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	email, pw := bfUser(t, app, app.Main, aftercare.RoleFrontDesk, "Rosa Delgado", "rosa@glowskin.example")
+	ctx := newChrome(t, 390, 844)
+	signInBrowser(t, ctx, app, email, pw)
+	return res, ctx
 }

@@ -75,14 +75,7 @@ func TestOperationsRestoreDrill(t *testing.T) {
 	if strings.Contains(stderr.String(), "warning:") {
 		t.Errorf("the drill warns:\n%s", stderr.String())
 	}
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
+	names := dirNames(t, dir)
 	if strings.Join(names, " ") != "backups bin live" {
 		t.Errorf("after the drill the directory holds %v, want backups bin live: its scratch space was not removed", names)
 	}

@@ -174,7 +174,7 @@ func (d *Dispatcher) rateBudget() int {
 // for its turn (see Batch).
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	d.init()
-	t := &tickSends{d: d, sem: make(chan struct{}, d.Concurrency)}
+	t := &tickSends{d: d, sem: make(chan struct{}, d.Concurrency), chains: map[chainKey][]queued{}}
 	gctx, endGroup := d.startGroup(ctx)
 	b := d.claim(ctx)
 	for {
@@ -283,9 +283,6 @@ type queued struct {
 func (t *tickSends) start(ctx context.Context, c *aftercare.Claimed, gen int) {
 	k := chainKey{c.Message.PatientID, c.Message.Channel}
 	t.mu.Lock()
-	if t.chains == nil {
-		t.chains = map[chainKey][]queued{}
-	}
 	if waiting, busy := t.chains[k]; busy {
 		t.chains[k] = append(waiting, queued{c, gen})
 		t.mu.Unlock()

@@ -66,6 +66,15 @@ func claimEach(t *testing.T, s aftercare.Store, n int) (*aftercare.Clinic, []*af
 	return c, claimed
 }
 
+// messagesOf returns the claims' messages, in their order.
+func messagesOf(claimed []*aftercare.Claimed) []*aftercare.Message {
+	ms := make([]*aftercare.Message, len(claimed))
+	for i, cl := range claimed {
+		ms[i] = cl.Message
+	}
+	return ms
+}
+
 // wantErrs checks RecordOutcomes' errors against the codes wanted ("" for
 // none).
 func wantErrs(t *testing.T, errs []error, codes ...string) {
@@ -103,10 +112,7 @@ func testRecordOutcomesConflict(t *testing.T, s aftercare.Store) {
 	b := batcher(t, s)
 	c, claimed := claimEach(t, s, 4)
 	at := t0.Add(13 * time.Hour)
-	ms := make([]*aftercare.Message, 4)
-	for i, cl := range claimed {
-		ms[i] = cl.Message
-	}
+	ms := messagesOf(claimed)
 	other := outcome(ms[1], aftercare.StatusSent, "SMb", at)
 	other.ClaimedBy = "someone-else"
 	errs := b.RecordOutcomes(context.Background(), []*aftercare.Outcome{
@@ -137,10 +143,7 @@ func testRecordOutcomesErrInvalid(t *testing.T, s aftercare.Store) {
 	b := batcher(t, s)
 	c, claimed := claimEach(t, s, 4)
 	at := t0.Add(13 * time.Hour)
-	ms := make([]*aftercare.Message, 4)
-	for i, cl := range claimed {
-		ms[i] = cl.Message
-	}
+	ms := messagesOf(claimed)
 	bad := outcome(ms[2], aftercare.StatusSent, "SMc", at)
 	bad.Attempt.Channel = "fax"
 	errs := b.RecordOutcomes(context.Background(), []*aftercare.Outcome{
