@@ -72,11 +72,16 @@ are recorded, nothing is left claimed.`,
 }
 
 func (a *app) serve(ctx context.Context) error {
-	// The log's settings are checked before the database is opened: a
-	// mistyped AFTERCARE_LOG_LEVEL must not leave a new database behind.
+	// The log's settings (and GOGC) are checked before the database is
+	// opened: a mistyped AFTERCARE_LOG_LEVEL must not leave a new database
+	// behind.
 	cfg, err := loadConfig(a.env)
 	if err != nil {
 		return envError(err)
+	}
+	gcPercent, err := tuneGC(a.env)
+	if err != nil {
+		return err
 	}
 	db := a.dbPath(cfg)
 	logger, err := newLogger(a.io.Err, cfg.LogFormat, cfg.LogLevel, []string{cfg.TwilioAuthToken, cfg.SMTPPassword, urlPassword(db)})
@@ -203,7 +208,6 @@ func (a *app) serve(ctx context.Context) error {
 	hs.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // net/http's own complaints, masked too
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
-	gcPercent := tuneGC(a.env)
 	jobs.Start()
 	logger.Info("aftercare serving", "http", ln.Addr().String(), "db", a.store.Path(), "clinic", a.clinic.Slug,
 		"sms", routes[aftercare.SMS].Name, "email", routes[aftercare.Email].Name, "dispatch", cfg.DispatchSpec, "owner", owner,

@@ -1,6 +1,11 @@
 package main
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"strconv"
+
+	"github.com/aftercare/aftercare"
+)
 
 // serveGCPercent is serve's garbage collector target when GOGC is not set:
 // the heap may grow to five times what is live (GOGC=400) before a
@@ -18,14 +23,19 @@ import "runtime/debug"
 const serveGCPercent = 400
 
 // tuneGC sets serve's collector target unless env sets GOGC, and returns
-// the target in effect (-1: GOGC=off), for serve's first log line.
-func tuneGC(env Env) int {
-	if _, ok := env("GOGC"); ok {
+// the target in effect (-1: GOGC=off), for serve's first log line. A GOGC
+// that is neither a number nor "off" is refused: Go would quietly take it
+// for 100.
+func tuneGC(env Env) (int, error) {
+	if v, ok := env("GOGC"); ok {
+		if _, err := strconv.Atoi(v); err != nil && v != "off" {
+			return 0, aftercare.FieldErrorf("GOGC", "%q is not a garbage collector target: give a percentage such as 100 (Go's default) or 400 (serve's), or off; or unset it", v)
+		}
 		// The runtime read it at start-up; report what it made of it.
 		cur := debug.SetGCPercent(serveGCPercent)
 		debug.SetGCPercent(cur)
-		return cur
+		return cur, nil
 	}
 	debug.SetGCPercent(serveGCPercent)
-	return serveGCPercent
+	return serveGCPercent, nil
 }
